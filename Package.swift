@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "dnsflow",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dnsflow", targets: ["dnsflow"]),
+        .library(name: "DNSFlowCore", targets: ["DNSFlowCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libpcap, through pkg-config. Only DNSFlowCapture imports it.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // Bytes → link → IP → UDP/TCP → DNS → transactions → CSV/summary. Pure Swift: no C module, no I/O.
+        .target(name: "DNSFlowCore"),
+        // PacketSource over libpcap: files, stdin, live interfaces, merged by timestamp.
+        .target(name: "DNSFlowCapture", dependencies: ["CPcap", "DNSFlowCore"]),
+        .executableTarget(
+            name: "dnsflow",
+            dependencies: [
+                "DNSFlowCore", "DNSFlowCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
+        .testTarget(
+            name: "DNSFlowCLITests",
+            dependencies: ["DNSFlowCore", "DNSFlowCapture"],
+            resources: []
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

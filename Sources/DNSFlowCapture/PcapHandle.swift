@@ -1,0 +1,151 @@
+import CPcap
+import DNSFlowCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One open libpcap handle (file, stdin or interface), closed when released.
+public final class PcapHandle {
+    public let name: String
+    public let input: Int
+    public let isLive: Bool
+    let handle: OpaquePointer
+    public let linkType: LinkType
+    private var frame = 0
+    /// Sub-second digits: 6 until a timestamp shows sub-microsecond content.
+    private var digits: UInt8 = 6
+    /// Set when reading stopped on an error (a file cut off mid-record).
+    public private(set) var readError: String?
+
+    init(name: String, input: Int, isLive: Bool, handle: OpaquePointer) {
+        self.name = name
+        self.input = input
+        self.isLive = isLive
+        self.handle = handle
+        self.linkType = LinkType(UInt32(bitPattern: pcap_datalink(handle)))
+    }
+
+    deinit { pcap_close(handle) }
+
+    public var packetsRead: Int { frame }
+
+    /// Opens a pcap or pcapng file, or standard input for `-`, with nanosecond timestamps.
+    public static func openFile(_ path: String, input: Int) throws(CaptureError) -> PcapHandle {
+        var errbuf = PcapStatus.errorBuffer()
+        let handle: OpaquePointer?
+        if path == "-" {
+            handle = pcap_fopen_offline_with_tstamp_precision(fdopen(0, "rb"), UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+            guard let handle else { throw .notACapture("standard input", PcapStatus.string(errbuf)) }
+            return PcapHandle(name: "-", input: input, isLive: false, handle: handle)
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT { throw .fileNotFound(path) }
+            throw .fileUnreadable(path, String(cString: strerror(errno)))
+        }
+        if st.st_mode & S_IFMT == S_IFDIR { throw .fileUnreadable(path, "is a directory") }
+        guard access(path, R_OK) == 0 else { throw .fileUnreadable(path, String(cString: strerror(errno))) }
+        handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+        guard let handle else { throw .notACapture(path, PcapStatus.string(errbuf)) }
+        return PcapHandle(name: path, input: input, isLive: false, handle: handle)
+    }
+
+    public struct LiveOptions: Sendable {
+        public var snaplen: Int32 = 262_144
+        /// Kernel buffer in KiB, as tcpdump's -B.
+        public var bufferKiB: Int32?
+        public var promiscuous = true
+        public init() {}
+    }
+
+    /// Opens an interface for live capture: `pcap_create`, snaplen, immediate mode, buffer, activate.
+    public static func openLive(_ device: String, input: Int, options: LiveOptions) throws(CaptureError) -> PcapHandle {
+        var errbuf = PcapStatus.errorBuffer()
+        guard let handle = pcap_create(device, &errbuf) else {
+            throw .pcap(device, PcapStatus.string(errbuf))
+        }
+        pcap_set_snaplen(handle, options.snaplen)
+        pcap_set_promisc(handle, options.promiscuous ? 1 : 0)
+        pcap_set_immediate_mode(handle, 1)
+        pcap_set_timeout(handle, 100)
+        _ = pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO))
+        if let kib = options.bufferKiB { pcap_set_buffer_size(handle, kib * 1024) }
+        let status = pcap_activate(handle)
+        if status < 0 {
+            let error = PcapStatus.activationError(status, device: device, handle: handle)
+            pcap_close(handle)
+            throw error
+        }
+        // On `any`, prefer LINUX_SLL2: it keeps the interface index of every packet.
+        var list: UnsafeMutablePointer<Int32>?
+        let n = pcap_list_datalinks(handle, &list)
+        if n > 0, let list {
+            if (0..<Int(n)).contains(where: { list[$0] == 276 }) { pcap_set_datalink(handle, 276) }
+            pcap_free_datalinks(list)
+        }
+        return PcapHandle(name: device, input: input, isLive: true, handle: handle)
+    }
+
+    /// Compiles and installs a BPF filter; libpcap's own message on failure.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw .badFilter(expression, PcapStatus.lastError(handle))
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            throw .badFilter(expression, PcapStatus.lastError(handle))
+        }
+    }
+
+    public enum ReadResult {
+        case packet(CapturedPacket)
+        /// Live: nothing arrived within the timeout.
+        case idle
+        case end
+    }
+
+    /// The next packet. A read error ends the input and is kept in `readError`.
+    public func next() -> ReadResult {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let status = pcap_next_ex(handle, &header, &data)
+        switch status {
+        case 1:
+            guard let header, let data else { return .idle }
+            frame += 1
+            let h = header.pointee
+            let nanos = UInt32(clamping: h.ts.tv_usec)
+            if digits < 9, nanos % 1000 != 0 { digits = 9 }
+            let bytes = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
+            return .packet(CapturedPacket(
+                timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: nanos, digits: digits),
+                linkType: linkType, data: bytes, originalLength: Int(h.len),
+                point: CapturePoint(input: input, frame: frame)))
+        case 0:
+            return .idle
+        case PCAP_ERROR_BREAK:
+            return .end
+        default:
+            readError = PcapStatus.lastError(handle)
+            return .end
+        }
+    }
+
+    /// Interrupts a blocking read (safe from a signal handler).
+    public func breakLoop() { pcap_breakloop(handle) }
+
+    public struct KernelStats: Sendable {
+        public var received: UInt32
+        public var dropped: UInt32
+        public var interfaceDropped: UInt32
+    }
+
+    /// `pcap_stats` for a live capture.
+    public func kernelStats() -> KernelStats? {
+        guard isLive else { return nil }
+        var s = pcap_stat()
+        guard pcap_stats(handle, &s) == 0 else { return nil }
+        return KernelStats(received: s.ps_recv, dropped: s.ps_drop, interfaceDropped: s.ps_ifdrop)
+    }
+}

@@ -1,0 +1,88 @@
+/// A capture timestamp: seconds since the Unix epoch plus nanoseconds, and how many sub-second digits the
+/// capture actually carries (6 for classic microsecond pcap, 9 for nanosecond pcap/pcapng).
+public struct Timestamp: Hashable, Comparable, Sendable {
+    public var seconds: Int64
+    public var nanoseconds: UInt32
+    public var digits: UInt8
+
+    public init(seconds: Int64, nanoseconds: UInt32, digits: UInt8 = 9) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+        self.digits = digits
+    }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool {
+        a.seconds != b.seconds ? a.seconds < b.seconds : a.nanoseconds < b.nanoseconds
+    }
+
+    public static func == (a: Timestamp, b: Timestamp) -> Bool {
+        a.seconds == b.seconds && a.nanoseconds == b.nanoseconds
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(seconds)
+        hasher.combine(nanoseconds)
+    }
+
+    /// Nanoseconds since the epoch (valid until the year 2262).
+    public var totalNanoseconds: Int64 { seconds &* 1_000_000_000 &+ Int64(nanoseconds) }
+
+    /// `self - earlier` in nanoseconds.
+    public func nanoseconds(since earlier: Timestamp) -> Int64 {
+        (seconds - earlier.seconds) &* 1_000_000_000 &+ (Int64(nanoseconds) - Int64(earlier.nanoseconds))
+    }
+
+    public func adding(seconds s: Int64) -> Timestamp {
+        Timestamp(seconds: seconds + s, nanoseconds: nanoseconds, digits: digits)
+    }
+
+    /// ISO 8601 in UTC with the capture's sub-second digits: `2026-11-26T14:22:49.123456Z`.
+    public var iso8601: String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        var s = ""
+        s.reserveCapacity(32)
+        s += Timestamp.pad(y, 4) + "-" + Timestamp.pad(m, 2) + "-" + Timestamp.pad(d, 2)
+        s += "T" + Timestamp.pad(secondOfDay / 3600, 2) + ":" + Timestamp.pad(secondOfDay / 60 % 60, 2)
+        s += ":" + Timestamp.pad(secondOfDay % 60, 2)
+        if digits > 0 {
+            s += "." + fraction
+        }
+        return s + "Z"
+    }
+
+    /// The sub-second part with exactly `digits` digits.
+    public var fraction: String {
+        let n = Int(min(digits, 9))
+        var value = Int64(nanoseconds)
+        for _ in 0..<(9 - n) { value /= 10 }
+        return Timestamp.pad(value, n)
+    }
+
+    /// `HH:MM:SS.ffffff` in UTC, as tcpdump prints with `-tt`-less defaults (we always use UTC).
+    public var timeOfDay: String {
+        let secondOfDay = ((seconds % 86_400) + 86_400) % 86_400
+        return Timestamp.pad(secondOfDay / 3600, 2) + ":" + Timestamp.pad(secondOfDay / 60 % 60, 2) + ":"
+            + Timestamp.pad(secondOfDay % 60, 2) + "." + fraction
+    }
+
+    static func pad<I: BinaryInteger>(_ value: I, _ width: Int) -> String {
+        let s = String(value)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    /// Howard Hinnant's days-from-civil inverse: proleptic Gregorian (y, m, d) for days since 1970-01-01.
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

@@ -1,0 +1,117 @@
+/// RFC 1035 §4.1.1 header.
+///
+///     0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15
+///     |                      ID                      |
+///     |QR|  Opcode   |AA|TC|RD|RA| Z|AD|CD|   RCODE  |
+///     QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
+public struct DNSHeader: Hashable, Sendable {
+    public struct Flags: OptionSet, Hashable, Sendable {
+        public var rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        public static let response = Flags(rawValue: 0x8000)
+        public static let authoritative = Flags(rawValue: 0x0400)
+        public static let truncated = Flags(rawValue: 0x0200)
+        public static let recursionDesired = Flags(rawValue: 0x0100)
+        public static let recursionAvailable = Flags(rawValue: 0x0080)
+        public static let zero = Flags(rawValue: 0x0040)
+        public static let authenticData = Flags(rawValue: 0x0020)
+        public static let checkingDisabled = Flags(rawValue: 0x0010)
+    }
+
+    public var id: UInt16
+    public var flags: Flags
+    public var questionCount: UInt16
+    public var answerCount: UInt16
+    public var authorityCount: UInt16
+    public var additionalCount: UInt16
+
+    public var isResponse: Bool { flags.contains(.response) }
+    public var isTruncated: Bool { flags.contains(.truncated) }
+    public var opcode: DNSOpcode { DNSOpcode(rawValue: UInt8(flags.rawValue >> 11 & 0x0f)) }
+    /// The four header RCODE bits; `DNSMessage.rcode` adds EDNS's extended bits.
+    public var headerRCode: UInt16 { flags.rawValue & 0x000f }
+
+    /// Flag mnemonics as dig prints them: `qr aa tc rd ra ad cd`.
+    public var flagNames: [String] {
+        var names = [String]()
+        if flags.contains(.response) { names.append("qr") }
+        if flags.contains(.authoritative) { names.append("aa") }
+        if flags.contains(.truncated) { names.append("tc") }
+        if flags.contains(.recursionDesired) { names.append("rd") }
+        if flags.contains(.recursionAvailable) { names.append("ra") }
+        if flags.contains(.zero) { names.append("z") }
+        if flags.contains(.authenticData) { names.append("ad") }
+        if flags.contains(.checkingDisabled) { names.append("cd") }
+        return names
+    }
+}
+
+public struct DNSQuestion: Hashable, Sendable {
+    public var name: DNSName
+    public var type: DNSType
+    public var qclass: DNSClass
+    /// The QU bit of mDNS shares this position (RFC 6762 §5.4); plain DNS leaves it 0.
+    public init(name: DNSName, type: DNSType, qclass: DNSClass) {
+        self.name = name
+        self.type = type
+        self.qclass = qclass
+    }
+}
+
+public struct DNSResourceRecord: Hashable, Sendable {
+    public var name: DNSName
+    public var type: DNSType
+    /// For OPT this is the requestor's UDP payload size.
+    public var rrclass: DNSClass
+    public var ttl: UInt32
+    /// Offset range of the RDATA inside the message bytes.
+    public var rdataRange: Range<Int>
+    /// RDATA in presentation form (RFC 3597 `\# len hex` for types without a typed form).
+    public var rdata: String
+
+    /// `name TTL CLASS TYPE rdata`, as a zone file (and dig) writes it.
+    public var presentation: String { "\(name) \(ttl) \(rrclass) \(type) \(rdata)" }
+}
+
+/// The OPT pseudo-record, read (RFC 6891 §6.1).
+public struct EDNS: Hashable, Sendable {
+    public struct Option: Hashable, Sendable {
+        public var code: EDNSOptionCode
+        public var data: [UInt8]
+        /// `NAME=value` in a readable form (client subnet as a prefix, cookie as hex, ...).
+        public var presentation: String { EDNSPresentation.describe(self) }
+    }
+
+    public var udpPayloadSize: UInt16
+    public var extendedRCode: UInt8
+    public var version: UInt8
+    public var dnssecOK: Bool
+    public var zFlags: UInt16
+    public var options: [Option]
+}
+
+public struct DNSMessage: Hashable, Sendable {
+    public var header: DNSHeader
+    public var questions: [DNSQuestion] = []
+    public var answers: [DNSResourceRecord] = []
+    public var authorities: [DNSResourceRecord] = []
+    public var additionals: [DNSResourceRecord] = []
+    public var edns: EDNS?
+    /// The first defect met while decoding; the sections hold whatever was read before it (for a bad
+    /// RDATA, every record, the bad one shown RFC 3597 style).
+    public var error: DNSParseError?
+    /// Octets after the last record the counts announce.
+    public var trailingBytes: Int = 0
+    /// Size of the message on the wire.
+    public var size: Int
+
+    public var id: UInt16 { header.id }
+    public var isResponse: Bool { header.isResponse }
+    public var question: DNSQuestion? { questions.first }
+    public var isMalformed: Bool { error != nil }
+
+    /// RCODE with the EDNS extended bits (RFC 6891 §6.1.3).
+    public var rcode: DNSRCode {
+        DNSRCode(UInt16(edns?.extendedRCode ?? 0) << 4 | header.headerRCode)
+    }
+}

@@ -1,0 +1,85 @@
+/// Decodes one DNS message (RFC 1035 §4.1) from its own byte array.
+public enum DNSParser {
+    /// The message, as far as it decodes. Returns nil only when there is no 12-octet header; any later
+    /// defect is kept in `DNSMessage.error` with every section read up to it.
+    public static func parse(_ bytes: [UInt8]) -> DNSMessage? {
+        var c = ByteCursor(bytes)
+        guard bytes.count >= 12,
+              let id = c.readUInt16(), let flags = c.readUInt16(),
+              let qd = c.readUInt16(), let an = c.readUInt16(),
+              let ns = c.readUInt16(), let ar = c.readUInt16()
+        else { return nil }
+        let header = DNSHeader(
+            id: id, flags: DNSHeader.Flags(rawValue: flags),
+            questionCount: qd, answerCount: an, authorityCount: ns, additionalCount: ar)
+        var message = DNSMessage(header: header, size: bytes.count)
+        do throws(DNSParseError) {
+            // A count can claim 65535 entries in a 12-byte message: reserve only what could fit.
+            message.questions.reserveCapacity(min(Int(qd), c.remaining / 5))
+            for _ in 0..<qd {
+                let name = try DNSName.read(from: &c)
+                guard let type = c.readUInt16(), let qclass = c.readUInt16() else {
+                    throw DNSParseError(.truncated, "question cut off at offset \(c.offset)")
+                }
+                message.questions.append(DNSQuestion(name: name, type: DNSType(type), qclass: DNSClass(qclass)))
+            }
+            try readRecords(count: an, from: &c, section: \.answers, message: &message)
+            try readRecords(count: ns, from: &c, section: \.authorities, message: &message)
+            try readRecords(count: ar, from: &c, section: \.additionals, message: &message)
+            message.trailingBytes = c.remaining
+        } catch {
+            if message.error == nil { message.error = error }
+        }
+        return message
+    }
+
+    private static func readRecords(
+        count: UInt16, from c: inout ByteCursor, section: WritableKeyPath<DNSMessage, [DNSResourceRecord]>,
+        message: inout DNSMessage
+    ) throws(DNSParseError) {
+        message[keyPath: section].reserveCapacity(min(Int(count), c.remaining / 11))
+        for _ in 0..<count {
+            let name = try DNSName.read(from: &c)
+            guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
+                  let rdlength = c.readUInt16()
+            else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
+            guard let range = c.readRange(Int(rdlength)) else {
+                throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
+            }
+            let rrType = DNSType(type)
+            var text: String
+            do {
+                text = try RDataPresentation.render(type: rrType, rdata: ByteCursor(c.bytes, range: range))
+            } catch {
+                // Keep the record and go on: RDLENGTH framed it, so later records still decode.
+                if message.error == nil { message.error = error }
+                text = RDataPresentation.generic(ByteCursor(c.bytes, range: range))
+            }
+            if rrType == .opt, message.edns == nil {
+                do {
+                    message.edns = try readEDNS(rrclass: rrclass, ttl: ttl, rdata: ByteCursor(c.bytes, range: range))
+                } catch {
+                    if message.error == nil { message.error = error }
+                }
+            }
+            message[keyPath: section].append(DNSResourceRecord(
+                name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: text))
+        }
+    }
+
+    /// OPT: CLASS = UDP payload size; TTL = extended RCODE (8) | version (8) | DO (1) | Z (15);
+    /// RDATA = { code (16), length (16), data }* (RFC 6891 §6.1.2).
+    static func readEDNS(rrclass: UInt16, ttl: UInt32, rdata: ByteCursor) throws(DNSParseError) -> EDNS {
+        var c = rdata
+        var options = [EDNS.Option]()
+        while !c.isAtEnd {
+            guard let code = c.readUInt16(), let length = c.readUInt16(), let data = c.readBytes(Int(length)) else {
+                throw DNSParseError(.badEDNS, "EDNS option overruns the OPT record at offset \(c.offset)")
+            }
+            options.append(EDNS.Option(code: EDNSOptionCode(code), data: data))
+        }
+        return EDNS(
+            udpPayloadSize: rrclass, extendedRCode: UInt8(ttl >> 24), version: UInt8(ttl >> 16 & 0xff),
+            dnssecOK: ttl & 0x8000 != 0, zFlags: UInt16(ttl & 0x7fff), options: options)
+    }
+}

@@ -1,0 +1,67 @@
+/// One CSV row per transaction (RFC 4180 quoting), in the columns `--csv` promises.
+public enum TransactionCSV {
+    public static let columns = [
+        "time", "proto", "client_ip", "client_port", "server_ip", "server_port", "id", "qname", "qtype",
+        "qclass", "opcode", "rcode", "latency_ms", "answers", "answer_data", "tc", "status", "response_time",
+        "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
+        "response_frame",
+    ]
+
+    public static var header: String { columns.joined(separator: ",") + "\n" }
+
+    public static func row(_ t: Transaction) -> String {
+        let q = t.query?.message
+        let r = t.response?.message
+        let question = t.question
+        var fields: [String] = []
+        fields.reserveCapacity(columns.count)
+        fields.append(t.time.iso8601)
+        fields.append(t.transport.rawValue)
+        fields.append(t.client.address.description)
+        fields.append(String(t.client.port))
+        fields.append(t.server.address.description)
+        fields.append(String(t.server.port))
+        fields.append(String(t.id))
+        fields.append(question.map { $0.name.presentation(trailingDot: false) } ?? "")
+        fields.append(question.map { $0.type.description } ?? "")
+        fields.append(question.map { $0.qclass.description } ?? "")
+        fields.append((q ?? r)!.header.opcode.description)
+        fields.append(r.map { $0.rcode.description } ?? "")
+        fields.append(t.latencyNanoseconds.map { formatMilliseconds($0, digits: t.precisionDigits) } ?? "")
+        fields.append(r.map { String($0.answers.count) } ?? "")
+        fields.append(r.map { $0.answers.map(\.rdata).joined(separator: ";") } ?? "")
+        fields.append(r?.header.isTruncated == true ? "1" : "0")
+        fields.append(t.status.rawValue)
+        fields.append(t.response?.timestamp.iso8601 ?? "")
+        fields.append(q.map { String($0.size) } ?? "")
+        fields.append(r.map { String($0.size) } ?? "")
+        fields.append((q ?? r)?.edns.map { String($0.udpPayloadSize) } ?? "")
+        fields.append((q ?? r)?.edns.map { $0.dnssecOK ? "1" : "0" } ?? "")
+        fields.append([q?.error, r?.error].compactMap { $0?.code.rawValue }.joined(separator: ";"))
+        fields.append(String((t.query ?? t.response)!.point.input))
+        fields.append(t.query.map { String($0.point.frame) } ?? "")
+        fields.append(t.response.map { String($0.point.frame) } ?? "")
+        return fields.map(quote).joined(separator: ",") + "\n"
+    }
+
+    /// Milliseconds with the capture's precision: 3 decimals for microsecond captures, 6 for nanosecond.
+    public static func formatMilliseconds(_ nanoseconds: Int64, digits: UInt8) -> String {
+        let decimals = max(3, Int(digits) - 3)
+        let negative = nanoseconds < 0
+        let magnitude = nanoseconds.magnitude
+        let whole = magnitude / 1_000_000
+        var fraction = magnitude % 1_000_000
+        for _ in 0..<(6 - min(decimals, 6)) { fraction /= 10 }
+        return (negative ? "-" : "") + String(whole) + "." + Timestamp.pad(fraction, min(decimals, 6))
+    }
+
+    /// RFC 4180 §2: a field with a comma, quote, CR or LF is quoted, quotes doubled.
+    public static func quote(_ field: String) -> String {
+        guard field.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return field }
+        var out = "\""
+        for ch in field {
+            if ch == "\"" { out += "\"\"" } else { out.append(ch) }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,125 @@
+/// `--summary` as text for people and as one JSON object (snake_case keys) for scripts.
+public struct SummaryReport {
+    public var summary: Summary
+    /// Names of the inputs, by index (file paths, `-` for stdin, interface names).
+    public var inputNames: [String]
+    /// Capture-level facts the core cannot see: kernel drops, truncated files.
+    public var captureNotes: [(key: String, value: Int)]
+
+    public init(summary: Summary, inputNames: [String], captureNotes: [(key: String, value: Int)] = []) {
+        self.summary = summary
+        self.inputNames = inputNames
+        self.captureNotes = captureNotes
+    }
+
+    private func ms(_ ns: Int64?) -> String {
+        guard let ns else { return "null" }
+        return TransactionCSV.formatMilliseconds(ns, digits: summary.latencyDigits)
+    }
+
+    public var text: String {
+        let s = summary
+        let p = s.packet
+        var lines = [String]()
+        func row(_ label: String, _ value: Any) {
+            lines.append(label.padding(toLength: 26) + "\(value)")
+        }
+        row("packets", p.packets)
+        row("dns messages", s.dnsMessages)
+        row("queries", s.queries)
+        row("responses", s.responses)
+        row("answered", s.answered)
+        row("unanswered", s.unanswered)
+        row("orphan responses", s.orphanResponses)
+        let malformed = s.malformed
+        row("malformed", malformed.values.reduce(0, +))
+        for (kind, n) in malformed.sorted(by: { $0.key < $1.key }) { row("  " + kind.rawValue, n) }
+        if s.unmatchable > 0 { row("unmatchable (no question)", s.unmatchable) }
+        for (link, n) in s.unsupportedLinkTypes.sorted(by: { $0.key.input < $1.key.input }) {
+            row("unsupported link type", "\(link.linkType) (\(link.linkType.rawValue)) in \(name(link.input)): \(n) packets")
+        }
+        row("non-DNS packets", p.nonIP + p.otherTransport + p.nonDNSPort)
+        row("ip fragments", "\(p.ipFragments) (\(p.reassembledDatagrams) datagrams reassembled, \(p.fragmentEvictions) dropped incomplete)")
+        row("tcp segments", "\(p.tcpSegments) (\(p.tcpRetransmissions) retransmitted, \(p.tcpOutOfOrder) out of order)")
+        row("tcp gaps", p.tcpGaps)
+        if p.tcpStreamEvictions > 0 { row("tcp streams evicted", p.tcpStreamEvictions) }
+        if p.snaplenTruncated > 0 { row("cut by snaplen", p.snaplenTruncated) }
+        for (k, v) in captureNotes { row(k.replacingUnderscores(), v) }
+        if let l = s.latencyFigures {
+            row("latency p50/p90/p99/max", "\(ms(l.p50)) / \(ms(l.p90)) / \(ms(l.p99)) / \(ms(l.max)) ms")
+        } else {
+            row("latency", "no answered queries")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public var json: String {
+        let s = summary
+        let p = s.packet
+        let l = s.latencyFigures
+        var fields: [(String, String)] = [
+            ("packets", "\(p.packets)"),
+            ("dns_messages", "\(s.dnsMessages)"),
+            ("queries", "\(s.queries)"),
+            ("responses", "\(s.responses)"),
+            ("answered", "\(s.answered)"),
+            ("unanswered", "\(s.unanswered)"),
+            ("orphan_responses", "\(s.orphanResponses)"),
+            ("malformed", "{" + s.malformed.sorted(by: { $0.key < $1.key })
+                .map { "\(JSON.string($0.key.rawValue)):\($0.value)" }.joined(separator: ",") + "}"),
+            ("malformed_total", "\(s.malformed.values.reduce(0, +))"),
+            ("unmatchable", "\(s.unmatchable)"),
+            ("unsupported_link_types", "[" + s.unsupportedLinkTypes.sorted(by: { $0.key.input < $1.key.input }).map {
+                "{\"input\":\(JSON.string(name($0.key.input))),\"link_type\":\($0.key.linkType.rawValue),"
+                    + "\"link_type_name\":\(JSON.string($0.key.linkType.description)),\"packets\":\($0.value)}"
+            }.joined(separator: ",") + "]"),
+            ("non_dns_packets", "\(p.nonIP + p.otherTransport + p.nonDNSPort)"),
+            ("ip_fragments", "\(p.ipFragments)"),
+            ("reassembled_datagrams", "\(p.reassembledDatagrams)"),
+            ("fragment_evictions", "\(p.fragmentEvictions)"),
+            ("tcp_segments", "\(p.tcpSegments)"),
+            ("tcp_retransmissions", "\(p.tcpRetransmissions)"),
+            ("tcp_out_of_order", "\(p.tcpOutOfOrder)"),
+            ("tcp_gaps", "\(p.tcpGaps)"),
+            ("tcp_stream_evictions", "\(p.tcpStreamEvictions)"),
+            ("snaplen_truncated_packets", "\(p.snaplenTruncated)"),
+        ]
+        for (k, v) in captureNotes { fields.append((k, "\(v)")) }
+        fields.append(("latency_ms", "{\"p50\":\(ms(l?.p50)),\"p90\":\(ms(l?.p90)),\"p99\":\(ms(l?.p99)),\"max\":\(ms(l?.max))}"))
+        return "{" + fields.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
+    }
+
+    private func name(_ input: Int) -> String {
+        input < inputNames.count ? inputNames[input] : "input \(input)"
+    }
+}
+
+enum JSON {
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7f:
+                out += "\\u" + Timestamp.pad(0, 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension String {
+    func padding(toLength n: Int) -> String {
+        count >= n ? self + " " : self + String(repeating: " ", count: n - count)
+    }
+
+    func replacingUnderscores() -> String {
+        String(map { $0 == "_" ? " " : $0 })
+    }
+}

@@ -1,0 +1,28 @@
+/// One line per transaction for a pipe or a log, tcpdump-style:
+/// `14:22:49.123456 udp 10.0.0.2.41000 > 10.0.0.1.53 0x1a2b A? example.com. NOERROR 2/0/1 1.234 ms [93.184.216.34 ...]`
+public enum TransactionLine {
+    public static func render(_ t: Transaction) -> String {
+        var s = "\(t.time.timeOfDay) \(t.transport.rawValue) \(t.client) > \(t.server) id \(t.id)"
+        if let q = t.question {
+            s += " \(q.type)? \(q.name)"
+        } else {
+            s += " (no question)"
+        }
+        switch t.status {
+        case .answered:
+            let r = t.response!.message
+            s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count)"
+            if r.header.isTruncated { s += " TC" }
+            s += " " + TransactionCSV.formatMilliseconds(t.latencyNanoseconds ?? 0, digits: t.precisionDigits) + " ms"
+            let answers = r.answers.prefix(4).map { "\($0.type) \($0.rdata)" }
+            if !answers.isEmpty { s += " [" + answers.joined(separator: ", ") + (r.answers.count > 4 ? ", …" : "") + "]" }
+        case .unanswered:
+            s += " UNANSWERED"
+        case .orphanResponse:
+            let r = t.response!.message
+            s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count) ORPHAN-RESPONSE (no query seen)"
+        }
+        if let e = t.query?.message.error ?? t.response?.message.error { s += " MALFORMED(\(e.code))" }
+        return s
+    }
+}

@@ -1,0 +1,109 @@
+/// Link-layer header types as libpcap reports them (`pcap_datalink`): DLT values, which for these types
+/// equal the LINKTYPE values in files except DLT_RAW (12 on most systems, 14 on OpenBSD; LINKTYPE_RAW 101).
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let null = LinkType(0)            // BSD loopback, host-order AF_ value
+    public static let ethernet = LinkType(1)
+    public static let raw = LinkType(12)            // DLT_RAW (Linux and most)
+    public static let rawOpenBSD = LinkType(14)     // DLT_RAW on OpenBSD
+    public static let linktypeRaw = LinkType(101)   // LINKTYPE_RAW, should libpcap hand it through
+    public static let loop = LinkType(108)          // OpenBSD loopback, network-order AF_ value
+    public static let linuxSLL = LinkType(113)
+    public static let ipv4 = LinkType(228)
+    public static let ipv6 = LinkType(229)
+    public static let nflog = LinkType(239)
+    public static let linuxSLL2 = LinkType(276)
+
+    public static let supported: Set<LinkType> = [
+        .null, .ethernet, .raw, .rawOpenBSD, .linktypeRaw, .loop, .linuxSLL, .ipv4, .ipv6, .nflog, .linuxSLL2,
+    ]
+
+    public var isSupported: Bool { LinkType.supported.contains(self) }
+
+    public var description: String {
+        switch rawValue {
+        case 0: "NULL"
+        case 1: "EN10MB"
+        case 9: "PPP"
+        case 12, 14, 101: "RAW"
+        case 50: "PPP_HDLC"
+        case 105: "IEEE802_11"
+        case 108: "LOOP"
+        case 113: "LINUX_SLL"
+        case 127: "IEEE802_11_RADIO"
+        case 228: "IPV4"
+        case 229: "IPV6"
+        case 239: "NFLOG"
+        case 258: "PKTAP"
+        case 276: "LINUX_SLL2"
+        default: "DLT\(rawValue)"
+        }
+    }
+}
+
+/// Where and how a packet was seen: which input, which frame in it, and what the link layer said.
+public struct CapturePoint: Hashable, Sendable {
+    /// Index of the input (the n-th `-r`, or the interface) the packet came from.
+    public var input: Int
+    /// 1-based frame number within that input, as tcpdump and Wireshark count.
+    public var frame: Int
+    /// Linux SLL2 interface index, when the link layer carries one.
+    public var interfaceIndex: UInt32?
+    /// Linux SLL/SLL2 packet type: 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us.
+    public var packetType: UInt16?
+    /// 802.1Q/802.1ad VLAN IDs, outermost first.
+    public var vlans: [UInt16]
+
+    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: [UInt16] = []) {
+        self.input = input
+        self.frame = frame
+        self.interfaceIndex = interfaceIndex
+        self.packetType = packetType
+        self.vlans = vlans
+    }
+
+    /// `In`/`Out`/`M`/`B`/`P` as tcpdump prints Linux cooked directions.
+    public var direction: String? {
+        switch packetType {
+        case 0?: "In"
+        case 1?: "B"
+        case 2?: "M"
+        case 3?: "P"
+        case 4?: "Out"
+        default: nil
+        }
+    }
+}
+
+/// One record from a capture, as libpcap handed it over.
+public struct CapturedPacket: Sendable {
+    public var timestamp: Timestamp
+    public var linkType: LinkType
+    public var data: [UInt8]
+    /// The length on the wire; more than `data.count` when the snaplen cut the packet.
+    public var originalLength: Int
+    public var point: CapturePoint
+
+    public init(timestamp: Timestamp, linkType: LinkType, data: [UInt8], originalLength: Int, point: CapturePoint) {
+        self.timestamp = timestamp
+        self.linkType = linkType
+        self.data = data
+        self.originalLength = originalLength
+        self.point = point
+    }
+}
+
+/// A DNS message's bytes as carried by one UDP datagram or framed out of one TCP stream.
+public struct DNSPayload: Sendable {
+    public var timestamp: Timestamp
+    public var transport: TransportProtocol
+    public var source: Endpoint
+    public var destination: Endpoint
+    public var bytes: [UInt8]
+    public var point: CapturePoint
+    /// The datagram was cut short by the snaplen or a lying length field.
+    public var isCutShort: Bool
+}

@@ -1,0 +1,49 @@
+/// Totals for `--summary`: every packet and message accounted for.
+public struct Summary: Sendable {
+    public var packet = PacketStats()
+    public var dnsMessages = 0
+    public var queryMessages = 0
+    public var responses = 0
+    public var answered = 0
+    public var unanswered = 0
+    public var orphanResponses = 0
+    /// Messages whose question section did not decode: counted as malformed, in no transaction.
+    public var unmatchable = 0
+    public var messagesWithTrailingBytes = 0
+    /// DNS-level defects (and undecodable payloads) by kind.
+    public var dnsMalformed: [Diagnostic.Kind: Int] = [:]
+    public var unsupportedLinkTypes: [UnsupportedLink: Int] = [:]
+    /// Latency of every answered query, nanoseconds.
+    public var latencies: [Int64] = []
+    /// Finest sub-second precision among answered transactions (6 = µs, 9 = ns).
+    public var latencyDigits: UInt8 = 6
+
+    public init() {}
+
+    /// Queries that entered matching (= answered + unanswered once finished).
+    public var queries: Int { answered + unanswered }
+
+    /// Packet-level and DNS-level defects, by kind.
+    public var malformed: [Diagnostic.Kind: Int] {
+        packet.malformed.merging(dnsMalformed, uniquingKeysWith: +)
+    }
+
+    /// Nearest-rank percentile (p in 0...100) of the latencies, in nanoseconds.
+    public func latencyPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
+        guard !sorted.isEmpty else { return nil }
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+    }
+
+    public struct LatencyFigures: Sendable {
+        public var p50, p90, p99, max: Int64
+    }
+
+    public var latencyFigures: LatencyFigures? {
+        let sorted = latencies.sorted()
+        guard let p50 = latencyPercentile(50, sorted: sorted), let p90 = latencyPercentile(90, sorted: sorted),
+              let p99 = latencyPercentile(99, sorted: sorted), let max = sorted.last
+        else { return nil }
+        return LatencyFigures(p50: p50, p90: p90, p99: p99, max: max)
+    }
+}

@@ -1,0 +1,58 @@
+/// One DNS message as seen in the capture: the decoded message plus where and when it was seen.
+public struct ObservedMessage: Sendable {
+    public var timestamp: Timestamp
+    public var transport: TransportProtocol
+    public var source: Endpoint
+    public var destination: Endpoint
+    public var point: CapturePoint
+    public var message: DNSMessage
+
+    public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
+                point: CapturePoint, message: DNSMessage) {
+        self.timestamp = timestamp
+        self.transport = transport
+        self.source = source
+        self.destination = destination
+        self.point = point
+        self.message = message
+    }
+}
+
+/// A query and its response (RFC 1035 §7.3 matching: transport, reversed endpoints, id, question).
+public struct Transaction: Sendable {
+    public enum Status: String, Sendable {
+        case answered
+        case unanswered
+        case orphanResponse = "orphan-response"
+    }
+
+    /// Order of arrival of the message that opened it (query, or response for an orphan).
+    public var sequence: Int
+    public var query: ObservedMessage?
+    public var response: ObservedMessage?
+
+    public var status: Status {
+        if query == nil { return .orphanResponse }
+        return response == nil ? .unanswered : .answered
+    }
+
+    /// Query time, or the response's for an orphan.
+    public var time: Timestamp { (query ?? response)!.timestamp }
+    public var transport: TransportProtocol { (query ?? response)!.transport }
+    public var client: Endpoint { query?.source ?? response!.destination }
+    public var server: Endpoint { query?.destination ?? response!.source }
+    /// The question as asked (or as echoed, for an orphan).
+    public var question: DNSQuestion? { query?.message.question ?? response?.message.question }
+    public var id: UInt16 { (query ?? response)!.message.id }
+
+    /// Response time − query time, in nanoseconds.
+    public var latencyNanoseconds: Int64? {
+        guard let q = query, let r = response else { return nil }
+        return r.timestamp.nanoseconds(since: q.timestamp)
+    }
+
+    /// Sub-second digits both timestamps carry (6 for microsecond captures, 9 for nanosecond).
+    public var precisionDigits: UInt8 {
+        min(query?.timestamp.digits ?? 9, response?.timestamp.digits ?? 9)
+    }
+}

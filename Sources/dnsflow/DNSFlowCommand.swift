@@ -1,0 +1,86 @@
+import ArgumentParser
+import DNSFlowCapture
+import DNSFlowCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct DNSFlowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dnsflow",
+        abstract: "DNS packet inspector: every query with its answer and latency, from a capture or an interface.",
+        discussion: """
+            Read captures (pcap, pcapng; several are merged by time) or capture live, decode DNS over UDP and
+            TCP, and match queries to responses. With --csv or --summary it runs in batch; with neither and
+            stdout not a terminal it prints one line per transaction.
+
+            Examples:
+              dnsflow -r capture.pcap --summary
+              dnsflow -r node1.pcap -r node2.pcapng --csv out.csv
+              ssh node tcpdump -U -w - port 53 | dnsflow -r -
+              nsenter -t PID -n dnsflow -i eth0 --csv -
+              dnsflow -i any host 198.18.0.10
+            """
+    )
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from a pcap/pcapng file (- for stdin). Repeatable; inputs are merged by timestamp.", valueName: "file"))
+    var files: [String] = []
+
+    @Option(name: .customShort("i"), help: ArgumentHelp("Capture live on an interface (any for all).", valueName: "interface"))
+    var interface: String?
+
+    @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length for live capture.", valueName: "snaplen"))
+    var snaplen: Int32 = 262_144
+
+    @Option(name: .customShort("B"), help: ArgumentHelp("Kernel capture buffer size in KiB (live).", valueName: "KiB"))
+    var bufferSize: Int32?
+
+    @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
+    var noPromiscuous = false
+
+    @Option(name: .customShort("c"), help: ArgumentHelp("Stop after this many packets.", valueName: "count"))
+    var count: Int?
+
+    @Option(name: .customLong("port"), help: ArgumentHelp("Also treat this UDP/TCP port as DNS (53 always is). Repeatable.", valueName: "port"))
+    var ports: [UInt16] = []
+
+    @Option(name: .customLong("csv"), help: ArgumentHelp("Write one row per query (and orphan response) to this file (- for stdout).", valueName: "out"))
+    var csv: String?
+
+    @Flag(name: .customLong("summary"), help: "Print totals: packets, messages, queries, answered, unanswered, malformed, latency percentiles.")
+    var summary = false
+
+    @Flag(name: .customLong("json"), help: "With --summary: print the totals as one JSON object.")
+    var json = false
+
+    @Option(name: .customLong("match-window"), help: ArgumentHelp("Seconds a query waits for its response.", valueName: "seconds"))
+    var matchWindow: Int64 = 60
+
+    @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as in tcpdump.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        if !files.isEmpty && interface != nil { throw ValidationError("-r and -i cannot be used together: read files or capture live, not both") }
+        if files.isEmpty && interface == nil { throw ValidationError("nothing to read: give -r FILE (or -r - for stdin) or -i INTERFACE") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-r -) can be read only once") }
+        if json && !summary { throw ValidationError("--json goes with --summary") }
+        if ports.contains(0) { throw ValidationError("--port must be 1-65535") }
+        if snaplen < 64 || snaplen > 262_144 { throw ValidationError("-s must be between 64 and 262144") }
+        if let count, count <= 0 { throw ValidationError("-c must be positive") }
+        if matchWindow <= 0 { throw ValidationError("--match-window must be positive") }
+    }
+
+    func run() throws {
+        do {
+            let code = try Runner(command: self).run()
+            if code != 0 { throw ExitCode(code) }
+        } catch let error as CommandError {
+            printError(error.description)
+            throw ExitCode(1)
+        } catch let error as CaptureError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import DNSFlowCapture
+import DNSFlowCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Handles to interrupt on SIGINT/SIGTERM (pcap_breakloop is safe in a signal handler).
+nonisolated(unsafe) private var interruptibleHandles: [PcapHandle] = []
+nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+
+/// Wires capture → pipeline → output for one invocation.
+struct Runner {
+    let command: DNSFlowCommand
+
+    /// Returns the process exit status.
+    func run() throws -> Int32 {
+        var configuration = Pipeline.Configuration()
+        configuration.decoder.ports = Set([53] + command.ports)
+        configuration.matcher.windowSeconds = command.matchWindow
+        let filter = command.expression.joined(separator: " ")
+
+        // Open everything before writing anything: a bad input or filter leaves no output behind.
+        var handles: [PcapHandle] = []
+        if let device = command.interface {
+            var options = PcapHandle.LiveOptions()
+            options.snaplen = command.snaplen
+            options.bufferKiB = command.bufferSize
+            options.promiscuous = !command.noPromiscuous
+            let handle = try PcapHandle.openLive(device, input: 0, options: options)
+            // In the kernel, keep only what can be DNS: the DNS ports, and IP fragments (no ports to see).
+            let portFilter = "(" + configuration.decoder.ports.sorted().map { "port \($0)" }.joined(separator: " or ")
+                + " or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))"
+            try handle.setFilter(filter.isEmpty ? portFilter : "\(portFilter) and (\(filter))")
+            handles.append(handle)
+            configuration.matcher.emitsInOrder = command.csv != nil
+        } else {
+            for (i, path) in command.files.enumerated() {
+                let handle = try PcapHandle.openFile(path, input: i)
+                if !filter.isEmpty { try handle.setFilter(filter) }
+                handles.append(handle)
+            }
+        }
+        let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
+        let stdout = OutputFile.standardOutput()
+        let printsLines = csvOutput == nil && !command.summary
+        csvOutput?.write(TransactionCSV.header)
+
+        var pipeline = Pipeline(configuration: configuration)
+        let onTransaction: (Transaction) -> Void = { t in
+            csvOutput?.write(TransactionCSV.row(t))
+            if printsLines { stdout.write(TransactionLine.render(t) + "\n") }
+        }
+
+        installSignalHandlers(handles)
+        var seen = 0
+        if handles.count == 1, handles[0].isLive {
+            let handle = handles[0]
+            printError("listening on \(handle.name), link-type \(handle.linkType), snapshot length \(command.snaplen) bytes")
+            loop: while stopRequested == 0 {
+                switch handle.next() {
+                case .packet(let p):
+                    pipeline.process(p, onTransaction: onTransaction)
+                    seen += 1
+                    if printsLines { stdout.flush() }
+                    if let limit = command.count, seen >= limit { break loop }
+                case .idle:
+                    if printsLines { stdout.flush() }
+                case .end:
+                    break loop
+                }
+            }
+        } else {
+            let source = MergedSource(handles)
+            while stopRequested == 0, let p = source.next() {
+                pipeline.process(p, onTransaction: onTransaction)
+                seen += 1
+                if let limit = command.count, seen >= limit { break }
+            }
+        }
+        pipeline.finish(onTransaction: onTransaction)
+
+        var notes: [(key: String, value: Int)] = []
+        for h in handles {
+            if let k = h.kernelStats() {
+                notes.append((key: "kernel_received", value: Int(k.received)))
+                notes.append((key: "kernel_dropped", value: Int(k.dropped)))
+                notes.append((key: "interface_dropped", value: Int(k.interfaceDropped)))
+            }
+        }
+        let truncated = handles.filter { $0.readError != nil }
+        notes.append((key: "truncated_inputs", value: truncated.count))
+
+        if command.summary {
+            let report = SummaryReport(summary: pipeline.summary, inputNames: handles.map(\.name), captureNotes: notes)
+            let target = command.csv == "-" ? OutputFile(stderr: ()) : stdout
+            target.write(command.json ? report.json : report.text)
+            target.flush()
+        } else if let h = handles.first, h.isLive, let k = h.kernelStats() {
+            printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel")
+        }
+        try csvOutput?.commit()
+        stdout.flush()
+
+        for link in pipeline.summary.unsupportedLinkTypes.keys.sorted(by: { $0.input < $1.input }) {
+            printError("\(handles[link.input].name): link type \(link.linkType) (\(link.linkType.rawValue)) is not supported; its packets were counted, not decoded")
+        }
+        for h in truncated {
+            printError("\(h.name): capture is cut off after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
+        }
+        return truncated.isEmpty ? 0 : 2
+    }
+
+    private func installSignalHandlers(_ handles: [PcapHandle]) {
+        interruptibleHandles = handles
+        let handler: @convention(c) (Int32) -> Void = { _ in
+            stopRequested = 1
+            for h in interruptibleHandles { h.breakLoop() }
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        signal(SIGPIPE, SIG_IGN)
+    }
+}
