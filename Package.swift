@@ -30,11 +30,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
-        .testTarget(
-            name: "DNSFlowCLITests",
-            dependencies: ["DNSFlowCore", "DNSFlowCapture"],
-            resources: []
-        ),
+        // Real captures end to end (Fixtures/, ../shared/corpus) and the command's behaviour.
+        .testTarget(name: "DNSFlowCaptureTests", dependencies: ["DNSFlowCore", "DNSFlowCapture", "dnsflow"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,6 +7,12 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
 
     public static let null = LinkType(0)            // BSD loopback, host-order AF_ value
     public static let ethernet = LinkType(1)
+    public static let ppp = LinkType(9)
+    public static let fddi = LinkType(10)
+    public static let pppSerial = LinkType(50)
+    public static let ieee80211 = LinkType(105)
+    public static let radiotap = LinkType(127)
+    public static let pktap = LinkType(258)
     public static let raw = LinkType(12)            // DLT_RAW (Linux and most)
     public static let rawOpenBSD = LinkType(14)     // DLT_RAW on OpenBSD
     public static let linktypeRaw = LinkType(101)   // LINKTYPE_RAW, should libpcap hand it through
@@ -19,6 +25,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
 
     public static let supported: Set<LinkType> = [
         .null, .ethernet, .raw, .rawOpenBSD, .linktypeRaw, .loop, .linuxSLL, .ipv4, .ipv6, .nflog, .linuxSLL2,
+        .ppp, .fddi, .pppSerial, .ieee80211, .radiotap, .pktap,
     ]
 
     public var isSupported: Bool { LinkType.supported.contains(self) }
@@ -28,6 +35,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         case 0: "NULL"
         case 1: "EN10MB"
         case 9: "PPP"
+        case 10: "FDDI"
         case 12, 14, 101: "RAW"
         case 50: "PPP_HDLC"
         case 105: "IEEE802_11"

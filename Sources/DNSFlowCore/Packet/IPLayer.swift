@@ -58,7 +58,11 @@ struct IPLayer {
         let fragmentOffset = Int(fragField & 0x1fff) * 8
         if moreFragments || fragmentOffset != 0 {
             stats.ipFragments += 1
-            guard !cutShort else { throw .bad(.truncatedIP, "IPv4 fragment cut off by the snaplen") }
+            if cutShort {
+                // Never reassemblable; the first fragment still shows what it can (the DNS header, at least).
+                guard fragmentOffset == 0 else { throw .bad(.truncatedIP, "IPv4 fragment cut off by the snaplen") }
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: payload, isCutShort: true))
+            }
             let key = FragmentReassembler.Key(source: source, destination: destination, identification: UInt32(id), protocolNumber: proto)
             switch fragments.add(key: key, offset: fragmentOffset, data: payload, isLast: !moreFragments, at: timestamp, stats: &stats) {
             case .held: return .fragmentHeld
@@ -111,9 +115,13 @@ struct IPLayer {
                     throw .bad(.truncatedIP, "IPv6 fragment header cut off")
                 }
                 stats.ipFragments += 1
-                guard !cutShort else { throw .bad(.truncatedIP, "IPv6 fragment cut off by the snaplen") }
                 let fragmentOffset = Int(field & 0xfff8)
                 let more = field & 1 != 0
+                if cutShort {
+                    guard fragmentOffset == 0 else { throw .bad(.truncatedIP, "IPv6 fragment cut off by the snaplen") }
+                    nextHeader = n
+                    continue
+                }
                 if fragmentOffset == 0 && !more {
                     nextHeader = n            // an atomic fragment (RFC 6946): not really fragmented
                     continue

@@ -1,14 +1,22 @@
-/// Link → IP (+ fragments) → UDP/TCP (+ stream reassembly) → DNS payloads on the DNS ports.
+/// Link → IP (+ fragments, + tunnels) → UDP/TCP (+ stream reassembly) → DNS payloads on the DNS ports.
 /// Every packet is counted: decoded, held for reassembly, not for us, or malformed by kind.
 public struct PacketDecoder {
     public struct Configuration: Sendable {
         /// UDP/TCP ports that carry DNS (either end).
         public var ports: Set<UInt16>
+        /// Decapsulate IP-in-IP, GRE, VXLAN (4789), Geneve (6081) and GTP-U (2152) to find DNS inside.
+        public var decapsulatesTunnels = true
         public var fragmentLimits = FragmentReassembler.Limits()
         public var tcpLimits = TCPDNSReassembler.Limits()
 
         public init(ports: Set<UInt16> = [53]) { self.ports = ports }
     }
+
+    /// Tunnels nest at most this deep (a crafted packet cannot recurse without bound).
+    static let maxTunnelDepth = 4
+    static let vxlanPort: UInt16 = 4789
+    static let genevePort: UInt16 = 6081
+    static let gtpUserPort: UInt16 = 2152
 
     public let configuration: Configuration
     public private(set) var stats = PacketStats()
@@ -29,10 +37,6 @@ public struct PacketDecoder {
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
-        func fail(_ kind: Diagnostic.Kind, _ reason: String) {
-            stats.malformed[kind, default: 0] += 1
-            diagnose(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
-        }
         guard packet.linkType.isSupported else {
             stats.unsupportedLinkTypes[packet.linkType, default: 0] += 1
             return
@@ -41,38 +45,76 @@ public struct PacketDecoder {
         do {
             frame = try LinkLayer.decode(packet.data, linkType: packet.linkType)
         } catch {
-            if case .truncated(let what) = error { fail(.truncatedLinkHeader, "\(what) cut off") }
+            if case .truncated(let what) = error { fail(.truncatedLinkHeader, "\(what) cut off", packet, diagnose) }
             return
         }
         var point = packet.point
         point.interfaceIndex = frame.interfaceIndex
         point.packetType = frame.packetType
         point.vlans = frame.vlans
+        withoutActuallyEscaping(emit) { emit in
+            withoutActuallyEscaping(diagnose) { diagnose in
+                var context = Context(packet: packet, point: point, emit: emit, diagnose: diagnose)
+                decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
+            }
+        }
+    }
 
+    /// End of input: frames what TCP still holds past its gaps, drops incomplete fragments.
+    public mutating func finish(emit: (DNSPayload) -> Void) {
+        tcp.finish(stats: &stats, emit: emit)
+        ip.fragments.flush(stats: &stats)
+    }
+
+    private struct Context {
+        var packet: CapturedPacket
+        var point: CapturePoint
+        var emit: (DNSPayload) -> Void
+        var diagnose: (Diagnostic) -> Void
+    }
+
+    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket, _ diagnose: (Diagnostic) -> Void) {
+        stats.malformed[kind, default: 0] += 1
+        diagnose(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
+    }
+
+    private mutating func decodeNetwork(
+        _ bytes: [UInt8], at offset: Int, network: LinkFrame.Network, depth: Int, _ context: inout Context
+    ) {
         let result: IPDecodeResult
         do {
-            switch frame.network {
-            case .ipv4: result = try ip.decodeIPv4(packet.data, at: frame.offset, timestamp: packet.timestamp, stats: &stats)
-            case .ipv6: result = try ip.decodeIPv6(packet.data, at: frame.offset, timestamp: packet.timestamp, stats: &stats)
+            switch network {
+            case .ipv4: result = try ip.decodeIPv4(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
+            case .ipv6: result = try ip.decodeIPv6(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
             case .other:
-                stats.nonIP += 1
+                if depth == 0 { stats.nonIP += 1 }
                 return
             }
         } catch {
-            if case .bad(let kind, let reason) = error { fail(kind, reason) }
+            if case .bad(let kind, let reason) = error { fail(kind, reason, context.packet, context.diagnose) }
             return
         }
         guard case .datagram(let datagram) = result else { return }
+        decodeTransport(datagram, depth: depth, &context)
+    }
+
+    private mutating func decodeTransport(_ datagram: IPDatagram, depth: Int, _ context: inout Context) {
         var c = ByteCursor(Array(datagram.payload))
         switch datagram.protocolNumber {
         case 17:
             // source port (2), destination port (2), length (2), checksum (2).
             guard let sport = c.readUInt16(), let dport = c.readUInt16(), let length = c.readUInt16(), c.skip(2) else {
-                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) { fail(.truncatedUDP, "UDP header cut off") } else { stats.nonDNSPort += 1 }
+                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) {
+                    fail(.truncatedUDP, "UDP header cut off", context.packet, context.diagnose)
+                } else {
+                    stats.nonDNSPort += 1
+                }
                 return
             }
             guard isDNS(sport, dport) else {
-                stats.nonDNSPort += 1
+                if !decapsulateUDP(sport: sport, dport: dport, payload: c, depth: depth, &context) {
+                    stats.nonDNSPort += 1
+                }
                 return
             }
             var cutShort = datagram.isCutShort
@@ -80,7 +122,7 @@ public struct PacketDecoder {
             if length == 0, datagram.payload.count > 65_535 {
                 // UDP jumbogram (RFC 2675): the length is in the IPv6 header.
             } else if length < 8 {
-                fail(.badUDPLength, "UDP length \(length) < 8")
+                fail(.badUDPLength, "UDP length \(length) < 8", context.packet, context.diagnose)
                 return
             } else if Int(length) - 8 <= c.remaining {
                 payloadLength = Int(length) - 8
@@ -88,18 +130,22 @@ public struct PacketDecoder {
                 cutShort = true
             }
             guard let bytes = c.readBytes(payloadLength) else { return }
-            emit(DNSPayload(
-                timestamp: packet.timestamp, transport: .udp,
+            context.emit(DNSPayload(
+                timestamp: context.packet.timestamp, transport: .udp,
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
-                bytes: bytes, point: point, isCutShort: cutShort))
+                bytes: bytes, point: context.point, isCutShort: cutShort))
         case 6:
             // source port (2), destination port (2), sequence (4), ack (4), data offset/flags (2), window (2),
             // checksum (2), urgent (2), options.
             guard let sport = c.readUInt16(), let dport = c.readUInt16(), let seq = c.readUInt32(), c.skip(4),
                   let offsetFlags = c.readUInt16()
             else {
-                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) { fail(.truncatedTCP, "TCP header cut off") } else { stats.nonDNSPort += 1 }
+                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) {
+                    fail(.truncatedTCP, "TCP header cut off", context.packet, context.diagnose)
+                } else {
+                    stats.nonDNSPort += 1
+                }
                 return
             }
             guard isDNS(sport, dport) else {
@@ -108,32 +154,103 @@ public struct PacketDecoder {
             }
             let headerLength = Int(offsetFlags >> 12) * 4
             guard headerLength >= 20 else {
-                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20")
+                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context.packet, context.diagnose)
                 return
             }
             guard c.moveTo(headerLength) else {
-                fail(.truncatedTCP, "TCP options cut off")
+                fail(.truncatedTCP, "TCP options cut off", context.packet, context.diagnose)
                 return
             }
-            if datagram.isCutShort { fail(.truncatedTCP, "TCP segment cut off by the snaplen") }
+            if datagram.isCutShort {
+                fail(.truncatedTCP, "TCP segment cut off by the snaplen", context.packet, context.diagnose)
+            }
             let segment = TCPDNSReassembler.Segment(
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
                 sequence: seq, isSYN: offsetFlags & 0x02 != 0, isFIN: offsetFlags & 0x01 != 0,
                 isRST: offsetFlags & 0x04 != 0, payload: c.bytes[c.offset..<c.end],
-                timestamp: packet.timestamp, point: point)
-            tcp.process(segment, stats: &stats, emit: emit)
+                timestamp: context.packet.timestamp, point: context.point)
+            tcp.process(segment, stats: &stats, emit: context.emit)
+        case 4, 41 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
+            // IP in IP (RFC 2003) and IPv6 in IP (RFC 4213), as Calico's IPIP mode sends.
+            decodeNetwork(c.readRest(), at: 0, network: datagram.protocolNumber == 4 ? .ipv4 : .ipv6, depth: depth + 1, &context)
+        case 47 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
+            decapsulateGRE(c, depth: depth, &context)
         default:
-            stats.otherTransport += 1
+            if depth == 0 { stats.otherTransport += 1 }
         }
     }
 
-    /// End of input: frames what TCP still holds past its gaps, drops incomplete fragments.
-    public mutating func finish(emit: (DNSPayload) -> Void) {
-        tcp.finish(stats: &stats, emit: emit)
-        var s = stats
-        ip.fragments.flush(stats: &s)
-        stats = s
+    /// GRE (RFC 2784, 2890; PPTP's version 1, RFC 2637): flags/version (2), protocol (2), then checksum
+    /// and offset (4) if C or R, key (4) if K, sequence (4) if S, acknowledgment (4) if version 1 and A.
+    private mutating func decapsulateGRE(_ cursor: ByteCursor, depth: Int, _ context: inout Context) {
+        var c = cursor
+        guard let flags = c.readUInt16(), let proto = c.readUInt16() else { return }
+        let version = flags & 0x7
+        guard version <= 1, flags & 0x4000 == 0 || version == 1 else { return }   // source routing: obsolete
+        if flags & 0xc000 != 0, version == 0 { guard c.skip(4) else { return } }
+        if flags & 0x2000 != 0 { guard c.skip(4) else { return } }
+        if flags & 0x1000 != 0 { guard c.skip(4) else { return } }
+        if version == 1, flags & 0x0080 != 0 { guard c.skip(4) else { return } }
+        decapsulate(etherType: proto, c.readRest(), depth: depth, &context)
+    }
+
+    /// VXLAN (RFC 7348), Geneve (RFC 8926) and GTP-U (3GPP TS 29.281) over UDP. Returns false when the
+    /// datagram is none of them.
+    private mutating func decapsulateUDP(sport: UInt16, dport: UInt16, payload: ByteCursor, depth: Int, _ context: inout Context) -> Bool {
+        guard configuration.decapsulatesTunnels, depth < PacketDecoder.maxTunnelDepth else { return false }
+        var c = payload
+        if dport == PacketDecoder.vxlanPort {
+            // flags (1, I bit 0x08), reserved (3), VNI (3), reserved (1); then Ethernet.
+            guard let flags = c.readUInt8(), flags & 0x08 != 0, c.skip(7) else { return false }
+            decapsulate(etherType: 0x6558, c.readRest(), depth: depth, &context)
+            return true
+        }
+        if dport == PacketDecoder.genevePort {
+            // version/option length (1), flags (1), protocol (2), VNI (3), reserved (1), options.
+            guard let first = c.readUInt8(), first >> 6 == 0, c.skip(1), let proto = c.readUInt16(), c.skip(4),
+                  c.skip(Int(first & 0x3f) * 4)
+            else { return false }
+            decapsulate(etherType: proto, c.readRest(), depth: depth, &context)
+            return true
+        }
+        if dport == PacketDecoder.gtpUserPort || sport == PacketDecoder.gtpUserPort {
+            // flags (1: version 3 bits, PT, E, S, PN), type (1; 0xff = G-PDU), length (2), TEID (4),
+            // then sequence (2), N-PDU (1), next extension type (1) if E, S or PN; then extensions.
+            guard let flags = c.readUInt8(), flags >> 5 == 1, let type = c.readUInt8(), type == 0xff, c.skip(6) else {
+                return false
+            }
+            if flags & 0x07 != 0 {
+                guard c.skip(3), var next = c.readUInt8() else { return false }
+                var extensions = 0
+                while next != 0 {
+                    extensions += 1
+                    guard extensions <= 16, let units = c.readUInt8(), units > 0, c.skip(Int(units) * 4 - 2),
+                          let n = c.readUInt8()
+                    else { return false }
+                    next = n
+                }
+            }
+            let inner = c.readRest()
+            decodeNetwork(inner, at: 0, network: LinkLayer.ipVersion(inner.first), depth: depth + 1, &context)
+            return true
+        }
+        return false
+    }
+
+    private mutating func decapsulate(etherType: UInt16, _ inner: [UInt8], depth: Int, _ context: inout Context) {
+        switch etherType {
+        case 0x6558:                  // transparent Ethernet bridging
+            guard let frame = try? LinkLayer.decode(inner, linkType: .ethernet) else { return }
+            decodeNetwork(inner, at: frame.offset, network: frame.network, depth: depth + 1, &context)
+        case 0x880b:                  // PPP (PPTP)
+            var c = ByteCursor(inner)
+            guard let frame = try? LinkLayer.ppp(&c) else { return }
+            decodeNetwork(inner, at: frame.offset, network: frame.network, depth: depth + 1, &context)
+        default:
+            let network = LinkLayer.network(forEtherType: etherType)
+            if network != .other { decodeNetwork(inner, at: 0, network: network, depth: depth + 1, &context) }
+        }
     }
 
     private func isDNS(_ a: UInt16?, _ b: UInt16?) -> Bool {

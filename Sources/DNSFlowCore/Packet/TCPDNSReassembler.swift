@@ -44,6 +44,9 @@ public struct TCPDNSReassembler {
         var waitingBytes = 0
         var lastSeen: Timestamp
         var lastPoint: CapturePoint
+        /// The last few sequence ranges given up on (start, end): a segment arriving late into one is
+        /// framed on its own instead of being taken for a retransmission.
+        var skipped: [(start: UInt32, end: UInt32)] = []
 
         var buffered: Int { buffer.count - head }
     }
@@ -114,7 +117,13 @@ public struct TCPDNSReassembler {
                 stream.waiting[sequence] = Array(payload)
             }
             streams[key] = stream
-            if stream.waitingBytes + stream.buffered > limits.maxBufferedBytes || stream.waiting.count > 256 {
+            // Skip the hole at once when waiting cannot help: the buffer is between messages and what
+            // follows the hole is a whole message (a capture that lost segments, as tshark would show it);
+            // or when the budget is spent.
+            let atBoundary = stream.isSynchronised && stream.buffered == 0
+            if (atBoundary && startsWithWholeMessage(earliestWaiting(stream)))
+                || stream.waitingBytes + stream.buffered > limits.maxBufferedBytes || stream.waiting.count > 256
+            {
                 skipGap(key: key, stats: &stats)
                 frame(key: key, stats: &stats, emit: emit)
             }
@@ -122,6 +131,12 @@ public struct TCPDNSReassembler {
         }
         let overlap = Int(-delta)
         if overlap >= payload.count {
+            if stream.skipped.contains(where: { TCPDNSReassembler.contains($0, sequence, payload.count) }) {
+                // Late into a range we gave up on: frame it on its own.
+                streams[key] = stream
+                frameAlone(payload, key: key, emit: emit)
+                return
+            }
             stats.tcpRetransmissions += 1
             streams[key] = stream
             return
@@ -160,12 +175,44 @@ public struct TCPDNSReassembler {
         guard var stream = streams[key], !stream.waiting.isEmpty else { return }
         let earliest = stream.waiting.keys.min { Int32(bitPattern: $0 &- stream.nextSequence) < Int32(bitPattern: $1 &- stream.nextSequence) }!
         stats.tcpGaps += 1
+        stream.skipped.append((start: stream.nextSequence, end: earliest))
+        if stream.skipped.count > 8 { stream.skipped.removeFirst() }
         stream.buffer.removeAll(keepingCapacity: true)
         stream.head = 0
         stream.nextSequence = earliest
         stream.isSynchronised = false
         drainWaiting(&stream, stats: &stats)
         streams[key] = stream
+    }
+
+    private func earliestWaiting(_ stream: Stream) -> [UInt8] {
+        let key = stream.waiting.keys.min { Int32(bitPattern: $0 &- stream.nextSequence) < Int32(bitPattern: $1 &- stream.nextSequence) }
+        return key.flatMap { stream.waiting[$0] } ?? []
+    }
+
+    /// A length prefix, then that many octets that decode as a well-formed DNS message.
+    private func startsWithWholeMessage(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 14 else { return false }
+        let length = Int(bytes[0]) << 8 | Int(bytes[1])
+        guard length >= 12, 2 + length <= bytes.count, let m = DNSParser.parse(Array(bytes[2..<(2 + length)])) else { return false }
+        return m.error == nil && m.trailingBytes == 0
+    }
+
+    static func contains(_ range: (start: UInt32, end: UInt32), _ sequence: UInt32, _ count: Int) -> Bool {
+        Int32(bitPattern: sequence &- range.start) >= 0 && Int32(bitPattern: (sequence &+ UInt32(count)) &- range.end) <= 0
+    }
+
+    /// Frames a segment that stands outside the stream's order; emits only whole messages.
+    private func frameAlone(_ payload: ArraySlice<UInt8>, key: StreamKey, emit: (DNSPayload) -> Void) {
+        guard let stream = streams[key] else { return }
+        var c = ByteCursor(Array(payload))
+        while let length = c.peekUInt16(), c.remaining >= 2 + Int(length), length >= 12 {
+            _ = c.skip(2)
+            guard let bytes = c.readBytes(Int(length)) else { return }
+            emit(DNSPayload(
+                timestamp: stream.lastSeen, transport: .tcp, source: key.source, destination: key.destination,
+                bytes: bytes, point: stream.lastPoint, isCutShort: false))
+        }
     }
 
     /// Frames every complete message at the head of the buffer.

@@ -57,14 +57,16 @@ public struct Pipeline {
         _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onTransaction: (Transaction) -> Void
     ) {
         guard let message = DNSParser.parse(payload.bytes) else {
-            let kind: Diagnostic.Kind = payload.isCutShort ? .cutBySnaplen : .dns(.truncatedHeader)
+            let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
             return
         }
         summary.dnsMessages += 1
         if message.isResponse { summary.responses += 1 } else { summary.queryMessages += 1 }
         if let error = message.error {
-            let kind: Diagnostic.Kind = payload.isCutShort && error.code == .truncated ? .cutBySnaplen : .dns(error.code)
+            // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
+            let cut = payload.isCutShort && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
+            let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
             countMalformed(kind, error.reason, payload)
         }
         if message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
@@ -105,8 +107,8 @@ public struct Pipeline {
 }
 
 extension Diagnostic.Kind {
-    /// A DNS message cut short by the capture's snaplen (not the sender's fault).
-    public static let cutBySnaplen = Diagnostic.Kind(rawValue: "cut-by-snaplen")
+    /// A DNS message cut short: the capture holds fewer octets than the IP/UDP lengths promise (snaplen).
+    public static let cutShort = Diagnostic.Kind(rawValue: "cut-short")
 }
 
 public struct UnsupportedLink: Hashable, Sendable {

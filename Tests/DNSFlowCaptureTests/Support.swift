@@ -1,0 +1,79 @@
+import DNSFlowCapture
+import DNSFlowCore
+import Foundation
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let fixturesDirectory = packageRoot.appendingPathComponent("Fixtures")
+/// ../shared/corpus beside the checkout, when it exists.
+let corpusDirectory = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+let corpusExists = FileManager.default.fileExists(atPath: corpusDirectory.appendingPathComponent("INDEX.tsv").path)
+
+/// Everything the core made of one or more capture files.
+struct Decoded {
+    var messages: [ObservedMessage] = []
+    var transactions: [Transaction] = []
+    var summary = Summary()
+    var diagnostics: [Diagnostic] = []
+    var readErrors: [String] = []
+}
+
+func decode(_ paths: [String], ports: Set<UInt16> = [53], configure: (inout Pipeline.Configuration) -> Void = { _ in }) throws -> Decoded {
+    var configuration = Pipeline.Configuration()
+    configuration.decoder.ports = ports
+    configure(&configuration)
+    var pipeline = Pipeline(configuration: configuration)
+    var out = Decoded()
+    let handles = try paths.enumerated().map { try PcapHandle.openFile($0.element, input: $0.offset) }
+    let source = MergedSource(handles)
+    while let p = source.next() {
+        pipeline.process(p, onMessage: { out.messages.append($0) }, onTransaction: { out.transactions.append($0) })
+    }
+    pipeline.finish(onMessage: { out.messages.append($0) }, onTransaction: { out.transactions.append($0) })
+    out.summary = pipeline.summary
+    out.diagnostics = pipeline.diagnostics
+    out.readErrors = handles.compactMap(\.readError)
+    return out
+}
+
+/// The built `dnsflow` binary, next to the test bundle.
+var dnsflowBinary: URL {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return exe.deletingLastPathComponent().appendingPathComponent("dnsflow")
+}
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs dnsflow with arguments (and optional stdin bytes), capturing everything.
+func runDNSFlow(_ arguments: [String], stdin: Data? = nil, currentDirectory: URL? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = dnsflowBinary
+    process.arguments = arguments
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    let out = Pipe(), inp = Pipe()
+    // stderr goes to a file so that reading stdout to its end cannot deadlock on a full stderr pipe.
+    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-test-\(UUID().uuidString).err")
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errURL) }
+    let errHandle = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = errHandle
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : inp
+    try process.run()
+    if let stdin {
+        try inp.fileHandleForWriting.write(contentsOf: stdin)
+        try inp.fileHandleForWriting.close()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try errHandle.close()
+    let errData = (try? Data(contentsOf: errURL)) ?? Data()
+    return CommandResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
