@@ -1,2 +1,102 @@
 import Testing
 @testable import DNSFlowCore
+
+@Suite("Name decompression")
+struct DNSNameTests {
+    /// Parses the question name of `header + body`.
+    func firstName(_ body: [UInt8]) -> DNSMessage? {
+        DNSParser.parse(Wire.header(id: 1) + body)
+    }
+
+    @Test func plainAndCompressedNames() throws {
+        let m = try #require(DNSParser.parse(Wire.response(id: 7, name: "www.Example.com")))
+        #expect(m.error == nil)
+        #expect(m.question?.name.description == "www.Example.com.")
+        #expect(m.answers.count == 1)
+        #expect(m.answers[0].name.description == "www.Example.com.")
+        #expect(m.answers[0].rdata == "192.0.2.1")
+    }
+
+    @Test func selfPointerIsRejected() throws {
+        // The name at offset 12 is a pointer to offset 12.
+        let m = try #require(firstName([0xc0, 0x0c, 0, 1, 0, 1]))
+        #expect(m.error?.code == .badPointer)
+        #expect(m.questions.isEmpty)
+    }
+
+    @Test func forwardPointerIsRejected() throws {
+        // Pointer at 12 to offset 18, where a valid label would sit.
+        let m = try #require(firstName([0xc0, 0x12, 0, 1, 0, 1, 3, 0x61, 0x62, 0x63, 0]))
+        #expect(m.error?.code == .badPointer)
+    }
+
+    @Test func pointerLoopThroughTwoNamesIsRejected() throws {
+        // Question "a" + pointer to itself via a label: 12: 01 'a' c0 0c  → label then pointer back to 12.
+        let m = try #require(firstName([1, 0x61, 0xc0, 0x0c, 0, 1, 0, 1]))
+        #expect(m.error?.code == .badPointer)
+    }
+
+    @Test func nameOf255OctetsIsAcceptedAnd256Rejected() throws {
+        // 4 labels of 63 octets = 4 * 64 + 1 = 257 > 255; 3 x 63 + one of 61 = 3*64 + 62 + 1 = 255.
+        func labels(_ sizes: [Int]) -> [UInt8] {
+            sizes.flatMap { [UInt8($0)] + [UInt8](repeating: 0x61, count: $0) } + [0]
+        }
+        let ok = try #require(firstName(labels([63, 63, 63, 61]) + [0, 1, 0, 1]))
+        #expect(ok.error == nil)
+        #expect(ok.question?.name.wireLength == 255)
+        let tooLong = try #require(firstName(labels([63, 63, 63, 62]) + [0, 1, 0, 1]))
+        #expect(tooLong.error?.code == .nameTooLong)
+    }
+
+    @Test func longNameBuiltFromPointersIsCapped() throws {
+        // Each name adds a 63-octet label in front of the previous one (pointer strictly backwards);
+        // the fifth would exceed 255 octets once decompressed.
+        var body: [UInt8] = [63] + [UInt8](repeating: 0x62, count: 63) + [0] + [0, 1, 0, 1]
+        var answers: [UInt8] = []
+        var previous = 12
+        var offset = 12 + body.count
+        for _ in 0..<4 {
+            let rr: [UInt8] = [63] + [UInt8](repeating: 0x63, count: 63) + [0xc0 | UInt8(previous >> 8), UInt8(previous & 0xff)]
+                + [0, 1, 0, 1] + Wire.u32(1) + [0, 4, 1, 2, 3, 4]
+            previous = offset
+            offset += rr.count
+            answers += rr
+        }
+        body += answers
+        let m = try #require(DNSParser.parse(Wire.header(id: 1, flags: 0x8180, an: 4) + body))
+        #expect(m.error?.code == .nameTooLong)
+        #expect(m.answers.count == 2)   // 64+64+1 = 129, 193, then 257 > 255
+    }
+
+    @Test func truncatedNamesAreTruncated() throws {
+        let m1 = try #require(firstName([5, 0x61, 0x62]))                 // label runs off the end
+        #expect(m1.error?.code == .truncated)
+        let m2 = try #require(firstName([3, 0x61, 0x62, 0x63]))           // no terminating zero
+        #expect(m2.error?.code == .truncated)
+        let m3 = try #require(firstName([0xc0]))                          // half a pointer
+        #expect(m3.error?.code == .truncated)
+    }
+
+    @Test func reservedLabelTypesAreRejected() throws {
+        #expect(firstName([0x41, 0, 0, 1, 0, 1])?.error?.code == .badLabelType)   // 01xxxxxx (EDNS0 extended label)
+        #expect(firstName([0x81, 0, 0, 1, 0, 1])?.error?.code == .badLabelType)   // 10xxxxxx
+    }
+
+    @Test func tooManyLabelsAreRejected() throws {
+        let body = [UInt8](repeating: 0, count: 0) + (0..<128).flatMap { _ in [UInt8(1), 0x61] } + [0, 0, 1, 0, 1]
+        #expect(firstName(body)?.error?.code == .nameTooLong)
+    }
+
+    @Test func presentationEscapesEverythingUnsafe() {
+        let name = DNSName(wire: [4, 0x61, 0x2e, 0x5c, 0x01, 3, 0x20, 0xff, 0x22])
+        #expect(name.description == "a\\.\\\\\\001.\\032\\255\\\".")
+        #expect(name.presentation(trailingDot: false) == "a\\.\\\\\\001.\\032\\255\\\"")
+        #expect(DNSName.root.presentation(trailingDot: false) == ".")
+        // Never a raw control byte or escape sequence for a terminal.
+        #expect(!name.description.unicodeScalars.contains { $0.value < 0x20 || $0.value > 0x7e })
+    }
+
+    @Test func lowercasingOnlyTouchesASCIILetters() {
+        #expect(DNSName(wire: [3, 0x41, 0x5a, 0xc1]).lowercased.wire == [3, 0x61, 0x7a, 0xc1])
+    }
+}

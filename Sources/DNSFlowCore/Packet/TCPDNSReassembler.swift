@@ -254,12 +254,14 @@ public struct TCPDNSReassembler {
     private func resynchronise(_ stream: inout Stream, stats: inout PacketStats) -> Bool {
         var i = stream.head
         let end = stream.buffer.count
+        // The first offset whose length runs past what we hold: it may yet be a message, so the head
+        // stays there unless a whole, well-formed message is found after it.
+        var firstIncomplete: Int?
         while i + 2 <= end {
             let length = Int(stream.buffer[i]) << 8 | Int(stream.buffer[i + 1])
             if length >= 12 {
                 if i + 2 + length > end {
-                    // Cannot judge yet; wait unless the candidate could never complete within budget.
-                    if end - stream.head <= limits.maxBufferedBytes { break }
+                    if firstIncomplete == nil { firstIncomplete = i }
                 } else if let message = DNSParser.parse(Array(stream.buffer[(i + 2)..<(i + 2 + length)])),
                           message.error == nil, message.trailingBytes == 0, message.header.questionCount <= 1
                 {
@@ -271,9 +273,11 @@ public struct TCPDNSReassembler {
             }
             i += 1
         }
-        // Bytes before `i` can never start a message.
-        stats.tcpResyncSkippedBytes += i - stream.head
-        stream.head = i
+        // Bytes before the first candidate can never start a message.
+        var keep = firstIncomplete ?? i
+        if end - keep > limits.maxBufferedBytes { keep = i }
+        stats.tcpResyncSkippedBytes += keep - stream.head
+        stream.head = keep
         return false
     }
 

@@ -1,0 +1,129 @@
+import Testing
+@testable import DNSFlowCore
+
+@Suite("DNS records and EDNS")
+struct DNSMessageTests {
+    /// A response to "example.com" with one answer of `type` and `rdata` (names in RDATA uncompressed).
+    func answer(type: UInt16, _ rdata: [UInt8]) -> DNSResourceRecord? {
+        let m = Wire.header(id: 1, flags: 0x8180, an: 1) + Wire.name("example.com") + Wire.u16(type) + Wire.u16(1)
+            + [0xc0, 0x0c] + Wire.u16(type) + Wire.u16(1) + Wire.u32(3600) + Wire.u16(UInt16(rdata.count)) + rdata
+        return DNSParser.parse(m)?.answers.first
+    }
+
+    func text(_ type: UInt16, _ rdata: [UInt8]) -> String? { answer(type: type, rdata)?.rdata }
+
+    @Test func typedPresentation() {
+        let n = Wire.name("ns1.example.net")
+        #expect(text(1, [192, 0, 2, 7]) == "192.0.2.7")
+        #expect(text(28, [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
+        #expect(text(2, n) == "ns1.example.net.")
+        #expect(text(5, n) == "ns1.example.net.")
+        #expect(text(12, n) == "ns1.example.net.")
+        #expect(text(15, Wire.u16(10) + n) == "10 ns1.example.net.")
+        #expect(text(16, [5] + Array("hello".utf8) + [4] + Array("a\"b;".utf8)) == "\"hello\" \"a\\\"b\\059\"")
+        #expect(text(6, n + Wire.name("hostmaster.example.net") + Wire.u32(2026112601) + Wire.u32(7200) + Wire.u32(3600) + Wire.u32(1209600) + Wire.u32(300))
+            == "ns1.example.net. hostmaster.example.net. 2026112601 7200 3600 1209600 300")
+        #expect(text(33, Wire.u16(0) + Wire.u16(5) + Wire.u16(5060) + n) == "0 5 5060 ns1.example.net.")
+        #expect(text(257, [0, 5] + Array("issue".utf8) + Array("letsencrypt.org".utf8)) == "0 issue \"letsencrypt.org\"")
+        #expect(text(43, Wire.u16(20326) + [8, 2] + [0xab, 0xcd]) == "20326 8 2 ABCD")
+        #expect(text(48, Wire.u16(257) + [3, 8] + [1, 2, 3]) == "257 3 8 AQID")
+        #expect(text(46, Wire.u16(1) + [8, 2] + Wire.u32(3600) + Wire.u32(1_767_225_600) + Wire.u32(1_764_547_200) + Wire.u16(12345) + Wire.name("example.com") + [0xff])
+            == "A 8 2 3600 20260101000000 20251201000000 12345 example.com. /w==")
+        #expect(text(47, Wire.name("a.example.com") + [0, 6, 0x40, 0x01, 0, 0, 0, 0x03]) == "a.example.com. A MX RRSIG NSEC")
+        #expect(text(50, [1, 1] + Wire.u16(10) + [2, 0xaa, 0xbb] + [5, 1, 2, 3, 4, 5] + [0, 1, 0x40]) == "1 1 10 AABB 04106105 A")
+        #expect(text(65, Wire.u16(1) + [0] + Wire.u16(1) + Wire.u16(3) + [2] + Array("h2".utf8) + Wire.u16(4) + Wire.u16(4) + [192, 0, 2, 1])
+            == "1 . alpn=\"h2\" ipv4hint=192.0.2.1")
+        #expect(text(44, [1, 2, 0xde, 0xad]) == "1 2 DEAD")
+        #expect(text(52, [3, 1, 1, 0xbe, 0xef]) == "3 1 1 BEEF")
+    }
+
+    @Test func unknownTypesUseRFC3597() {
+        #expect(text(65280, [1, 2, 0xff]) == "\\# 3 0102FF")
+        #expect(text(65280, []) == "\\# 0")
+        #expect(DNSType(65280).description == "TYPE65280")
+        #expect(DNSClass(9).description == "CLASS9")
+    }
+
+    @Test func badRDataIsFlaggedAndTheRecordKept() throws {
+        let rr = try #require(answer(type: 1, [1, 2, 3]))
+        #expect(rr.rdata == "\\# 3 010203")
+        let m = try #require(DNSParser.parse(Wire.header(id: 1, flags: 0x8180, an: 1) + Wire.name("x") + Wire.u16(1) + Wire.u16(1)
+            + [0xc0, 0x0c, 0, 1, 0, 1] + Wire.u32(1) + Wire.u16(5) + [1, 2, 3, 4, 5]))
+        #expect(m.error?.code == .badRData)
+        #expect(m.answers.count == 1)
+    }
+
+    @Test func rdlengthPastTheEnd() throws {
+        let m = try #require(DNSParser.parse(Wire.header(id: 1, flags: 0x8180, an: 1) + Wire.name("x") + Wire.u16(1) + Wire.u16(1)
+            + [0xc0, 0x0c, 0, 1, 0, 1] + Wire.u32(1) + Wire.u16(40) + [1, 2, 3, 4]))
+        #expect(m.error?.code == .badRDLength)
+        #expect(m.questions.count == 1)
+    }
+
+    @Test func headerCountsLargerThanTheMessageDoNotAllocate() throws {
+        let m = try #require(DNSParser.parse(Wire.header(id: 9, qd: 65535, an: 65535, ns: 65535, ar: 65535)))
+        #expect(m.error?.code == .truncated)
+        #expect(DNSParser.parse([0, 1, 2]) == nil)
+    }
+
+    @Test func ednsOptionsByName() throws {
+        let options: [UInt8] =
+            Wire.u16(3) + Wire.u16(4) + Array("ns-1".utf8)                               // NSID
+            + Wire.u16(8) + Wire.u16(7) + Wire.u16(1) + [24, 0] + [198, 51, 100]         // ECS 198.51.100.0/24/0
+            + Wire.u16(10) + Wire.u16(8) + [1, 2, 3, 4, 5, 6, 7, 8]                      // COOKIE
+            + Wire.u16(11) + Wire.u16(2) + Wire.u16(1200)                                // keepalive 120 s
+            + Wire.u16(12) + Wire.u16(3) + [0, 0, 0]                                     // padding
+            + Wire.u16(15) + Wire.u16(6) + Wire.u16(18) + Array("oops".utf8)             // EDE 18
+        let opt: [UInt8] = [0] + Wire.u16(41) + Wire.u16(1232) + [1, 0, 0x80, 0] + Wire.u16(UInt16(options.count)) + options
+        let m = try #require(DNSParser.parse(Wire.header(id: 5, flags: 0x8183, ar: 1) + Wire.name("example.com") + Wire.u16(1) + Wire.u16(1) + opt))
+        let edns = try #require(m.edns)
+        #expect(m.error == nil)
+        #expect(edns.udpPayloadSize == 1232)
+        #expect(edns.dnssecOK)
+        #expect(m.rcode == DNSRCode(16 + 3))        // extended RCODE 1 << 4 | NXDOMAIN
+        #expect(m.rcode.description == "BADMODE")
+        #expect(edns.options.map(\.presentation) == [
+            "NSID=6e732d31 (\"ns-1\")", "CLIENT-SUBNET=198.51.100.0/24/0", "COOKIE=0102030405060708",
+            "TCP-KEEPALIVE=120.0s", "PADDING=3", "EXTENDED-ERROR=18 \"oops\"",
+        ])
+    }
+
+    @Test func ednsOptionOverrunIsFlagged() throws {
+        let opt: [UInt8] = [0] + Wire.u16(41) + Wire.u16(512) + [0, 0, 0, 0] + Wire.u16(4) + Wire.u16(3) + Wire.u16(9)
+        let m = try #require(DNSParser.parse(Wire.header(id: 5, ar: 1) + Wire.name("example.com") + Wire.u16(1) + Wire.u16(1) + opt))
+        #expect(m.error?.code == .badEDNS)
+    }
+
+    @Test func flagsAndCodes() throws {
+        let m = try #require(DNSParser.parse(Wire.header(id: 1, flags: 0x8000 | 0x2800 | 0x0400 | 0x0200 | 0x0100 | 0x0080 | 0x0020 | 0x0010 | 5)
+            + Wire.name("x") + Wire.u16(1) + Wire.u16(1)))
+        #expect(m.header.flagNames == ["qr", "aa", "tc", "rd", "ra", "ad", "cd"])
+        #expect(m.header.opcode.description == "UPDATE")
+        #expect(m.rcode.description == "REFUSED")
+        #expect(m.header.isTruncated)
+    }
+}
+
+@Suite("Timestamps and addresses")
+struct TimestampTests {
+    @Test func iso8601WithCapturePrecision() {
+        #expect(Timestamp(seconds: 1_795_702_969, nanoseconds: 123_456_000, digits: 6).iso8601 == "2026-11-26T14:22:49.123456Z")
+        #expect(Timestamp(seconds: 1_795_702_969, nanoseconds: 123_456_789, digits: 9).iso8601 == "2026-11-26T14:22:49.123456789Z")
+        #expect(Timestamp(seconds: 0, nanoseconds: 0, digits: 6).iso8601 == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp(seconds: 951_782_400, nanoseconds: 0, digits: 0).iso8601 == "2000-02-29T00:00:00Z")
+        #expect(Timestamp(seconds: 4_294_967_296 + 86_400, nanoseconds: 0, digits: 6).iso8601 == "2106-02-08T06:28:16.000000Z")
+    }
+
+    @Test func ipv6Text() {
+        func v6(_ groups: [UInt16]) -> String {
+            IPAddress(bytes: groups.flatMap { Wire.u16($0) }[...])!.description
+        }
+        #expect(v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]) == "2001:db8::1")
+        #expect(v6([0, 0, 0, 0, 0, 0, 0, 0]) == "::")
+        #expect(v6([0x2001, 0xdb8, 0, 1, 0, 0, 0, 1]) == "2001:db8:0:1::1")
+        #expect(v6([0x2001, 0, 0, 1, 0, 0, 0, 1]) == "2001:0:0:1::1")
+        #expect(v6([0xfe80, 0, 0, 0, 0x200, 0x86ff, 0xfe05, 0x80da]) == "fe80::200:86ff:fe05:80da")
+        #expect(v6([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]) == "::ffff:192.0.2.1")
+        #expect(v6([1, 0, 1, 0, 1, 0, 1, 0]) == "1:0:1:0:1:0:1:0")
+    }
+}

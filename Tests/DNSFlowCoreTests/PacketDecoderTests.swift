@@ -1,0 +1,256 @@
+import Testing
+@testable import DNSFlowCore
+
+@Suite("Link layers")
+struct LinkLayerTests {
+    let dns = Wire.query(id: 0x1234, name: "example.com")
+
+    func ids(_ packets: [CapturedPacket]) -> [UInt16] {
+        decodePackets(packets).payloads.compactMap { DNSParser.parse($0.bytes)?.id }
+    }
+
+    @Test func ethernetWithStackedVLANs() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        let stacks: [[(tpid: UInt16, id: UInt16)]] = [[], [(0x8100, 10)], [(0x88a8, 100), (0x8100, 10)], [(0x9100, 7), (0x88a8, 8), (0x8100, 9)]]
+        for vlans in stacks {
+            let result = decodePackets([Wire.packet(Wire.ethernet(vlans: vlans, payload: ip))])
+            #expect(result.payloads.count == 1)
+            #expect(result.payloads.first?.point.vlans == vlans.map(\.id))
+        }
+    }
+
+    @Test func truncatedVLANTagIsCountedNotCrashed() {
+        let frame = Array(Wire.ethernet(type: 0x8100, payload: [0x00]))
+        let result = decodePackets([Wire.packet(frame)])
+        #expect(result.payloads.isEmpty)
+        #expect(result.stats.malformed[.truncatedLinkHeader] == 1)
+    }
+
+    @Test func linuxSLL2KeepsInterfaceAndDirection() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        // protocol, reserved, ifindex 7, ARPHRD 1, packet type 4 (outgoing), addr len 6, addr (8)
+        let header: [UInt8] = [0x08, 0x00, 0, 0, 0, 0, 0, 7, 0, 1, 4, 6] + [UInt8](repeating: 0, count: 8)
+        let result = decodePackets([Wire.packet(header + ip, link: .linuxSLL2)])
+        #expect(result.payloads.first?.point.interfaceIndex == 7)
+        #expect(result.payloads.first?.point.direction == "Out")
+    }
+
+    @Test func linuxSLL() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        let header: [UInt8] = [0, 0, 0, 1, 0, 6] + [UInt8](repeating: 0, count: 8) + [0x08, 0x00]
+        let result = decodePackets([Wire.packet(header + ip, link: .linuxSLL)])
+        #expect(result.payloads.first?.point.direction == "In")
+    }
+
+    @Test func loopbackInEitherByteOrder() {
+        let ip6 = Wire.ipv6(next: 17, payload: Wire.udp(payload: dns))
+        #expect(ids([Wire.packet([30, 0, 0, 0] + ip6, link: .null)]) == [0x1234])       // macOS, little-endian host
+        #expect(ids([Wire.packet([0, 0, 0, 2] + Wire.ipv4(payload: Wire.udp(payload: dns)), link: .null)]) == [0x1234])
+        #expect(ids([Wire.packet([0, 0, 0, 24] + ip6, link: .loop)]) == [0x1234])
+    }
+
+    @Test func rawLinkTypesGoByVersion() {
+        let v4 = Wire.ipv4(payload: Wire.udp(payload: dns))
+        let v6 = Wire.ipv6(next: 17, payload: Wire.udp(payload: dns))
+        for link in [LinkType.raw, .rawOpenBSD, .linktypeRaw, .ipv4, .ipv6] {
+            #expect(ids([Wire.packet(v4, link: link), Wire.packet(v6, link: link)]) == [0x1234, 0x1234])
+        }
+    }
+
+    @Test func nflogPayloadTLV() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        // family AF_INET, version 0, resource 0; TLV prefix (len 8, type 1), then payload TLV (type 9).
+        var frame: [UInt8] = [2, 0, 0, 0]
+        frame += [8, 0, 1, 0, 0x08, 0x00, 0, 0]
+        let length = UInt16(4 + ip.count)
+        frame += [UInt8(length & 0xff), UInt8(length >> 8), 9, 0] + ip
+        #expect(ids([Wire.packet(frame, link: .nflog)]) == [0x1234])
+    }
+
+    @Test func unsupportedLinkTypeIsCounted() {
+        let result = decodePackets([Wire.packet([1, 2, 3], link: LinkType(147)), Wire.packet([], link: LinkType(147))])
+        #expect(result.stats.unsupportedLinkTypes[LinkType(147)] == 2)
+    }
+
+    @Test func ipInIPAndVXLANAreDecapsulated() {
+        let inner = Wire.ipv4(payload: Wire.udp(payload: dns))
+        let ipip = Wire.ipv4(src: [198, 19, 0, 1], dst: [198, 19, 0, 2], proto: 4, payload: inner)
+        #expect(ids([Wire.packet(Wire.ethernet(payload: ipip))]) == [0x1234])
+        let vxlan = Wire.ipv4(proto: 17, payload: Wire.udp(sport: 50000, dport: 4789, payload: [0x08, 0, 0, 0, 0, 0, 1, 0] + Wire.ethernet(payload: inner)))
+        #expect(ids([Wire.packet(Wire.ethernet(payload: vxlan))]) == [0x1234])
+    }
+
+    @Test func otherPortsAreNotDNS() {
+        let ip = Wire.ipv4(payload: Wire.udp(sport: 40000, dport: 5353, payload: dns))
+        #expect(ids([Wire.packet(Wire.ethernet(payload: ip))]).isEmpty)
+        var config = PacketDecoder.Configuration()
+        config.ports = [53, 5353]
+        #expect(decodePackets([Wire.packet(Wire.ethernet(payload: ip))], configuration: config).payloads.count == 1)
+    }
+}
+
+@Suite("IP fragments")
+struct FragmentTests {
+    let message = Wire.response(id: 0x4242, name: "big.example", addresses: (0..<60).map { [10, 0, 0, UInt8($0)] })
+
+    /// Splits a UDP datagram into IPv4 fragments of `size` octets (a multiple of 8).
+    func fragments(_ size: Int) -> [[UInt8]] {
+        let udp = Wire.udp(sport: 53, dport: 40000, payload: message)
+        return stride(from: 0, to: udp.count, by: size).map { start in
+            let end = min(start + size, udp.count)
+            return Wire.ipv4(id: 77, fragmentOffset: start, moreFragments: end < udp.count, payload: Array(udp[start..<end]))
+        }
+    }
+
+    @Test(arguments: [8, 64, 256, 512])
+    func inOrderAndReversed(size: Int) throws {
+        for order in [fragments(size), fragments(size).reversed()] {
+            let result = decodePackets(order.map { Wire.packet(Wire.ethernet(payload: $0)) })
+            let payload = try #require(result.payloads.first)
+            #expect(result.payloads.count == 1)
+            #expect(payload.bytes == message)
+            #expect(result.stats.reassembledDatagrams == 1)
+        }
+    }
+
+    @Test func duplicatesAndOverlapsStillReassemble() throws {
+        var parts = fragments(64)
+        parts.insert(parts[1], at: 3)
+        let result = decodePackets(parts.map { Wire.packet(Wire.ethernet(payload: $0)) })
+        #expect(result.payloads.first?.bytes == message)
+    }
+
+    @Test func missingFragmentExpiresAndIsCounted() {
+        var parts = fragments(64)
+        parts.remove(at: 2)
+        let result = decodePackets(parts.map { Wire.packet(Wire.ethernet(payload: $0)) })
+        #expect(result.payloads.isEmpty)
+        #expect(result.stats.fragmentEvictions == 1)
+    }
+
+    @Test func ipv6FragmentsReassemble() throws {
+        let udp = Wire.udp(sport: 53, dport: 40000, payload: message)
+        let cut = 256
+        let first = [17, 0] + Wire.u16(UInt16(0) | 1) + Wire.u32(9) + Array(udp[0..<cut])
+        let second = [17, 0] + Wire.u16(UInt16(cut)) + Wire.u32(9) + Array(udp[cut...])
+        let packets = [second, first].map { Wire.packet(Wire.ethernet(type: 0x86dd, payload: Wire.ipv6(next: 44, payload: $0))) }
+        let result = decodePackets(packets)
+        #expect(result.payloads.first?.bytes == message)
+    }
+
+    @Test func fragmentBudgetEvictsOldest() {
+        var config = PacketDecoder.Configuration()
+        config.fragmentLimits.maxDatagrams = 4
+        let udp = Wire.udp(sport: 53, dport: 40000, payload: message)
+        let packets = (0..<10).map { i in
+            Wire.packet(Wire.ethernet(payload: Wire.ipv4(id: UInt16(i), fragmentOffset: 0, moreFragments: true, payload: Array(udp[0..<64]))))
+        }
+        let result = decodePackets(packets, configuration: config)
+        #expect(result.stats.fragmentEvictions == 10)   // 6 evicted for room, 4 dropped incomplete at the end
+    }
+}
+
+@Suite("TCP DNS framing")
+struct TCPFramingTests {
+    let a = Wire.query(id: 1, name: "a.example")
+    let b = Wire.query(id: 2, name: "b.example", type: 28)
+
+    func framed(_ m: [UInt8]) -> [UInt8] { Wire.u16(UInt16(m.count)) + m }
+
+    func segments(_ chunks: [[UInt8]], isn: UInt32 = 1000, syn: Bool = true) -> [CapturedPacket] {
+        var packets: [CapturedPacket] = []
+        var seq = isn
+        if syn { packets.append(Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: isn, flags: 0x02))))) }
+        seq = isn &+ 1
+        for (i, chunk) in chunks.enumerated() {
+            packets.append(Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: seq, payload: chunk))), frame: i + 2))
+            seq = seq &+ UInt32(chunk.count)
+        }
+        return packets
+    }
+
+    func messages(_ packets: [CapturedPacket]) -> [[UInt8]] {
+        decodePackets(packets).payloads.map(\.bytes)
+    }
+
+    @Test func twoMessagesInOneSegment() {
+        #expect(messages(segments([framed(a) + framed(b)])) == [a, b])
+    }
+
+    @Test func chunkedAtEverySplitPoint() {
+        let stream = framed(a) + framed(b)
+        for cut in 1..<stream.count {
+            #expect(messages(segments([Array(stream[..<cut]), Array(stream[cut...])])) == [a, b], "split at \(cut)")
+        }
+    }
+
+    @Test func oneOctetPerSegment() {
+        let stream = framed(a) + framed(b)
+        #expect(messages(segments(stream.map { [$0] })) == [a, b])
+    }
+
+    @Test func outOfOrderSegmentsWait() {
+        let stream = framed(a) + framed(b)
+        var packets = segments([Array(stream[..<10]), Array(stream[10..<30]), Array(stream[30...])])
+        packets.swapAt(1, 2)
+        #expect(messages(packets) == [a, b])
+    }
+
+    @Test func retransmissionsAreDropped() {
+        let stream = framed(a) + framed(b)
+        var packets = segments([Array(stream[..<20]), Array(stream[20...])])
+        packets.insert(packets[1], at: 2)
+        let result = decodePackets(packets)
+        #expect(result.payloads.map(\.bytes) == [a, b])
+        #expect(result.stats.tcpRetransmissions == 1)
+    }
+
+    @Test func sequenceNumbersWrap() {
+        #expect(messages(segments([framed(a), framed(b)], isn: UInt32.max - 3)) == [a, b])
+    }
+
+    @Test func streamWithoutSYNStartingMidMessage() {
+        // Capture starts 5 octets into the first message: resynchronise on the second.
+        let stream = framed(a) + framed(b)
+        let result = decodePackets(segments([Array(stream[5...])], syn: false))
+        #expect(result.payloads.map(\.bytes) == [b])
+        #expect(result.stats.tcpResyncSkippedBytes == framed(a).count - 5)
+    }
+
+    @Test func streamWithoutSYNAtABoundary() {
+        #expect(messages(segments([framed(a), framed(b)], syn: false)) == [a, b])
+    }
+
+    @Test func lostSegmentIsAGapAndFramingResumes() {
+        let c = Wire.query(id: 3, name: "c.example")
+        let stream = framed(a) + framed(b) + framed(c)
+        let cut1 = framed(a).count, cut2 = cut1 + framed(b).count
+        var packets = segments([Array(stream[..<cut1]), Array(stream[cut1..<cut2]), Array(stream[cut2...])])
+        packets.remove(at: 2)      // b never arrives
+        let result = decodePackets(packets)
+        #expect(result.payloads.map(\.bytes) == [a, c])
+        #expect(result.stats.tcpGaps == 1)
+    }
+
+    @Test func lostHalfMessageIsAGap() {
+        let c = Wire.query(id: 3, name: "c.example")
+        let stream = framed(a) + framed(b) + framed(c)
+        let cut1 = framed(a).count + 7, cut2 = framed(a).count + framed(b).count
+        var packets = segments([Array(stream[..<cut1]), Array(stream[cut1..<cut2]), Array(stream[cut2...])])
+        packets.remove(at: 2)      // the tail of b is lost: b cannot be framed, c can once we give up
+        let result = decodePackets(packets)
+        #expect(result.payloads.map(\.bytes) == [a, c])
+        #expect(result.stats.tcpGaps == 1)
+    }
+
+    @Test func streamBudgetEvicts() {
+        var config = PacketDecoder.Configuration()
+        config.tcpLimits.maxStreams = 2
+        var packets: [CapturedPacket] = []
+        for port in UInt16(1000)..<1010 {
+            packets.append(Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(sport: port, seq: 1, payload: [0, 40, 1]))) ))
+        }
+        let result = decodePackets(packets, configuration: config)
+        #expect(result.stats.tcpStreamEvictions == 8)
+    }
+}

@@ -1,0 +1,167 @@
+import Testing
+@testable import DNSFlowCore
+
+@Suite("Transaction matching")
+struct TransactionTests {
+    static let client = Endpoint(address: .v4(0xc612_0002), port: 40000)
+    static let server = Endpoint(address: .v4(0xc612_0001), port: 53)
+
+    func observed(_ bytes: [UInt8], at ms: Int64, from: Endpoint = client, to: Endpoint = server, transport: TransportProtocol = .udp) -> ObservedMessage {
+        ObservedMessage(
+            timestamp: Timestamp(seconds: 1_700_000_000 + ms / 1000, nanoseconds: UInt32(ms % 1000) * 1_000_000, digits: 6),
+            transport: transport, source: from, destination: to, point: CapturePoint(input: 0, frame: Int(ms)),
+            message: DNSParser.parse(bytes)!)
+    }
+
+    func run(_ messages: [ObservedMessage], window: Int64 = 60) -> [Transaction] {
+        var config = TransactionMatcher.Configuration()
+        config.windowSeconds = window
+        var matcher = TransactionMatcher(configuration: config)
+        var out: [Transaction] = []
+        for m in messages { matcher.add(m) { out.append($0) } }
+        matcher.finish { out.append($0) }
+        return out
+    }
+
+    @Test func queryAndResponse() throws {
+        let t = run([observed(Wire.query(id: 1, name: "a.example"), at: 0),
+                     observed(Wire.response(id: 1, name: "a.example"), at: 12, from: Self.server, to: Self.client)])
+        #expect(t.count == 1)
+        #expect(t[0].status == .answered)
+        #expect(t[0].latencyNanoseconds == 12_000_000)
+        #expect(TransactionCSV.formatMilliseconds(t[0].latencyNanoseconds!, digits: 6) == "12.000")
+    }
+
+    @Test func resendWithSameIDAnswersTheLatest() {
+        // glibc re-sends the same id on the same socket after 5 s; the response answers the second send.
+        let t = run([observed(Wire.query(id: 7, name: "a.example"), at: 0),
+                     observed(Wire.query(id: 7, name: "a.example"), at: 5000),
+                     observed(Wire.response(id: 7, name: "a.example"), at: 5003, from: Self.server, to: Self.client)])
+        #expect(t.map(\.status) == [.unanswered, .answered])
+        #expect(t[1].latencyNanoseconds == 3_000_000)
+    }
+
+    @Test func keyNeedsIDQuestionTransportAndEndpoints() {
+        let q = observed(Wire.query(id: 1, name: "a.example"), at: 0)
+        let others = [
+            observed(Wire.response(id: 2, name: "a.example"), at: 1, from: Self.server, to: Self.client),
+            observed(Wire.response(id: 1, name: "b.example"), at: 2, from: Self.server, to: Self.client),
+            observed(Wire.response(id: 1, name: "a.example", type: 28, addresses: []), at: 3, from: Self.server, to: Self.client),
+            observed(Wire.response(id: 1, name: "a.example"), at: 4, from: Self.server, to: Self.client, transport: .tcp),
+            observed(Wire.response(id: 1, name: "a.example"), at: 5, from: Endpoint(address: .v4(9), port: 53), to: Self.client),
+        ]
+        let t = run([q] + others)
+        #expect(t.map(\.status) == [.unanswered] + Array(repeating: .orphanResponse, count: 5))
+    }
+
+    @Test func questionMatchIsCaseInsensitive() {
+        let t = run([observed(Wire.query(id: 1, name: "WwW.ExAmPlE.cOm"), at: 0),
+                     observed(Wire.response(id: 1, name: "www.example.com"), at: 1, from: Self.server, to: Self.client)])
+        #expect(t.map(\.status) == [.answered])
+    }
+
+    @Test func responseBeforeItsQueryIsAnOrphan() {
+        let t = run([observed(Wire.response(id: 1, name: "a.example"), at: 0, from: Self.server, to: Self.client),
+                     observed(Wire.query(id: 1, name: "a.example"), at: 1)])
+        #expect(t.map(\.status) == [.orphanResponse, .unanswered])
+    }
+
+    @Test func responseAfterTheWindowIsAnOrphan() {
+        let t = run([observed(Wire.query(id: 1, name: "a.example"), at: 0),
+                     observed(Wire.response(id: 1, name: "a.example"), at: 3000, from: Self.server, to: Self.client)], window: 2)
+        #expect(t.map(\.status) == [.unanswered, .orphanResponse])
+    }
+
+    @Test func outputIsInOrderOfFirstMessage() {
+        let t = run([observed(Wire.query(id: 1, name: "slow.example"), at: 0),
+                     observed(Wire.query(id: 2, name: "fast.example"), at: 1),
+                     observed(Wire.response(id: 2, name: "fast.example"), at: 2, from: Self.server, to: Self.client),
+                     observed(Wire.response(id: 1, name: "slow.example"), at: 900, from: Self.server, to: Self.client)])
+        #expect(t.map(\.id) == [1, 2])
+        #expect(t.map(\.status) == [.answered, .answered])
+    }
+
+    @Test func heldStateIsBoundedByTheWindow() {
+        var config = TransactionMatcher.Configuration()
+        config.windowSeconds = 1
+        var matcher = TransactionMatcher(configuration: config)
+        var emitted = 0
+        for i in 0..<10_000 {
+            matcher.add(observed(Wire.query(id: UInt16(i & 0xffff), name: "a.example"), at: Int64(i) * 10)) { _ in emitted += 1 }
+        }
+        #expect(matcher.heldCount <= 202)
+        #expect(emitted >= 9_798)
+    }
+}
+
+@Suite("CSV")
+struct CSVTests {
+    @Test func quotingFollowsRFC4180() {
+        #expect(TransactionCSV.quote("plain") == "plain")
+        #expect(TransactionCSV.quote("a,b") == "\"a,b\"")
+        #expect(TransactionCSV.quote("say \"hi\"") == "\"say \"\"hi\"\"\"")
+        #expect(TransactionCSV.quote("two\nlines") == "\"two\nlines\"")
+    }
+
+    @Test func latencyKeepsTheCapturePrecision() {
+        #expect(TransactionCSV.formatMilliseconds(1_234_567, digits: 9) == "1.234567")
+        #expect(TransactionCSV.formatMilliseconds(1_234_000, digits: 6) == "1.234")
+        #expect(TransactionCSV.formatMilliseconds(5_000_000_000, digits: 6) == "5000.000")
+    }
+
+    @Test func headerHasTheRequiredColumnsInOrder() {
+        let required = ["time", "proto", "client_ip", "client_port", "server_ip", "server_port", "id", "qname", "qtype",
+                        "rcode", "latency_ms", "answers", "answer_data", "tc", "status"]
+        let columns = TransactionCSV.columns
+        #expect(required.allSatisfy(columns.contains))
+        #expect(required.compactMap { columns.firstIndex(of: $0) } == required.compactMap { columns.firstIndex(of: $0) }.sorted())
+    }
+}
+
+@Suite("Mutation fuzzing")
+struct FuzzTests {
+    /// A seeded generator: the same failures every run.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func mutatedPacketsNeverCrashAndAreAccountedFor() {
+        var rng = SplitMix(state: 20261126)
+        let seeds: [[UInt8]] = [
+            Wire.ethernet(payload: Wire.ipv4(payload: Wire.udp(payload: Wire.response(id: 1, name: "www.example.com", addresses: [[1, 2, 3, 4], [5, 6, 7, 8]])))),
+            Wire.ethernet(type: 0x86dd, payload: Wire.ipv6(next: 17, payload: Wire.udp(payload: Wire.query(id: 2, name: "a.b.c.d.example")))),
+            Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: 5, payload: Wire.u16(33) + Wire.query(id: 3, name: "tcp.example")))),
+            Wire.ethernet(vlans: [(0x8100, 5)], payload: Wire.ipv4(fragmentOffset: 0, moreFragments: true, payload: Wire.udp(payload: Wire.query(id: 4, name: "frag.example")))),
+        ]
+        var pipeline = Pipeline()
+        var packets = 0
+        for round in 0..<20_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: if !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                case 1: if !bytes.isEmpty { bytes.removeLast(Int.random(in: 0...min(8, bytes.count), using: &rng)) }
+                case 2: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0...bytes.count, using: &rng))
+                default: if bytes.count > 14 { bytes[Int.random(in: 14..<bytes.count, using: &rng)] ^= 0xc0 }
+                }
+            }
+            let link: LinkType = [.ethernet, .ethernet, .ethernet, .linuxSLL2, .raw, .null, .nflog, .radiotap, .pktap].randomElement(using: &rng)!
+            pipeline.process(Wire.packet(bytes, link: link, seconds: 1_700_000_000 + Int64(round / 100), frame: round + 1)) { t in
+                // Anything shown must be safe to print.
+                let line = TransactionLine.render(t) + TransactionCSV.row(t)
+                #expect(!line.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+            }
+            packets += 1
+        }
+        pipeline.finish { _ in }
+        #expect(pipeline.summary.packet.packets == packets)
+        #expect(pipeline.summary.queries + pipeline.summary.orphanResponses + pipeline.summary.unmatchable <= pipeline.summary.dnsMessages)
+    }
+}
