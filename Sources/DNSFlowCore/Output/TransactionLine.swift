@@ -18,6 +18,8 @@ public enum TransactionLine {
             if !answers.isEmpty { s += " [" + answers.joined(separator: ", ") + (r.answers.count > 4 ? ", …" : "") + "]" }
         case .unanswered:
             s += " UNANSWERED"
+        case .malformed:
+            s += (t.query == nil ? " response" : " query") + " UNDECODABLE QUESTION"
         case .orphanResponse:
             let r = t.response!.message
             s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count) ORPHAN-RESPONSE (no query seen)"

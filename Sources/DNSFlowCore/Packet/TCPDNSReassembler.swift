@@ -185,9 +185,25 @@ public struct TCPDNSReassembler {
         streams[key] = stream
     }
 
+    /// The waiting bytes that follow the hole without a further hole (up to one maximal message).
     private func earliestWaiting(_ stream: Stream) -> [UInt8] {
-        let key = stream.waiting.keys.min { Int32(bitPattern: $0 &- stream.nextSequence) < Int32(bitPattern: $1 &- stream.nextSequence) }
-        return key.flatMap { stream.waiting[$0] } ?? []
+        guard var next = stream.waiting.keys.min(by: {
+            Int32(bitPattern: $0 &- stream.nextSequence) < Int32(bitPattern: $1 &- stream.nextSequence)
+        }) else { return [] }
+        var run: [UInt8] = []
+        while run.count < 65_537 {
+            // The segment that starts at or covers `next`, reaching furthest.
+            var best: (UInt32, [UInt8])?
+            for (seq, data) in stream.waiting {
+                let start = Int32(bitPattern: next &- seq)
+                guard start >= 0, Int(start) < data.count else { continue }
+                if best == nil || data.count - Int(start) > best!.1.count { best = (seq, Array(data[Int(start)...])) }
+            }
+            guard let (_, more) = best else { break }
+            run += more
+            next = next &+ UInt32(more.count)
+        }
+        return run
     }
 
     /// A length prefix, then that many octets that decode as a well-formed DNS message.

@@ -74,13 +74,14 @@ public struct Pipeline {
             timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
             destination: payload.destination, point: payload.point, message: message)
         onMessage(observed)
-        // Without its question a message cannot be matched; it stays a counted diagnostic.
-        guard message.questions.count == Int(message.header.questionCount) || message.questions.count > 0 else {
-            summary.unmatchable += 1
-            return
-        }
+        // Without its question a message cannot be matched; it is shown as malformed in its place.
+        let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0
         var settled: [Transaction] = []
-        matcher.add(observed) { settled.append($0) }
+        if matchable {
+            matcher.add(observed) { settled.append($0) }
+        } else {
+            matcher.addUnmatchable(observed) { settled.append($0) }
+        }
         for t in settled { settle(t, onTransaction) }
     }
 
@@ -92,6 +93,9 @@ public struct Pipeline {
             summary.latencyDigits = max(summary.latencyDigits, t.precisionDigits)
         case .unanswered: summary.unanswered += 1
         case .orphanResponse: summary.orphanResponses += 1
+        case .malformed:
+            summary.unmatchable += 1
+            if t.query != nil { summary.unmatchableQueries += 1 }
         }
         onTransaction(t)
     }

@@ -8,6 +8,7 @@ public struct Summary: Sendable {
     public var unanswered = 0
     public var orphanResponses = 0
     /// Messages whose question section did not decode: counted as malformed, in no transaction.
+    public var unmatchableQueries = 0
     public var unmatchable = 0
     public var messagesWithTrailingBytes = 0
     /// DNS-level defects (and undecodable payloads) by kind.
@@ -20,8 +21,8 @@ public struct Summary: Sendable {
 
     public init() {}
 
-    /// Queries that entered matching (= answered + unanswered once finished).
-    public var queries: Int { answered + unanswered }
+    /// Query messages (QR = 0); once finished, answered + unanswered + those without a question.
+    public var queries: Int { queryMessages }
 
     /// Packet-level and DNS-level defects, by kind.
     public var malformed: [Diagnostic.Kind: Int] {

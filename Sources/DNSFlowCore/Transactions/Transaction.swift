@@ -24,14 +24,19 @@ public struct Transaction: Sendable {
         case answered
         case unanswered
         case orphanResponse = "orphan-response"
+        /// A message whose question section does not decode: it cannot be matched, but it is shown.
+        case malformed
     }
 
     /// Order of arrival of the message that opened it (query, or response for an orphan).
     public var sequence: Int
     public var query: ObservedMessage?
     public var response: ObservedMessage?
+    /// Set for a message that could not enter matching (see `Status.malformed`).
+    public var isUnmatchable = false
 
     public var status: Status {
+        if isUnmatchable { return .malformed }
         if query == nil { return .orphanResponse }
         return response == nil ? .unanswered : .answered
     }

@@ -66,6 +66,22 @@ public struct TransactionMatcher {
         release(now: observed.timestamp, emit: emit)
     }
 
+    /// A message that cannot be matched (its question did not decode) keeps its place in the output.
+    public mutating func addUnmatchable(_ observed: ObservedMessage, emit: (Transaction) -> Void) {
+        let seq = nextSequence
+        nextSequence += 1
+        var t = observed.message.isResponse
+            ? Transaction(sequence: seq, query: nil, response: observed)
+            : Transaction(sequence: seq, query: observed, response: nil)
+        t.isUnmatchable = true
+        slots[seq] = t
+        if !configuration.emitsInOrder {
+            emit(t)
+            emitted.insert(seq)
+        }
+        release(now: observed.timestamp, emit: emit)
+    }
+
     /// End of input: every open query is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         release(now: nil, emit: emit)

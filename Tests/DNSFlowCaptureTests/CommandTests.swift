@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+/// What a user can get wrong, and what the command does about it: one clear line, a non-zero exit,
+/// nothing half-written.
+@Suite("The dnsflow command")
+struct CommandTests {
+    let captures = fixturesDirectory.appendingPathComponent("captures")
+    func capture(_ name: String) -> String { captures.appendingPathComponent(name).path }
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Exactly one line on stderr, starting with `dnsflow:` or `Error:` (argument validation).
+    func expectOneLineError(_ r: CommandResult, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status != 0, sourceLocation: sourceLocation)
+        #expect(r.stdout.isEmpty, "stdout: \(r.stdout)", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See '") && !$0.isEmpty }
+        #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func missingFile() throws {
+        expectOneLineError(try runDNSFlow(["-r", "/nonexistent/x.pcap", "--summary"]), containing: "/nonexistent/x.pcap: no such file")
+    }
+
+    @Test func directoryIsNotACapture() throws {
+        expectOneLineError(try runDNSFlow(["-r", captures.path, "--summary"]), containing: "is a directory")
+    }
+
+    @Test func unreadableFile() throws {
+        guard getuid() != 0 else { return }   // root reads everything
+        let dir = try temporaryDirectory()
+        let f = dir.appendingPathComponent("locked.pcap")
+        try Data([1, 2, 3]).write(to: f)
+        chmod(f.path, 0)
+        expectOneLineError(try runDNSFlow(["-r", f.path]), containing: "cannot read")
+    }
+
+    @Test func textFileIsNotACapture() throws {
+        let r = try runDNSFlow(["-r", fixturesDirectory.appendingPathComponent("README.md").path, "--summary"])
+        expectOneLineError(r, containing: "not a pcap or pcapng capture")
+    }
+
+    @Test func emptyFileIsNotACapture() throws {
+        let dir = try temporaryDirectory()
+        let f = dir.appendingPathComponent("empty.pcap")
+        try Data().write(to: f)
+        expectOneLineError(try runDNSFlow(["-r", f.path, "--summary"]), containing: "not a pcap or pcapng capture")
+    }
+
+    @Test func capturesCutMidRecordKeepWhatWasRead() throws {
+        let r = try runDNSFlow(["-r", capture("dns-cut-mid-record.pcap"), "--summary", "--json"])
+        #expect(r.status == 2)
+        #expect(r.stdout.contains("\"packets\":20"))
+        #expect(r.stdout.contains("\"truncated_inputs\":1"))
+        #expect(r.stderr.contains("capture is cut off after 20 packets"))
+    }
+
+    @Test func readAndLiveTogether() throws {
+        expectOneLineError(try runDNSFlow(["-r", capture("dns.pcap"), "-i", "lo"]), containing: "-r and -i cannot be used together")
+    }
+
+    @Test func nothingToRead() throws {
+        expectOneLineError(try runDNSFlow(["--summary"]), containing: "nothing to read")
+    }
+
+    @Test func badFilterGivesLibpcapsMessage() throws {
+        let r = try runDNSFlow(["-r", capture("dns.pcap"), "--summary", "port", "not-a-number"])
+        expectOneLineError(r, containing: "bad filter expression 'port not-a-number'")
+    }
+
+    @Test func unknownInterfaceListsTheOthers() throws {
+        let r = try runDNSFlow(["-i", "nosuchif0", "--summary"])
+        expectOneLineError(r, containing: "nosuchif0")
+        if getuid() == 0 {
+            #expect(r.stderr.contains("no such interface; available:"))
+            #expect(r.stderr.contains("lo"))
+        }
+    }
+
+    @Test func liveCaptureWithoutPrivilegeSaysHow() throws {
+        guard getuid() != 0 else { return }   // root has the privilege
+        let r = try runDNSFlow(["-i", "lo", "--summary"])
+        expectOneLineError(r, containing: "setcap cap_net_raw,cap_net_admin=eip")
+    }
+
+    @Test func failedRunLeavesNoCSVBehind() throws {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("out.csv")
+        let r = try runDNSFlow(["-r", capture("dns.pcap"), "--csv", out.path, "port", "bogus"])
+        #expect(r.status != 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+        let ok = try runDNSFlow(["-r", capture("dns.pcap"), "--csv", out.path])
+        #expect(ok.status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.csv"])
+        #expect(try String(contentsOf: out, encoding: .utf8).split(separator: "\n").count == 42)
+    }
+
+    @Test func standardInputIsACapture() throws {
+        let bytes = try Data(contentsOf: captures.appendingPathComponent("dns.pcap"))
+        let piped = try runDNSFlow(["-r", "-", "--csv", "-"], stdin: bytes)
+        let direct = try runDNSFlow(["-r", capture("dns.pcap"), "--csv", "-"])
+        #expect(piped.status == 0)
+        #expect(piped.stdout == direct.stdout)
+        expectOneLineError(try runDNSFlow(["-r", "-", "-r", "-"], stdin: bytes), containing: "only once")
+    }
+
+    @Test func summaryJSONHasTheDocumentedKeys() throws {
+        let r = try runDNSFlow(["-r", capture("dns.pcap"), "--summary", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["packets", "dns_messages", "queries", "responses", "answered", "unanswered", "orphan_responses", "malformed", "latency_ms"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        let latency = try #require(object["latency_ms"] as? [String: Any])
+        #expect(Set(latency.keys) == ["p50", "p90", "p99", "max"])
+        #expect(object["queries"] as? Int == 41)
+        #expect(object["answered"] as? Int == 41)
+    }
+
+    @Test func csvToStdoutAndSummaryToStderrTogether() throws {
+        let r = try runDNSFlow(["-r", capture("dns.pcap"), "--csv", "-", "--summary"])
+        #expect(r.stdout.hasPrefix("time,proto,"))
+        #expect(r.stderr.contains("answered"))
+    }
+
+    @Test func mergedInputsAreInTimeOrder() throws {
+        // The same 41 exchanges three ways (plain, VLAN-tagged, fragmented), merged by timestamp.
+        let r = try runDNSFlow(["-r", capture("frags.pcap"), "-r", capture("vlan11.pcap"), "-r", capture("dns.pcap"), "--csv", "-"])
+        let times = r.stdout.split(separator: "\n").dropFirst().map { $0.prefix(27) }
+        #expect(times.count == 123)
+        #expect(times == times.sorted())
+    }
+
+    @Test func unsupportedLinkTypeIsReportedNotFatal() throws {
+        // A valid pcap header with link type 147 (USER0) and one record.
+        var bytes: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 147, 0, 0, 0]
+        bytes += [1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]
+        let dir = try temporaryDirectory()
+        let f = dir.appendingPathComponent("user0.pcap")
+        try Data(bytes).write(to: f)
+        let r = try runDNSFlow(["-r", f.path, "--summary", "--json"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("\"link_type\":147"))
+        #expect(r.stderr.contains("link type DLT147 (147) is not supported"))
+    }
+
+    @Test func linesWhenStdoutIsAPipe() throws {
+        let r = try runDNSFlow(["-r", capture("dns_udp.pcap")])
+        #expect(r.stdout.contains("udp 192.168.1.11.43966 > 209.87.249.18.53 id 22836 A? www.tcpdump.org. NOERROR"))
+    }
+}
