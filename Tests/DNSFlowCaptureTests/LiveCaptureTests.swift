@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+let canBuildNamespaces: Bool = {
+    guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else { return false }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["ip", "netns", "list"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}()
+
+/// `dnsflow -i` on a real interface: a veth pair between two network namespaces (198.18.0.0/24), a tiny DNS server
+/// and client, capture stopped by SIGINT. Needs root and `ip netns`; skipped elsewhere.
+@Suite("Live capture in a network namespace", .serialized,
+       .enabled(if: canBuildNamespaces, "needs root and ip netns (iproute2) to build a private lab network"))
+struct LiveCaptureTests {
+    @Test(arguments: ["veth-c", "any"])
+    func capturesQueriesAndAnswers(interface: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-live-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let lab = Process()
+        lab.executableURL = packageRoot.appendingPathComponent("scripts/live/capture-check.sh")
+        lab.arguments = [dnsflowBinary.path, out.path, interface]
+        try lab.run()
+        lab.waitUntilExit()
+        #expect(lab.terminationStatus == 0)
+
+        let stderr = (try? String(contentsOf: out.appendingPathComponent("stderr.txt"), encoding: .utf8)) ?? ""
+        #expect(stderr.contains("listening on \(interface)"))
+        let csv = try String(contentsOf: out.appendingPathComponent("live.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let byName = Dictionary(rows.map { ($0[7], $0) }, uniquingKeysWith: { a, _ in a })
+        // What the client saw (its own ground truth) is what dnsflow shows.
+        let client = try String(contentsOf: out.appendingPathComponent("client.txt"), encoding: .utf8)
+        for line in client.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            let row = try #require(byName[String(parts[1])], "no row for \(parts[1])")
+            #expect(row[16] == (parts[0] == "answered" ? "answered" : "unanswered"), "\(line)")
+        }
+        #expect(rows.count == 5)
+        #expect(byName["tcp.lab.example"]?[1] == "tcp")
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.json"), encoding: .utf8)
+        #expect(summary.contains("\"answered\":4"))
+        #expect(summary.contains("\"unanswered\":1"))
+        #expect(summary.contains("\"kernel_dropped\":"))
+    }
+}

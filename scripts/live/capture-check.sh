@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Live capture, for real: two network namespaces joined by a veth pair (198.18.0.0/24 only), a tiny DNS server in
+# one, a client in the other, and `dnsflow -i` capturing in the client's namespace until SIGTERM (as a service manager stops it).
+# Touches nothing outside its namespaces; cleans up on every exit; every wait is bounded.
+# Usage (as root): scripts/live/capture-check.sh DNSFLOW_BINARY OUTPUT_DIR [INTERFACE]
+#   INTERFACE is veth-c (default) or any. Writes OUTPUT_DIR/{live.csv,summary.json,stderr.txt,client.txt}.
+set -euo pipefail
+bin=$1 out=$2 iface=${3:-veth-c}
+here=$(cd "$(dirname "$0")" && pwd)
+client=dnsflow-c-$$ server=dnsflow-s-$$
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  ip netns del "$client" 2>/dev/null || true
+  ip netns del "$server" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+mkdir -p "$out"
+ip netns add "$client"
+ip netns add "$server"
+ip link add veth-c netns "$client" type veth peer name veth-s netns "$server"
+ip -n "$client" addr add 198.18.0.2/24 dev veth-c
+ip -n "$server" addr add 198.18.0.1/24 dev veth-s
+for ns in "$client" "$server"; do ip -n "$ns" link set lo up; done
+ip -n "$client" link set veth-c up
+ip -n "$server" link set veth-s up
+
+ip netns exec "$server" timeout -k 5 25 python3 "$here/dns_peer.py" serve 198.18.0.1 20 & pids+=($!)
+# `ip netns exec` execs dnsflow itself, so $capture is dnsflow's pid.
+ip netns exec "$client" "$bin" -i "$iface" --csv "$out/live.csv" --summary --json >"$out/summary.json" 2>"$out/stderr.txt" &
+capture=$!
+pids+=($capture)
+for _ in $(seq 50); do grep -q "listening on" "$out/stderr.txt" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+ip netns exec "$client" timeout -k 5 15 python3 "$here/dns_peer.py" ask 198.18.0.1 >"$out/client.txt"
+sleep 0.5
+kill -TERM "$capture"
+for _ in $(seq 100); do kill -0 "$capture" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$capture" 2>/dev/null && { echo "dnsflow did not stop on SIGTERM" >&2; kill -KILL "$capture"; exit 1; }
+wait "$capture"
