@@ -10,7 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 client=dnsflow-c-$$ server=dnsflow-s-$$
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # SIGKILL: a parent may have left SIGTERM blocked in our helpers (test runners do).
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   ip netns del "$client" 2>/dev/null || true
   ip netns del "$server" 2>/dev/null || true
 }
@@ -25,7 +26,8 @@ for ns in "$client" "$server"; do ip -n "$ns" link set lo up; done
 ip -n "$client" link set veth-c up
 ip -n "$server" link set veth-s up
 
-ip netns exec "$server" timeout -k 5 25 python3 "$here/dns_peer.py" serve 198.18.0.1 20 & pids+=($!)
+# The server bounds itself (20 s); `ip netns exec` execs python, so its pid is ours to kill.
+ip netns exec "$server" python3 "$here/dns_peer.py" serve 198.18.0.1 20 >"$out/server.txt" 2>&1 & pids+=($!)
 # `ip netns exec` execs dnsflow itself, so $capture is dnsflow's pid.
 ip netns exec "$client" "$bin" -i "$iface" --csv "$out/live.csv" --summary --json >"$out/summary.json" 2>"$out/stderr.txt" &
 capture=$!
