@@ -32,7 +32,6 @@ struct Runner {
                 + " or (ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44))"
             try handle.setFilter(filter.isEmpty ? portFilter : "\(portFilter) and (\(filter))")
             handles.append(handle)
-            configuration.matcher.emitsInOrder = command.csv != nil
         } else {
             for (i, path) in command.files.enumerated() {
                 let handle = try PcapHandle.openFile(path, input: i)
@@ -46,9 +45,18 @@ struct Runner {
         csvOutput?.write(TransactionCSV.header)
 
         var pipeline = Pipeline(configuration: configuration)
+        // Transactions settle out of order (an unanswered query only after the match window); the CSV, and
+        // the lines of an offline run, are written in order of each transaction's first message. Rows wait
+        // rendered, the cheapest form. Live lines are printed as each transaction settles.
+        let isLive = handles.first?.isLive == true
+        var csvRows = InSequence<String>()
+        var lines = InSequence<String>()
         let onTransaction: (Transaction) -> Void = { t in
-            csvOutput?.write(TransactionCSV.row(t))
-            if printsLines { stdout.write(TransactionLine.render(t) + "\n") }
+            if let csvOutput { csvRows.add(t.sequence, TransactionCSV.row(t)) { csvOutput.write($0) } }
+            if printsLines {
+                let line = TransactionLine.render(t) + "\n"
+                if isLive { stdout.write(line) } else { lines.add(t.sequence, line) { stdout.write($0) } }
+            }
         }
 
         installSignalHandlers(handles)
@@ -78,6 +86,8 @@ struct Runner {
             }
         }
         pipeline.finish(onTransaction: onTransaction)
+        if let csvOutput { csvRows.flush { csvOutput.write($0) } }
+        lines.flush { stdout.write($0) }
 
         var notes: [(key: String, value: Int)] = []
         for h in handles {

@@ -17,9 +17,11 @@ struct TransactionTests {
         var config = TransactionMatcher.Configuration()
         config.windowSeconds = window
         var matcher = TransactionMatcher(configuration: config)
+        var ordered = InSequence<Transaction>()
         var out: [Transaction] = []
-        for m in messages { matcher.add(m) { out.append($0) } }
-        matcher.finish { out.append($0) }
+        for m in messages { matcher.add(m) { ordered.add($0.sequence, $0) { out.append($0) } } }
+        matcher.finish { ordered.add($0.sequence, $0) { out.append($0) } }
+        #expect(ordered.heldCount == 0)
         return out
     }
 
@@ -81,7 +83,7 @@ struct TransactionTests {
         #expect(t.map(\.status) == [.answered, .answered])
     }
 
-    @Test func heldStateIsBoundedByTheWindow() {
+    @Test func waitingQueriesAreBoundedByTheWindow() {
         var config = TransactionMatcher.Configuration()
         config.windowSeconds = 1
         var matcher = TransactionMatcher(configuration: config)
@@ -89,8 +91,31 @@ struct TransactionTests {
         for i in 0..<10_000 {
             matcher.add(observed(Wire.query(id: UInt16(i & 0xffff), name: "a.example"), at: Int64(i) * 10)) { _ in emitted += 1 }
         }
-        #expect(matcher.heldCount <= 202)
-        #expect(emitted >= 9_798)
+        #expect(matcher.waitingCount <= 201)
+        #expect(emitted >= 9_799)
+    }
+
+    @Test func answeredTransactionsLeaveNothingBehind() {
+        var matcher = TransactionMatcher()
+        var emitted = 0
+        matcher.add(observed(Wire.query(id: 1, name: "slow.example"), at: 0)) { _ in emitted += 1 }
+        for i in 0..<1000 {
+            let id = UInt16(100 + i)
+            matcher.add(observed(Wire.query(id: id, name: "x.example"), at: Int64(i) + 1)) { _ in emitted += 1 }
+            matcher.add(observed(Wire.response(id: id, name: "x.example"), at: Int64(i) + 2, from: Self.server, to: Self.client)) { _ in emitted += 1 }
+        }
+        #expect(emitted == 1000)
+        #expect(matcher.waitingCount == 1)
+    }
+
+    @Test func inSequenceRestoresOrder() {
+        var order = InSequence<Int>()
+        var out: [Int] = []
+        for seq in [2, 0, 3, 1, 5] { order.add(seq, seq) { out.append($0) } }
+        #expect(out == [0, 1, 2, 3])
+        #expect(order.heldCount == 1)
+        order.flush { out.append($0) }
+        #expect(out == [0, 1, 2, 3, 5])
     }
 }
 

@@ -1,9 +1,13 @@
-/// Pairs queries with responses, in arrival order, in bounded memory.
+/// Pairs queries with responses, in bounded memory.
 ///
 /// A response answers the most recent still-unanswered query with the same key sent at or before it,
-/// within `window`: when a resolver re-sends on one socket with one id, the response goes to the latest
+/// within the window: when a resolver re-sends on one socket with one id, the response goes to the latest
 /// send and the earlier ones stay unanswered. A query nothing answers within the window is unanswered; a
-/// response with no query is an orphan. Transactions come out in order of their first message.
+/// response with no query is an orphan.
+///
+/// Each transaction is emitted once, as soon as it is settled (answered at once; unanswered when the window
+/// has passed), and nothing is kept after that: memory holds only the queries still waiting. Every
+/// transaction carries `sequence`, the order of its first message; `InSequence` restores that order.
 public struct TransactionMatcher {
     struct Key: Hashable {
         var transport: TransportProtocol
@@ -18,106 +22,96 @@ public struct TransactionMatcher {
     public struct Configuration: Sendable {
         /// How long a query waits for its response, in capture time.
         public var windowSeconds: Int64 = 60
-        /// Emit each transaction as soon as it is settled instead of in order of first message (live text).
-        public var emitsInOrder = true
         public init() {}
     }
 
     public let configuration: Configuration
-    private var slots: [Int: Transaction] = [:]
+    /// Queries still waiting, by sequence.
+    private var waiting: [Int: Transaction] = [:]
     private var open: [Key: [Int]] = [:]
-    private var emitted: Set<Int> = []
+    /// Waiting sequences in arrival order (answered ones are skipped lazily).
+    private var expiry: [Int] = []
+    private var expiryHead = 0
     private var nextSequence = 0
-    private var head = 0
 
     public init(configuration: Configuration = .init()) { self.configuration = configuration }
 
-    /// Transactions held (open queries and settled ones waiting for their turn).
-    public var heldCount: Int { slots.count }
+    /// Queries waiting for a response.
+    public var waitingCount: Int { waiting.count }
 
     public mutating func add(_ observed: ObservedMessage, emit: (Transaction) -> Void) {
-        let message = observed.message
-        if !message.isResponse {
-            let key = Key(observed, client: observed.source, server: observed.destination)
-            let seq = nextSequence
+        expire(now: observed.timestamp, emit: emit)
+        let seq = nextSequence
+        if !observed.message.isResponse {
             nextSequence += 1
-            slots[seq] = Transaction(sequence: seq, query: observed, response: nil)
-            open[key, default: []].append(seq)
-        } else {
-            let key = Key(observed, client: observed.destination, server: observed.source)
-            if let seq = matchingQuery(for: key, at: observed.timestamp) {
-                slots[seq]!.response = observed
-                open[key]!.removeAll { $0 == seq }
-                if open[key]!.isEmpty { open[key] = nil }
-                if !configuration.emitsInOrder {
-                    emit(slots[seq]!)
-                    emitted.insert(seq)
-                }
-            } else {
-                let seq = nextSequence
-                nextSequence += 1
-                slots[seq] = Transaction(sequence: seq, query: nil, response: observed)
-                if !configuration.emitsInOrder {
-                    emit(slots[seq]!)
-                    emitted.insert(seq)
-                }
-            }
+            waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
+            open[Key(observed, client: observed.source, server: observed.destination), default: []].append(seq)
+            expiry.append(seq)
+            return
         }
-        release(now: observed.timestamp, emit: emit)
+        let key = Key(observed, client: observed.destination, server: observed.source)
+        if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
+            t.response = observed
+            emit(t)
+        } else {
+            nextSequence += 1
+            emit(Transaction(sequence: seq, query: nil, response: observed))
+        }
     }
 
-    /// A message that cannot be matched (its question did not decode) keeps its place in the output.
+    /// A message that cannot be matched (its question did not decode) still takes its place in sequence.
     public mutating func addUnmatchable(_ observed: ObservedMessage, emit: (Transaction) -> Void) {
+        expire(now: observed.timestamp, emit: emit)
         let seq = nextSequence
         nextSequence += 1
         var t = observed.message.isResponse
             ? Transaction(sequence: seq, query: nil, response: observed)
             : Transaction(sequence: seq, query: observed, response: nil)
         t.isUnmatchable = true
-        slots[seq] = t
-        if !configuration.emitsInOrder {
-            emit(t)
-            emitted.insert(seq)
-        }
-        release(now: observed.timestamp, emit: emit)
+        emit(t)
     }
 
-    /// End of input: every open query is unanswered.
+    /// End of input: every waiting query is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
-        release(now: nil, emit: emit)
+        expire(now: nil, emit: emit)
     }
 
-    /// The most recent open query for `key` sent at or before `time`, within the window.
-    private func matchingQuery(for key: Key, at time: Timestamp) -> Int? {
-        guard let candidates = open[key] else { return nil }
-        for seq in candidates.reversed() {
-            guard let q = slots[seq]?.query else { continue }
-            if q.timestamp <= time {
-                return time.seconds - q.timestamp.seconds <= configuration.windowSeconds ? seq : nil
-            }
+    /// Removes and returns the most recent open query for `key` sent at or before `time`, within the window.
+    /// One hash lookup in the common case (one query per key).
+    private mutating func takeMatchingQuery(for key: Key, at time: Timestamp) -> Int? {
+        guard var candidates = open.removeValue(forKey: key) else { return nil }
+        defer { if !candidates.isEmpty { open[key] = candidates } }
+        for i in candidates.indices.reversed() {
+            guard let q = waiting[candidates[i]]?.query else { continue }
+            guard q.timestamp <= time else { continue }
+            guard time.seconds - q.timestamp.seconds <= configuration.windowSeconds else { return nil }
+            return candidates.remove(at: i)
         }
         return nil
     }
 
-    /// Emits settled transactions from the head; an open query at the head settles as unanswered once the
-    /// window has passed (`now == nil`: at once).
-    private mutating func release(now: Timestamp?, emit: (Transaction) -> Void) {
-        while head < nextSequence {
-            guard let t = slots[head] else {
-                head += 1
+    private mutating func close(_ seq: Int, key: Key) {
+        open[key]?.removeAll { $0 == seq }
+        if open[key]?.isEmpty == true { open[key] = nil }
+    }
+
+    /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
+    private mutating func expire(now: Timestamp?, emit: (Transaction) -> Void) {
+        while expiryHead < expiry.count {
+            let seq = expiry[expiryHead]
+            guard let t = waiting[seq] else {
+                expiryHead += 1
                 continue
             }
-            if t.status == .unanswered {
-                if let now, now.seconds - t.time.seconds <= configuration.windowSeconds { break }
-                if let q = t.query {
-                    let key = Key(q, client: q.source, server: q.destination)
-                    open[key]?.removeAll { $0 == head }
-                    if open[key]?.isEmpty == true { open[key] = nil }
-                }
-            }
-            if emitted.remove(head) == nil { emit(t) }
-            slots[head] = nil
-            head += 1
+            if let now, now.seconds - t.time.seconds <= configuration.windowSeconds { break }
+            waiting[seq] = nil
+            if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
+            expiryHead += 1
+            emit(t)
+        }
+        if expiryHead > 4096, expiryHead * 2 > expiry.count {
+            expiry.removeFirst(expiryHead)
+            expiryHead = 0
         }
     }
 }
@@ -128,5 +122,35 @@ extension TransactionMatcher.Key {
         self.init(
             transport: observed.transport, client: client, server: server, id: observed.message.id,
             name: q?.name.lowercased ?? .root, type: q?.type ?? DNSType(0), qclass: q?.qclass ?? DNSClass(0))
+    }
+}
+
+/// Puts items back in sequence order (0, 1, 2, …): each is held only until every earlier one has come.
+/// Hold the cheapest form of what will be written (a rendered CSV row, not the transaction).
+public struct InSequence<Item> {
+    private var held: [Int: Item] = [:]
+    private var next = 0
+
+    public init() {}
+
+    public var heldCount: Int { held.count }
+
+    public mutating func add(_ sequence: Int, _ item: Item, emit: (Item) -> Void) {
+        guard sequence == next else {
+            held[sequence] = item
+            return
+        }
+        emit(item)
+        next += 1
+        while let following = held.removeValue(forKey: next) {
+            emit(following)
+            next += 1
+        }
+    }
+
+    /// Emits whatever is still held, in order (end of input).
+    public mutating func flush(emit: (Item) -> Void) {
+        for seq in held.keys.sorted() { emit(held[seq]!) }
+        held.removeAll()
     }
 }
