@@ -60,6 +60,11 @@ public final class PcapHandle {
 
     /// Opens an interface for live capture: `pcap_create`, snaplen, immediate mode, buffer, activate.
     public static func openLive(_ device: String, input: Int, options: LiveOptions) throws(CaptureError) -> PcapHandle {
+        // An unknown name is that, whatever our privileges (libpcap would say "permission denied" first).
+        if device != "any", access("/sys/class/net/\(device)", F_OK) != 0 {
+            let names = Interfaces.names()
+            if !names.contains(device) { throw .noSuchInterface(device, names) }
+        }
         var errbuf = PcapStatus.errorBuffer()
         guard let handle = pcap_create(device, &errbuf) else {
             throw .pcap(device, PcapStatus.string(errbuf))

@@ -50,8 +50,12 @@ struct CommandResult {
 
 /// Runs dnsflow with arguments (and optional stdin bytes), capturing everything.
 func runDNSFlow(_ arguments: [String], stdin: Data? = nil, currentDirectory: URL? = nil) throws -> CommandResult {
+    try runProcess(dnsflowBinary.path, arguments, stdin: stdin, currentDirectory: currentDirectory)
+}
+
+func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil, currentDirectory: URL? = nil) throws -> CommandResult {
     let process = Process()
-    process.executableURL = dnsflowBinary
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     let out = Pipe(), inp = Pipe()

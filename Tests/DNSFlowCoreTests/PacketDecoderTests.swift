@@ -254,3 +254,55 @@ struct TCPFramingTests {
         #expect(result.stats.tcpStreamEvictions == 8)
     }
 }
+
+@Suite("IP headers")
+struct IPHeaderTests {
+    let dns = Wire.query(id: 0x5151, name: "opt.example")
+
+    @Test func ipv4OptionsAreSkipped() throws {
+        var ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        // IHL 6: one 4-octet option (NOP NOP NOP EOL) after the 20-octet header.
+        ip[0] = 0x46
+        ip.insert(contentsOf: [1, 1, 1, 0], at: 20)
+        let total = UInt16(ip.count)
+        ip[2] = UInt8(total >> 8)
+        ip[3] = UInt8(total & 0xff)
+        let result = decodePackets([Wire.packet(Wire.ethernet(payload: ip))])
+        #expect(result.payloads.first?.bytes == dns)
+    }
+
+    @Test func ipv6ExtensionHeadersAreWalked() throws {
+        // hop-by-hop (8 octets) → destination options (16 octets) → UDP.
+        let udp = Wire.udp(payload: dns)
+        let destination: [UInt8] = [17, 1] + [UInt8](repeating: 0, count: 14)
+        let hopByHop: [UInt8] = [60, 0] + [UInt8](repeating: 0, count: 6)
+        let ip = Wire.ipv6(next: 0, payload: hopByHop + destination + udp)
+        let result = decodePackets([Wire.packet(Wire.ethernet(type: 0x86dd, payload: ip))])
+        #expect(result.payloads.first?.bytes == dns)
+    }
+
+    @Test func ethernetPaddingIsNotPartOfTheMessage() throws {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns)) + [0, 0, 0, 0, 0, 0]
+        let result = decodePackets([Wire.packet(Wire.ethernet(payload: ip))])
+        #expect(result.payloads.first?.bytes == dns)
+    }
+
+    @Test func lyingLengthsAreCutShortNotTrusted() throws {
+        var ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        ip[2] = 0x05                       // total length 1280+ > captured
+        let result = decodePackets([Wire.packet(Wire.ethernet(payload: ip))])
+        #expect(result.payloads.first?.isCutShort == true)
+        #expect(result.payloads.first?.bytes == dns)
+    }
+
+    @Test func badHeadersAreCountedByKind() {
+        let bad: [[UInt8]] = [
+            [0x45, 0, 0, 10] + [UInt8](repeating: 0, count: 16),           // total length < header length
+            [0x43] + [UInt8](repeating: 0, count: 19),                       // IHL 3
+            [0x45, 0, 0],                                                    // cut off
+        ]
+        let result = decodePackets(bad.map { Wire.packet(Wire.ethernet(payload: $0)) })
+        #expect(result.stats.malformed[.badIPHeader] == 2)
+        #expect(result.stats.malformed[.truncatedIP] == 1)
+    }
+}

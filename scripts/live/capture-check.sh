@@ -11,7 +11,7 @@ client=dnsflow-c-$$ server=dnsflow-s-$$
 pids=()
 cleanup() {
   # SIGKILL: a parent may have left SIGTERM blocked in our helpers (test runners do).
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   ip netns del "$client" 2>/dev/null || true
   ip netns del "$server" 2>/dev/null || true
 }
