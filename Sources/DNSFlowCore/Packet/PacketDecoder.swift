@@ -99,17 +99,13 @@ public struct PacketDecoder {
     }
 
     private mutating func decodeTransport(_ datagram: IPDatagram, depth: Int, _ context: inout Context) {
-        var c = ByteCursor(Array(datagram.payload))
+        let start = ByteCursor(Array(datagram.payload))
+        var c = start
         switch datagram.protocolNumber {
         case 17:
             // source port (2), destination port (2), length (2), checksum (2).
             guard let sport = c.readUInt16(), let dport = c.readUInt16(), let length = c.readUInt16(), c.skip(2) else {
-                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) {
-                    fail(.truncatedUDP, "UDP header cut off", context.packet, context.diagnose)
-                } else {
-                    stats.nonDNSPort += 1
-                }
-                return
+                return headerCutOff(start, .truncatedUDP, "UDP", &context)
             }
             guard isDNS(sport, dport) else {
                 if !decapsulateUDP(sport: sport, dport: dport, payload: c, depth: depth, &context) {
@@ -140,14 +136,7 @@ public struct PacketDecoder {
             // checksum (2), urgent (2), options.
             guard let sport = c.readUInt16(), let dport = c.readUInt16(), let seq = c.readUInt32(), c.skip(4),
                   let offsetFlags = c.readUInt16()
-            else {
-                if isDNS(c.peekUInt16(at: 0), c.peekUInt16(at: 2)) {
-                    fail(.truncatedTCP, "TCP header cut off", context.packet, context.diagnose)
-                } else {
-                    stats.nonDNSPort += 1
-                }
-                return
-            }
+            else { return headerCutOff(start, .truncatedTCP, "TCP", &context) }
             guard isDNS(sport, dport) else {
                 stats.nonDNSPort += 1
                 return
@@ -178,6 +167,15 @@ public struct PacketDecoder {
             decapsulateGRE(c, depth: depth, &context)
         default:
             if depth == 0 { stats.otherTransport += 1 }
+        }
+    }
+
+    /// A transport header too short to read: a defect when its ports (if we have them) are DNS ports.
+    private mutating func headerCutOff(_ start: ByteCursor, _ kind: Diagnostic.Kind, _ what: String, _ context: inout Context) {
+        if isDNS(start.peekUInt16(at: 0), start.peekUInt16(at: 2)) {
+            fail(kind, "\(what) header cut off", context.packet, context.diagnose)
+        } else {
+            stats.nonDNSPort += 1
         }
     }
 
