@@ -20,7 +20,7 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
         case .fileUnreadable(let path, let why):
             return "\(path): cannot read: \(why)"
         case .notACapture(let path, let why):
-            return "\(path): not a pcap or pcapng capture (libpcap: \(why))"
+            return "\(path): not a capture dnsflow can read as pcap or pcapng (libpcap: \(why))"
         case .stdinTwice:
             return "standard input (-r -) can be read only once"
         case .permissionDenied(let device, let why):

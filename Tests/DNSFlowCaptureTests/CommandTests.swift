@@ -42,14 +42,14 @@ struct CommandTests {
 
     @Test func textFileIsNotACapture() throws {
         let r = try runDNSFlow(["-r", fixturesDirectory.appendingPathComponent("README.md").path, "--summary"])
-        expectOneLineError(r, containing: "not a pcap or pcapng capture")
+        expectOneLineError(r, containing: "not a capture dnsflow can read as pcap or pcapng")
     }
 
     @Test func emptyFileIsNotACapture() throws {
         let dir = try temporaryDirectory()
         let f = dir.appendingPathComponent("empty.pcap")
         try Data().write(to: f)
-        expectOneLineError(try runDNSFlow(["-r", f.path, "--summary"]), containing: "not a pcap or pcapng capture")
+        expectOneLineError(try runDNSFlow(["-r", f.path, "--summary"]), containing: "not a capture dnsflow can read as pcap or pcapng")
     }
 
     @Test func capturesCutMidRecordKeepWhatWasRead() throws {
