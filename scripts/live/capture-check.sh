@@ -5,6 +5,11 @@
 # Usage (as root): scripts/live/capture-check.sh DNSFLOW_BINARY OUTPUT_DIR [INTERFACE]
 #   INTERFACE is veth-c (default) or any. Writes OUTPUT_DIR/{live.csv,summary.json,stderr.txt,client.txt}.
 set -euo pipefail
+# Children inherit blocked and ignored signals (test runners leave some): start again without them.
+if [[ -z ${DNSFLOW_SIGNALS_RESET:-} ]]; then
+  export DNSFLOW_SIGNALS_RESET=1
+  exec "$(cd "$(dirname "$0")" && pwd)/../lab/unblock-signals" "$0" "$@"
+fi
 bin=$1 out=$2 iface=${3:-veth-c}
 here=$(cd "$(dirname "$0")" && pwd)
 client=dnsflow-c-$$ server=dnsflow-s-$$
