@@ -57,6 +57,9 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customLong("match-window"), help: ArgumentHelp("Seconds a query waits for its response.", valueName: "seconds"))
     var matchWindow: Int64 = 60
 
+    @Option(name: .customLong("sighting-window"), help: ArgumentHelp("Milliseconds within which the same message seen at another point (interface, input, NAT) is one message seen twice; 0 turns folding off.", valueName: "ms"))
+    var sightingWindow: Int64 = 50
+
     @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as in tcpdump.", valueName: "expression"))
     var expression: [String] = []
 
@@ -69,6 +72,7 @@ struct DNSFlowCommand: ParsableCommand {
         if snaplen < 64 || snaplen > 262_144 { throw ValidationError("-s must be between 64 and 262144") }
         if let count, count <= 0 { throw ValidationError("-c must be positive") }
         if matchWindow <= 0 { throw ValidationError("--match-window must be positive") }
+        if sightingWindow < 0 || sightingWindow > 10_000 { throw ValidationError("--sighting-window must be 0-10000 ms") }
     }
 
     func run() throws {

@@ -17,6 +17,7 @@ struct Runner {
         var configuration = Pipeline.Configuration()
         configuration.decoder.ports = Set([53] + command.ports)
         configuration.matcher.windowSeconds = command.matchWindow
+        configuration.sightingWindowNanoseconds = command.sightingWindow * 1_000_000
         let filter = command.expression.joined(separator: " ")
 
         // Open everything before writing anything: a bad input or filter leaves no output behind.

@@ -1,3 +1,4 @@
+import DNSFlowCore
 import Foundation
 import Testing
 
@@ -140,11 +141,17 @@ struct CommandTests {
     }
 
     @Test func mergedInputsAreInTimeOrder() throws {
-        // The same 41 exchanges three ways (plain, VLAN-tagged, fragmented), merged by timestamp.
+        // The same 41 exchanges three ways (plain, VLAN-tagged, fragmented), merged by timestamp. The plain and the
+        // VLAN-tagged copies carry the same timestamps: one message each, seen twice. The fragmented copy was
+        // captured at other times: messages of their own.
         let r = try runDNSFlow(["-r", capture("frags.pcap"), "-r", capture("vlan11.pcap"), "-r", capture("dns.pcap"), "--csv", "-"])
-        let times = r.stdout.split(separator: "\n").dropFirst().map { $0.prefix(27) }
-        #expect(times.count == 123)
+        let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let times = rows.map { $0[0] }
+        #expect(times.count == 82)
         #expect(times == times.sorted())
+        let sightings = rows.map { $0[TransactionCSV.columns.firstIndex(of: "sightings")!] }
+        #expect(sightings.filter { $0 == "2" }.count == 41)
+        #expect(sightings.filter { $0 == "1" }.count == 41)
     }
 
     @Test func unsupportedLinkTypeIsReportedNotFatal() throws {

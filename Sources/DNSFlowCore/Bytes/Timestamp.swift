@@ -32,6 +32,11 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         (seconds - earlier.seconds) &* 1_000_000_000 &+ (Int64(nanoseconds) - Int64(earlier.nanoseconds))
     }
 
+    /// The timestamp `n` nanoseconds since the epoch (with this one's digits).
+    public func addingNanoseconds(_ n: Int64) -> Timestamp {
+        Timestamp(seconds: n / 1_000_000_000, nanoseconds: UInt32(n % 1_000_000_000), digits: digits)
+    }
+
     public func adding(seconds s: Int64) -> Timestamp {
         Timestamp(seconds: seconds + s, nanoseconds: nanoseconds, digits: digits)
     }

@@ -4,7 +4,8 @@ public enum TransactionCSV {
         "time", "proto", "client_ip", "client_port", "server_ip", "server_port", "id", "qname", "qtype",
         "qclass", "opcode", "rcode", "latency_ms", "answers", "answer_data", "tc", "status", "response_time",
         "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
-        "response_frame",
+        "response_frame", "attempt", "retry_gap_ms", "probable_retry", "pair", "pair_state", "same_socket",
+        "resolution", "resolution_ms", "flow", "sightings",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
@@ -41,6 +42,18 @@ public enum TransactionCSV {
         fields.append(String((t.query ?? t.response)!.point.input))
         fields.append(t.query.map { String($0.point.frame) } ?? "")
         fields.append(t.response.map { String($0.point.frame) } ?? "")
+        let a = t.analysis
+        let isQuery = t.query != nil && !t.isUnmatchable
+        fields.append(isQuery ? String(a.attempt) : "")
+        fields.append(a.retryGapNanoseconds.map { formatMilliseconds($0, digits: t.precisionDigits) } ?? "")
+        fields.append(isQuery ? (a.isProbableRetry ? "1" : "0") : "")
+        fields.append(a.pair.map(String.init) ?? "")
+        fields.append(a.pairState?.rawValue ?? "")
+        fields.append(a.sameSocket.map { $0 ? "1" : "0" } ?? "")
+        fields.append(a.resolution.map(String.init) ?? "")
+        fields.append(a.resolutionNanoseconds.map { formatMilliseconds($0, digits: t.precisionDigits) } ?? "")
+        fields.append(a.flow.map(String.init) ?? "")
+        fields.append(String(isQuery ? a.querySightings : max(1, a.responseSightings)))
         return fields.map(quote).joined(separator: ",") + "\n"
     }
 

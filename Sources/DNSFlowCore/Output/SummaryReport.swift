@@ -31,6 +31,7 @@ public struct SummaryReport {
         row("answered", s.answered)
         row("unanswered", s.unanswered)
         row("orphan responses", s.orphanResponses)
+        if s.foldedSightings > 0 { row("sightings folded", "\(s.foldedSightings) (the same message seen again: not counted twice)") }
         let malformed = s.malformed
         row("malformed", malformed.values.reduce(0, +))
         for (kind, n) in malformed.sorted(by: { $0.key < $1.key }) { row("  " + kind.rawValue, n) }
@@ -65,6 +66,7 @@ public struct SummaryReport {
             ("answered", "\(s.answered)"),
             ("unanswered", "\(s.unanswered)"),
             ("orphan_responses", "\(s.orphanResponses)"),
+            ("sightings_folded", "\(s.foldedSightings)"),
             ("malformed", "{" + s.malformed.sorted(by: { $0.key < $1.key })
                 .map { "\(JSON.string($0.key.rawValue)):\($0.value)" }.joined(separator: ",") + "}"),
             ("malformed_total", "\(s.malformed.values.reduce(0, +))"),

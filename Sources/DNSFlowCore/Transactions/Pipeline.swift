@@ -4,6 +4,8 @@ public struct Pipeline {
     public struct Configuration: Sendable {
         public var decoder = PacketDecoder.Configuration()
         public var matcher = TransactionMatcher.Configuration()
+        /// The same message seen again within this many nanoseconds is a sighting, not a new message (0: off).
+        public var sightingWindowNanoseconds: Int64 = 50_000_000
         /// Diagnostics kept for display; all are counted regardless.
         public var maxDiagnostics = 1000
         public init() {}
@@ -14,15 +16,27 @@ public struct Pipeline {
     public private(set) var matcher: TransactionMatcher
     public private(set) var summary = Summary()
     public private(set) var diagnostics: [Diagnostic] = []
+    private var sightings: SightingIndex
+    private var lastTimestamp = Timestamp(seconds: 0, nanoseconds: 0)
+    private var analyzer: Analyzer
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
         decoder = PacketDecoder(configuration: configuration.decoder)
         matcher = TransactionMatcher(configuration: configuration.matcher)
+        sightings = SightingIndex(windowNanoseconds: configuration.sightingWindowNanoseconds)
+        var analysis = Analyzer.Configuration()
+        analysis.sightingWindow = configuration.sightingWindowNanoseconds
+        analysis.attemptWindow = configuration.matcher.windowSeconds * 1_000_000_000
+        analysis.horizon = (configuration.matcher.windowSeconds + 1) * 1_000_000_000
+        analyzer = Analyzer(configuration: analysis)
     }
 
-    /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones too);
-    /// `onTransaction` every settled transaction.
+    /// Every 5-tuple seen so far, with its counts.
+    public var flows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
+
+    /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones, and every sighting of one);
+    /// `onTransaction` every transaction once it and its analysis are final (out of order: see `InSequence`).
     public mutating func process(
         _ packet: CapturedPacket,
         onMessage: (ObservedMessage) -> Void = { _ in },
@@ -49,7 +63,10 @@ public struct Pipeline {
         for payload in payloads { handle(payload, onMessage: onMessage, onTransaction: onTransaction) }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
-        for t in settled { settle(t, onTransaction) }
+        var released: [Transaction] = []
+        for t in settled { analyzer.settled(t) { released.append($0) } }
+        analyzer.finish { released.append($0) }
+        for t in released { settle(t, onTransaction) }
         summary.packet = decoder.stats
     }
 
@@ -61,8 +78,6 @@ public struct Pipeline {
             countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
             return
         }
-        summary.dnsMessages += 1
-        if message.isResponse { summary.responses += 1 } else { summary.queryMessages += 1 }
         if let error = message.error {
             // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
             let cut = payload.isCutShort && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
@@ -70,6 +85,7 @@ public struct Pipeline {
             countMalformed(kind, error.reason, payload)
         }
         if message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
+        lastTimestamp = max(lastTimestamp, payload.timestamp)
         let observed = ObservedMessage(
             timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
             destination: payload.destination, point: payload.point, message: message)
@@ -77,12 +93,43 @@ public struct Pipeline {
         // Without its question a message cannot be matched; it is shown as malformed in its place.
         let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0
         var settled: [Transaction] = []
-        if matchable {
-            matcher.add(observed) { settled.append($0) }
-        } else {
+        if !matchable {
             matcher.addUnmatchable(observed) { settled.append($0) }
+        } else if let earlier = sightings.earlier(payload.bytes, of: observed),
+                  earlier.isResponse == message.isResponse
+        {
+            // Seen before: another sighting of that message, not a new one (and never a retry).
+            summary.foldedSightings += 1
+            if message.isResponse {
+                analyzer.responseSighting(earlier.sequence)
+            } else {
+                analyzer.querySighting(earlier.sequence)
+                matcher.addSighting(of: earlier.sequence, observed)
+            }
+            return finishHandling(settled, onTransaction)
+        } else {
+            let seq = matcher.add(observed) { settled.append($0) }
+            sightings.remember(payload.bytes, of: observed, sequence: seq)
+            if !message.isResponse { analyzer.queryArrived(seq, observed) }
         }
-        for t in settled { settle(t, onTransaction) }
+        countMessage(message)
+        finishHandling(settled, onTransaction)
+    }
+
+    /// Counted once per message, whatever number of times it was seen.
+    private mutating func countMessage(_ message: DNSMessage) {
+        summary.dnsMessages += 1
+        if message.isResponse { summary.responses += 1 } else { summary.queryMessages += 1 }
+    }
+
+    private mutating func finishHandling(_ settled: [Transaction], _ onTransaction: (Transaction) -> Void) {
+        var released: [Transaction] = []
+        for t in settled {
+            analyzer.settled(t) { released.append($0) }
+            analyzer.touch(t.sequence)
+        }
+        analyzer.release(now: lastTimestamp) { released.append($0) }
+        for t in released { settle(t, onTransaction) }
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {

@@ -11,6 +11,8 @@ public struct Summary: Sendable {
     public var unmatchableQueries = 0
     public var unmatchable = 0
     public var messagesWithTrailingBytes = 0
+    /// Messages seen again (another interface, another capture): folded into the first sighting, not counted again.
+    public var foldedSightings = 0
     /// DNS-level defects (and undecodable payloads) by kind.
     public var dnsMalformed: [Diagnostic.Kind: Int] = [:]
     public var unsupportedLinkTypes: [UnsupportedLink: Int] = [:]

@@ -34,6 +34,8 @@ public struct Transaction: Sendable {
     public var response: ObservedMessage?
     /// Set for a message that could not enter matching (see `Status.malformed`).
     public var isUnmatchable = false
+    /// Attempts, pair, resolution, flow and sightings (filled in by the analysis).
+    public var analysis = Analysis()
 
     public var status: Status {
         if isUnmatchable { return .malformed }

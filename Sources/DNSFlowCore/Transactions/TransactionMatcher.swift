@@ -39,7 +39,9 @@ public struct TransactionMatcher {
     /// Queries waiting for a response.
     public var waitingCount: Int { waiting.count }
 
-    public mutating func add(_ observed: ObservedMessage, emit: (Transaction) -> Void) {
+    /// Adds a message; returns the sequence of the transaction it opened (a query, an orphan) or joined (a response).
+    @discardableResult
+    public mutating func add(_ observed: ObservedMessage, emit: (Transaction) -> Void) -> Int {
         expire(now: observed.timestamp, emit: emit)
         let seq = nextSequence
         if !observed.message.isResponse {
@@ -47,15 +49,32 @@ public struct TransactionMatcher {
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
             open[Key(observed, client: observed.source, server: observed.destination), default: []].append(seq)
             expiry.append(seq)
-            return
+            return seq
         }
         let key = Key(observed, client: observed.destination, server: observed.source)
         if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
+            if let aliases = sightingKeys.removeValue(forKey: match) {
+                // Registered under several keys (sightings): forget the others too.
+                if let q = t.query { close(match, key: Key(q, client: q.source, server: q.destination)) }
+                for alias in aliases { close(match, key: alias) }
+            }
             t.response = observed
             emit(t)
-        } else {
-            nextSequence += 1
-            emit(Transaction(sequence: seq, query: nil, response: observed))
+            return match
+        }
+        nextSequence += 1
+        emit(Transaction(sequence: seq, query: nil, response: observed))
+        return seq
+    }
+
+    /// Another sighting of a waiting query, with the endpoints it had there (after DNAT, say): its response may
+    /// come back on those endpoints first.
+    public mutating func addSighting(of seq: Int, _ observed: ObservedMessage) {
+        guard waiting[seq] != nil else { return }
+        let key = Key(observed, client: observed.source, server: observed.destination)
+        if open[key]?.contains(seq) != true {
+            open[key, default: []].append(seq)
+            sightingKeys[seq, default: []].append(key)
         }
     }
 
@@ -90,6 +109,9 @@ public struct TransactionMatcher {
         return nil
     }
 
+    /// Keys a query was registered under besides its first sighting's (few, and only while it waits).
+    private var sightingKeys: [Int: [Key]] = [:]
+
     private mutating func close(_ seq: Int, key: Key) {
         open[key]?.removeAll { $0 == seq }
         if open[key]?.isEmpty == true { open[key] = nil }
@@ -106,6 +128,7 @@ public struct TransactionMatcher {
             if let now, now.seconds - t.time.seconds <= configuration.windowSeconds { break }
             waiting[seq] = nil
             if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
+            for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
             emit(t)
         }

@@ -1,0 +1,64 @@
+/// What the analysis knows about one transaction beyond its query and response (DESIGN.md's vocabulary).
+public struct Analysis: Hashable, Sendable {
+    public enum PairState: String, Hashable, Sendable {
+        /// Both the A and the AAAA answered at their first attempt.
+        case ok
+        /// Both answered, at least one after a re-send.
+        case retried
+        /// One of the two never answered: the application silently got no IPv6 (or no IPv4) answer.
+        case partial
+        /// Neither answered.
+        case failed
+        /// No sibling (a lone A, AAAA, or another type).
+        case single
+    }
+
+    /// 1 for the first send of a question, n for its n-th send with the same id by the same client.
+    public var attempt = 1
+    /// Since the previous attempt.
+    public var retryGapNanoseconds: Int64?
+    /// Same question, new id, while the previous query was still unanswered: a re-send the id does not prove.
+    public var isProbableRetry = false
+    /// Sequence of the first attempt: shared by every attempt of one query.
+    public var chain: Int?
+    /// Shared by the A and AAAA queries of one search step (and their re-sends).
+    public var pair: Int?
+    public var pairState: PairState?
+    /// Whether the pair's two first attempts left from one socket (transport and 5-tuple): the conntrack race's
+    /// precondition.
+    public var sameSocket: Bool?
+    /// Shared by every query of one getaddrinfo call's search-list walk.
+    public var resolution: Int?
+    /// From the resolution's first query to its last response (or last query): what the application waited.
+    public var resolutionNanoseconds: Int64?
+    /// The 5-tuple's id.
+    public var flow: Int?
+    /// How many times the query (and the response) was seen: more than once on `-i any` or merged captures.
+    public var querySightings = 1
+    public var responseSightings = 0
+
+    public init() {}
+}
+
+/// One 5-tuple (protocol, client, server) and what crossed it.
+public struct FlowStats: Sendable {
+    public var id: Int
+    public var transport: TransportProtocol
+    public var client: Endpoint
+    public var server: Endpoint
+    public var queries = 0
+    public var answered = 0
+    public var unanswered = 0
+    public var retries = 0
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+    public var latencies: [Int64] = []
+
+    /// Nearest-rank percentile in nanoseconds.
+    public func latencyPercentile(_ p: Double) -> Int64? {
+        guard !latencies.isEmpty else { return nil }
+        let sorted = latencies.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+    }
+}

@@ -1,0 +1,376 @@
+/// Builds attempts, pairs, resolutions and flows from queries as they arrive and transactions as they settle, and
+/// releases each transaction, annotated, once everything its annotations depend on is known: when its resolution is
+/// complete. Memory holds only unfinished resolutions.
+///
+/// Evidence each notion needs:
+/// * attempt: same client address, same DNS id, same question, within `attemptWindow` — any port or transport.
+/// * probable retry: same client address and question, a new id, the previous query still unanswered, within
+///   `retryWindow`.
+/// * pair: an A and an AAAA first attempt from one client address for one name, the second within `pairWindow`
+///   of the first and not yet paired.
+/// * resolution: a client's steps whose names walk one search list — the next name is the previous one's base
+///   (its labels shared with the previous name) with another suffix, or the base alone — with no positive answer
+///   yet, within `resolutionGap` of the previous activity.
+/// * complete: all its queries settled, and either a positive answer to every query of its last step (then after
+///   `sightingWindow`, for late sightings), or `horizon` without activity.
+struct Analyzer {
+    struct Configuration {
+        var attemptWindow: Int64 = 60_000_000_000
+        var retryWindow: Int64 = 30_000_000_000
+        var pairWindow: Int64 = 30_000_000_000
+        var resolutionGap: Int64 = 31_000_000_000
+        var sightingWindow: Int64 = 50_000_000
+        var horizon: Int64 = 61_000_000_000
+    }
+
+    struct ChainKey: Hashable {
+        var client: IPAddress
+        var id: UInt16
+        var name: DNSName
+        var type: DNSType
+        var qclass: DNSClass
+    }
+
+    struct QuestionKey: Hashable {
+        var client: IPAddress
+        var name: DNSName
+        var type: DNSType
+    }
+
+    struct FlowKey: Hashable {
+        var transport: TransportProtocol
+        var client: Endpoint
+        var server: Endpoint
+    }
+
+    struct Chain {
+        var id: Int
+        var members: [Int]
+        var lastTime: Timestamp
+        var pair: Int
+        var resolution: Int
+    }
+
+    struct Pair {
+        var id: Int
+        var chains: [Int]
+        var sameSocket: Bool?
+        var firstSocket: FlowKey
+        var waitingType: DNSType?
+        var firstTime: Timestamp
+        var key: QuestionKey?
+    }
+
+    struct Resolution {
+        var id: Int
+        var client: IPAddress
+        var firstTime: Timestamp
+        var lastActivity: Timestamp
+        var lastName: [ArraySlice<UInt8>]
+        var members: [Int] = []
+        var pairs: [Int] = []
+        var settled = 0
+        var hasPositive = false
+        var end: Timestamp
+        var lastQuery: Timestamp
+        var lastAnswer: Timestamp?
+        /// The longest gap between two attempts: the client's timeout, as observed.
+        var longestRetryGap: Int64 = 0
+    }
+
+    let configuration: Configuration
+    private(set) var flows: [FlowKey: FlowStats] = [:]
+    private var flowIDs = 0
+    private var annotations: [Int: Analysis] = [:]
+    private var chains: [ChainKey: Chain] = [:]
+    private var chainByID: [Int: ChainKey] = [:]
+    /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
+    private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
+    private var pendingPairs: [QuestionKey: Int] = [:]
+    private var pairs: [Int: Pair] = [:]
+    private var resolutions: [Int: Resolution] = [:]
+    private var openResolutions: [IPAddress: [Int]] = [:]
+    private var held: [Int: Transaction] = [:]
+    private var answered: Set<Int> = []
+    private var lastSweep: Int64 = .min
+    private var lastTime = Timestamp(seconds: 0, nanoseconds: 0)
+
+    init(configuration: Configuration = .init()) { self.configuration = configuration }
+
+    var heldCount: Int { held.count }
+
+    // MARK: events
+
+    mutating func queryArrived(_ seq: Int, _ q: ObservedMessage) {
+        lastTime = max(lastTime, q.timestamp)
+        guard let question = q.message.question else { return }
+        let name = question.name.lowercased
+        var a = Analysis()
+        let flowKey = FlowKey(transport: q.transport, client: q.source, server: q.destination)
+        a.flow = flow(flowKey, at: q.timestamp).id
+        flows[flowKey]!.queries += 1
+
+        let chainKey = ChainKey(client: q.source.address, id: q.message.id, name: name, type: question.type, qclass: question.qclass)
+        if var chain = chains[chainKey], q.timestamp.nanoseconds(since: chain.lastTime) <= configuration.attemptWindow {
+            a.attempt = chain.members.count + 1
+            a.retryGapNanoseconds = q.timestamp.nanoseconds(since: chain.lastTime)
+            a.chain = chain.id
+            a.pair = chain.pair
+            a.resolution = chain.resolution
+            chain.members.append(seq)
+            chain.lastTime = q.timestamp
+            chains[chainKey] = chain
+            flows[flowKey]!.retries += 1
+        } else {
+            a.chain = seq
+            let questionKey = QuestionKey(client: q.source.address, name: name, type: question.type)
+            if let previous = lastQuestion[questionKey], !previous.answered,
+               q.timestamp.nanoseconds(since: previous.time) <= configuration.retryWindow
+            {
+                a.isProbableRetry = true
+            }
+            lastQuestion[questionKey] = (seq, q.timestamp, false)
+            let (pair, resolution) = joinPair(seq, question: question, name: name, q, flowKey)
+            a.pair = pair
+            a.resolution = resolution
+            if let old = chains[chainKey] { chainByID[old.id] = nil }
+            chains[chainKey] = Chain(id: seq, members: [seq], lastTime: q.timestamp, pair: pair, resolution: resolution)
+            chainByID[seq] = chainKey
+        }
+        if let r = a.resolution, var resolution = resolutions[r] {
+            resolution.members.append(seq)
+            resolution.lastActivity = max(resolution.lastActivity, q.timestamp)
+            resolution.end = max(resolution.end, q.timestamp)
+            resolution.lastQuery = max(resolution.lastQuery, q.timestamp)
+            resolution.longestRetryGap = max(resolution.longestRetryGap, a.retryGapNanoseconds ?? 0)
+            resolutions[r] = resolution
+        }
+        annotations[seq] = a
+    }
+
+    mutating func querySighting(_ seq: Int) {
+        annotations[seq]?.querySightings += 1
+    }
+
+    mutating func responseSighting(_ seq: Int) {
+        if held[seq] != nil { held[seq]!.analysis.responseSightings += 1 }
+    }
+
+    /// A transaction settled in the matcher. Queries wait for their resolution; the rest go at once.
+    mutating func settled(_ t: Transaction, emit: (Transaction) -> Void) {
+        var t = t
+        if let r = t.response { lastTime = max(lastTime, r.timestamp) }
+        guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
+            if let r = t.response {
+                let key = FlowKey(transport: r.transport, client: r.destination, server: r.source)
+                t.analysis.flow = flow(key, at: r.timestamp).id
+                t.analysis.responseSightings = 1
+            }
+            emit(t)
+            return
+        }
+        let key = FlowKey(transport: t.query!.transport, client: t.query!.source, server: t.query!.destination)
+        if let r = t.response {
+            answered.insert(t.sequence)
+            a.responseSightings = 1
+            if let question = t.query!.message.question {
+                let qk = QuestionKey(client: t.query!.source.address, name: question.name.lowercased, type: question.type)
+                if lastQuestion[qk]?.sequence == a.chain { lastQuestion[qk]!.answered = true }
+            }
+            flows[key]?.answered += 1
+            if let seen = flows[key]?.lastSeen { flows[key]!.lastSeen = max(seen, r.timestamp) }
+            if let l = t.latencyNanoseconds { flows[key]?.latencies.append(l) }
+        } else {
+            flows[key]?.unanswered += 1
+        }
+        t.analysis = a
+        held[t.sequence] = t
+        guard let rid = a.resolution, var resolution = resolutions[rid] else { return }
+        resolution.settled += 1
+        if let r = t.response {
+            resolution.lastActivity = max(resolution.lastActivity, r.timestamp)
+            resolution.end = max(resolution.end, r.timestamp)
+            resolution.lastAnswer = max(resolution.lastAnswer ?? r.timestamp, r.timestamp)
+            if r.message.rcode == .noError, !r.message.answers.isEmpty { resolution.hasPositive = true }
+        }
+        resolutions[rid] = resolution
+    }
+
+    /// Releases the transactions of every complete resolution: a full sweep once per second of capture time
+    /// (which also forgets stale state), otherwise only the resolutions that just gained an answer.
+    mutating func release(now: Timestamp, emit: (Transaction) -> Void) {
+        guard now.seconds != lastSweep else { return releaseQuick(now: now, emit: emit) }
+        lastSweep = now.seconds
+        for id in Array(resolutions.keys) where isComplete(id, now: now) { finalize(id, emit: emit) }
+        recentlyTouched.removeAll()
+        lastQuestion = lastQuestion.filter { now.nanoseconds(since: $0.value.time) <= configuration.retryWindow }
+        openResolutions = openResolutions.compactMapValues { ids in
+            let live = ids.filter { resolutions[$0] != nil }
+            return live.isEmpty ? nil : live
+        }
+    }
+
+    /// Between the once-a-second sweeps, only resolutions whose answers are all in are worth a look.
+    private mutating func releaseQuick(now: Timestamp, emit: (Transaction) -> Void) {
+        for id in recentlyTouched where isComplete(id, now: now) { finalize(id, emit: emit) }
+        recentlyTouched.removeAll { resolutions[$0] == nil }
+    }
+
+    private var recentlyTouched: [Int] = []
+
+    mutating func touch(_ seq: Int) {
+        if let r = held[seq]?.analysis.resolution, !recentlyTouched.contains(r) { recentlyTouched.append(r) }
+    }
+
+    /// End of input: everything is final.
+    mutating func finish(emit: (Transaction) -> Void) {
+        for id in resolutions.keys.sorted() { finalize(id, emit: emit, force: true) }
+        for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
+    }
+
+    // MARK: building
+
+    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> FlowStats {
+        if let f = flows[key] {
+            flows[key]!.lastSeen = max(f.lastSeen, time)
+            return f
+        }
+        flowIDs += 1
+        let f = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server, firstSeen: time, lastSeen: time)
+        flows[key] = f
+        return f
+    }
+
+    /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step; returns (pair, resolution).
+    private mutating func joinPair(_ seq: Int, question: DNSQuestion, name: DNSName, _ q: ObservedMessage, _ socket: FlowKey) -> (Int, Int) {
+        let isAddress = question.type == .a || question.type == .aaaa
+        if isAddress {
+            let sibling: DNSType = question.type == .a ? .aaaa : .a
+            let waitingKey = QuestionKey(client: q.source.address, name: name, type: question.type)
+            if let pid = pendingPairs.removeValue(forKey: waitingKey), var pair = pairs[pid],
+               q.timestamp.nanoseconds(since: pair.firstTime) <= configuration.pairWindow, pair.waitingType == question.type
+            {
+                pair.chains.append(seq)
+                pair.sameSocket = pair.firstSocket == socket
+                pair.waitingType = nil
+                pairs[pid] = pair
+                let rid = annotations[pair.chains[0]]?.resolution ?? chains[chainByID[pair.chains[0]] ?? ChainKey(client: q.source.address, id: 0, name: name, type: sibling, qclass: question.qclass)]?.resolution ?? seq
+                return (pid, rid)
+            }
+            _ = sibling
+        }
+        let rid = joinResolution(seq, name: name, q)
+        var pair = Pair(id: seq, chains: [seq], sameSocket: nil, firstSocket: socket, waitingType: nil, firstTime: q.timestamp)
+        if isAddress {
+            let waitFor: DNSType = question.type == .a ? .aaaa : .a
+            let key = QuestionKey(client: q.source.address, name: name, type: waitFor)
+            pair.waitingType = waitFor
+            pair.key = key
+            pendingPairs[key] = seq
+        }
+        pairs[seq] = pair
+        resolutions[rid]?.pairs.append(seq)
+        return (seq, rid)
+    }
+
+    /// Continues the client's open resolution whose last name walks to this one, or starts a new one.
+    private mutating func joinResolution(_ seq: Int, name: DNSName, _ q: ObservedMessage) -> Int {
+        let labels = name.labels
+        let client = q.source.address
+        var open = openResolutions[client] ?? []
+        open.removeAll { id in
+            guard let r = resolutions[id] else { return true }
+            return r.hasPositive || q.timestamp.nanoseconds(since: r.lastActivity) > configuration.resolutionGap
+        }
+        if let id = open.last(where: { Analyzer.continues(from: resolutions[$0]!.lastName, to: labels) }) {
+            resolutions[id]!.lastName = labels
+            openResolutions[client] = open
+            return id
+        }
+        resolutions[seq] = Resolution(
+            id: seq, client: client, firstTime: q.timestamp, lastActivity: q.timestamp, lastName: labels, end: q.timestamp,
+            lastQuery: q.timestamp)
+        open.append(seq)
+        if open.count > 64 { open.removeFirst(open.count - 64) }
+        openResolutions[client] = open
+        return seq
+    }
+
+    /// Whether `next` is the next step of a search-list walk after `previous`: both are a shared base (the labels
+    /// they have in common at the front) with different suffixes, or the base alone — `web.default.svc.cluster.local`
+    /// → `web.svc.cluster.local` → `web.cluster.local` → `web`.
+    static func continues(from previous: [ArraySlice<UInt8>], to next: [ArraySlice<UInt8>]) -> Bool {
+        var common = 0
+        while common < previous.count, common < next.count, previous[common] == next[common] { common += 1 }
+        guard common > 0, previous.count != next.count || common != previous.count else { return false }
+        let suffixPrevious = previous.count - common, suffixNext = next.count - common
+        // At least one of the two carries a search suffix; the other carries another one or none.
+        return suffixPrevious > 0 || suffixNext > 0
+    }
+
+    private func isComplete(_ id: Int, now: Timestamp) -> Bool {
+        guard let r = resolutions[id], r.settled == r.members.count else { return false }
+        if now.nanoseconds(since: r.lastActivity) > configuration.horizon { return true }
+        guard r.hasPositive, now.nanoseconds(since: r.lastActivity) > configuration.sightingWindow,
+              let lastPair = r.pairs.last.flatMap({ pairs[$0] })
+        else { return false }
+        // Every chain of the last step has an answer (a lost sibling could still be re-sent).
+        return lastPair.waitingType == nil || Analyzer.isLoneType(lastPair)
+            ? lastPair.chains.allSatisfy { chainAnswered($0) } : false
+    }
+
+    private static func isLoneType(_ pair: Pair) -> Bool { pair.key == nil }
+
+    private func chainMembers(_ chainID: Int) -> [Int] {
+        chainByID[chainID].flatMap { chains[$0]?.members } ?? [chainID]
+    }
+
+    private func chainAnswered(_ chainID: Int) -> Bool {
+        chainMembers(chainID).contains { answered.contains($0) }
+    }
+
+    private mutating func finalize(_ id: Int, emit: (Transaction) -> Void, force: Bool = false) {
+        guard let r = resolutions[id], force || r.settled == r.members.count else { return }
+        resolutions[id] = nil
+        // Ending on a query nothing answered, the client waited its timeout for it before giving up: add the
+        // timeout its own re-sends showed (if it re-sent at all).
+        var end = r.end
+        if r.lastAnswer.map({ $0 < r.lastQuery }) ?? true, r.longestRetryGap > 0 {
+            end = max(end, Timestamp(seconds: 0, nanoseconds: 0, digits: r.lastQuery.digits).addingNanoseconds(r.lastQuery.totalNanoseconds + r.longestRetryGap))
+        }
+        let total = end.nanoseconds(since: r.firstTime)
+        var states: [Int: Analysis.PairState] = [:]
+        for pid in r.pairs {
+            guard let pair = pairs.removeValue(forKey: pid) else { continue }
+            if let key = pair.key, pendingPairs[key] == pid { pendingPairs[key] = nil }
+            states[pid] = pairState(pair)
+        }
+        for seq in r.members.sorted() {
+            guard var t = held.removeValue(forKey: seq) else { continue }
+            t.analysis.resolutionNanoseconds = total
+            if let p = t.analysis.pair {
+                t.analysis.pairState = states[p]
+                t.analysis.sameSocket = pairsSameSocket[p]
+            }
+            answered.remove(seq)
+            emit(t)
+        }
+        for pid in r.pairs { pairsSameSocket[pid] = nil }
+    }
+
+    private var pairsSameSocket: [Int: Bool] = [:]
+
+    /// The pair's state from its chains' outcomes; forgets the chains.
+    private mutating func pairState(_ pair: Pair) -> Analysis.PairState {
+        pairsSameSocket[pair.id] = pair.sameSocket
+        let answeredChains = pair.chains.filter { chainAnswered($0) }.count
+        let resent = pair.chains.contains { chainMembers($0).count > 1 }
+        for c in pair.chains { if let key = chainByID.removeValue(forKey: c), chains[key]?.id == c { chains[key] = nil } }
+        guard pair.chains.count == 2 else { return .single }
+        switch answeredChains {
+        case 2: return resent ? .retried : .ok
+        case 1: return .partial
+        default: return .failed
+        }
+    }
+}

@@ -1,0 +1,71 @@
+/// Recognises the same DNS message seen again: by `tcpdump -i any` on a node (the pod's veth before DNAT, the
+/// uplink after), by a bridge and its port, or by merged captures from two points. Same transport, same DNS
+/// octets, within `window`: one message, several sightings — never a second message, never a retry. (A resolver's
+/// re-send repeats the octets too, but after its timeout: 300 ms for musl at the shortest, a second for glibc.)
+/// A second sighting must also come from another capture point — another input, another interface (SLL2), or
+/// another direction (SLL) — so that a duplicate on one wire, a fast re-send, or musl asking every nameserver at
+/// once with the same octets stays a message of its own. The addresses may differ (NAT) or not (a bridge).
+struct SightingIndex {
+    struct Entry {
+        var bytes: [UInt8]
+        var time: Timestamp
+        /// The transaction (sequence) the first sighting joined.
+        var sequence: Int
+        var isResponse: Bool
+        var input: Int
+        var interfaceIndex: UInt32?
+        var packetType: UInt16?
+
+        func isElsewhere(than m: ObservedMessage) -> Bool {
+            input != m.point.input || interfaceIndex != m.point.interfaceIndex || packetType != m.point.packetType
+        }
+    }
+
+    let windowNanoseconds: Int64
+    private var entries: [Int: [Entry]] = [:]
+    private var order: [(hash: Int, time: Timestamp)] = []
+    private var orderHead = 0
+
+    init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
+
+    static func hash(_ transport: TransportProtocol, _ bytes: [UInt8]) -> Int {
+        var h = Hasher()
+        h.combine(transport)
+        bytes.withUnsafeBytes { h.combine(bytes: $0) }
+        return h.finalize()
+    }
+
+    /// The earlier sighting of these octets, if one is within the window.
+    mutating func earlier(_ bytes: [UInt8], of m: ObservedMessage) -> Entry? {
+        guard windowNanoseconds > 0 else { return nil }
+        expire(now: m.timestamp)
+        let h = SightingIndex.hash(m.transport, bytes)
+        return entries[h]?.last {
+            $0.bytes == bytes && m.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds && $0.isElsewhere(than: m)
+        }
+    }
+
+    mutating func remember(_ bytes: [UInt8], of m: ObservedMessage, sequence: Int) {
+        guard windowNanoseconds > 0 else { return }
+        let h = SightingIndex.hash(m.transport, bytes)
+        entries[h, default: []].append(Entry(
+            bytes: bytes, time: m.timestamp, sequence: sequence, isResponse: m.message.isResponse, input: m.point.input,
+            interfaceIndex: m.point.interfaceIndex, packetType: m.point.packetType))
+        order.append((h, m.timestamp))
+    }
+
+    private mutating func expire(now: Timestamp) {
+        while orderHead < order.count, now.nanoseconds(since: order[orderHead].time) > windowNanoseconds {
+            let h = order[orderHead].hash
+            if var list = entries[h] {
+                list.removeFirst()
+                entries[h] = list.isEmpty ? nil : list
+            }
+            orderHead += 1
+        }
+        if orderHead > 4096, orderHead * 2 > order.count {
+            order.removeFirst(orderHead)
+            orderHead = 0
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+@testable import DNSFlowCore
+
+@Suite("Analysis: sightings, attempts, pairs, resolutions")
+struct AnalysisTests {
+    static let client: [UInt8] = [198, 18, 1, 2]
+    static let clusterIP: [UInt8] = [198, 18, 3, 10]
+    static let dnsPod: [UInt8] = [198, 18, 2, 2]
+
+    /// A UDP packet on a Linux SLL2 link (interface index, direction), at `ms` milliseconds.
+    func sll2(_ dns: [UInt8], from src: [UInt8], to dst: [UInt8], sport: UInt16, dport: UInt16, ifindex: UInt32, ms: Int64, frame: Int) -> CapturedPacket {
+        let header: [UInt8] = [0x08, 0x00, 0, 0] + Wire.u32(ifindex) + [0, 1, 0, 6] + [UInt8](repeating: 0, count: 8)
+        let ip = Wire.ipv4(src: src, dst: dst, payload: Wire.udp(sport: sport, dport: dport, payload: dns))
+        return CapturedPacket(
+            timestamp: Timestamp(seconds: 1_700_000_000 + ms / 1000, nanoseconds: UInt32(ms % 1000) * 1_000_000, digits: 6),
+            linkType: .linuxSLL2, data: header + ip, originalLength: header.count + ip.count, point: CapturePoint(input: 0, frame: frame))
+    }
+
+    func run(_ packets: [CapturedPacket]) -> (transactions: [Transaction], summary: Summary) {
+        var pipeline = Pipeline()
+        var out: [Transaction] = []
+        for p in packets { pipeline.process(p) { out.append($0) } }
+        pipeline.finish { out.append($0) }
+        return (out.sorted { $0.sequence < $1.sequence }, pipeline.summary)
+    }
+
+    @Test func dnatSightingsAreFoldedAndStillMatched() throws {
+        // -i any on a node: the query on the pod's veth (to the ClusterIP), again on the uplink (to the DNS pod);
+        // the response on the uplink (from the DNS pod), again on the veth (from the ClusterIP).
+        let q = Wire.query(id: 7, name: "web.default.svc.cluster.local")
+        let r = Wire.response(id: 7, name: "web.default.svc.cluster.local")
+        let result = run([
+            sll2(q, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 0, frame: 2),
+            sll2(r, from: Self.dnsPod, to: Self.client, sport: 53, dport: 40000, ifindex: 2, ms: 1, frame: 3),
+            sll2(r, from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 1, frame: 4),
+        ])
+        #expect(result.summary.queries == 1)
+        #expect(result.summary.answered == 1)
+        #expect(result.summary.foldedSightings == 2)
+        let t = try #require(result.transactions.first)
+        #expect(t.analysis.querySightings == 2)
+        #expect(t.analysis.responseSightings == 2)
+        #expect(t.server.address == IPAddress(bytes: Self.clusterIP[...]))
+    }
+
+    @Test func sameOctetsToTwoServersOnOneWireAreTwoQueries() {
+        // musl asks every nameserver at once, same port, same id, same octets: not sightings.
+        let q = Wire.query(id: 9, name: "db.default.svc.cluster.local")
+        let result = run([
+            sll2(q, from: Self.client, to: [198, 18, 3, 10], sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q, from: Self.client, to: [198, 18, 3, 11], sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 2),
+        ])
+        #expect(result.summary.queries == 2)
+        #expect(result.summary.foldedSightings == 0)
+    }
+
+    @Test func resendWithSameIDFromANewPortIsTheNextAttempt() {
+        let q = Wire.query(id: 5, name: "web.default.svc.cluster.local", type: 28)
+        let result = run([
+            sll2(q, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 5000, frame: 2),
+            sll2(q, from: Self.client, to: Self.clusterIP, sport: 41000, dport: 53, ifindex: 5, ms: 10000, frame: 3),
+        ])
+        #expect(result.transactions.map(\.analysis.attempt) == [1, 2, 3])
+        #expect(result.transactions.map(\.analysis.retryGapNanoseconds) == [nil, 5_000_000_000, 5_000_000_000])
+        #expect(Set(result.transactions.map(\.analysis.chain)).count == 1)
+    }
+
+    @Test func newIDWhileUnansweredIsAProbableRetry() {
+        let result = run([
+            sll2(Wire.query(id: 1, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(Wire.query(id: 2, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 2000, frame: 2),
+        ])
+        #expect(result.transactions.map(\.analysis.isProbableRetry) == [false, true])
+        #expect(result.transactions.map(\.analysis.attempt) == [1, 1])
+    }
+
+    @Test func pairStatesAndSockets() {
+        let a = Wire.query(id: 10, name: "web.example"), aaaa = Wire.query(id: 11, name: "web.example", type: 28)
+        let ra = Wire.response(id: 10, name: "web.example")
+        // The AAAA is never answered: partial, one socket.
+        let partial = run([
+            sll2(a, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(aaaa, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 2),
+            sll2(ra, from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 1, frame: 3),
+        ])
+        #expect(partial.transactions.map(\.analysis.pairState) == [.partial, .partial])
+        #expect(partial.transactions.map(\.analysis.sameSocket) == [true, true])
+        #expect(Set(partial.transactions.map(\.analysis.pair)).count == 1)
+    }
+
+    @Test func searchListWalkIsOneResolution() {
+        let client = Self.client
+        func step(_ name: String, _ id: UInt16, _ ms: Int64, _ port: UInt16, positive: Bool) -> [CapturedPacket] {
+            let resp: [UInt8] = positive ? Wire.response(id: id, name: name) : Wire.header(id: id, flags: 0x8183) + Wire.name(name) + Wire.u16(1) + Wire.u16(1)
+            return [sll2(Wire.query(id: id, name: name), from: client, to: Self.clusterIP, sport: port, dport: 53, ifindex: 5, ms: ms, frame: Int(id)),
+                    sll2(resp, from: Self.clusterIP, to: client, sport: 53, dport: port, ifindex: 5, ms: ms + 1, frame: Int(id) + 100)]
+        }
+        let result = run(step("api.example.com.default.svc.cluster.local", 1, 0, 40001, positive: false)
+            + step("api.example.com.svc.cluster.local", 2, 2, 40002, positive: false)
+            + step("api.example.com.cluster.local", 3, 4, 40003, positive: false)
+            + step("api.example.com", 4, 6, 40004, positive: true)
+            + step("other.example", 5, 8, 40005, positive: true))
+        let resolutions = result.transactions.map(\.analysis.resolution)
+        #expect(Set(resolutions.prefix(4)).count == 1)
+        #expect(resolutions[4] != resolutions[0])
+        #expect(result.transactions[0].analysis.resolutionNanoseconds == 7_000_000)
+    }
+
+    @Test func continuationRule() {
+        func labels(_ s: String) -> [ArraySlice<UInt8>] { DNSName(s).labels }
+        #expect(Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("web.svc.cluster.local")))
+        #expect(Analyzer.continues(from: labels("web.cluster.local"), to: labels("web")))
+        #expect(Analyzer.continues(from: labels("a.b.c.d.e.f"), to: labels("a.b.c.d.e.f.default.svc.cluster.local")))
+        #expect(!Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("db.default.svc.cluster.local")))
+        #expect(!Analyzer.continues(from: labels("web"), to: labels("web")))
+    }
+}
