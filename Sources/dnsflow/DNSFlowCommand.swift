@@ -48,6 +48,9 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customLong("csv"), help: ArgumentHelp("Write one row per query (and orphan response) to this file (- for stdout).", valueName: "out"))
     var csv: String?
 
+    @Option(name: .customLong("flows-csv"), help: ArgumentHelp("Write one row per flow (5-tuple: queries, answered, unanswered, retries, latency percentiles) to this file (- for stdout).", valueName: "out"))
+    var flowsCSV: String?
+
     @Flag(name: .customLong("summary"), help: "Print totals: packets, messages, queries, answered, unanswered, malformed, latency percentiles.")
     var summary = false
 
@@ -67,6 +70,7 @@ struct DNSFlowCommand: ParsableCommand {
         if !files.isEmpty && interface != nil { throw ValidationError("-r and -i cannot be used together: read files or capture live, not both") }
         if files.isEmpty && interface == nil { throw ValidationError("nothing to read: give -r FILE (or -r - for stdin) or -i INTERFACE") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-r -) can be read only once") }
+        if csv == "-" && flowsCSV == "-" { throw ValidationError("--csv and --flows-csv cannot both write to standard output") }
         if json && !summary { throw ValidationError("--json goes with --summary") }
         if ports.contains(0) { throw ValidationError("--port must be 1-65535") }
         if snaplen < 64 || snaplen > 262_144 { throw ValidationError("-s must be between 64 and 262144") }

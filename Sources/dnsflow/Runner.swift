@@ -41,9 +41,17 @@ struct Runner {
             }
         }
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
+        let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
         let stdout = OutputFile.standardOutput()
-        let printsLines = csvOutput == nil && !command.summary
+        let printsLines = csvOutput == nil && flowsOutput == nil && !command.summary
         csvOutput?.write(TransactionCSV.header)
+        flowsOutput?.write(FlowCSV.header)
+        var flowRows = InSequence<String>()
+        func writeFinishedFlows(_ pipeline: inout Pipeline) {
+            for f in pipeline.takeFinishedFlows() {
+                if let flowsOutput { flowRows.add(f.id - 1, FlowCSV.row(f)) { flowsOutput.write($0) } }
+            }
+        }
 
         var pipeline = Pipeline(configuration: configuration)
         // Transactions settle out of order (an unanswered query only after the match window); the CSV, and
@@ -69,6 +77,7 @@ struct Runner {
                 switch handle.next() {
                 case .packet(let p):
                     pipeline.process(p, onTransaction: onTransaction)
+                    writeFinishedFlows(&pipeline)
                     seen += 1
                     if printsLines { stdout.flush() }
                     if let limit = command.count, seen >= limit { break loop }
@@ -82,12 +91,15 @@ struct Runner {
             let source = MergedSource(handles)
             while stopRequested == 0, let p = source.next() {
                 pipeline.process(p, onTransaction: onTransaction)
+                writeFinishedFlows(&pipeline)
                 seen += 1
                 if let limit = command.count, seen >= limit { break }
             }
         }
         pipeline.finish(onTransaction: onTransaction)
         if let csvOutput { csvRows.flush { csvOutput.write($0) } }
+        writeFinishedFlows(&pipeline)
+        if let flowsOutput { flowRows.flush { flowsOutput.write($0) } }
         lines.flush { stdout.write($0) }
 
         var notes: [(key: String, value: Int)] = []
@@ -103,13 +115,14 @@ struct Runner {
 
         if command.summary {
             let report = SummaryReport(summary: pipeline.summary, inputNames: handles.map(\.name), captureNotes: notes)
-            let target = command.csv == "-" ? OutputFile(stderr: ()) : stdout
+            let target = command.csv == "-" || command.flowsCSV == "-" ? OutputFile(stderr: ()) : stdout
             target.write(command.json ? report.json : report.text)
             target.flush()
         } else if let h = handles.first, h.isLive, let k = h.kernelStats() {
             printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel")
         }
         try csvOutput?.commit()
+        try flowsOutput?.commit()
         stdout.flush()
 
         for link in pipeline.summary.unsupportedLinkTypes.keys.sorted(by: { $0.input < $1.input }) {

@@ -167,6 +167,21 @@ struct CommandTests {
         #expect(r.stderr.contains("link type DLT147 (147) is not supported"))
     }
 
+    @Test func flowsCSVHasOneRowPerFiveTuple() throws {
+        let lab = fixturesDirectory.appendingPathComponent("lab/race-10s/pod.pcap").path
+        let r = try runDNSFlow(["-r", lab, "--flows-csv", "-"])
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.first == FlowCSV.columns)
+        // glibc: the first search step's socket (A, AAAA, both re-sent), the second step's socket, then one new
+        // socket per re-sent query.
+        #expect(rows.dropFirst().map { $0[0] } == ["1", "2", "3", "4"])
+        let queries = rows.dropFirst().map { Int($0[6])! }.reduce(0, +)
+        let retries = rows.dropFirst().map { Int($0[9])! }.reduce(0, +)
+        #expect(queries == 8)
+        #expect(retries == 4)
+        expectOneLineError(try runDNSFlow(["-r", lab, "--csv", "-", "--flows-csv", "-"]), containing: "cannot both write to standard output")
+    }
+
     @Test func linesWhenStdoutIsAPipe() throws {
         let r = try runDNSFlow(["-r", capture("dns_udp.pcap")])
         #expect(r.stdout.contains("udp 192.168.1.11.43966 > 209.87.249.18.53 id 22836 A? www.tcpdump.org. NOERROR"))

@@ -113,6 +113,8 @@ struct LabFixtureTests {
         let decoded = try decode([directory.appendingPathComponent("pod.pcap").path])
         let queries = decoded.transactions.filter { $0.query != nil }
         #expect(queries.filter { $0.analysis.attempt > 1 }.count == truth.resends, "\(scenario): re-sends")
+        #expect(decoded.summary.resends == truth.resends, "\(scenario): re-sends in the summary")
+        #expect(decoded.summary.resolutions == Set(queries.compactMap(\.analysis.resolution)).count)
         #expect(queries.allSatisfy { $0.analysis.querySightings == 1 }, "\(scenario): one sighting each on the pod")
 
         // Each lookup the client timed is the span of the resolutions that began during it (getent may call

@@ -20,6 +20,8 @@ struct Analyzer {
         var pairWindow: Int64 = 30_000_000_000
         var resolutionGap: Int64 = 31_000_000_000
         var sightingWindow: Int64 = 50_000_000
+        /// Every query answered and nothing new for this long: the walk is over, even without a positive answer.
+        var quietAfterAnswers: Int64 = 2_000_000_000
         var horizon: Int64 = 61_000_000_000
     }
 
@@ -79,7 +81,9 @@ struct Analyzer {
     }
 
     let configuration: Configuration
+    /// Flows seen within the horizon; idle ones move to `finishedFlows` for the caller to take.
     private(set) var flows: [FlowKey: FlowStats] = [:]
+    var finishedFlows: [FlowStats] = []
     private var flowIDs = 0
     private var annotations: [Int: Analysis] = [:]
     private var chains: [ChainKey: Chain] = [:]
@@ -201,31 +205,48 @@ struct Analyzer {
     mutating func release(now: Timestamp, emit: (Transaction) -> Void) {
         guard now.seconds != lastSweep else { return releaseQuick(now: now, emit: emit) }
         lastSweep = now.seconds
+        releaseQuick(now: now, emit: emit)
         for id in Array(resolutions.keys) where isComplete(id, now: now) { finalize(id, emit: emit) }
-        recentlyTouched.removeAll()
         lastQuestion = lastQuestion.filter { now.nanoseconds(since: $0.value.time) <= configuration.retryWindow }
+        // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
+        for (key, f) in flows where now.nanoseconds(since: f.lastSeen) > configuration.horizon {
+            finishedFlows.append(f)
+            flows[key] = nil
+        }
         openResolutions = openResolutions.compactMapValues { ids in
             let live = ids.filter { resolutions[$0] != nil }
             return live.isEmpty ? nil : live
         }
     }
 
-    /// Between the once-a-second sweeps, only resolutions whose answers are all in are worth a look.
+    /// Between the once-a-second sweeps, a resolution that gained an answer is looked at once, a sighting window
+    /// later (a FIFO: the times only grow).
     private mutating func releaseQuick(now: Timestamp, emit: (Transaction) -> Void) {
-        for id in recentlyTouched where isComplete(id, now: now) { finalize(id, emit: emit) }
-        recentlyTouched.removeAll { resolutions[$0] == nil }
+        while readyHead < ready.count, now.nanoseconds(since: ready[readyHead].at) > configuration.sightingWindow {
+            let id = ready[readyHead].id
+            readyHead += 1
+            if isComplete(id, now: now) { finalize(id, emit: emit) }
+        }
+        if readyHead > 4096, readyHead * 2 > ready.count {
+            ready.removeFirst(readyHead)
+            readyHead = 0
+        }
     }
 
-    private var recentlyTouched: [Int] = []
+    private var ready: [(at: Timestamp, id: Int)] = []
+    private var readyHead = 0
 
+    /// A transaction of this sequence just settled: its resolution may be complete soon.
     mutating func touch(_ seq: Int) {
-        if let r = held[seq]?.analysis.resolution, !recentlyTouched.contains(r) { recentlyTouched.append(r) }
+        if let r = held[seq]?.analysis.resolution { ready.append((lastTime, r)) }
     }
 
     /// End of input: everything is final.
     mutating func finish(emit: (Transaction) -> Void) {
         for id in resolutions.keys.sorted() { finalize(id, emit: emit, force: true) }
         for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
+        finishedFlows += flows.values.sorted { $0.id < $1.id }
+        flows.removeAll()
     }
 
     // MARK: building
@@ -310,7 +331,9 @@ struct Analyzer {
 
     private func isComplete(_ id: Int, now: Timestamp) -> Bool {
         guard let r = resolutions[id], r.settled == r.members.count else { return false }
-        if now.nanoseconds(since: r.lastActivity) > configuration.horizon { return true }
+        let quiet = now.nanoseconds(since: r.lastActivity)
+        if quiet > configuration.horizon { return true }
+        if quiet > configuration.quietAfterAnswers, r.members.allSatisfy({ answered.contains($0) }) { return true }
         guard r.hasPositive, now.nanoseconds(since: r.lastActivity) > configuration.sightingWindow,
               let lastPair = r.pairs.last.flatMap({ pairs[$0] })
         else { return false }

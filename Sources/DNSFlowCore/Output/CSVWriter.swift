@@ -78,3 +78,24 @@ public enum TransactionCSV {
         return out + "\""
     }
 }
+
+/// One CSV row per flow (5-tuple), for `--flows-csv`.
+public enum FlowCSV {
+    public static let columns = [
+        "flow", "proto", "client_ip", "client_port", "server_ip", "server_port", "queries", "answered", "unanswered",
+        "retries", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms", "first_seen", "last_seen",
+    ]
+
+    public static var header: String { columns.joined(separator: ",") + "\n" }
+
+    public static func row(_ f: FlowStats) -> String {
+        let digits = f.firstSeen.digits
+        func ms(_ p: Double) -> String { f.latencyPercentile(p).map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }
+        let fields = [
+            String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
+            f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
+            String(f.unanswered), String(f.retries), ms(50), ms(90), ms(99), ms(100), f.firstSeen.iso8601, f.lastSeen.iso8601,
+        ]
+        return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"
+    }
+}

@@ -46,6 +46,10 @@ public struct SummaryReport {
         if p.tcpStreamEvictions > 0 { row("tcp streams evicted", p.tcpStreamEvictions) }
         if p.snaplenTruncated > 0 { row("cut by snaplen", p.snaplenTruncated) }
         for (k, v) in captureNotes { row(k.replacingUnderscores(), v) }
+        row("re-sends", "\(s.resends) (same client, id and question)" + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : ""))
+        let pairOrder: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
+        row("A/AAAA pairs", pairOrder.map { "\(s.pairStates[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+        row("resolutions", "\(s.resolutions), \(s.slowResolutions) took 1 s or more, slowest \(ms(s.resolutions > 0 ? s.slowestResolutionNanoseconds : nil)) ms")
         if let l = s.latencyFigures {
             row("latency p50/p90/p99/max", "\(ms(l.p50)) / \(ms(l.p90)) / \(ms(l.p99)) / \(ms(l.max)) ms")
         } else {
@@ -87,6 +91,13 @@ public struct SummaryReport {
             ("snaplen_truncated_packets", "\(p.snaplenTruncated)"),
         ]
         for (k, v) in captureNotes { fields.append((k, "\(v)")) }
+        fields.append(("resends", "\(s.resends)"))
+        fields.append(("probable_retries", "\(s.probableRetries)"))
+        fields.append(("pairs", "{" + [Analysis.PairState.ok, .retried, .partial, .failed, .single]
+            .map { "\(JSON.string($0.rawValue)):\(s.pairStates[$0] ?? 0)" }.joined(separator: ",") + "}"))
+        fields.append(("resolutions", "\(s.resolutions)"))
+        fields.append(("slow_resolutions", "\(s.slowResolutions)"))
+        fields.append(("slowest_resolution_ms", ms(s.resolutions > 0 ? s.slowestResolutionNanoseconds : nil)))
         fields.append(("latency_ms", "{\"p50\":\(ms(l?.p50)),\"p90\":\(ms(l?.p90)),\"p99\":\(ms(l?.p99)),\"max\":\(ms(l?.max))}"))
         return "{" + fields.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
     }

@@ -32,8 +32,14 @@ public struct Pipeline {
         analyzer = Analyzer(configuration: analysis)
     }
 
-    /// Every 5-tuple seen so far, with its counts.
-    public var flows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
+    /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`).
+    public var activeFlows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
+
+    /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
+    public mutating func takeFinishedFlows() -> [FlowStats] {
+        defer { analyzer.finishedFlows.removeAll() }
+        return analyzer.finishedFlows
+    }
 
     /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones, and every sighting of one);
     /// `onTransaction` every transaction once it and its analysis are final (out of order: see `InSequence`).
@@ -133,6 +139,18 @@ public struct Pipeline {
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {
+        let a = t.analysis
+        if t.query != nil, !t.isUnmatchable {
+            if a.attempt > 1 { summary.resends += 1 }
+            if a.isProbableRetry { summary.probableRetries += 1 }
+            // A pair is counted on its first member's first attempt.
+            if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
+            if a.resolution == t.sequence, let total = a.resolutionNanoseconds {
+                summary.resolutions += 1
+                if total >= 1_000_000_000 { summary.slowResolutions += 1 }
+                summary.slowestResolutionNanoseconds = max(summary.slowestResolutionNanoseconds, total)
+            }
+        }
         switch t.status {
         case .answered:
             summary.answered += 1

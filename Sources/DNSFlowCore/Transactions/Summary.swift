@@ -16,6 +16,16 @@ public struct Summary: Sendable {
     /// DNS-level defects (and undecodable payloads) by kind.
     public var dnsMalformed: [Diagnostic.Kind: Int] = [:]
     public var unsupportedLinkTypes: [UnsupportedLink: Int] = [:]
+    /// Queries that were the second or later attempt of a question (same client, id and question).
+    public var resends = 0
+    /// Same question, new id, while the previous query was unanswered.
+    public var probableRetries = 0
+    /// A/AAAA pairs (and lone queries) by state.
+    public var pairStates: [Analysis.PairState: Int] = [:]
+    public var resolutions = 0
+    /// Resolutions that took a second or more, and the slowest.
+    public var slowResolutions = 0
+    public var slowestResolutionNanoseconds: Int64 = 0
     /// Latency of every answered query, nanoseconds.
     public var latencies: [Int64] = []
     /// Finest sub-second precision among answered transactions (6 = µs, 9 = ns).
