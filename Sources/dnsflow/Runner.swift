@@ -18,6 +18,8 @@ struct Runner {
         configuration.decoder.ports = Set([53] + command.ports)
         configuration.matcher.windowSeconds = command.matchWindow
         configuration.sightingWindowNanoseconds = command.sightingWindow * 1_000_000
+        // Flows feed --flows-csv and the CSV's flow column; the summary alone does not need them.
+        configuration.tracksFlows = command.csv != nil || command.flowsCSV != nil || !command.summary
         let filter = command.expression.joined(separator: " ")
 
         // Open everything before writing anything: a bad input or filter leaves no output behind.

@@ -16,13 +16,16 @@
 struct Analyzer {
     struct Configuration {
         var attemptWindow: Int64 = 60_000_000_000
-        var retryWindow: Int64 = 30_000_000_000
+        var retryWindow: Int64 = 10_000_000_000
         var pairWindow: Int64 = 30_000_000_000
         var resolutionGap: Int64 = 31_000_000_000
         var sightingWindow: Int64 = 50_000_000
         /// Every query answered and nothing new for this long: the walk is over, even without a positive answer.
         var quietAfterAnswers: Int64 = 2_000_000_000
         var horizon: Int64 = 61_000_000_000
+        /// Per-5-tuple statistics (for `--flows-csv`, the CSV's `flow` column and the interface); off saves a
+        /// dictionary entry per socket when only the summary is wanted.
+        var tracksFlows = true
     }
 
     struct ChainKey: Hashable {
@@ -90,6 +93,8 @@ struct Analyzer {
     private var chainByID: [Int: ChainKey] = [:]
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
     private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
+    private var questionOrder: [(key: QuestionKey, time: Timestamp)] = []
+    private var questionHead = 0
     private var pendingPairs: [QuestionKey: Int] = [:]
     private var pairs: [Int: Pair] = [:]
     private var resolutions: [Int: Resolution] = [:]
@@ -111,8 +116,10 @@ struct Analyzer {
         let name = question.name.lowercased
         var a = Analysis()
         let flowKey = FlowKey(transport: q.transport, client: q.source, server: q.destination)
-        a.flow = flow(flowKey, at: q.timestamp).id
-        flows[flowKey]!.queries += 1
+        if configuration.tracksFlows {
+            a.flow = flow(flowKey, at: q.timestamp).id
+            flows[flowKey]!.queries += 1
+        }
 
         let chainKey = ChainKey(client: q.source.address, id: q.message.id, name: name, type: question.type, qclass: question.qclass)
         if var chain = chains[chainKey], q.timestamp.nanoseconds(since: chain.lastTime) <= configuration.attemptWindow {
@@ -124,7 +131,7 @@ struct Analyzer {
             chain.members.append(seq)
             chain.lastTime = q.timestamp
             chains[chainKey] = chain
-            flows[flowKey]!.retries += 1
+            flows[flowKey]?.retries += 1
         } else {
             a.chain = seq
             let questionKey = QuestionKey(client: q.source.address, name: name, type: question.type)
@@ -134,6 +141,7 @@ struct Analyzer {
                 a.isProbableRetry = true
             }
             lastQuestion[questionKey] = (seq, q.timestamp, false)
+            questionOrder.append((questionKey, q.timestamp))
             let (pair, resolution) = joinPair(seq, question: question, name: name, q, flowKey)
             a.pair = pair
             a.resolution = resolution
@@ -167,7 +175,7 @@ struct Analyzer {
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
                 let key = FlowKey(transport: r.transport, client: r.destination, server: r.source)
-                t.analysis.flow = flow(key, at: r.timestamp).id
+                if configuration.tracksFlows { t.analysis.flow = flow(key, at: r.timestamp).id }
                 t.analysis.responseSightings = 1
             }
             emit(t)
@@ -207,7 +215,17 @@ struct Analyzer {
         lastSweep = now.seconds
         releaseQuick(now: now, emit: emit)
         for id in Array(resolutions.keys) where isComplete(id, now: now) { finalize(id, emit: emit) }
-        lastQuestion = lastQuestion.filter { now.nanoseconds(since: $0.value.time) <= configuration.retryWindow }
+        // Forget questions older than the retry window (a FIFO in arrival order; a newer entry for the same
+        // question is left alone).
+        while questionHead < questionOrder.count, now.nanoseconds(since: questionOrder[questionHead].time) > configuration.retryWindow {
+            let (key, time) = questionOrder[questionHead]
+            if lastQuestion[key]?.time == time { lastQuestion[key] = nil }
+            questionHead += 1
+        }
+        if questionHead > 4096, questionHead * 2 > questionOrder.count {
+            questionOrder.removeFirst(questionHead)
+            questionHead = 0
+        }
         // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
         for (key, f) in flows where now.nanoseconds(since: f.lastSeen) > configuration.horizon {
             finishedFlows.append(f)

@@ -6,6 +6,8 @@ public struct Pipeline {
         public var matcher = TransactionMatcher.Configuration()
         /// The same message seen again within this many nanoseconds is a sighting, not a new message (0: off).
         public var sightingWindowNanoseconds: Int64 = 50_000_000
+        /// Keep per-5-tuple statistics (flow ids and `takeFinishedFlows`).
+        public var tracksFlows = true
         /// Diagnostics kept for display; all are counted regardless.
         public var maxDiagnostics = 1000
         public init() {}
@@ -29,6 +31,7 @@ public struct Pipeline {
         analysis.sightingWindow = configuration.sightingWindowNanoseconds
         analysis.attemptWindow = configuration.matcher.windowSeconds * 1_000_000_000
         analysis.horizon = (configuration.matcher.windowSeconds + 1) * 1_000_000_000
+        analysis.tracksFlows = configuration.tracksFlows
         analyzer = Analyzer(configuration: analysis)
     }
 
