@@ -5,7 +5,14 @@ public struct ObservedMessage: Sendable {
     public var source: Endpoint
     public var destination: Endpoint
     public var point: CapturePoint
-    public var message: DNSMessage
+    /// The decoded message, held once: transactions are copied from stage to stage, the message never is.
+    public var message: DNSMessage { storage.message }
+    private let storage: Storage
+
+    private final class Storage: Sendable {
+        let message: DNSMessage
+        init(_ message: DNSMessage) { self.message = message }
+    }
 
     public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
                 point: CapturePoint, message: DNSMessage) {
@@ -14,7 +21,7 @@ public struct ObservedMessage: Sendable {
         self.source = source
         self.destination = destination
         self.point = point
-        self.message = message
+        self.storage = Storage(message)
     }
 }
 
