@@ -63,6 +63,9 @@ func checkAgainstTruth(_ directory: URL, sourceLocation: SourceLocation = #_sour
             })
             #expect(mine == theirs, "\(label): the node's rows are the pod's", sourceLocation: sourceLocation)
             #expect(decoded.summary.foldedSightings > 0, "\(label): sightings folded", sourceLocation: sourceLocation)
+            let lost = decoded.transactions.filter { $0.analysis.findings.contains("lost-between-points") }.count
+            #expect(lost == truth.nft_dropped, "\(label): lost-between-points \(lost), dropped \(truth.nft_dropped)",
+                    sourceLocation: sourceLocation)
             continue
         }
         let expected = captureTruth
@@ -72,6 +75,10 @@ func checkAgainstTruth(_ directory: URL, sourceLocation: SourceLocation = #_sour
         #expect(s.unanswered == expected.unanswered, "\(label): unanswered", sourceLocation: sourceLocation)
         #expect(s.orphanResponses == expected.orphan_responses, "\(label): orphan responses", sourceLocation: sourceLocation)
         #expect(s.malformedTotal == 0, "\(label): nothing malformed", sourceLocation: sourceLocation)
+        if truth.nft_dropped == 0 {
+            let loss: Set<String> = ["conntrack-race", "serial-fallback", "answer-given-up", "lost-between-points"]
+            #expect(Set(s.findings.keys).isDisjoint(with: loss), "\(label): no loss, no loss finding", sourceLocation: sourceLocation)
+        }
 
         var latencies: [String: Int64] = [:]
         for t in decoded.transactions where t.status == .answered {
@@ -148,6 +155,31 @@ struct LabFixtureTests {
         }
         let sameSocket = Set(queries.compactMap(\.analysis.sameSocket))
         #expect(sameSocket == (scenario == "single-request-reopen" ? [false] : [true]), "\(scenario): same socket \(sameSocket)")
+    }
+
+    /// The findings each scenario must show, and the loss findings it must not.
+    @Test("findings name the cause", arguments: scenarios)
+    func findings(_ scenario: String) throws {
+        let directory = labFixtures.appendingPathComponent(scenario)
+        let truth = try LabTruth.load(directory)
+        let pod = try decode([directory.appendingPathComponent("pod.pcap").path])
+        let node = try decode([directory.appendingPathComponent("node-any.pcap").path])
+        let found = Set(pod.summary.findings.keys)
+        let lossFindings: Set<String> = ["conntrack-race", "serial-fallback", "answer-given-up", "lost-between-points"]
+        let expected: [String: Set<String>] = [
+            "clean": ["ndots-expansion"], "use-vc": [], "single-request-reopen": [], "ndots-external": ["ndots-expansion"],
+            "race-5s": ["conntrack-race", "serial-fallback"], "race-10s": ["conntrack-race", "serial-fallback", "ndots-expansion"],
+            "single-request": ["conntrack-race", "serial-fallback"], "tc-fallback": ["tc-fallback"],
+        ]
+        if let want = expected[scenario] {
+            #expect(found.intersection(lossFindings.union(["tc-fallback", "ndots-expansion", "musl-resolver"])) == want, "\(scenario): \(found)")
+        }
+        if scenario == "musl" { #expect(found.contains("musl-resolver")); #expect(!found.contains("conntrack-race")) }
+        if truth.nft_dropped == 0 { #expect(found.isDisjoint(with: lossFindings), "\(scenario): no loss, no loss finding") }
+        // The node saw every query before DNAT; those it dropped were never seen after: exactly the drop counter.
+        let lost = node.transactions.filter { $0.analysis.findings.contains("lost-between-points") }
+        #expect(lost.count == truth.nft_dropped, "\(scenario): lost-between-points rows \(lost.count), dropped \(truth.nft_dropped)")
+        #expect(lost.allSatisfy { $0.status == .unanswered && $0.analysis.querySightings == 1 })
     }
 
     @Test func theCommittedScenariosShowWhatTheySay() throws {

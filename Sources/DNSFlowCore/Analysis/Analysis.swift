@@ -36,6 +36,8 @@ public struct Analysis: Hashable, Sendable {
     /// How many times the query (and the response) was seen: more than once on `-i any` or merged captures.
     public var querySightings = 1
     public var responseSightings = 0
+    /// Ids of the findings this transaction is evidence for (`Finding.byID`).
+    public var findings: [String] = []
 
     public init() {}
 }

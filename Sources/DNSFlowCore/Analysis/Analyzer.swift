@@ -386,6 +386,8 @@ struct Analyzer {
             if let key = pair.key, pendingPairs[key] == pid { pendingPairs[key] = nil }
             states[pid] = pairState(pair)
         }
+        var rows: [Transaction] = []
+        rows.reserveCapacity(r.members.count)
         for seq in r.members.sorted() {
             guard var t = held.removeValue(forKey: seq) else { continue }
             t.analysis.resolutionNanoseconds = total
@@ -394,12 +396,21 @@ struct Analyzer {
                 t.analysis.sameSocket = pairsSameSocket[p]
             }
             answered.remove(seq)
-            emit(t)
+            rows.append(t)
         }
         for pid in r.pairs { pairsSameSocket[pid] = nil }
+        // How many capture points see this client's queries (2 on a node's -i any: before and after DNAT).
+        let points = max(pointsByClient[r.client] ?? 1, rows.map(\.analysis.querySightings).max() ?? 1)
+        if points > 1 { pointsByClient[r.client] = points }
+        let findings = FindingRules.evaluate(rows, pointsForClient: points)
+        for var t in rows {
+            t.analysis.findings = findings[t.sequence] ?? []
+            emit(t)
+        }
     }
 
     private var pairsSameSocket: [Int: Bool] = [:]
+    private var pointsByClient: [IPAddress: Int] = [:]
 
     /// The pair's state from its chains' outcomes; forgets the chains.
     private mutating func pairState(_ pair: Pair) -> Analysis.PairState {

@@ -5,7 +5,7 @@ public enum TransactionCSV {
         "qclass", "opcode", "rcode", "latency_ms", "answers", "answer_data", "tc", "status", "response_time",
         "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
         "response_frame", "attempt", "retry_gap_ms", "probable_retry", "pair", "pair_state", "same_socket",
-        "resolution", "resolution_ms", "flow", "sightings",
+        "resolution", "resolution_ms", "flow", "sightings", "finding",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
@@ -54,6 +54,7 @@ public enum TransactionCSV {
         fields.append(a.resolutionNanoseconds.map { formatMilliseconds($0, digits: t.precisionDigits) } ?? "")
         fields.append(a.flow.map(String.init) ?? "")
         fields.append(String(isQuery ? a.querySightings : max(1, a.responseSightings)))
+        fields.append(a.findings.joined(separator: ";"))
         return fields.map(quote).joined(separator: ",") + "\n"
     }
 

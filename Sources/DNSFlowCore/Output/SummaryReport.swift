@@ -55,6 +55,16 @@ public struct SummaryReport {
         } else {
             row("latency", "no answered queries")
         }
+        if s.findings.isEmpty {
+            lines.append("findings                  none")
+        } else {
+            lines.append("findings (most important first):")
+            for f in s.rankedFindings {
+                lines.append("  \(f.finding.id): \(f.finding.title)")
+                lines.append("      \(f.count) lookup\(f.count == 1 ? "" : "s"), \(f.rows) queries; e.g. \(f.example)")
+                lines.append("      fix: \(f.finding.fix)")
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -98,6 +108,10 @@ public struct SummaryReport {
         fields.append(("resolutions", "\(s.resolutions)"))
         fields.append(("slow_resolutions", "\(s.slowResolutions)"))
         fields.append(("slowest_resolution_ms", ms(s.resolutions > 0 ? s.slowestResolutionNanoseconds : nil)))
+        fields.append(("findings", "[" + s.rankedFindings.map {
+            "{\"id\":\(JSON.string($0.finding.id)),\"title\":\(JSON.string($0.finding.title)),\"count\":\($0.count),"
+                + "\"rows\":\($0.rows),\"example\":\(JSON.string($0.example)),\"fix\":\(JSON.string($0.finding.fix))}"
+        }.joined(separator: ",") + "]"))
         fields.append(("latency_ms", "{\"p50\":\(ms(l?.p50)),\"p90\":\(ms(l?.p90)),\"p99\":\(ms(l?.p99)),\"max\":\(ms(l?.max))}"))
         return "{" + fields.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
     }

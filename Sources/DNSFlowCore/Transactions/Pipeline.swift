@@ -148,6 +148,19 @@ public struct Pipeline {
             if a.isProbableRetry { summary.probableRetries += 1 }
             // A pair is counted on its first member's first attempt.
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
+            for id in a.findings {
+                guard let finding = Finding.byID[id] else { continue }
+                if summary.findings[id] == nil {
+                    let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
+                    summary.findings[id] = Summary.FindingCount(
+                        finding: finding, count: 0, rows: 0, example: "\(q) at \(t.time.iso8601) (\(t.client) > \(t.server))")
+                }
+                summary.findings[id]!.rows += 1
+                if summary.lastResolutionByFinding[id] != a.resolution {
+                    summary.findings[id]!.count += 1
+                    summary.lastResolutionByFinding[id] = a.resolution
+                }
+            }
             if a.resolution == t.sequence, let total = a.resolutionNanoseconds {
                 summary.resolutions += 1
                 if total >= 1_000_000_000 { summary.slowResolutions += 1 }

@@ -26,6 +26,25 @@ public struct Summary: Sendable {
     /// Resolutions that took a second or more, and the slowest.
     public var slowResolutions = 0
     public var slowestResolutionNanoseconds: Int64 = 0
+    public struct FindingCount: Sendable {
+        public var finding: Finding
+        /// Resolutions (lookups) it was found in.
+        public var count: Int
+        /// Transactions that are evidence for it.
+        public var rows: Int
+        /// The first evidence: `qname TYPE at time (client > server)`.
+        public var example: String
+    }
+
+    /// Findings so far, by id.
+    public var findings: [String: FindingCount] = [:]
+    var lastResolutionByFinding: [String: Int] = [:]
+
+    /// Findings, most important first.
+    public var rankedFindings: [FindingCount] {
+        findings.values.sorted { ($0.finding.rank, $0.finding.id) < ($1.finding.rank, $1.finding.id) }
+    }
+
     /// Latency of every answered query, nanoseconds.
     public var latencies: [Int64] = []
     /// Finest sub-second precision among answered transactions (6 = µs, 9 = ns).

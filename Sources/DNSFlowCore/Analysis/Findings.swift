@@ -1,0 +1,130 @@
+/// A named diagnosis: what the rows show, and what to do about it.
+public struct Finding: Hashable, Sendable {
+    public var id: String
+    public var title: String
+    public var fix: String
+    /// Exactly what in the rows makes it fire (shown in the docs and the help).
+    public var evidence: String
+    /// Order of importance in reports (lower first).
+    public var rank: Int
+
+    public static let conntrackRace = Finding(
+        id: "conntrack-race", title: "A and AAAA left from one socket, one was lost and re-sent after the resolver timeout",
+        fix: "add `options: [{name: single-request-reopen}]` to the pod's dnsConfig (glibc), or run NodeLocal DNSCache; kernels before 5.0 lose the conntrack insertion race under DNAT",
+        evidence: "a pair whose first attempts shared one 5-tuple, one answered at its first attempt, the other unanswered and re-sent with the same id at least 0.9 s later",
+        rank: 0)
+    public static let serialFallback = Finding(
+        id: "serial-fallback", title: "after a timeout the client switched to asking one query at a time",
+        fix: "the cause is the timeout before it (see conntrack-race / lost queries); single-request-reopen avoids the shared socket",
+        evidence: "in a resolution that already had a re-send after 0.9 s or more, a pair whose second query left only after the first was answered",
+        rank: 1)
+    public static let answerGivenUp = Finding(
+        id: "answer-given-up", title: "a query was never answered: the application got only the other address family",
+        fix: "find where the query died (lost-between-points, server logs); glibc returns the A alone, musl fails the lookup",
+        evidence: "a query with no answered attempt whose pair's other query was answered (pair state partial)",
+        rank: 2)
+    public static let lostBetweenPoints = Finding(
+        id: "lost-between-points", title: "a query seen at one capture point and never at the next: it died in between",
+        fix: "look at the hop between the two points (conntrack, DNAT, network policy, MTU); `conntrack -S` insert_failed counts the race",
+        evidence: "a capture with several points (interfaces of -i any, or several inputs) where this client's queries are seen n times, and this unanswered query fewer",
+        rank: 3)
+    public static let tcFallback = Finding(
+        id: "tc-fallback", title: "UDP answer truncated (TC=1), asked again over TCP",
+        fix: "answers over 512 octets cost a TCP round trip; enable EDNS (options edns0) or trim the answer; make sure TCP/53 is open",
+        evidence: "a query answered over UDP with TC=1 and the same question and id asked again over TCP (or, flagged, never asked again)",
+        rank: 4)
+    public static let serverErrors = Finding(
+        id: "server-errors", title: "the server answered with an error (SERVFAIL, REFUSED or NOTIMP)",
+        fix: "check the DNS server's logs and its upstreams",
+        evidence: "a response whose RCODE is SERVFAIL, REFUSED or NOTIMP",
+        rank: 5)
+    public static let ndotsExpansion = Finding(
+        id: "ndots-expansion", title: "queries wasted on search-list NXDOMAINs before the real name",
+        fix: "use the FQDN with a trailing dot (api.example.com.), or lower ndots in the pod's dnsConfig (options ndots:1 or 2)",
+        evidence: "a resolution whose steps before a positive answer were answered NXDOMAIN",
+        rank: 6)
+    public static let muslResolver = Finding(
+        id: "musl-resolver", title: "musl resolver (Alpine): only the unanswered query is re-sent, at a fraction of the timeout",
+        fix: "musl has no single-request options and fails the whole lookup if an AAAA never comes; consider a glibc base image or NodeLocal DNSCache",
+        evidence: "a pair from one socket where one query was answered at once and never re-sent, and the other re-sent with the same id",
+        rank: 7)
+
+    public static let all: [Finding] = [
+        .conntrackRace, .serialFallback, .answerGivenUp, .lostBetweenPoints, .tcFallback, .serverErrors, .ndotsExpansion, .muslResolver,
+    ]
+    public static let byID: [String: Finding] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
+}
+
+/// The rules, applied to the finished transactions of one resolution.
+enum FindingRules {
+    static let timeoutFloor: Int64 = 900_000_000
+
+    /// Finding ids for each transaction (by sequence) of one resolution.
+    /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
+    static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> [Int: [String]] {
+        var out: [Int: [String]] = [:]
+        func mark(_ ts: [Transaction], _ f: Finding) {
+            for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
+        }
+        let queries = rows.filter { $0.query != nil && !$0.isUnmatchable }
+        let chains = Dictionary(grouping: queries, by: { $0.analysis.chain ?? $0.sequence }).mapValues { $0.sorted { $0.sequence < $1.sequence } }
+        let pairs = Dictionary(grouping: queries, by: { $0.analysis.pair ?? $0.sequence })
+        let firstTimeoutResend = queries.filter { ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor }.map(\.time).min()
+
+        for (_, members) in pairs {
+            let legs = Dictionary(grouping: members, by: { $0.analysis.chain ?? $0.sequence }).values.map { $0.sorted { $0.sequence < $1.sequence } }
+            guard legs.count == 2 else { continue }
+            let sameSocket = members.first?.analysis.sameSocket == true
+            for (lost, other) in [(legs[0], legs[1]), (legs[1], legs[0])] {
+                guard let lostFirst = lost.first, let otherFirst = other.first else { continue }
+                // conntrack-race
+                if sameSocket, lostFirst.status == .unanswered, otherFirst.status == .answered,
+                   lost.dropFirst().contains(where: { ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor })
+                {
+                    mark(members, .conntrackRace)
+                }
+                // answer-given-up
+                if !lost.contains(where: { $0.status == .answered }), other.contains(where: { $0.status == .answered }) {
+                    mark(lost, .answerGivenUp)
+                }
+                // musl-resolver
+                if sameSocket, other.count == 1, otherFirst.status == .answered, lost.count >= 2, lostFirst.status == .unanswered,
+                   lost.dropFirst().allSatisfy({ ($0.analysis.retryGapNanoseconds ?? 0) < timeoutFloor })
+                {
+                    mark(members, .muslResolver)
+                }
+            }
+            // serial-fallback: at or after the resolution's first re-send that followed a timeout, the two sends of
+            // one attempt went one at a time (the second after the first's answer).
+            if let firstTimeout = firstTimeoutResend {
+                for (_, sends) in Dictionary(grouping: members, by: \.analysis.attempt) where sends.count == 2 {
+                    let ordered = sends.sorted { $0.time < $1.time }
+                    if ordered[0].time >= firstTimeout, let answer = ordered[0].response?.timestamp, answer <= ordered[1].time {
+                        mark(sends, .serialFallback)
+                    }
+                }
+            }
+        }
+
+        for (_, attempts) in chains {
+            // tc-fallback
+            if let truncated = attempts.first(where: { $0.transport == .udp && $0.response?.message.header.isTruncated == true }) {
+                let followUp = attempts.filter { $0.transport == .tcp && $0.sequence > truncated.sequence }
+                mark([truncated] + followUp, .tcFallback)
+            }
+        }
+
+        for t in queries {
+            if let r = t.response?.message.rcode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
+            if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
+        }
+
+        // ndots-expansion: NXDOMAIN steps before the positive one.
+        let positive = queries.filter { $0.response.map { $0.message.rcode == .noError && !$0.message.answers.isEmpty } ?? false }
+        if let firstPositive = positive.map(\.time).min() {
+            let wasted = queries.filter { $0.time < firstPositive && $0.response?.message.rcode == .nxDomain }
+            if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
+        }
+        return out
+    }
+}
