@@ -58,9 +58,6 @@ public struct FlowStats: Sendable {
 
     /// Nearest-rank percentile in nanoseconds.
     public func latencyPercentile(_ p: Double) -> Int64? {
-        guard !latencies.isEmpty else { return nil }
-        let sorted = latencies.sorted()
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+        nearestRankPercentile(p, sorted: latencies.sorted())
     }
 }

@@ -62,9 +62,7 @@ public struct Summary: Sendable {
 
     /// Nearest-rank percentile (p in 0...100) of the latencies, in nanoseconds.
     public func latencyPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
-        guard !sorted.isEmpty else { return nil }
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[max(0, min(sorted.count - 1, rank - 1))]
+        nearestRankPercentile(p, sorted: sorted)
     }
 
     public struct LatencyFigures: Sendable {
@@ -78,4 +76,11 @@ public struct Summary: Sendable {
         else { return nil }
         return LatencyFigures(p50: p50, p90: p90, p99: p99, max: max)
     }
+}
+
+/// Nearest-rank percentile (p in 0...100) of sorted values: the smallest value with at least p % at or below it.
+func nearestRankPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
+    guard !sorted.isEmpty else { return nil }
+    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+    return sorted[max(0, min(sorted.count - 1, rank - 1))]
 }
