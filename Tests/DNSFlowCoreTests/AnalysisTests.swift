@@ -106,6 +106,21 @@ struct AnalysisTests {
         #expect(Set(resolutions.prefix(4)).count == 1)
         #expect(resolutions[4] != resolutions[0])
         #expect(result.transactions[0].analysis.resolutionNanoseconds == 7_000_000)
+        // The three NXDOMAIN search steps were wasted; the answer and the other name were not.
+        #expect(result.transactions.map { $0.analysis.findings.contains("ndots-expansion") } == [true, true, true, false, false])
+    }
+
+    @Test func nxdomainForTheAnsweredNameIsNotAnExpansion() {
+        let name = "odd.example"
+        let nx = Wire.header(id: 2, flags: 0x8183) + Wire.name(name) + Wire.u16(28) + Wire.u16(1)
+        let result = run([
+            sll2(Wire.query(id: 1, name: name), from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(Wire.query(id: 2, name: name, type: 28), from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 2),
+            sll2(nx, from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 1, frame: 3),
+            sll2(Wire.response(id: 1, name: name), from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 2, frame: 4),
+        ])
+        #expect(result.summary.findings.isEmpty)
+        #expect(result.transactions.map(\.analysis.pairState) == [.ok, .ok])
     }
 
     @Test func continuationRule() {

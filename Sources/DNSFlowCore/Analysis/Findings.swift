@@ -119,10 +119,12 @@ enum FindingRules {
             if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
         }
 
-        // ndots-expansion: NXDOMAIN steps before the positive one.
+        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
         let positive = queries.filter { $0.response.map { $0.message.rcode == .noError && !$0.message.answers.isEmpty } ?? false }
-        if let firstPositive = positive.map(\.time).min() {
-            let wasted = queries.filter { $0.time < firstPositive && $0.response?.message.rcode == .nxDomain }
+        if let first = positive.min(by: { $0.time < $1.time }), let answeredName = first.question?.name.lowercased {
+            let wasted = queries.filter {
+                $0.time < first.time && $0.response?.message.rcode == .nxDomain && $0.question?.name.lowercased != answeredName
+            }
             if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
         }
         return out
