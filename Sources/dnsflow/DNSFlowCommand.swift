@@ -48,6 +48,9 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customLong("csv"), help: ArgumentHelp("Write one row per query (and orphan response) to this file (- for stdout).", valueName: "out"))
     var csv: String?
 
+    @Option(name: .customLong("names"), help: ArgumentHelp("Label addresses: the JSON of `kubectl get pods,services -A -o json`, or an /etc/hosts-style file.", valueName: "file"))
+    var namesFile: String?
+
     @Option(name: .customLong("flows-csv"), help: ArgumentHelp("Write one row per flow (5-tuple: queries, answered, unanswered, retries, latency percentiles) to this file (- for stdout).", valueName: "out"))
     var flowsCSV: String?
 

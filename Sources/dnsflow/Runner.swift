@@ -21,6 +21,8 @@ struct Runner {
         // Flows feed --flows-csv and the CSV's flow column; the summary alone does not need them.
         configuration.tracksFlows = command.csv != nil || command.flowsCSV != nil || !command.summary
         let filter = command.expression.joined(separator: " ")
+        let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
+        configuration.names = names
 
         // Open everything before writing anything: a bad input or filter leaves no output behind.
         var handles: [PcapHandle] = []
@@ -51,7 +53,7 @@ struct Runner {
         var flowRows = InSequence<String>()
         func writeFinishedFlows(_ pipeline: inout Pipeline) {
             for f in pipeline.takeFinishedFlows() {
-                if let flowsOutput { flowRows.add(f.id - 1, FlowCSV.row(f)) { flowsOutput.write($0) } }
+                if let flowsOutput { flowRows.add(f.id - 1, FlowCSV.row(f, names: names)) { flowsOutput.write($0) } }
             }
         }
 
@@ -63,9 +65,9 @@ struct Runner {
         var csvRows = InSequence<String>()
         var lines = InSequence<String>()
         let onTransaction: (Transaction) -> Void = { t in
-            if let csvOutput { csvRows.add(t.sequence, TransactionCSV.row(t)) { csvOutput.write($0) } }
+            if let csvOutput { csvRows.add(t.sequence, TransactionCSV.row(t, names: names)) { csvOutput.write($0) } }
             if printsLines {
-                let line = TransactionLine.render(t) + "\n"
+                let line = TransactionLine.render(t, names: names) + "\n"
                 if isLive { stdout.write(line) } else { lines.add(t.sequence, line) { stdout.write($0) } }
             }
         }

@@ -182,6 +182,20 @@ struct CommandTests {
         expectOneLineError(try runDNSFlow(["-r", lab, "--csv", "-", "--flows-csv", "-"]), containing: "cannot both write to standard output")
     }
 
+    @Test func namesLabelAddresses() throws {
+        let lab = fixturesDirectory.appendingPathComponent("lab/race-5s/pod.pcap").path
+        let names = fixturesDirectory.appendingPathComponent("names/lab-cluster.json").path
+        let csv = try runDNSFlow(["-r", lab, "--names", names, "--csv", "-"])
+        let rows = csv.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let client = try #require(rows.first?.firstIndex(of: "client_name")), server = try #require(rows.first?.firstIndex(of: "server_name"))
+        #expect(rows.dropFirst().allSatisfy { $0[client] == "default/web-7d4b9" && $0[server] == "kube-system/kube-dns" })
+        let lines = try runDNSFlow(["-r", lab, "--names", names])
+        #expect(lines.stdout.contains("198.18.1.2.58181 (default/web-7d4b9) > 198.18.3.10.53 (kube-system/kube-dns)"))
+        let summary = try runDNSFlow(["-r", lab, "--names", names, "--summary"])
+        #expect(summary.stdout.contains("(198.18.1.2.58181 (default/web-7d4b9) > 198.18.3.10.53 (kube-system/kube-dns))"))
+        expectOneLineError(try runDNSFlow(["-r", lab, "--names", "/nonexistent/names.json"]), containing: "cannot read the names file")
+    }
+
     @Test func linesWhenStdoutIsAPipe() throws {
         let r = try runDNSFlow(["-r", capture("dns_udp.pcap")])
         #expect(r.stdout.contains("udp 192.168.1.11.43966 > 209.87.249.18.53 id 22836 A? www.tcpdump.org. NOERROR"))

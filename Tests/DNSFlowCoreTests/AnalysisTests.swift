@@ -132,3 +132,63 @@ struct AnalysisTests {
         #expect(!Analyzer.continues(from: labels("web"), to: labels("web")))
     }
 }
+
+@Suite("Names and capture-wide findings")
+struct NamesTests {
+    @Test func addressText() {
+        #expect(IPAddress(text: "198.18.3.10") == .v4(0xc612_030a))
+        #expect(IPAddress(text: "2001:db8::1")?.description == "2001:db8::1")
+        #expect(IPAddress(text: "::")?.description == "::")
+        #expect(IPAddress(text: "::ffff:192.0.2.1")?.description == "::ffff:192.0.2.1")
+        #expect(IPAddress(text: "fe80::1%eth0")?.description == "fe80::1")
+        #expect(IPAddress(text: "1:2:3:4:5:6:7:8")?.description == "1:2:3:4:5:6:7:8")
+        for bad in ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "web", "1.2.3.4.5"] {
+            #expect(IPAddress(text: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func hostsFile() {
+        var names = AddressNames()
+        let added = names.addHostsFile("# comment\n198.18.3.10 kube-dns alias\n\n2001:db8::10\tweb6 # v6\nnot-an-ip name\n")
+        #expect(added == 2)
+        #expect(names[.v4(0xc612_030a)] == "kube-dns")
+        #expect(names.label(Endpoint(address: .v4(0xc612_030a), port: 53)) == "198.18.3.10.53 (kube-dns)")
+        names.add(.v4(1), "evil\u{1b}[31m")
+        #expect(names[.v4(1)] == "evil?[31m")
+    }
+
+    @Test func slowServerNeedsTwoBusyServersAndAClearGap() {
+        var s = Summary()
+        s.serverLatencies[.v4(1)] = Array(repeating: 2_000_000, count: 20)
+        s.serverLatencies[.v4(2)] = Array(repeating: 150_000_000, count: 20)
+        s.addCaptureWideFindings(names: .none)
+        #expect(s.findings["slow-server"]?.count == 1)
+        #expect(s.findings["slow-server"]?.example.hasPrefix("0.0.0.2: median 150.000 ms") == true)
+
+        var fast = Summary()
+        fast.serverLatencies[.v4(1)] = Array(repeating: 2_000_000, count: 20)
+        fast.serverLatencies[.v4(2)] = Array(repeating: 3_000_000, count: 20)
+        fast.serverLatencies[.v4(3)] = Array(repeating: 900_000_000, count: 5)   // too few answers to judge
+        fast.addCaptureWideFindings(names: .none)
+        #expect(fast.findings.isEmpty)
+    }
+}
+
+@Suite("TC fallback")
+struct TCFallbackTests {
+    func packet(_ ip: [UInt8], ms: Int64, frame: Int) -> CapturedPacket {
+        Wire.packet(Wire.ethernet(payload: ip), seconds: 1_700_000_000 + ms / 1000, micros: UInt32(ms % 1000) * 1000, frame: frame)
+    }
+
+    @Test func truncatedAnswerWithoutTCPIsFlagged() {
+        let q = Wire.query(id: 77, name: "big.example")
+        var tc = Wire.response(id: 77, name: "big.example")
+        tc[2] |= 0x02   // TC
+        var pipeline = Pipeline()
+        var out: [Transaction] = []
+        pipeline.process(packet(Wire.ipv4(payload: Wire.udp(sport: 40000, dport: 53, payload: q)), ms: 0, frame: 1)) { out.append($0) }
+        pipeline.process(packet(Wire.ipv4(src: [198, 18, 0, 1], dst: [198, 18, 0, 2], payload: Wire.udp(sport: 53, dport: 40000, payload: tc)), ms: 1, frame: 2)) { out.append($0) }
+        pipeline.finish { out.append($0) }
+        #expect(Set(pipeline.summary.findings.keys) == ["tc-fallback", "tc-fallback-failed"])
+    }
+}

@@ -33,10 +33,20 @@ public struct Finding: Hashable, Sendable {
         fix: "answers over 512 octets cost a TCP round trip; enable EDNS (options edns0) or trim the answer; make sure TCP/53 is open",
         evidence: "a query answered over UDP with TC=1 and the same question and id asked again over TCP (or, flagged, never asked again)",
         rank: 4)
+    public static let tcFallbackFailed = Finding(
+        id: "tc-fallback-failed", title: "UDP answer truncated (TC=1) and the TCP follow-up is missing or failed",
+        fix: "open TCP/53 from the pods to the DNS service; musl before 1.2.4 never falls back (it uses the truncated answer)",
+        evidence: "a query answered over UDP with TC=1 and no TCP attempt of the same question and id, or none that was answered without error",
+        rank: 4)
     public static let serverErrors = Finding(
         id: "server-errors", title: "the server answered with an error (SERVFAIL, REFUSED or NOTIMP)",
         fix: "check the DNS server's logs and its upstreams",
         evidence: "a response whose RCODE is SERVFAIL, REFUSED or NOTIMP",
+        rank: 5)
+    public static let slowServer = Finding(
+        id: "slow-server", title: "one DNS server answers far more slowly than the others",
+        fix: "look at that server (load, upstream, cache misses); spread clients away from it",
+        evidence: "capture-wide: at least two servers with 10 or more answers each, and one whose median latency is at least 5 times the others' and 20 ms more (shown in the summary, not on rows)",
         rank: 5)
     public static let ndotsExpansion = Finding(
         id: "ndots-expansion", title: "queries wasted on search-list NXDOMAINs before the real name",
@@ -50,7 +60,8 @@ public struct Finding: Hashable, Sendable {
         rank: 7)
 
     public static let all: [Finding] = [
-        .conntrackRace, .serialFallback, .answerGivenUp, .lostBetweenPoints, .tcFallback, .serverErrors, .ndotsExpansion, .muslResolver,
+        .conntrackRace, .serialFallback, .answerGivenUp, .lostBetweenPoints, .tcFallbackFailed, .tcFallback, .serverErrors, .slowServer,
+        .ndotsExpansion, .muslResolver,
     ]
     public static let byID: [String: Finding] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 }
@@ -111,6 +122,8 @@ enum FindingRules {
             if let truncated = attempts.first(where: { $0.transport == .udp && $0.response?.message.header.isTruncated == true }) {
                 let followUp = attempts.filter { $0.transport == .tcp && $0.sequence > truncated.sequence }
                 mark([truncated] + followUp, .tcFallback)
+                let succeeded = followUp.contains { $0.status == .answered && $0.response?.message.rcode == .noError }
+                if !succeeded { mark([truncated] + followUp, .tcFallbackFailed) }
             }
         }
 

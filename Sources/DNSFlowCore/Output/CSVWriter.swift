@@ -5,12 +5,12 @@ public enum TransactionCSV {
         "qclass", "opcode", "rcode", "latency_ms", "answers", "answer_data", "tc", "status", "response_time",
         "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
         "response_frame", "attempt", "retry_gap_ms", "probable_retry", "pair", "pair_state", "same_socket",
-        "resolution", "resolution_ms", "flow", "sightings", "finding",
+        "resolution", "resolution_ms", "flow", "sightings", "finding", "client_name", "server_name",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
-    public static func row(_ t: Transaction) -> String {
+    public static func row(_ t: Transaction, names: AddressNames = .none) -> String {
         let q = t.query?.message
         let r = t.response?.message
         let question = t.question
@@ -55,6 +55,8 @@ public enum TransactionCSV {
         fields.append(a.flow.map(String.init) ?? "")
         fields.append(String(isQuery ? a.querySightings : max(1, a.responseSightings)))
         fields.append(a.findings.joined(separator: ";"))
+        fields.append(names[t.client.address] ?? "")
+        fields.append(names[t.server.address] ?? "")
         return fields.map(quote).joined(separator: ",") + "\n"
     }
 
@@ -85,17 +87,19 @@ public enum FlowCSV {
     public static let columns = [
         "flow", "proto", "client_ip", "client_port", "server_ip", "server_port", "queries", "answered", "unanswered",
         "retries", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms", "first_seen", "last_seen",
+        "client_name", "server_name",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
-    public static func row(_ f: FlowStats) -> String {
+    public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
         func ms(_ p: Double) -> String { f.latencyPercentile(p).map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }
         let fields = [
             String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
             f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
             String(f.unanswered), String(f.retries), ms(50), ms(90), ms(99), ms(100), f.firstSeen.iso8601, f.lastSeen.iso8601,
+            names[f.client.address] ?? "", names[f.server.address] ?? "",
         ]
         return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"
     }

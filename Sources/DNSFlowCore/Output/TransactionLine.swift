@@ -1,8 +1,8 @@
 /// One line per transaction for a pipe or a log, tcpdump-style:
 /// `14:22:49.123456 udp 10.0.0.2.41000 > 10.0.0.1.53 0x1a2b A? example.com. NOERROR 2/0/1 1.234 ms [93.184.216.34 ...]`
 public enum TransactionLine {
-    public static func render(_ t: Transaction) -> String {
-        var s = "\(t.time.timeOfDay) \(t.transport.rawValue) \(t.client) > \(t.server) id \(t.id)"
+    public static func render(_ t: Transaction, names: AddressNames = .none) -> String {
+        var s = "\(t.time.timeOfDay) \(t.transport.rawValue) \(names.label(t.client)) > \(names.label(t.server)) id \(t.id)"
         if let q = t.question {
             s += " \(q.type)? \(q.name)"
         } else {
@@ -25,6 +25,9 @@ public enum TransactionLine {
             s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count) ORPHAN-RESPONSE (no query seen)"
         }
         if let e = t.query?.message.error ?? t.response?.message.error { s += " MALFORMED(\(e.code))" }
+        let a = t.analysis
+        if a.attempt > 1 { s += " [attempt \(a.attempt), +" + TransactionCSV.formatMilliseconds(a.retryGapNanoseconds ?? 0, digits: 6) + " ms]" }
+        if !a.findings.isEmpty { s += " {" + a.findings.joined(separator: ", ") + "}" }
         return s
     }
 }

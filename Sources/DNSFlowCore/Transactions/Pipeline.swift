@@ -8,6 +8,8 @@ public struct Pipeline {
         public var sightingWindowNanoseconds: Int64 = 50_000_000
         /// Keep per-5-tuple statistics (flow ids and `takeFinishedFlows`).
         public var tracksFlows = true
+        /// Names for addresses (`--names`), used in the summary's examples.
+        public var names = AddressNames()
         /// Diagnostics kept for display; all are counted regardless.
         public var maxDiagnostics = 1000
         public init() {}
@@ -76,6 +78,7 @@ public struct Pipeline {
         for t in settled { analyzer.settled(t) { released.append($0) } }
         analyzer.finish { released.append($0) }
         for t in released { settle(t, onTransaction) }
+        summary.addCaptureWideFindings(names: configuration.names)
         summary.packet = decoder.stats
     }
 
@@ -153,7 +156,8 @@ public struct Pipeline {
                 if summary.findings[id] == nil {
                     let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
                     summary.findings[id] = Summary.FindingCount(
-                        finding: finding, count: 0, rows: 0, example: "\(q) at \(t.time.iso8601) (\(t.client) > \(t.server))")
+                        finding: finding, count: 0, rows: 0,
+                        example: "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))")
                 }
                 summary.findings[id]!.rows += 1
                 if summary.lastResolutionByFinding[id] != a.resolution {
@@ -170,7 +174,10 @@ public struct Pipeline {
         switch t.status {
         case .answered:
             summary.answered += 1
-            if let l = t.latencyNanoseconds { summary.latencies.append(l) }
+            if let l = t.latencyNanoseconds {
+                summary.latencies.append(l)
+                summary.serverLatencies[t.server.address, default: []].append(l)
+            }
             summary.latencyDigits = max(summary.latencyDigits, t.precisionDigits)
         case .unanswered: summary.unanswered += 1
         case .orphanResponse: summary.orphanResponses += 1

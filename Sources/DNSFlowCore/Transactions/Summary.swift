@@ -36,6 +36,30 @@ public struct Summary: Sendable {
         public var example: String
     }
 
+    /// Answer latencies by server address, for the capture-wide slow-server finding.
+    public var serverLatencies: [IPAddress: [Int64]] = [:]
+
+    /// Findings that need the whole capture (slow-server), added at the end.
+    mutating func addCaptureWideFindings(names: AddressNames) {
+        let busy = serverLatencies.filter { $0.value.count >= 10 }
+        guard busy.count >= 2 else { return }
+        for (server, latencies) in busy.sorted(by: { $0.key.description < $1.key.description }) {
+            let others = busy.filter { $0.key != server }.values.flatMap { $0 }.sorted()
+            guard let mine = nearestRankPercentile(50, sorted: latencies.sorted()),
+                  let theirs = nearestRankPercentile(50, sorted: others)
+            else { continue }
+            guard mine >= 5 * theirs, mine - theirs >= 20_000_000 else { continue }
+            let label = names[server].map { "\(server) (\($0))" } ?? server.description
+            var entry = findings["slow-server"] ?? FindingCount(finding: .slowServer, count: 0, rows: 0, example: "")
+            entry.count += 1
+            entry.rows += latencies.count
+            if entry.example.isEmpty {
+                entry.example = "\(label): median \(TransactionCSV.formatMilliseconds(mine, digits: 6)) ms, the others \(TransactionCSV.formatMilliseconds(theirs, digits: 6)) ms"
+            }
+            findings["slow-server"] = entry
+        }
+    }
+
     /// Findings so far, by id.
     public var findings: [String: FindingCount] = [:]
     var lastResolutionByFinding: [String: Int] = [:]
