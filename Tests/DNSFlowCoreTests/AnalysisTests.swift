@@ -192,3 +192,21 @@ struct TCFallbackTests {
         #expect(Set(pipeline.summary.findings.keys) == ["tc-fallback", "tc-fallback-failed"])
     }
 }
+
+@Suite("musl fan-out")
+struct MuslFanOutTests {
+    @Test func sameSendToTwoNameserversIsMusl() {
+        let q = Wire.query(id: 300, name: "web.default.svc.cluster.local")
+        var pipeline = Pipeline()
+        var out: [Transaction] = []
+        for (i, server) in [[198, 18, 3, 10], [198, 18, 3, 11]].enumerated() {
+            let ip = Wire.ipv4(src: [198, 18, 1, 2], dst: server.map(UInt8.init), payload: Wire.udp(sport: 40000, dport: 53, payload: q))
+            pipeline.process(Wire.packet(Wire.ethernet(payload: ip), micros: UInt32(i * 100), frame: i + 1)) { out.append($0) }
+        }
+        let r = Wire.ipv4(src: [198, 18, 3, 10], dst: [198, 18, 1, 2], payload: Wire.udp(sport: 53, dport: 40000, payload: Wire.response(id: 300, name: "web.default.svc.cluster.local")))
+        pipeline.process(Wire.packet(Wire.ethernet(payload: r), micros: 900, frame: 3)) { out.append($0) }
+        pipeline.finish { out.append($0) }
+        #expect(pipeline.summary.findings["musl-resolver"] != nil)
+        #expect(out.filter { $0.query != nil }.map(\.analysis.attempt).sorted() == [1, 2])
+    }
+}

@@ -56,7 +56,7 @@ public struct Finding: Hashable, Sendable {
     public static let muslResolver = Finding(
         id: "musl-resolver", title: "musl resolver (Alpine): only the unanswered query is re-sent, at a fraction of the timeout",
         fix: "musl has no single-request options and fails the whole lookup if an AAAA never comes; consider a glibc base image or NodeLocal DNSCache",
-        evidence: "a pair from one socket where one query was answered at once and never re-sent, and the other re-sent with the same id",
+        evidence: "a pair from one socket where one query was answered at once and never re-sent, and the other re-sent with the same id; or one query sent with the same id and port to two or more servers within 50 ms (musl asks every nameserver at once)",
         rank: 7)
 
     public static let all: [Finding] = [
@@ -118,6 +118,13 @@ enum FindingRules {
         }
 
         for (_, attempts) in chains {
+            // musl fan-out: the same send to several servers at once, from one port.
+            if let first = attempts.first {
+                let fanOut = attempts.filter {
+                    $0.client == first.client && $0.transport == first.transport && $0.time.nanoseconds(since: first.time) < 50_000_000
+                }
+                if Set(fanOut.map(\.server.address)).count >= 2 { mark(fanOut, .muslResolver) }
+            }
             // tc-fallback
             if let truncated = attempts.first(where: { $0.transport == .udp && $0.response?.message.header.isTruncated == true }) {
                 let followUp = attempts.filter { $0.transport == .tcp && $0.sequence > truncated.sequence }
