@@ -64,6 +64,7 @@ struct Analyzer {
         var waitingType: DNSType?
         var firstTime: Timestamp
         var key: QuestionKey?
+        var resolution: Int
     }
 
     struct Resolution {
@@ -284,7 +285,6 @@ struct Analyzer {
     private mutating func joinPair(_ seq: Int, question: DNSQuestion, name: DNSName, _ q: ObservedMessage, _ socket: FlowKey) -> (Int, Int) {
         let isAddress = question.type == .a || question.type == .aaaa
         if isAddress {
-            let sibling: DNSType = question.type == .a ? .aaaa : .a
             let waitingKey = QuestionKey(client: q.source.address, name: name, type: question.type)
             if let pid = pendingPairs.removeValue(forKey: waitingKey), var pair = pairs[pid],
                q.timestamp.nanoseconds(since: pair.firstTime) <= configuration.pairWindow, pair.waitingType == question.type
@@ -293,13 +293,11 @@ struct Analyzer {
                 pair.sameSocket = pair.firstSocket == socket
                 pair.waitingType = nil
                 pairs[pid] = pair
-                let rid = annotations[pair.chains[0]]?.resolution ?? chains[chainByID[pair.chains[0]] ?? ChainKey(client: q.source.address, id: 0, name: name, type: sibling, qclass: question.qclass)]?.resolution ?? seq
-                return (pid, rid)
+                return (pid, pair.resolution)
             }
-            _ = sibling
         }
         let rid = joinResolution(seq, name: name, q)
-        var pair = Pair(id: seq, chains: [seq], sameSocket: nil, firstSocket: socket, waitingType: nil, firstTime: q.timestamp)
+        var pair = Pair(id: seq, chains: [seq], sameSocket: nil, firstSocket: socket, waitingType: nil, firstTime: q.timestamp, resolution: rid)
         if isAddress {
             let waitFor: DNSType = question.type == .a ? .aaaa : .a
             let key = QuestionKey(client: q.source.address, name: name, type: waitFor)
@@ -355,12 +353,11 @@ struct Analyzer {
         guard r.hasPositive, now.nanoseconds(since: r.lastActivity) > configuration.sightingWindow,
               let lastPair = r.pairs.last.flatMap({ pairs[$0] })
         else { return false }
-        // Every chain of the last step has an answer (a lost sibling could still be re-sent).
-        return lastPair.waitingType == nil || Analyzer.isLoneType(lastPair)
-            ? lastPair.chains.allSatisfy { chainAnswered($0) } : false
+        // The last step is whole (an A still waiting for its AAAA is not) and every chain of it has an answer
+        // (a lost sibling could still be re-sent).
+        guard lastPair.waitingType == nil else { return false }
+        return lastPair.chains.allSatisfy { chainAnswered($0) }
     }
-
-    private static func isLoneType(_ pair: Pair) -> Bool { pair.key == nil }
 
     private func chainMembers(_ chainID: Int) -> [Int] {
         chainByID[chainID].flatMap { chains[$0]?.members } ?? [chainID]
