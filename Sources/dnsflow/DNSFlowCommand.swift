@@ -11,13 +11,15 @@ struct DNSFlowCommand: ParsableCommand {
         commandName: "dnsflow",
         abstract: "DNS packet inspector: every query with its answer and latency, from a capture or an interface.",
         discussion: """
-            Read captures (pcap, pcapng; several are merged by time) or capture live, decode DNS over UDP and
-            TCP, and match queries to responses. With --csv or --summary it runs in batch; with neither and
-            stdout not a terminal it prints one line per transaction.
+            Reads captures (pcap, pcapng; several are merged by time) or captures live, decodes DNS over UDP and \
+            TCP, matches queries to responses, and analyses them: re-sends, A/AAAA pairs, search-list \
+            resolutions, flows, and findings that name the cause (conntrack race, ndots expansion, TC fallback, \
+            lost between capture points, …). With --csv, --flows-csv or --summary it runs in batch; otherwise it \
+            prints one line per query.
 
             Examples:
               dnsflow -r capture.pcap --summary
-              dnsflow -r node1.pcap -r node2.pcapng --csv out.csv
+              dnsflow -r node1.pcap -r node2.pcapng --csv out.csv --names cluster.json
               ssh node tcpdump -U -w - port 53 | dnsflow -r -
               nsenter -t PID -n dnsflow -i eth0 --csv -
               dnsflow -i any host 198.18.0.10
