@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "DNSFlowCore"),
         // PacketSource over libpcap: files, stdin, live interfaces, merged by timestamp.
         .target(name: "DNSFlowCapture", dependencies: ["CPcap", "DNSFlowCore"]),
+        // Screens, key bindings, rendering into a text canvas (ncurses paints it; tests read it).
+        .target(name: "DNSFlowTUI", dependencies: ["DNSFlowCore"]),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
@@ -30,6 +32,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
+        .testTarget(name: "DNSFlowTUITests", dependencies: ["DNSFlowTUI", "DNSFlowCore", "DNSFlowCapture"]),
         // Real captures end to end (Fixtures/, ../shared/corpus) and the command's behaviour.
         .testTarget(name: "DNSFlowCaptureTests", dependencies: ["DNSFlowCore", "DNSFlowCapture", "dnsflow"]),
     ],

@@ -1,0 +1,71 @@
+/// What a screen draws into: a grid of characters, each with a semantic role (never a raw colour). The ncurses
+/// front end paints it; tests read it as text. Screens never touch the terminal directly.
+public struct Canvas: Sendable {
+    public struct Cell: Hashable, Sendable {
+        public var character: Character
+        public var role: Role
+    }
+
+    public let width: Int
+    public let height: Int
+    public private(set) var cells: [Cell]
+
+    public init(width: Int, height: Int) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        cells = Array(repeating: Cell(character: " ", role: .normal), count: self.width * self.height)
+    }
+
+    /// Writes `text` at (x, y), clipped to the canvas; returns the column after the last character written.
+    /// Control characters are drawn as `?`: nothing a packet carries reaches the terminal raw.
+    @discardableResult
+    public mutating func put(_ x: Int, _ y: Int, _ text: String, _ role: Role = .normal) -> Int {
+        guard y >= 0, y < height else { return x }
+        var column = x
+        for ch in text {
+            guard column < width else { break }
+            if column >= 0 {
+                let safe: Character = ch.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) ? ch : "?"
+                cells[y * width + column] = Cell(character: safe, role: role)
+            }
+            column += 1
+        }
+        return column
+    }
+
+    /// Gives a whole row one role (the selection bar, a header), keeping the characters.
+    public mutating func paintRow(_ y: Int, _ role: Role) {
+        guard y >= 0, y < height else { return }
+        for x in 0..<width { cells[y * width + x].role = role }
+    }
+
+    public func cell(_ x: Int, _ y: Int) -> Cell { cells[y * width + x] }
+
+    /// The characters, one line per row, trailing spaces removed (for golden tests).
+    public var text: String {
+        (0..<height).map { y in
+            var line = String(cells[(y * width)..<((y + 1) * width)].map(\.character))
+            while line.last == " " { line.removeLast() }
+            return line
+        }.joined(separator: "\n")
+    }
+
+    /// The roles of one row, run-length encoded (`role×count`), for tests that check colour.
+    public func roles(row y: Int) -> [(Role, Int)] {
+        var out: [(Role, Int)] = []
+        for x in 0..<width {
+            let r = cells[y * width + x].role
+            if let last = out.last, last.0 == r { out[out.count - 1].1 += 1 } else { out.append((r, 1)) }
+        }
+        return out
+    }
+}
+
+/// Semantic roles, resolved to colours in one place (the theme); each has a glyph or text beside it so that a
+/// monochrome terminal loses nothing.
+public enum Role: String, Hashable, Sendable, CaseIterable {
+    case normal, title, header, footer, footerKey, selected, dim
+    case pairOK, pairRetried, pairPartial, pairFailed, pairSingle
+    case latencyFast, latencySlow, latencyTimeout
+    case unanswered, rcodeError, retry, finding
+}

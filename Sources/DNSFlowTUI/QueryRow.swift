@@ -1,0 +1,51 @@
+import DNSFlowCore
+
+/// One query as a table row: the columns, their widths, and the glyphs that carry each colour's meaning.
+public enum QueryRow {
+    /// Pair markers: the first query of a pair opens a bracket, the second closes it, re-sends hang from it (`│`);
+    /// the letter says the state (o ok, r retried, p partial, f failed), so colour is never the only carrier.
+    public static func pairMarker(_ t: Transaction, isFirstOfPair: Bool, isResend: Bool = false) -> (String, Role) {
+        guard let state = t.analysis.pairState, state != .single else { return ("  ", .pairSingle) }
+        let bracket = isResend ? "│" : isFirstOfPair ? "┌" : "└"
+        switch state {
+        case .ok: return (bracket + "o", .pairOK)
+        case .retried: return (bracket + "r", .pairRetried)
+        case .partial: return (bracket + "p", .pairPartial)
+        case .failed: return (bracket + "f", .pairFailed)
+        case .single: return ("  ", .pairSingle)
+        }
+    }
+
+    /// Latency with a band glyph: `·` under 100 ms, `▲` slow (100 ms to 1 s), `‼` a second or more.
+    public static func latency(_ t: Transaction) -> (String, Role) {
+        guard let ns = t.latencyNanoseconds else {
+            return (t.status == .unanswered ? "✗ no answer" : "", t.status == .unanswered ? .unanswered : .normal)
+        }
+        let ms = Double(ns) / 1e6
+        let text = ms >= 1000 ? String(format2(ms / 1000)) + " s" : String(format2(ms)) + " ms"
+        if ms >= 1000 { return ("‼" + text, .latencyTimeout) }
+        if ms >= 100 { return ("▲" + text, .latencySlow) }
+        return ("·" + text, .latencyFast)
+    }
+
+    /// `↻2 +5.00s` on a re-send: its attempt number and the gap since the previous attempt.
+    public static func retryMarker(_ t: Transaction) -> String? {
+        let a = t.analysis
+        guard a.attempt > 1 else { return a.isProbableRetry ? "↻?" : nil }
+        let gap = Double(a.retryGapNanoseconds ?? 0) / 1e9
+        return "↻\(a.attempt) +" + format2(gap) + "s"
+    }
+
+    static func format2(_ v: Double) -> String {
+        let hundredths = Int((v * 100).rounded())
+        let whole = hundredths / 100, frac = hundredths % 100
+        return "\(whole)." + (frac < 10 ? "0" : "") + "\(frac)"
+    }
+
+    /// A name cut to `width` in the middle, so that both the host and the domain stay visible.
+    public static func fit(_ s: String, _ width: Int) -> String {
+        guard s.count > width, width > 3 else { return String(s.prefix(max(0, width))) }
+        let head = (width - 1) / 2, tail = width - 1 - head
+        return String(s.prefix(head)) + "…" + String(s.suffix(tail))
+    }
+}
