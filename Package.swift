@@ -22,17 +22,19 @@ let package = Package(
         .target(name: "DNSFlowCore"),
         // PacketSource over libpcap: files, stdin, live interfaces, merged by timestamp.
         .target(name: "DNSFlowCapture", dependencies: ["CPcap", "DNSFlowCore"]),
+        // ncurses (wide characters), through pkg-config. Only DNSFlowTUI imports it.
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
         // Screens, key bindings, rendering into a text canvas (ncurses paints it; tests read it).
-        .target(name: "DNSFlowTUI", dependencies: ["DNSFlowCore"]),
+        .target(name: "DNSFlowTUI", dependencies: ["DNSFlowCore", "CNcurses"]),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
-                "DNSFlowCore", "DNSFlowCapture",
+                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
-        .testTarget(name: "DNSFlowTUITests", dependencies: ["DNSFlowTUI", "DNSFlowCore", "DNSFlowCapture"]),
+        .testTarget(name: "DNSFlowTUITests", dependencies: ["DNSFlowTUI", "DNSFlowCore", "DNSFlowCapture"], exclude: ["Goldens"]),
         // Real captures end to end (Fixtures/, ../shared/corpus) and the command's behaviour.
         .testTarget(name: "DNSFlowCaptureTests", dependencies: ["DNSFlowCore", "DNSFlowCapture", "dnsflow"]),
     ],

@@ -137,6 +137,23 @@ public final class PcapHandle {
         }
     }
 
+    /// Reads without waiting (live): `next()` returns `.idle` at once when nothing is there, so an interface can
+    /// poll the capture and the keyboard in turn.
+    public func setNonblocking() {
+        var errbuf = PcapStatus.errorBuffer()
+        _ = pcap_setnonblock(handle, 1, &errbuf)
+    }
+
+    /// How far through a capture file reading has got (0...1); nil for a pipe or a live capture.
+    public var progress: Double? {
+        guard !isLive, let file = pcap_file(handle) else { return nil }
+        var st = stat()
+        guard fstat(fileno(file), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        let offset = ftello(file)
+        guard offset >= 0 else { return nil }
+        return min(1, Double(offset) / Double(st.st_size))
+    }
+
     /// Interrupts a blocking read (safe from a signal handler).
     public func breakLoop() { pcap_breakloop(handle) }
 

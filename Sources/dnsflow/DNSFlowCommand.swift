@@ -14,8 +14,9 @@ struct DNSFlowCommand: ParsableCommand {
             Reads captures (pcap, pcapng; several are merged by time) or captures live, decodes DNS over UDP and \
             TCP, matches queries to responses, and analyses them: re-sends, A/AAAA pairs, search-list \
             resolutions, flows, and findings that name the cause (conntrack race, ndots expansion, TC fallback, \
-            lost between capture points, …). With --csv, --flows-csv or --summary it runs in batch; otherwise it \
-            prints one line per query.
+            lost between capture points, …). With --csv, --flows-csv or --summary it runs in batch. Otherwise, on \
+            a terminal, it opens a full-screen interface (queries grouped by flow, flows, timeline, findings; ? \
+            lists the keys); when the output is not a terminal, or with --no-ui, it prints one line per query.
 
             Examples:
               dnsflow -r capture.pcap --summary
@@ -68,6 +69,15 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customLong("sighting-window"), help: ArgumentHelp("Milliseconds within which the same message seen at another point (interface, input, NAT) is one message seen twice; 0 turns folding off.", valueName: "ms"))
     var sightingWindow: Int64 = 50
 
+    @Flag(name: .customLong("no-ui"), help: "Print one line per query even on a terminal (the default when the output is not a terminal).")
+    var noUI = false
+
+    @Option(name: .customLong("replay"), help: ArgumentHelp("Interface: play the capture at its recorded pace, times SPEED (--replay alone: 1).", valueName: "speed"))
+    var replay: Double?
+
+    @Option(name: .customLong("max-queries"), help: ArgumentHelp("Interface: rows to keep; beyond it the oldest are evicted (and counted).", valueName: "n"))
+    var maxQueries = 200_000
+
     @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as in tcpdump.", valueName: "expression"))
     var expression: [String] = []
 
@@ -81,7 +91,28 @@ struct DNSFlowCommand: ParsableCommand {
         if snaplen < 64 || snaplen > 262_144 { throw ValidationError("-s must be between 64 and 262144") }
         if let count, count <= 0 { throw ValidationError("-c must be positive") }
         if matchWindow <= 0 { throw ValidationError("--match-window must be positive") }
+        if let replay, !(replay > 0 && replay <= 10_000) { throw ValidationError("--replay speed must be above 0 and at most 10000") }
+        if replay != nil && interface != nil { throw ValidationError("--replay plays files (-r); a live capture already runs at its own pace") }
+        if maxQueries < 100 { throw ValidationError("--max-queries must be at least 100") }
         if sightingWindow < 0 || sightingWindow > 10_000 { throw ValidationError("--sighting-window must be 0-10000 ms") }
+    }
+
+    /// `--replay` may stand alone (speed 1), as `--replay=SPEED`, or with the speed as the next argument.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        var i = 0
+        while i < arguments.count, arguments[i] != "--" {
+            if arguments[i] == "--replay", i + 1 == arguments.count || Double(arguments[i + 1]) == nil {
+                arguments[i] = "--replay=1"
+            }
+            i += 1
+        }
+        main(arguments)
+    }
+
+    /// The full-screen interface: no batch output asked for, and a terminal to draw on.
+    var usesInterface: Bool {
+        csv == nil && flowsCSV == nil && !summary && !noUI && isatty(1) != 0
     }
 
     func run() throws {

@@ -1,5 +1,6 @@
 import DNSFlowCapture
 import DNSFlowCore
+import DNSFlowTUI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,6 +74,10 @@ struct Runner {
         }
 
         installSignalHandlers(handles)
+        if command.usesInterface {
+            var loop = InterfaceLoop(command: command, handles: handles, names: names)
+            return try loop.run(&pipeline, stop: { stopRequested != 0 })
+        }
         var seen = 0
         if handles.count == 1, handles[0].isLive {
             let handle = handles[0]

@@ -17,6 +17,18 @@ func transactions(_ relative: String) throws -> [Transaction] {
     return out.sorted { $0.sequence < $1.sequence }
 }
 
+/// A store holding a capture's rows, fed as the live loop feeds it: queries as they arrive, then as they settle.
+func store(_ relative: String, maxEntries: Int = 200_000) throws -> (QueryStore, Summary) {
+    let store = QueryStore(maxEntries: maxEntries)
+    var pipeline = Pipeline()
+    let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent(relative).path, input: 0)])
+    while let p = source.next() {
+        pipeline.process(p, onQuery: { store.queryArrived($0, $1) }, onTransaction: { store.settled($0) })
+    }
+    pipeline.finish(onQuery: { store.queryArrived($0, $1) }, onTransaction: { store.settled($0) })
+    return (store, pipeline.summary)
+}
+
 func render(_ screen: QueriesScreen, width: Int, height: Int) -> Canvas {
     var canvas = Canvas(width: width, height: height)
     screen.render(into: &canvas, y0: 0, height: height)
@@ -38,15 +50,16 @@ func expectGolden(_ text: String, _ name: String, sourceLocation: SourceLocation
 struct QueriesScreenTests {
     @Test(arguments: [(80, 24), (132, 30)])
     func raceCaptureGrouped(width: Int, height: Int) throws {
+        let (s, _) = try store("Fixtures/lab/race-10s/pod.pcap")
         var screen = QueriesScreen()
-        for t in try transactions("Fixtures/lab/race-10s/pod.pcap") { screen.add(t) }
+        screen.update(s, page: height - 1)
         try expectGolden(render(screen, width: width, height: height).text, "queries-race-10s-\(width)x\(height).txt")
     }
 
     @Test func flatViewAndMarkersCarryMeaningWithoutColour() throws {
+        let (s, _) = try store("Fixtures/lab/race-5s/pod.pcap")
         var screen = QueriesScreen()
-        for t in try transactions("Fixtures/lab/race-5s/pod.pcap") { screen.add(t) }
-        screen.perform(.toggleGrouping, pageHeight: 20)
+        screen.perform(.toggleGrouping, store: s, page: 9)
         let canvas = render(screen, width: 100, height: 10)
         let text = canvas.text
         try expectGolden(text, "queries-race-5s-flat-100x10.txt")
@@ -57,31 +70,51 @@ struct QueriesScreenTests {
         #expect(text.contains("↻2 +5.00s"))
         #expect(text.contains("✗ no answer"))
         // And coloured by role: the unanswered latency cell, the pair marker.
-        let rows = (1..<canvas.height).map { canvas.roles(row: $0).map(\.0) }
+        let rows = (2..<canvas.height).map { canvas.roles(row: $0).map(\.0) }
         #expect(rows.contains { $0.contains(.unanswered) })
         #expect(rows.contains { $0.contains(.pairRetried) })
     }
 
     @Test func cursorScrollsAndFoldsFlows() throws {
+        let (s, _) = try store("Fixtures/lab/race-10s/pod.pcap")
         var screen = QueriesScreen()
-        for t in try transactions("Fixtures/lab/race-10s/pod.pcap") { screen.add(t) }
+        screen.update(s, page: 5)
         let before = screen.lines.count
-        screen.perform(.open, pageHeight: 5)        // cursor on the first flow header: fold it
+        screen.perform(.open, store: s, page: 5)        // cursor on the first flow header: fold it
         #expect(screen.lines.count < before)
-        screen.perform(.open, pageHeight: 5)
+        screen.perform(.open, store: s, page: 5)
         #expect(screen.lines.count == before)
-        for _ in 0..<20 { screen.perform(.down, pageHeight: 5) }
-        #expect(screen.cursor == before - 1)
-        #expect(screen.top == before - 5)
-        screen.perform(.home, pageHeight: 5)
-        #expect(screen.cursor == 0 && screen.top == 0)
+        for _ in 0..<40 { screen.perform(.down, store: s, page: 5) }
+        #expect(screen.cursor.index == before - 1)
+        #expect(screen.cursor.top == before - 5)
+        screen.perform(.home, store: s, page: 5)
+        #expect(screen.cursor.index == 0 && screen.cursor.top == 0)
+    }
+
+    @Test func sortingByLatencyPutsTheUnansweredFirst() throws {
+        let (s, _) = try store("Fixtures/lab/race-5s/pod.pcap")
+        var screen = QueriesScreen()
+        screen.grouped = false
+        screen.sort = .latency
+        screen.update(s, page: 10)
+        guard case .query(let first)? = screen.lines.first else { Issue.record("no rows"); return }
+        #expect(first.transaction.status == .unanswered)
+        let latencies = screen.lines.dropFirst().compactMap { line -> Int64? in
+            if case .query(let e) = line { return e.transaction.latencyNanoseconds } else { return nil }
+        }
+        #expect(latencies == latencies.sorted(by: >))
     }
 
     @Test func helpAndFooterComeFromTheKeyTable() {
-        #expect(KeyBindings.action(for: "j") == .down)
-        #expect(KeyBindings.action(for: "F1") == .help)
-        #expect(KeyBindings.footer.map(\.key) == ["Enter", "g", "Space", "e", "?", "q"])
+        #expect(KeyBindings.action(for: "j", on: .queries) == .down)
+        #expect(KeyBindings.action(for: "F1", on: .flows) == .help)
+        // Left folds a flow in Queries and scrolls back in time in the Timeline.
+        #expect(KeyBindings.action(for: "Left", on: .queries) == .collapse)
+        #expect(KeyBindings.action(for: "Left", on: .timeline) == .scrollEarlier)
+        #expect(KeyBindings.footer(on: .queries).map(\.key) == ["Enter", "g", "Space", "/", "f", "e", "?", "q"])
         #expect(Set(KeyBindings.table.map(\.action)) == Set(Action.allCases))
+        let help = HelpText.lines.map(\.text).joined(separator: "\n")
+        for b in KeyBindings.table { #expect(help.contains(b.help), "help lists \(b.action)") }
     }
 
     @Test func canvasNeverCarriesControlCharacters() {

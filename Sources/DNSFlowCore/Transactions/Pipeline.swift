@@ -47,10 +47,12 @@ public struct Pipeline {
     }
 
     /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones, and every sighting of one);
+    /// `onQuery` each new query as it enters matching, with its sequence (a live view shows it before it settles);
     /// `onTransaction` every transaction once it and its analysis are final (out of order: see `InSequence`).
     public mutating func process(
         _ packet: CapturedPacket,
         onMessage: (ObservedMessage) -> Void = { _ in },
+        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
         onTransaction: (Transaction) -> Void
     ) {
         var payloads: [DNSPayload] = []
@@ -60,18 +62,19 @@ public struct Pipeline {
         if !packet.linkType.isSupported {
             summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
-        for payload in payloads { handle(payload, onMessage: onMessage, onTransaction: onTransaction) }
+        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onTransaction: onTransaction) }
         summary.packet = decoder.stats
     }
 
     /// End of input: flushes reassembly and settles every open query as unanswered.
     public mutating func finish(
         onMessage: (ObservedMessage) -> Void = { _ in },
+        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
         onTransaction: (Transaction) -> Void
     ) {
         var payloads: [DNSPayload] = []
         decoder.finish(emit: { payloads.append($0) })
-        for payload in payloads { handle(payload, onMessage: onMessage, onTransaction: onTransaction) }
+        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onTransaction: onTransaction) }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
         var released: [Transaction] = []
@@ -83,7 +86,8 @@ public struct Pipeline {
     }
 
     private mutating func handle(
-        _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onTransaction: (Transaction) -> Void
+        _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
+        onTransaction: (Transaction) -> Void
     ) {
         guard let message = DNSParser.parse(payload.bytes) else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
@@ -122,7 +126,10 @@ public struct Pipeline {
         } else {
             let seq = matcher.add(observed) { settled.append($0) }
             sightings.remember(payload.bytes, of: observed, sequence: seq)
-            if !message.isResponse { analyzer.queryArrived(seq, observed) }
+            if !message.isResponse {
+                analyzer.queryArrived(seq, observed)
+                onQuery(seq, observed)
+            }
         }
         countMessage(message)
         finishHandling(settled, onTransaction)

@@ -44,6 +44,12 @@ public struct Transaction: Sendable {
     /// Attempts, pair, resolution, flow and sightings (filled in by the analysis).
     public var analysis = Analysis()
 
+    public init(sequence: Int, query: ObservedMessage?, response: ObservedMessage?) {
+        self.sequence = sequence
+        self.query = query
+        self.response = response
+    }
+
     public var status: Status {
         if isUnmatchable { return .malformed }
         if query == nil { return .orphanResponse }

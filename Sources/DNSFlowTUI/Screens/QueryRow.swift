@@ -19,13 +19,39 @@ public enum QueryRow {
     /// Latency with a band glyph: `·` under 100 ms, `▲` slow (100 ms to 1 s), `‼` a second or more.
     public static func latency(_ t: Transaction) -> (String, Role) {
         guard let ns = t.latencyNanoseconds else {
-            return (t.status == .unanswered ? "✗ no answer" : "", t.status == .unanswered ? .unanswered : .normal)
+            switch t.status {
+            case .unanswered: return ("✗ no answer", .unanswered)
+            case .orphanResponse: return ("? orphan", .rcodeError)
+            case .malformed: return ("! malformed", .rcodeError)
+            case .answered: return ("", .normal)
+            }
         }
+        return latencyText(ns)
+    }
+
+    public static func latencyText(_ ns: Int64) -> (String, Role) {
         let ms = Double(ns) / 1e6
         let text = ms >= 1000 ? String(format2(ms / 1000)) + " s" : String(format2(ms)) + " ms"
         if ms >= 1000 { return ("‼" + text, .latencyTimeout) }
         if ms >= 100 { return ("▲" + text, .latencySlow) }
         return ("·" + text, .latencyFast)
+    }
+
+    /// An axis label: `500 µs`, `20 ms`, `2 s`, `1.5 s` (no trailing zeros).
+    public static func shortDuration(_ ns: Int64) -> String {
+        if ns == 0 { return "0" }
+        let (value, unit): (Double, String) =
+            ns >= 1_000_000_000 ? (Double(ns) / 1e9, "s") : ns >= 1_000_000 ? (Double(ns) / 1e6, "ms") : ns >= 1_000 ? (Double(ns) / 1e3, "µs") : (Double(ns), "ns")
+        var text = format2(value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + " " + unit
+    }
+
+    /// `12.35 ms` / `5.01 s`, without a band glyph.
+    public static func duration(_ ns: Int64) -> String {
+        let ms = Double(ns) / 1e6
+        return ms >= 1000 ? format2(ms / 1000) + " s" : format2(ms) + " ms"
     }
 
     /// `↻2 +5.00s` on a re-send: its attempt number and the gap since the previous attempt.

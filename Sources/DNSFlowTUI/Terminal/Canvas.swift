@@ -39,6 +39,12 @@ public struct Canvas: Sendable {
         for x in 0..<width { cells[y * width + x].role = role }
     }
 
+    /// Gives one cell the selection's role (the timeline highlights the label, not the bars).
+    public mutating func highlight(_ x: Int, _ y: Int) {
+        guard x >= 0, x < width, y >= 0, y < height else { return }
+        cells[y * width + x].role = .selected
+    }
+
     public func cell(_ x: Int, _ y: Int) -> Cell { cells[y * width + x] }
 
     /// The characters, one line per row, trailing spaces removed (for golden tests).
@@ -64,8 +70,22 @@ public struct Canvas: Sendable {
 /// Semantic roles, resolved to colours in one place (the theme); each has a glyph or text beside it so that a
 /// monochrome terminal loses nothing.
 public enum Role: String, Hashable, Sendable, CaseIterable {
-    case normal, title, header, footer, footerKey, selected, dim
+    case normal, title, header, footer, footerKey, selected, dim, marked, tab, tabActive, message
     case pairOK, pairRetried, pairPartial, pairFailed, pairSingle
     case latencyFast, latencySlow, latencyTimeout
     case unanswered, rcodeError, retry, finding
+}
+
+extension StyledLine.Run {
+    public init(text: String, role: Role) { self.init(text, role) }
+}
+
+extension StyledLine {
+    /// Draws the runs from (x, y), clipped to the canvas; returns the column after the last character.
+    @discardableResult
+    public func draw(into canvas: inout Canvas, x: Int, y: Int) -> Int {
+        var column = x
+        for run in runs { column = canvas.put(column, y, run.text, run.role) }
+        return column
+    }
 }

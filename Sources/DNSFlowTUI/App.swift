@@ -1,0 +1,501 @@
+import DNSFlowCore
+
+/// The interface's state and what it draws, independent of the terminal: feed it queries, transactions, keys and
+/// clicks; ask it for a canvas. The loop in the command wires it to libpcap and ncurses.
+public struct App {
+    /// What the status bar says beyond the pipeline's counts.
+    public struct Status: Sendable {
+        public var source: String
+        /// live, offline, loading, replay.
+        public var mode = "loading"
+        /// Share of the input read so far (offline loading), 0...1.
+        public var progress: Double?
+        public var kernelDrops: Int?
+        public var p50: Int64?
+        public var p99: Int64?
+        public var canPause = false
+    }
+
+    public enum Mouse: Sendable { case click(x: Int, y: Int), wheelUp(x: Int, y: Int), wheelDown(x: Int, y: Int) }
+
+    indirect enum PromptKind: Equatable {
+        case filter, exportMarked, exportAll, savePcap
+        case overwrite(path: String, of: PromptKind)
+    }
+
+    struct Prompt {
+        var kind: PromptKind
+        var label: String
+        var text: String
+    }
+
+    enum Event {
+        case query(Int, ObservedMessage)
+        case settled(Transaction)
+    }
+
+    public let store: QueryStore
+    public private(set) var screen = ScreenID.queries
+    public var queries = QueriesScreen()
+    public var flows = FlowsScreen()
+    public var timeline = TimelineScreen()
+    public var findings = FindingsScreen()
+    public private(set) var detail: TextScreen?
+    public private(set) var help: TextScreen?
+    public var status: Status
+    public private(set) var summary = Summary()
+    public var names = AddressNames()
+    /// The raw packet behind a message, if still held (the Detail hex view and `w`).
+    public var packets: (CapturePoint) -> CapturedPacket? = { _ in nil }
+    /// `20261126-201500`, for default file names.
+    public var fileStamp: () -> String = { "now" }
+    /// Where exports go (default: the working directory).
+    public var directory = ""
+    public private(set) var wantsQuit = false
+    public private(set) var isPaused = false
+    public private(set) var message: (text: String, role: Role)?
+    var prompt: Prompt?
+    private var held: [Event] = []
+    /// Screens and filters to return to (Enter on a flow or a finding drills in; q and Esc come back).
+    private var backStack: [(screen: ScreenID, filter: QueryFilter)] = []
+
+    public init(source: String, store: QueryStore = QueryStore()) {
+        self.status = Status(source: source)
+        self.store = store
+    }
+
+    // MARK: input from the capture
+
+    /// A query as it enters matching (shown pending until it settles).
+    public mutating func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
+        if isPaused { held.append(.query(sequence, query)) } else { store.queryArrived(sequence, query) }
+    }
+
+    /// A transaction whose analysis is final.
+    public mutating func add(_ t: Transaction) {
+        if isPaused { held.append(.settled(t)) } else { store.settled(t) }
+    }
+
+    /// Counts and findings from the pipeline; `percentiles` recomputes p50/p99 (a sort: call it now and then).
+    public mutating func update(summary: Summary, percentiles: Bool) {
+        self.summary = summary
+        if percentiles, let figures = summary.latencyFigures {
+            status.p50 = figures.p50
+            status.p99 = figures.p99
+        }
+    }
+
+    public var heldCount: Int { held.count }
+
+    // MARK: layout
+
+    public static let minimumSize = (width: 60, height: 12)
+
+    /// Rows of content between the two bars at the top and the footer.
+    static func contentHeight(_ height: Int) -> Int { max(1, height - 3) }
+
+    private func page(_ height: Int) -> Int {
+        let content = App.contentHeight(height)
+        switch screen {
+        case .timeline:
+            let histogram = timeline.showsHistogram && content >= 18 ? min(TimelineScreen.bands.count + 3, content / 2) : 0
+            return max(1, content - histogram - 2)
+        default: return max(1, content - 1)
+        }
+    }
+
+    /// Brings the screens' cached rows up to date (call before drawing or handling input).
+    public mutating func refresh(height: Int) {
+        let p = page(height)
+        queries.update(store, page: p)
+        let q = queries
+        flows.update(store, shows: q.shows, page: p)
+        timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
+        findings.update(summary)
+    }
+
+    // MARK: keys
+
+    /// Applies a key (a name from the key table: `Up`, `Enter`, `q`, …); returns whether to redraw.
+    @discardableResult
+    public mutating func handle(key: String, height: Int) -> Bool {
+        refresh(height: height)
+        if prompt != nil {
+            defer { refresh(height: height) }
+            return editPrompt(key)
+        }
+        message = nil
+        if key == "Resize" { return true }
+        let on = help != nil ? ScreenID.help : detail != nil ? .detail : screen
+        guard let action = KeyBindings.action(for: key, on: on) else { return true }
+        let p = page(height)
+        if help != nil || detail != nil {
+            switch action {
+            case .back, .quit: if help != nil { help = nil } else { detail = nil }
+            case .help: help = help == nil ? TextScreen(title: "Help — every key", lines: HelpText.lines) : nil
+            case .up, .down, .pageUp, .pageDown, .home, .end:
+                if help != nil { help!.perform(action, page: p) } else { detail!.perform(action, page: p) }
+            default:
+                // Switching screens leaves the overlay.
+                help = nil
+                detail = nil
+                return handle(key: key, height: height)
+            }
+            return true
+        }
+        switch action {
+        case .quit:
+            if !goBack() { wantsQuit = true }
+        case .back: _ = goBack()
+        case .help: help = TextScreen(title: "Help — every key", lines: HelpText.lines)
+        case .screen1: switchTo(.queries)
+        case .screen2: switchTo(.flows)
+        case .screen3: switchTo(.timeline)
+        case .screen4: switchTo(.findings)
+        case .nextScreen, .previousScreen:
+            let i = ScreenID.tabs.firstIndex(of: screen) ?? 0
+            switchTo(ScreenID.tabs[(i + (action == .nextScreen ? 1 : 3)) % 4])
+        case .filter:
+            prompt = Prompt(kind: .filter, label: "filter: ", text: queries.filter.text)
+        case .problems:
+            queries.problemsOnly.toggle()
+            message = (queries.problemsOnly ? "showing problem rows only (f: all rows)" : "showing all rows", .message)
+        case .export:
+            guard store.markedCount > 0 else {
+                message = ("nothing marked: Space marks a row, or a flow on the Flows screen; E exports every row shown", .rcodeError)
+                return true
+            }
+            prompt = Prompt(kind: .exportMarked, label: "export \(store.markedCount) marked rows to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
+        case .exportAll:
+            prompt = Prompt(kind: .exportAll, label: "export \(queries.shownEntries(store).count) rows to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
+        case .savePcap:
+            guard store.markedCount > 0 else {
+                message = ("nothing marked: Space marks a row; w saves the marked queries' packets", .rcodeError)
+                return true
+            }
+            prompt = Prompt(kind: .savePcap, label: "save the packets of \(store.markedCount) marked rows to pcap: ", text: directory + "dnsflow-\(fileStamp()).pcap")
+        case .pause:
+            guard status.canPause else {
+                message = ("p pauses a live capture or a replay; this file is read whole", .message)
+                return true
+            }
+            setPaused(!isPaused)
+        case .open: open(height: height)
+        default:
+            switch screen {
+            case .queries: queries.perform(action, store: store, page: p)
+            case .flows: flows.perform(action, store: store, page: p)
+            case .timeline: timeline.perform(action, store: store, page: p)
+            case .findings: findings.perform(action, page: p)
+            default: break
+            }
+        }
+        refresh(height: height)
+        return true
+    }
+
+    private mutating func switchTo(_ s: ScreenID) {
+        screen = s
+        backStack.removeAll()
+    }
+
+    /// Returns to the screen before a drill-down; false when there is none (a top screen).
+    private mutating func goBack() -> Bool {
+        guard let last = backStack.popLast() else { return false }
+        screen = last.screen
+        queries.filter = last.filter
+        return true
+    }
+
+    private mutating func drill(into filterText: String) {
+        backStack.append((screen, queries.filter))
+        queries.filter = (try? QueryFilter(filterText)) ?? queries.filter
+        screen = .queries
+    }
+
+    private mutating func open(height: Int) {
+        switch screen {
+        case .queries:
+            switch queries.selectedLine {
+            case .flow?: queries.perform(.open, store: store, page: page(height))
+            case .query(let e)?: openDetail(e)
+            case nil: break
+            }
+        case .flows:
+            if let g = flows.selected { drill(into: "flow:\(g.number)") }
+        case .timeline:
+            if let row = timeline.rows[safe: timeline.cursor.index] { openDetail(row.attempts[row.attempts.count - 1]) }
+        case .findings:
+            if let f = findings.selected {
+                if f.finding.id == "slow-server" {
+                    message = ("slow-server is capture-wide: sort Flows by latency (s) to see the server", .message)
+                } else {
+                    drill(into: "finding:\(f.finding.id)")
+                }
+            }
+        default: break
+        }
+    }
+
+    private mutating func openDetail(_ e: Entry) {
+        let t = e.transaction
+        let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
+        detail = TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))
+    }
+
+    public mutating func setPaused(_ paused: Bool) {
+        isPaused = paused
+        guard !paused else { return }
+        for event in held {
+            switch event {
+            case .query(let seq, let q): store.queryArrived(seq, q)
+            case .settled(let t): store.settled(t)
+            }
+        }
+        held.removeAll()
+    }
+
+    // MARK: prompt
+
+    private mutating func editPrompt(_ key: String) -> Bool {
+        guard var p = prompt else { return false }
+        if case .overwrite(let path, let kind) = p.kind {
+            prompt = nil
+            if key == "y" || key == "Y" { write(kind, to: path, overwrite: true) } else { message = ("not written: \(path) exists", .message) }
+            return true
+        }
+        switch key {
+        case "Esc":
+            prompt = nil
+            message = ("cancelled", .message)
+            return true
+        case "Enter":
+            prompt = nil
+            submit(p)
+            return true
+        case "Backspace":
+            if !p.text.isEmpty { p.text.removeLast() }
+        case "Ctrl-U":
+            p.text = ""
+        case "Space":
+            p.text.append(" ")
+        default:
+            guard key.count == 1, let scalar = key.unicodeScalars.first, scalar.value >= 0x20, scalar.value != 0x7f else { return true }
+            p.text.append(key)
+        }
+        prompt = p
+        return true
+    }
+
+    private mutating func submit(_ p: Prompt) {
+        switch p.kind {
+        case .filter:
+            do {
+                queries.filter = try QueryFilter(p.text)
+                message = queries.filter.isEmpty ? ("filter cleared", .message) : nil
+            } catch {
+                message = ("filter not applied: \(error.description)", .rcodeError)
+            }
+        case .exportMarked, .exportAll, .savePcap:
+            let path = p.text.trimmingSpaces
+            guard !path.isEmpty else {
+                message = ("no file name: nothing written", .message)
+                return
+            }
+            write(p.kind, to: path, overwrite: false)
+        default: break
+        }
+    }
+
+    private mutating func write(_ kind: PromptKind, to path: String, overwrite: Bool) {
+        let rows = kind == .exportAll ? queries.shownEntries(store) : store.markedEntries
+        do {
+            if kind == .savePcap {
+                var points: [CapturePoint] = []
+                for e in rows {
+                    if let q = e.transaction.query { points.append(q.point) }
+                    if let r = e.transaction.response { points.append(r.point) }
+                }
+                let found = points.compactMap(packets)
+                guard !found.isEmpty else {
+                    message = ("no packets held for the marked rows (evicted): nothing written", .rcodeError)
+                    return
+                }
+                let bytes = try PcapFileWriter.encode(found.sorted { $0.timestamp < $1.timestamp })
+                try AtomicFile.write(bytes, to: path, overwrite: overwrite)
+                let missing = points.count - found.count
+                message = ("wrote \(found.count) packets to \(path)" + (missing > 0 ? " (\(missing) no longer held)" : ""), .message)
+            } else {
+                var text = TransactionCSV.header
+                for e in rows { text += TransactionCSV.row(e.transaction, names: names) }
+                try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
+                message = ("wrote \(rows.count) rows to \(path)", .message)
+            }
+        } catch {
+            if error.exists {
+                prompt = Prompt(kind: .overwrite(path: path, of: kind), label: "\(path) exists; overwrite? (y/n) ", text: "")
+            } else {
+                message = ("not written: \(error.description)" + (kind == .exportAll ? "" : "; the marks are kept"), .rcodeError)
+            }
+        }
+    }
+
+    // MARK: mouse
+
+    /// A click selects a row or switches a tab; the wheel scrolls.
+    @discardableResult
+    public mutating func handle(mouse: Mouse, width: Int, height: Int) -> Bool {
+        refresh(height: height)
+        guard prompt == nil else { return false }
+        switch mouse {
+        case .wheelUp: return handle(key: "Up", height: height) && handle(key: "Up", height: height) && handle(key: "Up", height: height)
+        case .wheelDown: return handle(key: "Down", height: height) && handle(key: "Down", height: height) && handle(key: "Down", height: height)
+        case .click(let x, let y):
+            if y == 0 {
+                for (tab, range) in App.tabRanges(findings: summary.findings.count) where range.contains(x) {
+                    help = nil
+                    detail = nil
+                    switchTo(tab)
+                    refresh(height: height)
+                    return true
+                }
+                return false
+            }
+            guard help == nil, detail == nil else { return false }
+            let p = page(height)
+            switch screen {
+            case .queries:
+                let row = y - 3
+                guard row >= 0, queries.cursor.top + row < queries.lines.count else { return false }
+                queries.cursor.select(queries.cursor.top + row, count: queries.lines.count, page: p)
+            case .flows:
+                let row = y - 3
+                guard row >= 0, flows.cursor.top + row < flows.rows.count else { return false }
+                flows.cursor.select(flows.cursor.top + row, count: flows.rows.count, page: p)
+            case .timeline:
+                let row = y - 4
+                guard row >= 0, timeline.cursor.top + row < timeline.rows.count else { return false }
+                timeline.cursor.select(timeline.cursor.top + row, count: timeline.rows.count, page: p)
+            default: return false
+            }
+            refresh(height: height)
+            return true
+        }
+    }
+
+    /// Each tab's label and columns in the top bar (Findings with its count).
+    static func tabRanges(findings: Int) -> [(ScreenID, Range<Int>)] {
+        var x = 9
+        return ScreenID.tabs.map { tab in
+            let label = tabLabel(tab, findings: findings)
+            defer { x += label.count + 1 }
+            return (tab, x..<(x + label.count))
+        }
+    }
+
+    static func tabLabel(_ tab: ScreenID, findings: Int) -> String {
+        " \(tab.rawValue) \(tab.title)" + (tab == .findings && findings > 0 ? " (\(findings))" : "") + " "
+    }
+
+    // MARK: drawing
+
+    public func render(width: Int, height: Int) -> Canvas {
+        var c = Canvas(width: width, height: height)
+        guard width >= App.minimumSize.width, height >= App.minimumSize.height else {
+            c.put(0, 0, "Terminal too small: \(width)x\(height).", .unanswered)
+            c.put(0, 1, "dnsflow needs at least \(App.minimumSize.width)x\(App.minimumSize.height); q quits.")
+            return c
+        }
+        drawTabs(into: &c)
+        drawStatus(into: &c, y: 1)
+        let content = App.contentHeight(height)
+        if let help {
+            help.render(into: &c, y0: 2, height: content)
+        } else if let detail {
+            detail.render(into: &c, y0: 2, height: content)
+        } else {
+            switch screen {
+            case .queries: queries.render(into: &c, y0: 2, height: content, names: names)
+            case .flows: flows.render(into: &c, y0: 2, height: content, names: names)
+            case .timeline: timeline.render(into: &c, y0: 2, height: content, store: store)
+            case .findings: findings.render(into: &c, y0: 2, height: content)
+            default: break
+            }
+        }
+        drawFooter(into: &c, y: height - 1)
+        return c
+    }
+
+    private func drawTabs(into c: inout Canvas) {
+        c.paintRow(0, .tab)
+        c.put(0, 0, " dnsflow ", .tabActive)
+        let active = help != nil ? nil : detail != nil ? nil : screen
+        let tabs = App.tabRanges(findings: summary.findings.count)
+        for (tab, range) in tabs {
+            c.put(range.lowerBound, 0, App.tabLabel(tab, findings: summary.findings.count), tab == active ? .tabActive : .tab)
+        }
+        var tabsEnd = (tabs.last?.1.upperBound ?? 50) + 1
+        if let overlay = help != nil ? "Help" : detail != nil ? "Detail" : nil {
+            tabsEnd = c.put(tabsEnd, 0, " ▸ \(overlay) ", .tabActive) + 1
+        }
+        var mode = status.mode
+        if isPaused { mode = "paused" + (held.isEmpty ? "" : " +\(held.count)") }
+        if let p = status.progress, status.mode == "loading" { mode += " \(Int(p * 100))%" }
+        // Mode first, then the source, cut from the left (the file name matters most); the mode always shows.
+        let modeText = " [\(mode)] "
+        let room = c.width - tabsEnd - modeText.count - 1
+        let source = room < 8 ? "" : status.source.count > room ? "…" + String(status.source.suffix(room - 1)) : status.source
+        let x = max(min(tabsEnd, c.width - modeText.count), c.width - modeText.count - source.count - 1)
+        let after = c.put(x, 0, modeText, isPaused || status.mode == "live" ? .tabActive : .tab)
+        c.put(after, 0, source, .tab)
+    }
+
+    private func drawStatus(into c: inout Canvas, y: Int) {
+        let s = summary
+        // Long labels when they fit, short ones on a narrow terminal.
+        for short in [false, true] {
+            func label(_ long: String, _ brief: String) -> String { short ? brief : long }
+            var parts: [(String, Role)] = [
+                (label("packets", "pkts") + " \(s.packet.packets)", .normal), (label("queries", "q") + " \(s.queryMessages)", .normal),
+                (label("answered", "ans") + " \(s.answered)", .normal),
+                (label("unanswered", "✗") + " \(s.unanswered)", s.unanswered > 0 ? .unanswered : .normal),
+                (label("re-sends", "↻") + " \(s.resends)", s.resends > 0 ? .retry : .normal),
+            ]
+            if let p50 = status.p50, let p99 = status.p99 {
+                parts.append(("p50 \(QueryRow.duration(p50))", .normal))
+                parts.append(("p99 \(QueryRow.duration(p99))", QueryRow.latencyText(p99).1))
+            }
+            if let drops = status.kernelDrops { parts.append((label("drops", "drop") + " \(drops)", drops > 0 ? .unanswered : .normal)) }
+            parts.append((label("evicted", "evict") + " \(store.evicted)", store.evicted > 0 ? .retry : .normal))
+            if store.markedCount > 0 { parts.append((label("marked", "*") + " \(store.markedCount)", .marked)) }
+            if !queries.filter.isEmpty { parts.append(("/" + queries.filter.text, .finding)) }
+            if queries.problemsOnly { parts.append((label("problems only", "f"), .finding)) }
+            let length = parts.map { $0.0.count + 2 }.reduce(0, +)
+            if length > c.width, !short { continue }
+            var x = 1
+            for (text, role) in parts { x = c.put(x, y, text, role) + 2 }
+            return
+        }
+    }
+
+    private func drawFooter(into c: inout Canvas, y: Int) {
+        if let prompt {
+            var x = c.put(0, y, prompt.label, .footerKey)
+            x = c.put(x, y, prompt.text, .normal)
+            c.put(x, y, "█", .normal)
+            return
+        }
+        if let message {
+            c.put(0, y, " " + message.text, message.role)
+            return
+        }
+        let on = help != nil ? ScreenID.help : detail != nil ? .detail : screen
+        var x = 0
+        let keys = help != nil || detail != nil ? [("Esc", "back"), ("↑↓", "scroll"), ("1-4", "screens"), ("q", "back")] : KeyBindings.footer(on: on)
+        for (key, label) in keys where x + key.count + label.count + 2 < c.width {
+            x = c.put(x, y, key, .footerKey)
+            x = c.put(x, y, " " + label + " ", .footer)
+        }
+        c.put(x, y, String(repeating: " ", count: max(0, c.width - x)), .footer)
+    }
+}

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why an export did not happen, in the one line the status bar shows.
+public struct ExportError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    /// True when the export was refused because the file exists (the UI may then ask to overwrite).
+    public var exists: Bool
+
+    public init(_ description: String, exists: Bool = false) {
+        self.description = description
+        self.exists = exists
+    }
+}
+
+/// Files written whole or not at all.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` through a temporary file in the same directory, renamed into place only when complete
+    /// (fsync before rename). Refuses an existing path unless `overwrite` (ExportError with exists = true, message
+    /// "<path> exists"). Errors say why in one line: "<path>: cannot write: <strerror>" (unwritable directory, disk
+    /// full: ENOSPC from write/fsync/close), and leave no temporary file behind.
+    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(ExportError) {
+        guard !path.isEmpty else { throw ExportError("no file name given") }
+        if !overwrite, exists(path) { throw ExportError("\(path) exists", exists: true) }
+        let (fd, temporary) = try createTemporary(beside: path)
+        var closed = false
+        do throws(ExportError) {
+            try writeAll(bytes, to: fd, path: path)
+            guard fsync(fd) == 0 else { throw failure(path) }
+            closed = true
+            guard close(fd) == 0 else { throw failure(path) }
+            guard rename(temporary, path) == 0 else { throw failure(path) }
+        } catch {
+            if !closed { close(fd) }
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Whether anything (a file, a directory, a dangling symbolic link) is at `path`.
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// `<directory>/.<basename>.part-<pid>-<n>`, created exclusively (mode 0666 less the umask).
+    static func createTemporary(beside path: String) throws(ExportError) -> (Int32, String) {
+        let (directory, base) = split(path)
+        guard !base.isEmpty else { throw ExportError("\(path): cannot write: is a directory") }
+        for n in 0..<100 {
+            let temporary = directory + "." + base + ".part-\(getpid())-\(n)"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if fd >= 0 { return (fd, temporary) }
+            if errno != EEXIST { throw failure(path) }
+        }
+        throw ExportError("\(path): cannot write: no free temporary name")
+    }
+
+    /// The directory part with its trailing slash (empty for the current directory), and the last component.
+    static func split(_ path: String) -> (String, String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[...slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// write(2) until every byte is out: partial writes continue, EINTR retries.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(ExportError) {
+        let failed = bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Bool in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let n = systemWrite(fd, base + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return true
+                }
+                offset += n
+            }
+            return false
+        }
+        if failed { throw failure(path) }
+    }
+
+    /// `<path>: cannot write: <strerror(errno)>`.
+    static func failure(_ path: String) -> ExportError {
+        ExportError("\(path): cannot write: " + String(cString: strerror(errno)))
+    }
+}
+
+/// write(2), out of reach of `AtomicFile.write`'s name.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
+}

@@ -1,0 +1,211 @@
+import DNSFlowCore
+
+/// What the list screens share: the filter, the problems-only switch and the sort column.
+public enum SortKey: String, CaseIterable, Sendable {
+    case time, latency, name, type
+
+    var next: SortKey { SortKey.allCases[(SortKey.allCases.firstIndex(of: self)! + 1) % SortKey.allCases.count] }
+
+    func ordered(_ a: Entry, _ b: Entry) -> Bool {
+        switch self {
+        case .time: return a.sequence < b.sequence
+        case .latency:
+            // Slowest first; unanswered (no latency) slower than any answer.
+            let la = a.transaction.latencyNanoseconds ?? (a.isPending ? -1 : .max)
+            let lb = b.transaction.latencyNanoseconds ?? (b.isPending ? -1 : .max)
+            return la != lb ? la > lb : a.sequence < b.sequence
+        case .name: return a.searchName != b.searchName ? a.searchName < b.searchName : a.sequence < b.sequence
+        case .type:
+            let ta = a.transaction.question?.type.rawValue ?? 0, tb = b.transaction.question?.type.rawValue ?? 0
+            return ta != tb ? ta < tb : a.sequence < b.sequence
+        }
+    }
+}
+
+/// The Queries screen: one row per query, grouped under a header row per flow (5-tuple) or flat in time order,
+/// with pair markers, retry markers and latency bands. Keeps its lines cached; draws only the visible rows.
+public struct QueriesScreen {
+    public enum Line {
+        case flow(FlowGroup)
+        case query(Entry)
+
+        /// Stable across recomputation: the cursor stays on its row as rows arrive.
+        var identity: Int {
+            switch self {
+            case .flow(let g): -g.number
+            case .query(let e): e.sequence
+            }
+        }
+    }
+
+    public var grouped = true { didSet { invalidate() } }
+    public var collapsed: Set<Int> = [] { didSet { invalidate() } }
+    public var filter = QueryFilter.none { didSet { invalidate() } }
+    public var problemsOnly = false { didSet { invalidate() } }
+    public var sort = SortKey.time { didSet { invalidate() } }
+    public internal(set) var cursor = ListCursor()
+    public private(set) var lines: [Line] = []
+    private var linesVersion = -1
+    private var selected: Int?
+
+    public init() {}
+
+    private mutating func invalidate() { linesVersion = -1 }
+
+    public func shows(_ e: Entry) -> Bool {
+        (!problemsOnly || e.isProblem) && filter.matches(e)
+    }
+
+    /// Recomputes the lines if the store or the view changed, keeping the cursor on the same row.
+    public mutating func update(_ store: QueryStore, page: Int) {
+        if linesVersion != store.version {
+            linesVersion = store.version
+            lines = computeLines(store)
+            if !cursor.follows, let selected, let i = lines.firstIndex(where: { $0.identity == selected }) {
+                cursor.select(i, count: lines.count, page: page)
+            }
+        }
+        cursor.clamp(count: lines.count, page: page)
+        selected = lines.indices.contains(cursor.index) ? lines[cursor.index].identity : nil
+    }
+
+    private func computeLines(_ store: QueryStore) -> [Line] {
+        if !grouped {
+            var rows = store.entries.filter(shows)
+            if sort != .time { rows.sort(by: sort.ordered) }
+            return rows.map { .query($0) }
+        }
+        var out: [Line] = []
+        for g in store.flows where !g.entries.isEmpty {
+            var rows = g.entries.filter(shows)
+            guard !rows.isEmpty else { continue }
+            out.append(.flow(g))
+            if collapsed.contains(g.number) { continue }
+            if sort != .time { rows.sort(by: sort.ordered) }
+            out += rows.map { .query($0) }
+        }
+        return out
+    }
+
+    public var selectedLine: Line? { lines.indices.contains(cursor.index) ? lines[cursor.index] : nil }
+
+    /// Rows a `E` export takes: every query the filter shows, in time order.
+    public func shownEntries(_ store: QueryStore) -> [Entry] { store.entries.filter(shows) }
+
+    /// Navigation, folding, grouping, marking; returns whether it was handled here.
+    @discardableResult
+    public mutating func perform(_ action: Action, store: QueryStore, page: Int) -> Bool {
+        update(store, page: page)
+        if cursor.move(action, count: lines.count, page: page) {
+            selected = selectedLine?.identity
+            return true
+        }
+        switch action {
+        case .toggleGrouping:
+            grouped.toggle()
+        case .collapse, .expand, .open:
+            switch selectedLine {
+            case .flow(let g)?:
+                if action == .collapse || (action == .open && !collapsed.contains(g.number)) { collapsed.insert(g.number) } else { collapsed.remove(g.number) }
+            case .query(let e)? where action == .collapse && grouped:
+                // Left on a query folds its flow and selects the header.
+                collapsed.insert(e.flow.number)
+                selected = -e.flow.number
+            default: return false
+            }
+        case .mark:
+            switch selectedLine {
+            case .flow(let g)?: store.toggleMark(g)
+            case .query(let e)?: store.toggleMark(e)
+            case nil: return false
+            }
+            cursor.move(.down, count: lines.count, page: page)
+            selected = selectedLine?.identity
+        case .sort: sort = sort.next
+        default: return false
+        }
+        update(store, page: page)
+        return true
+    }
+
+    /// Draws the table into `canvas` rows `y0..<y0+height` (the header and `height - 1` rows).
+    public func render(into canvas: inout Canvas, y0: Int, height: Int, names: AddressNames = .none) {
+        let w = canvas.width
+        let rc = rcodeColumn(w)
+        let arrow = "▼"
+        canvas.put(0, y0, "  TIME         PR ID    TYPE  " + (sort == .name ? "NAME" + arrow : sort == .type ? "NAME (by type" + arrow + ")" : "NAME"), .header)
+        canvas.put(rc, y0, "RCODE    LATENCY" + (sort == .latency ? arrow : ""), .header)
+        canvas.paintRow(y0, .header)
+        if lines.isEmpty {
+            let why = filter.isEmpty && !problemsOnly ? "no DNS queries yet" : "no rows match the filter"
+            canvas.put(2, y0 + 2, why, .dim)
+            return
+        }
+        let end = min(lines.count, cursor.top + height - 1)
+        for (row, i) in (cursor.top..<max(cursor.top, end)).enumerated() {
+            let y = y0 + 1 + row
+            switch lines[i] {
+            case .flow(let g): QueriesScreen.drawFlow(g, collapsed: collapsed.contains(g.number), into: &canvas, y: y, names: names)
+            case .query(let e): QueriesScreen.drawQuery(e, into: &canvas, y: y, rcodeColumn: rc)
+            }
+            if i == cursor.index { canvas.paintRow(y, .selected) }
+        }
+    }
+
+    static func flowLabel(_ g: FlowGroup, names: AddressNames) -> String {
+        "\(g.key.transport.rawValue) \(names.label(g.key.client)) → \(names.label(g.key.server))"
+    }
+
+    static func drawFlow(_ g: FlowGroup, collapsed: Bool, into canvas: inout Canvas, y: Int, names: AddressNames) {
+        let s = g.stats
+        let fold = collapsed ? "▸" : "▾"
+        let mark = s.marked == 0 ? " " : s.marked == g.entries.count ? "*" : "+"
+        var x = canvas.put(0, y, "\(mark)\(fold) #\(g.number) \(flowLabel(g, names: names))  \(s.queries) quer\(s.queries == 1 ? "y" : "ies")", .title)
+        if s.unanswered > 0 { x = canvas.put(x, y, "  ✗\(s.unanswered)" + (canvas.width >= 100 ? " unanswered" : ""), .unanswered) }
+        if s.retries > 0 { x = canvas.put(x, y, "  ↻\(s.retries)", .retry) }
+        if s.pending > 0 { x = canvas.put(x, y, "  …\(s.pending) waiting", .dim) }
+        if let worst = s.worstLatency {
+            let (text, role) = QueryRow.latencyText(worst)
+            x = canvas.put(x, y, "  worst ", .title)
+            canvas.put(x, y, text, role)
+        }
+    }
+
+    static func drawQuery(_ e: Entry, into canvas: inout Canvas, y: Int, rcodeColumn: Int) {
+        let t = e.transaction
+        var x = canvas.put(0, y, e.isMarked ? "*" : " ", .marked)
+        x = canvas.put(x, y, " " + String(t.time.timeOfDay.prefix(12)) + " ")
+        let (pair, pairRole) = QueryRow.pairMarker(t, isFirstOfPair: e.isFirstOfPair, isResend: t.analysis.attempt > 1 || t.analysis.isProbableRetry)
+        x = canvas.put(x, y, pair, pairRole)
+        x = canvas.put(x, y, " " + pad(String(t.id), 5) + " ")
+        x = canvas.put(x, y, pad(t.question.map { $0.type.description } ?? "?", 5) + " ")
+        let retry = QueryRow.retryMarker(t).map { " " + $0 } ?? ""
+        let nameWidth = max(8, rcodeColumn - x - 1 - retry.count)
+        canvas.put(x, y, QueryRow.fit(t.question.map { $0.name.presentation(trailingDot: false) } ?? "", nameWidth))
+        if !retry.isEmpty { canvas.put(rcodeColumn - retry.count - 1, y, retry, .retry) }
+        if let r = t.response?.message.rcode {
+            canvas.put(rcodeColumn, y, pad(r.description, 9), r == .noError || r == .nxDomain ? .normal : .rcodeError)
+        }
+        let (latency, role) = e.isPending ? ("… waiting", Role.dim) : QueryRow.latency(t)
+        canvas.put(rcodeColumn + 9, y, latency, role)
+    }
+
+    /// RCODE (9) and latency (12) take the right edge; the name gets the rest.
+    static func rcodeColumn(_ width: Int) -> Int { max(40, width - 22) }
+    private func rcodeColumn(_ width: Int) -> Int { QueriesScreen.rcodeColumn(width) }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+}
+
+func pad(_ s: String, _ n: Int) -> String { QueriesScreen.pad(s, n) }
+
+/// Right-aligned in `n` columns.
+func padLeft(_ s: String, _ n: Int) -> String {
+    s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}

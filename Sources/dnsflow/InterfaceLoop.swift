@@ -1,0 +1,228 @@
+import DNSFlowCapture
+import DNSFlowCore
+import DNSFlowTUI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The full-screen interface's loop, on one thread: read packets for a few milliseconds, redraw what changed,
+/// poll the keyboard (ncdu's way). Capture never waits for the user: reading goes on while they read, scroll or
+/// type; live reads do not block.
+struct InterfaceLoop {
+    let command: DNSFlowCommand
+    let handles: [PcapHandle]
+    let names: AddressNames
+
+    /// Ingestion time per turn; the rest of the turn is drawing and keys.
+    private let sliceNanoseconds: Int64 = 25_000_000
+
+    mutating func run(_ pipeline: inout Pipeline, stop: () -> Bool) throws -> Int32 {
+        let store = QueryStore(maxEntries: command.maxQueries)
+        let packets = PacketStore(capacity: command.maxQueries * 3)
+        store.onEvict = { gone in
+            for e in gone {
+                if let q = e.transaction.query { packets.remove(q.point) }
+                if let r = e.transaction.response { packets.remove(r.point) }
+            }
+        }
+        let isLive = handles.first?.isLive == true
+        var app = App(source: handles.map(\.name).joined(separator: " "), store: store)
+        app.names = names
+        app.packets = { packets[$0] }
+        app.fileStamp = InterfaceLoop.fileStamp
+        app.status.canPause = isLive || command.replay != nil
+        if isLive { handles[0].setNonblocking() }
+
+        let terminal: Terminal
+        do { terminal = try Terminal() } catch { throw CommandError(error.description) }
+        defer { terminal.close() }
+
+        let source = isLive ? nil : MergedSource(handles)
+        var replay = command.replay.map { Replay(speed: $0, startedAt: monotonicNanoseconds()) }
+        var waiting: CapturedPacket?
+        var exhausted = false, finished = false
+        var seen = 0
+        var lastDraw: Int64 = 0, lastFigures: Int64 = 0
+        var dirty = true
+
+        while !stop(), !app.wantsQuit {
+            // 1. Packets, for one slice of time.
+            let sliceEnd = monotonicNanoseconds() + sliceNanoseconds
+            var ingested = 0
+            ingest: while !exhausted {
+                if ingested & 255 == 255, monotonicNanoseconds() > sliceEnd { break }
+                let packet: CapturedPacket
+                if let w = waiting {
+                    packet = w
+                } else if let source {
+                    guard let p = source.next() else { exhausted = true; break }
+                    packet = p
+                } else {
+                    switch handles[0].next() {
+                    case .packet(let p): packet = p
+                    case .idle: break ingest
+                    case .end: exhausted = true; break ingest
+                    }
+                }
+                if var r = replay {
+                    // At the recorded pace: hold the packet until its time comes (paused: the clock stops).
+                    if app.isPaused || !r.isDue(packet.timestamp, now: monotonicNanoseconds()) {
+                        r.pause(app.isPaused, now: monotonicNanoseconds())
+                        replay = r
+                        waiting = packet
+                        break ingest
+                    }
+                    r.pause(false, now: monotonicNanoseconds())
+                    replay = r
+                }
+                waiting = nil
+                var carriesDNS = false
+                pipeline.process(
+                    packet, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1) },
+                    onTransaction: { app.add($0) })
+                if carriesDNS { packets.keep(packet) }
+                if !isLive { store.advance(to: packet.timestamp.totalNanoseconds) }
+                ingested += 1
+                seen += 1
+                if let limit = command.count, seen >= limit { exhausted = true }
+            }
+            if ingested > 0 { dirty = true }
+            if exhausted, !finished {
+                pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onTransaction: { app.add($0) })
+                finished = true
+                dirty = true
+            }
+            if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
+
+            // 2. Status, at most once a second for what costs (percentiles, kernel counters).
+            let now = monotonicNanoseconds()
+            let figuresDue = now - lastFigures >= 1_000_000_000 || (finished && lastFigures >= 0 && dirty)
+            app.update(summary: pipeline.summary, percentiles: figuresDue)
+            if figuresDue {
+                lastFigures = finished ? -1 : now
+                if isLive, let k = handles[0].kernelStats() { app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) }
+            }
+            app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
+            app.status.progress = finished ? nil : progress()
+
+            // 3. Draw (at most 20 times a second while data pours in), then keys.
+            let (w, h) = terminal.size
+            if dirty, now - lastDraw >= 50_000_000 || exhausted {
+                app.refresh(height: h)
+                terminal.paint(app.render(width: w, height: h))
+                lastDraw = now
+                dirty = false
+            }
+            let busy = !exhausted && (waiting == nil || app.isPaused == false) && !isLive && replay == nil
+            var timeout: Int32 = busy ? 0 : (isLive || replay != nil ? 20 : 250)
+            while let input = terminal.read(milliseconds: timeout) {
+                timeout = 0
+                let (w, h) = terminal.size
+                switch input {
+                case .key("Ctrl-C"): return 0
+                case .key(let key): app.handle(key: key, height: h)
+                case .mouse(let m): app.handle(mouse: m, width: w, height: h)
+                }
+                app.refresh(height: h)
+                terminal.paint(app.render(width: w, height: h))
+                lastDraw = monotonicNanoseconds()
+                if app.wantsQuit { break }
+            }
+        }
+        return 0
+    }
+
+    private func progress() -> Double? {
+        let parts = handles.compactMap(\.progress)
+        guard !parts.isEmpty, parts.count == handles.count else { return nil }
+        return parts.reduce(0, +) / Double(parts.count)
+    }
+
+    static func speed(_ s: Double) -> String {
+        s == s.rounded() ? String(Int(s)) : String(s)
+    }
+
+    /// `20261126-201500` in local time, for default export names.
+    static func fileStamp() -> String {
+        var t = time(nil)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y%m%d-%H%M%S", &parts)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Plays packets at their recorded pace: packet time minus the first packet's time, divided by the speed, is when it
+/// is due on the monotonic clock. A pause shifts the schedule by its length.
+struct Replay {
+    let speed: Double
+    var startedAt: Int64
+    var firstPacket: Int64?
+    var pausedAt: Int64?
+
+    init(speed: Double, startedAt: Int64) {
+        self.speed = speed
+        self.startedAt = startedAt
+    }
+
+    mutating func isDue(_ t: Timestamp, now: Int64) -> Bool {
+        let ts = t.totalNanoseconds
+        if firstPacket == nil { firstPacket = ts }
+        let due = startedAt + Int64(Double(ts - firstPacket!) / speed)
+        return now >= due
+    }
+
+    mutating func pause(_ paused: Bool, now: Int64) {
+        if paused, pausedAt == nil { pausedAt = now }
+        if !paused, let p = pausedAt {
+            startedAt += now - p
+            pausedAt = nil
+        }
+    }
+}
+
+/// The raw packets behind the rows shown (Detail's hex view, `w`), bounded: the oldest go first.
+final class PacketStore {
+    private struct Key: Hashable {
+        var input: Int
+        var frame: Int
+    }
+
+    private var packets: [Key: CapturedPacket] = [:]
+    private var order: [Key] = []
+    private var head = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(16, capacity) }
+
+    func keep(_ p: CapturedPacket) {
+        let key = Key(input: p.point.input, frame: p.point.frame)
+        guard packets.updateValue(p, forKey: key) == nil else { return }
+        order.append(key)
+        while packets.count > capacity, head < order.count {
+            packets[order[head]] = nil
+            head += 1
+        }
+        if head > 4096, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+
+    func remove(_ point: CapturePoint) { packets[Key(input: point.input, frame: point.frame)] = nil }
+
+    subscript(_ point: CapturePoint) -> CapturedPacket? { packets[Key(input: point.input, frame: point.frame)] }
+}
+
+func monotonicNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+func realtimeNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}

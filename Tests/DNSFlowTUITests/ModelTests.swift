@@ -1,0 +1,108 @@
+import DNSFlowCore
+import DNSFlowTUI
+import Testing
+
+@Suite("Rows, flows, marks and the filter")
+struct ModelTests {
+    @Test func pendingQueriesShowAtOnceAndSettleInPlace() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        let first = try #require(all.first { $0.query != nil })
+        s.queryArrived(first.sequence, first.query!)
+        #expect(s.count == 1)
+        #expect(s.entries[0].isPending)
+        var screen = QueriesScreen()
+        screen.grouped = false
+        screen.update(s, page: 10)
+        var canvas = Canvas(width: 100, height: 4)
+        screen.render(into: &canvas, y0: 0, height: 4)
+        #expect(canvas.text.contains("… waiting"))
+        s.settled(first)
+        #expect(s.count == 1)
+        #expect(!s.entries[0].isPending)
+        #expect(s.entries[0].transaction.response != nil)
+    }
+
+    @Test func oldestRowsAreEvictedBeyondTheBoundAndCounted() throws {
+        let base = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore(maxEntries: 160)
+        var evicted: [Int] = []
+        s.onEvict = { evicted += $0.map(\.sequence) }
+        for copy in 0..<100 {
+            for var t in base {
+                t.sequence += copy * 1000
+                s.settled(t)
+            }
+        }
+        #expect(s.count <= 160)
+        #expect(s.count + s.evicted == 100 * base.count)
+        #expect(evicted.count == s.evicted)
+        #expect(evicted == evicted.sorted(), "oldest first")
+        #expect(s.entries.first!.sequence > evicted.last!)
+        // Flow groups drop evicted rows too.
+        #expect(s.flows.map(\.entries.count).reduce(0, +) == s.count)
+    }
+
+    @Test func marksFollowRowsAndFlows() throws {
+        let (s, _) = try store("Fixtures/lab/race-10s/pod.pcap")
+        let g = try #require(s.flows.first)
+        s.toggleMark(g)
+        #expect(s.markedCount == g.entries.count)
+        #expect(g.stats.marked == g.entries.count)
+        s.toggleMark(g)
+        #expect(s.markedCount == 0)
+        s.toggleMark(s.entries[0])
+        #expect(s.markedEntries.map(\.sequence) == [s.entries[0].sequence])
+    }
+
+    @Test func filterTerms() throws {
+        let (s, _) = try store("Fixtures/lab/race-5s/pod.pcap")
+        func count(_ text: String) throws -> Int {
+            let f = try QueryFilter(text)
+            return s.entries.filter(f.matches).count
+        }
+        #expect(try count("") == 4)
+        #expect(try count("type:AAAA") == 2)
+        #expect(try count("TYPE:aaaa") == 2)
+        #expect(try count("!type:AAAA") == 2)
+        #expect(try count("status:unanswered") == 1)
+        #expect(try count("retry") == 2)
+        #expect(try count("rcode:NOERROR") == 3)
+        #expect(try count("web.default") == 4)
+        #expect(try count("nosuchname") == 0)
+        #expect(try count("client:198.18.1.2") == 4)
+        #expect(try count("client:198.18.") == 4)
+        #expect(try count("server:198.18.3.10.53") == 4)
+        #expect(try count("client:10.0.0.1") == 0)
+        #expect(try count(">100ms") == 0)
+        #expect(try count("<100ms") == 3)
+        #expect(try count(">=0.2ms type:A") == 2)
+        #expect(try count("finding:conntrack-race") == 4)
+        #expect(try count("pair:retried") == 4)
+        #expect(try count("flow:1") == 4)
+        #expect(try count("proto:tcp") == 0)
+        #expect(throws: FilterError.self) { try QueryFilter("colour:red") }
+        #expect(throws: FilterError.self) { try QueryFilter(">fast") }
+        #expect(throws: FilterError.self) { try QueryFilter("status:lost") }
+        #expect(throws: FilterError.self) { try QueryFilter("id:70000") }
+    }
+
+    @Test func problemRowsAreTheOnesWorthALook() throws {
+        let (clean, _) = try store("Fixtures/lab/clean/pod.pcap")
+        #expect(clean.entries.filter(\.isProblem).isEmpty)
+        let (race, _) = try store("Fixtures/lab/race-5s/pod.pcap")
+        #expect(race.entries.filter(\.isProblem).count == 4)
+    }
+
+    @Test func listCursorFollowsTheEndOnlyFromTheEnd() {
+        var c = ListCursor()
+        c.move(.end, count: 10, page: 4)
+        #expect(c.index == 9 && c.follows && c.top == 6)
+        c.clamp(count: 12, page: 4)
+        #expect(c.index == 11 && c.top == 8)
+        c.move(.up, count: 12, page: 4)
+        #expect(!c.follows)
+        c.clamp(count: 20, page: 4)
+        #expect(c.index == 10)
+    }
+}

@@ -1,0 +1,178 @@
+import DNSFlowTUI
+import Foundation
+import Testing
+
+let tmuxPath = ["/usr/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// A private tmux server (its own socket), so that tests never touch the user's sessions.
+struct Tmux {
+    let socket = "dnsflow-test-\(getpid())-\(UUID().uuidString.prefix(6))"
+    let session = "t"
+
+    /// Runs a tmux command (posix_spawn and waitpid: Foundation's Process can miss the exit of a client whose
+    /// server forked off it). Only commands that print are read: the server holds inherited pipes open for ever.
+    @discardableResult
+    func run(_ args: [String], reads: Bool = true) throws -> String {
+        let argv = [tmuxPath!, "-L", socket, "-f", "/dev/null"] + args
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var fds: [Int32] = [-1, -1]
+        if reads {
+            guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
+            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, fds[0])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+        if reads { close(fds[1]) }
+        guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }
+        var output: [UInt8] = []
+        if reads {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fds[0], &buffer, buffer.count)
+                if n <= 0 { break }
+                output += buffer[0..<n]
+            }
+            close(fds[0])
+        }
+        var code: Int32 = 0
+        waitpid(pid, &code, 0)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    func start(_ command: String, width: Int = 100, height: Int = 24, environment: String = "TERM=xterm-256color") throws {
+        try run(["new-session", "-d", "-s", session, "-x", String(width), "-y", String(height),
+                 "env -u NO_COLOR \(environment) sh -c '\(command)'; echo EXITED $?; sleep 30"], reads: false)
+    }
+
+    func screen(colours: Bool = false) throws -> String {
+        try run(["capture-pane", "-p", "-t", session] + (colours ? ["-e"] : []))
+    }
+
+    func keys(_ keys: String...) throws { try run(["send-keys", "-t", session] + keys, reads: false) }
+
+    /// Waits until the screen contains `text` (or 5 s pass); returns the screen.
+    @discardableResult
+    func wait(for text: String, timeout: Double = 5) throws -> String {
+        var screen = ""
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            screen = try self.screen()
+            if screen.contains(text) { return screen }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while Date() < deadline
+        return screen
+    }
+
+    func stop() { _ = try? run(["kill-server"], reads: false) }
+}
+
+let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("dnsflow").path
+
+/// The real binary in a real terminal (tmux): markers, colours, screens, marks and export, and the terminal
+/// restored on quit.
+@Suite("The interface in a real terminal", .enabled(if: tmuxPath != nil, "needs tmux"), .serialized)
+struct TerminalTests {
+    @Test func pairsRetriesScreensExportAndQuit() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-10s/pod.pcap").path
+        try tmux.start("cd \(dir.path) && \(binary) -r \(capture)")
+        var screen = try tmux.wait(for: "[offline]")
+        #expect(screen.contains("┌r"))
+        #expect(screen.contains("↻2 +5.00s"))
+        #expect(screen.contains("✗ no answer"))
+        // Colour: the pair marker in yellow (retried), the unanswered cell in red.
+        let coloured = try tmux.screen(colours: true)
+        #expect(coloured.contains("\u{1b}[33m┌r"), "retried pair in yellow")
+        #expect(coloured.contains("\u{1b}[31m✗ no answer"), "unanswered in red")
+        for (key, title) in [("2", "CLIENT → SERVER"), ("3", "WAITED"), ("4", "FINDINGS"), ("1", "LATENCY")] {
+            try tmux.keys(key)
+            #expect(try tmux.wait(for: title).contains(title), "screen \(key)")
+        }
+        try tmux.keys("?")
+        #expect(try tmux.wait(for: "Everywhere").contains("previous row"))
+        try tmux.keys("Escape")
+        // Flat view, mark two rows, export them.
+        try tmux.keys("g", "Down", "Space", "Space", "e")
+        screen = try tmux.wait(for: "export 2 marked rows")
+        #expect(screen.contains("export 2 marked rows"))
+        try tmux.keys("Enter")
+        screen = try tmux.wait(for: "wrote 2 rows")
+        #expect(screen.contains("wrote 2 rows"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".csv") }
+        #expect(files.count == 1)
+        if let f = files.first {
+            let csv = try String(contentsOfFile: dir.appendingPathComponent(f).path, encoding: .utf8)
+            #expect(csv.split(separator: "\n").count == 3)
+        }
+        try tmux.keys("q")
+        screen = try tmux.wait(for: "EXITED")
+        #expect(screen.contains("EXITED 0"))
+        #expect(!screen.contains("[offline]"), "the terminal is restored")
+    }
+
+    @Test func monochromeLosesNothing() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        try tmux.start("\(binary) -r \(capture)", environment: "NO_COLOR=1 TERM=xterm-256color")
+        let screen = try tmux.wait(for: "[offline]")
+        #expect(screen.contains("┌r") && screen.contains("↻2 +5.00s") && screen.contains("✗ no answer"))
+        let coloured = try tmux.screen(colours: true)
+        #expect(!coloured.contains("\u{1b}[31m") && !coloured.contains("\u{1b}[33m"), "no colours with NO_COLOR")
+        try tmux.keys("q")
+        #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
+    }
+
+    @Test func capturePipedOnStdinReadsKeysFromTheTerminal() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        try tmux.start("cat \(capture) | \(binary) -r -")
+        #expect(try tmux.wait(for: "[offline]").contains("↻2 +5.00s"))
+        try tmux.keys("2")
+        #expect(try tmux.wait(for: "CLIENT → SERVER").contains("CLIENT → SERVER"))
+        try tmux.keys("q")
+        #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
+    }
+
+    @Test func resizeAndSignalsRestoreTheTerminal() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        try tmux.start("\(binary) -r \(capture)")
+        try tmux.wait(for: "[offline]")
+        try tmux.run(["resize-window", "-t", tmux.session, "-x", "50", "-y", "10"], reads: false)
+        #expect(try tmux.wait(for: "too small").contains("Terminal too small"))
+        try tmux.run(["resize-window", "-t", tmux.session, "-x", "120", "-y", "30"], reads: false)
+        #expect(try tmux.wait(for: "[offline]").contains("↻2"))
+        try tmux.keys("C-c")
+        let screen = try tmux.wait(for: "EXITED")
+        #expect(screen.contains("EXITED"))
+        #expect(!screen.contains("[offline]"))
+    }
+
+    @Test func replayPlaysAtTheRecordedPace() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        // The re-sends come 5 s after the first queries: at ×10 about 0.5 s later, not at once.
+        try tmux.start("\(binary) -r \(capture) --replay 10")
+        let first = try tmux.wait(for: "web.default")
+        #expect(first.contains("[replay ×10]"))
+        #expect(!first.contains("↻2"), "the re-send is not there yet")
+        #expect(try tmux.wait(for: "↻2 +5.00s").contains("↻2 +5.00s"))
+        try tmux.keys("q")
+        #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
+    }
+}
