@@ -104,14 +104,18 @@ public struct App {
         }
     }
 
-    /// Brings the screens' cached rows up to date (call before drawing or handling input).
+    /// Brings the shown screen's cached rows up to date (call before drawing or handling input). Only the screen on
+    /// view is recomputed: the others catch up when switched to.
     public mutating func refresh(height: Int) {
         let p = page(height)
-        queries.update(store, page: p)
         let q = queries
-        flows.update(store, shows: q.shows, page: p)
-        timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
-        findings.update(summary)
+        switch screen {
+        case .queries: queries.update(store, page: p)
+        case .flows: flows.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
+        case .timeline: timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
+        case .findings: findings.update(summary)
+        default: break
+        }
     }
 
     // MARK: keys

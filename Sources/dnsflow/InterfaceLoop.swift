@@ -42,7 +42,7 @@ struct InterfaceLoop {
         var waiting: CapturedPacket?
         var exhausted = false, finished = false
         var seen = 0
-        var lastDraw: Int64 = 0, lastFigures: Int64 = 0
+        var lastDraw: Int64 = 0, lastFigures: Int64 = 0, drawCost: Int64 = 0
         var dirty = true
 
         while !stop(), !app.wantsQuit {
@@ -94,23 +94,26 @@ struct InterfaceLoop {
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
 
-            // 2. Status, at most once a second for what costs (percentiles, kernel counters).
-            let now = monotonicNanoseconds()
-            let figuresDue = now - lastFigures >= 1_000_000_000 || (finished && lastFigures >= 0 && dirty)
-            app.update(summary: pipeline.summary, percentiles: figuresDue)
-            if figuresDue {
-                lastFigures = finished ? -1 : now
-                if isLive, let k = handles[0].kernelStats() { app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) }
-            }
-            app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
-            app.status.progress = finished ? nil : progress()
-
-            // 3. Draw (at most 20 times a second while data pours in), then keys.
+            // 3. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
+            // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.
             let (w, h) = terminal.size
-            if dirty, now - lastDraw >= 50_000_000 || exhausted {
+            let now = monotonicNanoseconds()
+            if isLive, now - lastFigures >= 1_000_000_000 { dirty = true }
+            if dirty, now - lastDraw >= max(50_000_000, 4 * drawCost) || (exhausted && finished && now - lastDraw >= 50_000_000) {
+                // Status: the counts at every draw; what costs (a sort for the percentiles, kernel counters) once a
+                // second, and once more at the end.
+                let figuresDue = now - lastFigures >= 1_000_000_000 || (finished && lastFigures >= 0)
+                app.update(summary: pipeline.summary, percentiles: figuresDue)
+                if figuresDue {
+                    lastFigures = finished ? -1 : now
+                    if isLive, let k = handles[0].kernelStats() { app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) }
+                }
+                app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
+                app.status.progress = finished ? nil : progress()
                 app.refresh(height: h)
                 terminal.paint(app.render(width: w, height: h))
-                lastDraw = now
+                lastDraw = monotonicNanoseconds()
+                drawCost = lastDraw - now
                 dirty = false
             }
             let busy = !exhausted && (waiting == nil || app.isPaused == false) && !isLive && replay == nil

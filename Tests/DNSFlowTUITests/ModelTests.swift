@@ -39,8 +39,9 @@ struct ModelTests {
         #expect(evicted.count == s.evicted)
         #expect(evicted == evicted.sorted(), "oldest first")
         #expect(s.entries.first!.sequence > evicted.last!)
-        // Flow groups drop evicted rows too.
+        // Flow groups drop evicted rows too, and go when empty.
         #expect(s.flows.map(\.entries.count).reduce(0, +) == s.count)
+        #expect(s.flows.allSatisfy { !$0.entries.isEmpty })
     }
 
     @Test func marksFollowRowsAndFlows() throws {

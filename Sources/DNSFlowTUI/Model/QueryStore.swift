@@ -103,6 +103,7 @@ public final class QueryStore {
     private var flowByKey: [FlowGroup.Key: FlowGroup] = [:]
     private var bySequence: [Int: Entry] = [:]
     private var seenPairs: Set<Int> = []
+    private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
     public private(set) var markedCount = 0
@@ -150,7 +151,8 @@ public final class QueryStore {
     private func group(for t: Transaction) -> FlowGroup {
         let key = FlowGroup.Key(transport: t.transport, client: t.client, server: t.server)
         if let g = flowByKey[key] { return g }
-        let g = FlowGroup(number: flows.count + 1, key: key)
+        flowNumbers += 1
+        let g = FlowGroup(number: flowNumbers, key: key)
         flows.append(g)
         flowByKey[key] = g
         return g
@@ -200,10 +202,17 @@ public final class QueryStore {
             touched[ObjectIdentifier(e.flow)] = e.flow
         }
         let cutoff = gone.last?.sequence ?? .min
+        var emptied = false
         for g in touched.values {
             g.entries.removeAll { $0.sequence <= cutoff && bySequence[$0.sequence] == nil }
             g.invalidate()
+            if g.entries.isEmpty {
+                flowByKey[g.key] = nil
+                emptied = true
+            }
         }
+        // A flow whose rows are all gone goes too (its number is not reused).
+        if emptied { flows.removeAll { $0.entries.isEmpty } }
         evicted += gone.count
         version += 1
         onEvict(gone)

@@ -11,7 +11,14 @@ public struct FlowsScreen {
     public init() {}
 
     /// The flows with a row the queries' filter shows, in the chosen order.
-    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, page: Int) {
+    private var computed: (version: Int, filter: String, sort: Sort)?
+
+    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, filterKey: String, page: Int) {
+        if let c = computed, c.version == store.version, c.filter == filterKey, c.sort == sort {
+            cursor.clamp(count: rows.count, page: page)
+            return
+        }
+        computed = (store.version, filterKey, sort)
         let selected = rows[safe: cursor.index]?.number
         rows = store.flows.filter { $0.entries.contains(where: shows) }
         switch sort {

@@ -20,6 +20,7 @@ public struct TimelineScreen {
     public private(set) var span: Int64?
     public var showsHistogram = true
     private var latest: Int64 = 0
+    private var histogram = Histogram()
     private var version = -1
     private var selected: Int?
     private var filterKey = ""
@@ -32,7 +33,9 @@ public struct TimelineScreen {
         guard version != store.version || filterKey != self.filterKey else { return }
         version = store.version
         self.filterKey = filterKey
-        rows = TimelineScreen.rows(store.entries.filter { $0.transaction.query != nil && shows($0) })
+        let shown = store.entries.filter { $0.transaction.query != nil && shows($0) }
+        rows = TimelineScreen.rows(shown)
+        histogram = Histogram(shown)
         latest = store.latestTime
         if !cursor.follows, let selected, let i = rows.firstIndex(where: { $0.head.sequence == selected }) {
             cursor.select(i, count: rows.count, page: page)
@@ -242,18 +245,27 @@ public struct TimelineScreen {
         }
     }
 
-    private func drawHistogram(into canvas: inout Canvas, y0: Int, height: Int, store: QueryStore) {
-        // What the application waited: each resolution once (its first query carries the total), and every query's
-        // own latency beside it.
+    /// Per band: lookups (each resolution once, by what the application waited) and queries (by latency); and the
+    /// queries never answered. Counted when the rows change, not at every draw.
+    struct Histogram {
         var lookups = Array(repeating: 0, count: TimelineScreen.bands.count)
-        var queries = lookups
+        var queries = Array(repeating: 0, count: TimelineScreen.bands.count)
         var never = 0
-        for e in store.entries where !e.isPending && e.transaction.query != nil {
-            let t = e.transaction
-            if let l = t.latencyNanoseconds { queries[TimelineScreen.band(l)] += 1 }
-            if t.analysis.resolution == t.sequence, let total = t.analysis.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
-            if t.status == .unanswered { never += 1 }
+
+        init() {}
+
+        init(_ entries: [Entry]) {
+            for e in entries where !e.isPending && e.transaction.query != nil {
+                let t = e.transaction
+                if let l = t.latencyNanoseconds { queries[TimelineScreen.band(l)] += 1 }
+                if t.analysis.resolution == t.sequence, let total = t.analysis.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
+                if t.status == .unanswered { never += 1 }
+            }
         }
+    }
+
+    private func drawHistogram(into canvas: inout Canvas, y0: Int, height: Int, store: QueryStore) {
+        let lookups = histogram.lookups, queries = histogram.queries, never = histogram.never
         let w = canvas.width
         canvas.put(0, y0, pad(" LOOKUP TIME (what the application waited)   LOOKUPS  QUERIES", w), .header)
         canvas.put(max(0, w - 12), y0, "(log scale)", .header)

@@ -46,6 +46,11 @@ public final class Terminal {
         nonl()
         keypad(dnsflow_stdscr(), true)
         curs_set(0)
+        // Home and End as tmux, screen, rxvt and the Linux console send them, whatever TERM's description says.
+        for (sequence, key) in [("\u{1b}[1~", KEY_HOME), ("\u{1b}[4~", KEY_END), ("\u{1b}[7~", KEY_HOME), ("\u{1b}[8~", KEY_END),
+                                ("\u{1b}[H", KEY_HOME), ("\u{1b}[F", KEY_END), ("\u{1b}OH", KEY_HOME), ("\u{1b}OF", KEY_END)] {
+            define_key(sequence, key)
+        }
         mousemask(dnsflow_mouse_all(), nil)
         mouseinterval(0)
         let noColour = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
