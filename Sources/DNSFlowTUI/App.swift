@@ -31,6 +31,7 @@ public struct App {
 
     enum Event {
         case query(Int, ObservedMessage)
+        case matched(Transaction)
         case settled(Transaction)
     }
 
@@ -71,6 +72,11 @@ public struct App {
         if isPaused { held.append(.query(sequence, query)) } else { store.queryArrived(sequence, query) }
     }
 
+    /// A response as it arrives (the analysis follows later).
+    public mutating func matched(_ t: Transaction) {
+        if isPaused { held.append(.matched(t)) } else { store.matched(t) }
+    }
+
     /// A transaction whose analysis is final.
     public mutating func add(_ t: Transaction) {
         if isPaused { held.append(.settled(t)) } else { store.settled(t) }
@@ -85,7 +91,17 @@ public struct App {
         }
     }
 
-    public var heldCount: Int { held.count }
+    /// New rows seen while paused, waiting to be shown.
+    public var heldCount: Int {
+        var sequences: Set<Int> = []
+        for event in held {
+            switch event {
+            case .query(let seq, _): sequences.insert(seq)
+            case .matched(let t), .settled(let t): if store.entry(sequence: t.sequence) == nil { sequences.insert(t.sequence) }
+            }
+        }
+        return sequences.count
+    }
 
     // MARK: layout
 
@@ -253,6 +269,7 @@ public struct App {
         for event in held {
             switch event {
             case .query(let seq, let q): store.queryArrived(seq, q)
+            case .matched(let t): store.matched(t)
             case .settled(let t): store.settled(t)
             }
         }
@@ -443,7 +460,7 @@ public struct App {
             tabsEnd = c.put(tabsEnd, 0, " ▸ \(overlay) ", .tabActive) + 1
         }
         var mode = status.mode
-        if isPaused { mode = "paused" + (held.isEmpty ? "" : " +\(held.count)") }
+        if isPaused { mode = "paused" + (heldCount == 0 ? "" : " +\(heldCount)") }
         if let p = status.progress, status.mode == "loading" { mode += " \(Int(p * 100))%" }
         // Mode first, then the source, cut from the left (the file name matters most); the mode always shows.
         let modeText = " [\(mode)] "
@@ -461,7 +478,7 @@ public struct App {
             func label(_ long: String, _ brief: String) -> String { short ? brief : long }
             var parts: [(String, Role)] = [
                 (label("packets", "pkts") + " \(s.packet.packets)", .normal), (label("queries", "q") + " \(s.queryMessages)", .normal),
-                (label("answered", "ans") + " \(s.answered)", .normal),
+                (label("answered", "ans") + " \(s.answered + store.answeredPending)", .normal),
                 (label("unanswered", "✗") + " \(s.unanswered)", s.unanswered > 0 ? .unanswered : .normal),
                 (label("re-sends", "↻") + " \(s.resends)", s.resends > 0 ? .retry : .normal),
             ]

@@ -79,7 +79,7 @@ struct InterfaceLoop {
                 var carriesDNS = false
                 pipeline.process(
                     packet, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1) },
-                    onTransaction: { app.add($0) })
+                    onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 if carriesDNS { packets.keep(packet) }
                 if !isLive { store.advance(to: packet.timestamp.totalNanoseconds) }
                 ingested += 1
@@ -88,7 +88,7 @@ struct InterfaceLoop {
             }
             if ingested > 0 { dirty = true }
             if exhausted, !finished {
-                pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onTransaction: { app.add($0) })
+                pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 finished = true
                 dirty = true
             }

@@ -48,4 +48,21 @@ struct LiveCaptureTests {
         #expect(summary.contains("\"unanswered\":1"))
         #expect(summary.contains("\"kernel_dropped\":"))
     }
+
+    /// The interface on a live capture, in tmux: rows while capturing, a pending query shown as waiting, pause and
+    /// resume, q exits 0 (scripts/live/ui-check.sh asserts; its screens are kept on failure).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func interfaceOnALiveCapture() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-live-ui-\(UUID().uuidString)")
+        let lab = Process()
+        lab.executableURL = packageRoot.appendingPathComponent("scripts/live/ui-check.sh")
+        lab.arguments = [dnsflowBinary.path, out.path]
+        let errors = Pipe()
+        lab.standardError = errors
+        try lab.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        lab.waitUntilExit()
+        #expect(lab.terminationStatus == 0, "\(message)")
+        if lab.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
+    }
 }

@@ -48,11 +48,13 @@ public struct Pipeline {
 
     /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones, and every sighting of one);
     /// `onQuery` each new query as it enters matching, with its sequence (a live view shows it before it settles);
+    /// `onMatched` each query as its response arrives (and each orphan response), before the analysis is final;
     /// `onTransaction` every transaction once it and its analysis are final (out of order: see `InSequence`).
     public mutating func process(
         _ packet: CapturedPacket,
         onMessage: (ObservedMessage) -> Void = { _ in },
         onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
         var payloads: [DNSPayload] = []
@@ -62,7 +64,7 @@ public struct Pipeline {
         if !packet.linkType.isSupported {
             summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
-        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onTransaction: onTransaction) }
+        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         summary.packet = decoder.stats
     }
 
@@ -70,11 +72,12 @@ public struct Pipeline {
     public mutating func finish(
         onMessage: (ObservedMessage) -> Void = { _ in },
         onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
         var payloads: [DNSPayload] = []
         decoder.finish(emit: { payloads.append($0) })
-        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onTransaction: onTransaction) }
+        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
         var released: [Transaction] = []
@@ -87,7 +90,7 @@ public struct Pipeline {
 
     private mutating func handle(
         _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
-        onTransaction: (Transaction) -> Void
+        onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
         guard let message = DNSParser.parse(payload.bytes) else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
@@ -122,7 +125,7 @@ public struct Pipeline {
                 analyzer.querySighting(earlier.sequence)
                 matcher.addSighting(of: earlier.sequence, observed)
             }
-            return finishHandling(settled, onTransaction)
+            return finishHandling(settled, onMatched, onTransaction)
         } else {
             let seq = matcher.add(observed) { settled.append($0) }
             sightings.remember(payload.bytes, of: observed, sequence: seq)
@@ -132,7 +135,7 @@ public struct Pipeline {
             }
         }
         countMessage(message)
-        finishHandling(settled, onTransaction)
+        finishHandling(settled, onMatched, onTransaction)
     }
 
     /// Counted once per message, whatever number of times it was seen.
@@ -141,9 +144,12 @@ public struct Pipeline {
         if message.isResponse { summary.responses += 1 } else { summary.queryMessages += 1 }
     }
 
-    private mutating func finishHandling(_ settled: [Transaction], _ onTransaction: (Transaction) -> Void) {
+    private mutating func finishHandling(
+        _ settled: [Transaction], _ onMatched: (Transaction) -> Void, _ onTransaction: (Transaction) -> Void
+    ) {
         var released: [Transaction] = []
         for t in settled {
+            if t.response != nil { onMatched(t) }
             analyzer.settled(t) { released.append($0) }
             analyzer.touch(t.sequence)
         }

@@ -79,7 +79,7 @@ public final class FlowGroup {
             if t.query != nil { s.queries += 1 }
             if e.isMarked { s.marked += 1 }
             if e.isRetry { s.retries += 1 }
-            if e.isPending { s.pending += 1; continue }
+            if e.isPending, t.response == nil { s.pending += 1; continue }
             switch t.status {
             case .answered: s.answered += 1
             case .unanswered: s.unanswered += 1
@@ -107,6 +107,8 @@ public final class QueryStore {
     public let maxEntries: Int
     public private(set) var evicted = 0
     public private(set) var markedCount = 0
+    /// Rows answered whose analysis is not final yet (the pipeline counts them once they settle).
+    public private(set) var answeredPending = 0
     /// The latest time seen in any row (nanoseconds since the epoch): where an unanswered bar ends.
     public private(set) var latestTime: Int64 = 0
     /// Bumped on every change, so views know when to recompute.
@@ -126,9 +128,26 @@ public final class QueryStore {
         insert(Entry(sequence: sequence, transaction: t, isPending: true, flow: group(for: t)))
     }
 
+    /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
+    public func matched(_ t: Transaction) {
+        guard let e = bySequence[t.sequence] else {
+            let e = Entry(sequence: t.sequence, transaction: t, isPending: true, flow: group(for: t))
+            insert(e)
+            if t.query != nil { answeredPending += 1 }
+            return
+        }
+        guard e.isPending, e.transaction.response == nil else { return }
+        e.transaction = t
+        if t.query != nil { answeredPending += 1 }
+        noteTime(t)
+        e.flow.invalidate()
+        version += 1
+    }
+
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
         if let e = bySequence[t.sequence] {
+            if e.isPending, e.transaction.response != nil, e.transaction.query != nil { answeredPending -= 1 }
             e.transaction = t
             e.isPending = false
             noteTime(t)
@@ -199,6 +218,7 @@ public final class QueryStore {
         for e in gone {
             bySequence[e.sequence] = nil
             if e.isMarked { markedCount -= 1 }
+            if e.isPending, e.transaction.response != nil, e.transaction.query != nil { answeredPending -= 1 }
             touched[ObjectIdentifier(e.flow)] = e.flow
         }
         let cutoff = gone.last?.sequence ?? .min
