@@ -40,6 +40,7 @@ public final class Terminal {
             throw OpenError(description: "cannot use the terminal (TERM=\(String(cString: getenv("TERM") ?? strdup("")))); try TERM=xterm")
         }
         self.screen = screen
+        dnsflow_install_crash_restore()
         set_escdelay(25)
         cbreak()
         noecho()
@@ -105,7 +106,7 @@ public final class Terminal {
             switch role {
             case .selected, .header, .footer, .tab: a |= dnsflow_attr_reverse()
             case .footerKey, .tabActive, .unanswered, .latencyTimeout, .pairFailed: a |= dnsflow_attr_bold()
-            case .marked: a |= dnsflow_attr_underline()
+            case .marked: a |= dnsflow_attr_bold()
             case .dim: a |= dnsflow_attr_dim()
             default: break
             }
