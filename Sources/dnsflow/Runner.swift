@@ -25,6 +25,10 @@ struct Runner {
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
         configuration.names = names
 
+        if command.replay != nil, !command.usesInterface {
+            throw CommandError("--replay plays a capture in the interface: it needs a terminal on standard output, and no --csv, --flows-csv, --summary or --no-ui")
+        }
+
         // Open everything before writing anything: a bad input or filter leaves no output behind.
         var handles: [PcapHandle] = []
         if let device = command.interface {

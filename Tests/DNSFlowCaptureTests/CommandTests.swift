@@ -28,6 +28,18 @@ struct CommandTests {
         expectOneLineError(try runDNSFlow(["-r", "/nonexistent/x.pcap", "--summary"]), containing: "/nonexistent/x.pcap: no such file")
     }
 
+    /// The interface needs a terminal; options that only it uses say so instead of being ignored.
+    @Test func replayNeedsTheInterface() throws {
+        let capture = packageRoot.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        expectOneLineError(try runDNSFlow(["-r", capture, "--replay", "--summary"]), containing: "--replay plays a capture in the interface")
+        expectOneLineError(try runDNSFlow(["-r", capture, "--replay=0"]), containing: "--replay speed must be above 0")
+        expectOneLineError(try runDNSFlow(["-r", capture, "--max-queries", "5"]), containing: "--max-queries must be at least 100")
+        // Not a terminal: lines, as before.
+        let lines = try runDNSFlow(["-r", capture])
+        #expect(lines.status == 0)
+        #expect(lines.stdout.split(separator: "\n").count == 4)
+    }
+
     @Test func directoryIsNotACapture() throws {
         expectOneLineError(try runDNSFlow(["-r", captures.path, "--summary"]), containing: "is a directory")
     }
