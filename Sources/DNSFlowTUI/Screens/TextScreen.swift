@@ -50,7 +50,7 @@ public enum HelpText {
             out.append(StyledLine(title, .title))
             for b in KeyBindings.table where belongs(b) {
                 let keys = b.keys.joined(separator: " ")
-                out.append(StyledLine(runs: [.init(text: "  " + pad(keys, 12), role: .footerKey), .init(text: "  " + b.help, role: .normal)]))
+                out.append(StyledLine(runs: [.init(text: "  ", role: .normal), .init(text: keys, role: .title), .init(text: String(repeating: " ", count: max(1, 12 - keys.count)) + "  " + b.help, role: .normal)]))
             }
             out.append(StyledLine(""))
         }
