@@ -70,9 +70,24 @@ public struct Finding: Hashable, Sendable {
 enum FindingRules {
     static let timeoutFloor: Int64 = 900_000_000
 
+    /// Most resolutions: every query answered NOERROR at its first attempt, not truncated, each its own chain. No
+    /// rule can fire on those (each needs an unanswered query, a re-send, an error or NXDOMAIN, or TC=1), so they
+    /// skip the grouping below — it is most of the analysis's cost on a busy capture.
+    static func isUneventful(_ rows: [Transaction]) -> Bool {
+        for t in rows {
+            guard t.query != nil, !t.isUnmatchable, let r = t.response?.message else { return false }
+            let a = t.analysis
+            guard a.attempt == 1, !a.isProbableRetry, a.retryGapNanoseconds == nil, a.chain == nil || a.chain == t.sequence,
+                  r.rcode == .noError, !r.header.isTruncated
+            else { return false }
+        }
+        return true
+    }
+
     /// Finding ids for each transaction (by sequence) of one resolution.
     /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
     static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> [Int: [String]] {
+        if isUneventful(rows) { return [:] }
         var out: [Int: [String]] = [:]
         func mark(_ ts: [Transaction], _ f: Finding) {
             for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
