@@ -29,10 +29,7 @@ struct SightingIndex {
     init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
 
     static func hash(_ transport: TransportProtocol, _ bytes: [UInt8]) -> Int {
-        var h = Hasher()
-        h.combine(transport)
-        bytes.withUnsafeBytes { h.combine(bytes: $0) }
-        return h.finalize()
+        Int(truncatingIfNeeded: FNV1a.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
     }
 
     /// The earlier sighting of these octets, if one is within the window.
