@@ -13,6 +13,16 @@ final class OutputFile {
     private let temporaryPath: String?
     private var buffer: [UInt8] = []
     private var failed = false
+    /// Opened here on a device or pipe (closed on commit), not a standard stream.
+    private var ownsStream = false
+
+    /// An existing path that is not a regular file (or a directory): a device, a FIFO, a socket.
+    static func isSpecial(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let kind = st.st_mode & S_IFMT
+        return kind != S_IFREG && kind != S_IFDIR
+    }
 
     /// `-` is standard output.
     init(path: String) throws(CommandError) {
@@ -20,6 +30,16 @@ final class OutputFile {
             stream = standardOutputStream
             finalPath = nil
             temporaryPath = nil
+        } else if OutputFile.isSpecial(path) {
+            // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place. Renaming a file over it
+            // would replace /dev/null with a regular file.
+            guard let f = fopen(path, "wb") else {
+                throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+            }
+            stream = f
+            finalPath = nil
+            temporaryPath = nil
+            ownsStream = true
         } else {
             let tmp = path + ".part-\(getpid())"
             guard let f = fopen(tmp, "wb") else {
@@ -59,7 +79,8 @@ final class OutputFile {
     func commit() throws(CommandError) {
         flush()
         guard let finalPath, let temporaryPath else {
-            if failed { throw CommandError("cannot write to standard output") }
+            if ownsStream, fclose(stream) != 0 { failed = true }
+            if failed { throw CommandError("cannot write the output: \(String(cString: strerror(errno)))") }
             return
         }
         let closed = fclose(stream)

@@ -28,6 +28,29 @@ struct CommandTests {
         expectOneLineError(try runDNSFlow(["-r", "/nonexistent/x.pcap", "--summary"]), containing: "/nonexistent/x.pcap: no such file")
     }
 
+    /// `--csv` to a device or a pipe writes into it: renaming a finished file over it (the way regular files are
+    /// written) would replace it — as root, /dev/null itself. Checked on a FIFO, never on /dev/null.
+    @Test func csvIntoAPipeKeepsThePipe() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("rows.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let received = dir.appendingPathComponent("received.csv")
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "cat '\(fifo)' > '\(received.path)'"]
+        try reader.run()
+        let capture = packageRoot.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        let r = try runDNSFlow(["-r", capture, "--csv", fifo])
+        reader.waitUntilExit()
+        #expect(r.status == 0, "\(r.stderr)")
+        var st = stat()
+        #expect(stat(fifo, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO, "still a FIFO")
+        let csv = try String(contentsOf: received, encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 5)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["received.csv", "rows.fifo"])
+    }
+
     /// The interface needs a terminal; options that only it uses say so instead of being ignored.
     @Test func replayNeedsTheInterface() throws {
         let capture = packageRoot.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path

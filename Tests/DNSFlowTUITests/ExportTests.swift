@@ -250,4 +250,16 @@ struct PcapFileWriterTests {
         #expect(throws: ExportError.self) { try PcapFileWriter.encode([late]) }
         #expect(throws: ExportError("no packets to save")) { try PcapFileWriter.encode([]) }
     }
+
+    @Test func aDeviceOrPipeIsNeverRenamedOver() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-fifo-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("p").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: ExportError.self) { try AtomicFile.write(Array("x".utf8), to: fifo, overwrite: true) }
+        var st = stat()
+        #expect(stat(fifo, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["p"])
+    }
 }

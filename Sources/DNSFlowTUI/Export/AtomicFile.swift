@@ -24,6 +24,8 @@ public enum AtomicFile {
     /// full: ENOSPC from write/fsync/close), and leave no temporary file behind.
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(ExportError) {
         guard !path.isEmpty else { throw ExportError("no file name given") }
+        // A device or a pipe is never renamed over (that would turn /dev/null into a regular file).
+        if isSpecial(path) { throw ExportError("\(path): not a regular file (a device, a pipe or a socket); give a file name") }
         if !overwrite, exists(path) { throw ExportError("\(path) exists", exists: true) }
         let (fd, temporary) = try createTemporary(beside: path)
         var closed = false
@@ -38,6 +40,14 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// An existing path (followed through links) that is neither a regular file nor a directory.
+    static func isSpecial(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        let kind = st.st_mode & S_IFMT
+        return kind != S_IFREG && kind != S_IFDIR
     }
 
     /// Whether anything (a file, a directory, a dangling symbolic link) is at `path`.
