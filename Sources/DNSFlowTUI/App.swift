@@ -53,6 +53,9 @@ public struct App {
     /// Where exports go (default: the working directory).
     public var directory = ""
     public private(set) var wantsQuit = false
+    /// While rows pour in, keys move over the rows as last computed (instant with a million rows) and the periodic
+    /// redraw brings them up to date; a change of view (filter, grouping, sort) recomputes at once regardless.
+    public var defersRecompute = false
     public private(set) var isPaused = false
     public private(set) var message: (text: String, role: Role)?
     var prompt: Prompt?
@@ -125,10 +128,11 @@ public struct App {
     public mutating func refresh(height: Int) {
         let p = page(height)
         let q = queries
+        let stale = defersRecompute
         switch screen {
-        case .queries: queries.update(store, page: p)
-        case .flows: flows.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
-        case .timeline: timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p)
+        case .queries: queries.update(store, page: p, allowStale: stale)
+        case .flows: flows.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p, allowStale: stale)
+        case .timeline: timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p, allowStale: stale)
         case .findings: findings.update(summary)
         default: break
         }

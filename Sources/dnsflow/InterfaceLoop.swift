@@ -43,6 +43,7 @@ struct InterfaceLoop {
         var exhausted = false, finished = false
         var seen = 0
         var lastDraw: Int64 = 0, lastFigures: Int64 = 0, drawCost: Int64 = 0
+        var lastRecompute: Int64 = 0, recomputeCost: Int64 = 0
         var dirty = true
 
         while !stop(), !app.wantsQuit {
@@ -110,14 +111,25 @@ struct InterfaceLoop {
                 }
                 app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
                 app.status.progress = finished ? nil : progress()
+                // The rows on view are recomputed at most once a second, and never more than a tenth of the time,
+                // while rows pour in (rows already drawn update in place; new ones are appended off screen);
+                // drawing, the status bar and the keys stay quick in between.
+                let recompute = finished && exhausted || now - lastRecompute >= max(1_000_000_000, 10 * recomputeCost)
+                app.defersRecompute = !recompute
                 app.refresh(height: h)
+                if recompute {
+                    recomputeCost = monotonicNanoseconds() - now
+                    lastRecompute = now
+                }
                 terminal.paint(app.render(width: w, height: h))
                 lastDraw = monotonicNanoseconds()
-                drawCost = lastDraw - now
+                drawCost = recompute ? 0 : lastDraw - now
                 dirty = false
             }
             let busy = !exhausted && (waiting == nil || app.isPaused == false) && !isLive && replay == nil
             var timeout: Int32 = busy ? 0 : (isLive || replay != nil ? 20 : 250)
+            // Keys act on the rows as last drawn: no recompute per key while rows arrive.
+            app.defersRecompute = true
             while let input = terminal.read(milliseconds: timeout) {
                 timeout = 0
                 let (w, h) = terminal.size

@@ -227,4 +227,26 @@ struct AppTests {
         let band = try #require(lines.first { $0.contains("≈ 5 s") })
         #expect(band.contains("1"))
     }
+
+    /// While rows pour in, keys move over the rows as last computed; the periodic redraw (or a change of view)
+    /// brings them up to date.
+    @Test func keysDoNotRecomputeWhileRowsArrive() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        var app = App(source: "test")
+        app.keys("g")
+        app.add(all[0])
+        app.refresh(height: 24)
+        #expect(app.queries.lines.count == 1)
+        app.add(all[1])
+        app.defersRecompute = true
+        app.keys("Down")
+        #expect(app.queries.lines.count == 1, "the key acted on the rows as drawn")
+        app.defersRecompute = false
+        app.refresh(height: 24)
+        #expect(app.queries.lines.count == 2)
+        app.add(all[2])
+        app.defersRecompute = true
+        app.keys("g")
+        #expect(app.queries.lines.count == 4, "a change of view recomputes at once (grouped: a flow header and 3 rows)")
+    }
 }

@@ -13,8 +13,8 @@ public struct FlowsScreen {
     /// The flows with a row the queries' filter shows, in the chosen order.
     private var computed: (version: Int, filter: String, sort: Sort)?
 
-    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, filterKey: String, page: Int) {
-        if let c = computed, c.version == store.version, c.filter == filterKey, c.sort == sort {
+    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, filterKey: String, page: Int, allowStale: Bool = false) {
+        if let c = computed, c.version == store.version || allowStale, c.filter == filterKey, c.sort == sort {
             cursor.clamp(count: rows.count, page: page)
             return
         }

@@ -57,8 +57,8 @@ public struct QueriesScreen {
     }
 
     /// Recomputes the lines if the store or the view changed, keeping the cursor on the same row.
-    public mutating func update(_ store: QueryStore, page: Int) {
-        if linesVersion != store.version {
+    public mutating func update(_ store: QueryStore, page: Int, allowStale: Bool = false) {
+        if linesVersion != store.version, !(allowStale && linesVersion >= 0) {
             linesVersion = store.version
             lines = computeLines(store)
             if !cursor.follows, let selected, let i = lines.firstIndex(where: { $0.identity == selected }) {
@@ -95,7 +95,7 @@ public struct QueriesScreen {
     /// Navigation, folding, grouping, marking; returns whether it was handled here.
     @discardableResult
     public mutating func perform(_ action: Action, store: QueryStore, page: Int) -> Bool {
-        update(store, page: page)
+        update(store, page: page, allowStale: true)
         if cursor.move(action, count: lines.count, page: page) {
             selected = selectedLine?.identity
             return true
@@ -124,7 +124,7 @@ public struct QueriesScreen {
         case .sort: sort = sort.next
         default: return false
         }
-        update(store, page: page)
+        update(store, page: page, allowStale: true)
         return true
     }
 

@@ -29,8 +29,8 @@ public struct TimelineScreen {
 
     // MARK: model
 
-    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, filterKey: String, page: Int) {
-        guard version != store.version || filterKey != self.filterKey else { return }
+    public mutating func update(_ store: QueryStore, shows: (Entry) -> Bool, filterKey: String, page: Int, allowStale: Bool = false) {
+        guard filterKey != self.filterKey || (version != store.version && !(allowStale && version >= 0)) else { return }
         version = store.version
         self.filterKey = filterKey
         let shown = store.entries.filter { $0.transaction.query != nil && shows($0) }
