@@ -32,14 +32,9 @@ wait_for() {
   fail "no '$1' on the screen"
 }
 mkdir -p "$out"
-ip netns add "$client"
-ip netns add "$server"
-ip link add veth-c netns "$client" type veth peer name veth-s netns "$server"
-ip -n "$client" addr add 198.18.0.2/24 dev veth-c
-ip -n "$server" addr add 198.18.0.1/24 dev veth-s
-for ns in "$client" "$server"; do ip -n "$ns" link set lo up; done
-ip -n "$client" link set veth-c up
-ip -n "$server" link set veth-s up
+# shellcheck source=scripts/live/veth-pair.sh
+. "$here/veth-pair.sh"
+veth_pair "$client" "$server"
 ip netns exec "$server" python3 "$here/dns_peer.py" serve 198.18.0.1 30 >"$out/server.txt" 2>&1 & pids+=($!)
 
 tm new-session -d -s ui -x 120 -y 30 \
