@@ -267,6 +267,9 @@ public struct App {
         detail = TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))
     }
 
+    /// A line for the footer until the next key (a cut-off capture, an error of the loop).
+    public mutating func notify(_ text: String, role: Role = .message) { message = (text, role) }
+
     public mutating func setPaused(_ paused: Bool) {
         isPaused = paused
         guard !paused else { return }

@@ -92,10 +92,14 @@ struct InterfaceLoop {
                 pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 finished = true
                 dirty = true
+                // Bad input loses nothing and says so: on screen now, on stderr once the terminal is back.
+                if let h = handles.first(where: { $0.readError != nil }) {
+                    app.notify("\(h.name): capture is cut off after \(h.packetsRead) packets; showing what was read", role: .rcodeError)
+                }
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
 
-            // 3. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
+            // 2. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
             // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.
             let (w, h) = terminal.size
             let now = monotonicNanoseconds()

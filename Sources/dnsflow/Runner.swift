@@ -80,7 +80,8 @@ struct Runner {
         installSignalHandlers(handles)
         if command.usesInterface {
             var loop = InterfaceLoop(command: command, handles: handles, names: names)
-            return try loop.run(&pipeline, stop: { stopRequested != 0 })
+            let status = try loop.run(&pipeline, stop: { stopRequested != 0 })
+            return reportInputProblems(handles, pipeline.summary) ?? status
         }
         var seen = 0
         if handles.count == 1, handles[0].isLive {
@@ -138,13 +139,19 @@ struct Runner {
         try flowsOutput?.commit()
         stdout.flush()
 
-        for link in pipeline.summary.unsupportedLinkTypes.keys.sorted(by: { $0.input < $1.input }) {
+        return reportInputProblems(handles, pipeline.summary) ?? 0
+    }
+
+    /// Unsupported link types and cut-off captures, on stderr; 2 when an input was cut off.
+    private func reportInputProblems(_ handles: [PcapHandle], _ summary: Summary) -> Int32? {
+        for link in summary.unsupportedLinkTypes.keys.sorted(by: { $0.input < $1.input }) {
             printError("\(handles[link.input].name): link type \(link.linkType) (\(link.linkType.rawValue)) is not supported; its packets were counted, not decoded")
         }
+        let truncated = handles.filter { $0.readError != nil }
         for h in truncated {
             printError("\(h.name): capture is cut off after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
         }
-        return truncated.isEmpty ? 0 : 2
+        return truncated.isEmpty ? nil : 2
     }
 
     private func installSignalHandlers(_ handles: [PcapHandle]) {

@@ -162,6 +162,22 @@ struct TerminalTests {
         #expect(!screen.contains("[offline]"))
     }
 
+    /// A capture cut mid-record: the interface shows what was read and says so; on quit, stderr says it again and
+    /// the exit status is 2, as in batch mode.
+    @Test func aCutOffCaptureIsShownAndReported() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/captures/dns-cut-mid-record.pcap").path
+        try tmux.start("\(binary) -r \(capture)", width: 250)
+        let screen = try tmux.wait(for: "cut off")
+        #expect(screen.contains("capture is cut off after 20 packets; showing what was read"))
+        #expect(screen.contains("[offline]"))
+        try tmux.keys("q")
+        let after = try tmux.wait(for: "EXITED")
+        #expect(after.contains("capture is cut off after 20 packets (libpcap:"))
+        #expect(after.contains("EXITED 2"))
+    }
+
     @Test func replayPlaysAtTheRecordedPace() throws {
         let tmux = Tmux()
         defer { tmux.stop() }
