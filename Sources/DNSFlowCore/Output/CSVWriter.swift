@@ -57,7 +57,33 @@ public enum TransactionCSV {
         fields.append(a.findings.joined(separator: ";"))
         fields.append(names[t.client.address] ?? "")
         fields.append(names[t.server.address] ?? "")
-        return fields.map(quote).joined(separator: ",") + "\n"
+        return joinedRow(fields)
+    }
+
+    /// `a,b,c\n` with each field quoted as needed, built as octets in one buffer.
+    static func joinedRow(_ fields: [String]) -> String {
+        var row: [UInt8] = []
+        row.reserveCapacity(fields.reduce(fields.count + 8) { $0 + $1.utf8.count })
+        for (i, field) in fields.enumerated() {
+            if i > 0 { row.append(0x2c) }
+            if needsQuotes(field) {
+                row.append(0x22)
+                for b in field.utf8 {
+                    if b == 0x22 { row.append(0x22) }
+                    row.append(b)
+                }
+                row.append(0x22)
+            } else {
+                row.append(contentsOf: field.utf8)
+            }
+        }
+        row.append(0x0a)
+        return String(decoding: row, as: UTF8.self)
+    }
+
+    static func needsQuotes(_ field: String) -> Bool {
+        let special: (UInt8) -> Bool = { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }
+        return field.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? field.utf8.contains(where: special)
     }
 
     /// Milliseconds with the capture's precision: 3 decimals for microsecond captures, 6 for nanosecond.
@@ -73,7 +99,7 @@ public enum TransactionCSV {
 
     /// RFC 4180 §2: a field with a comma, quote, CR or LF is quoted, quotes doubled.
     public static func quote(_ field: String) -> String {
-        guard field.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return field }
+        guard needsQuotes(field) else { return field }
         var out = "\""
         for ch in field {
             if ch == "\"" { out += "\"\"" } else { out.append(ch) }
