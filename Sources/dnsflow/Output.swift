@@ -1,3 +1,4 @@
+import DNSFlowTUI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,13 +17,6 @@ final class OutputFile {
     /// Opened here on a device or pipe (closed on commit), not a standard stream.
     private var ownsStream = false
 
-    /// An existing path that is not a regular file (or a directory): a device, a FIFO, a socket.
-    static func isSpecial(_ path: String) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return false }
-        let kind = st.st_mode & S_IFMT
-        return kind != S_IFREG && kind != S_IFDIR
-    }
 
     /// `-` is standard output.
     init(path: String) throws(CommandError) {
@@ -30,7 +24,7 @@ final class OutputFile {
             stream = standardOutputStream
             finalPath = nil
             temporaryPath = nil
-        } else if OutputFile.isSpecial(path) {
+        } else if AtomicFile.isSpecial(path) {
             // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place. Renaming a file over it
             // would replace /dev/null with a regular file.
             guard let f = fopen(path, "wb") else {

@@ -43,7 +43,7 @@ public enum AtomicFile {
     }
 
     /// An existing path (followed through links) that is neither a regular file nor a directory.
-    static func isSpecial(_ path: String) -> Bool {
+    public static func isSpecial(_ path: String) -> Bool {
         var st = stat()
         guard stat(path, &st) == 0 else { return false }
         let kind = st.st_mode & S_IFMT

@@ -115,7 +115,7 @@ public struct QueryFilter: Equatable, Sendable {
         case .name(let s): return e.searchName.contains(s)
         case .type(let s): return t.question.map { $0.type.description.lowercased() == s } ?? false
         case .rcode(let s): return t.response.map { $0.message.rcode.description.lowercased() == s } ?? false
-        case .status(let s): return e.isPending && t.response == nil ? s == "pending" : t.status.rawValue == s
+        case .status(let s): return e.isWaiting ? s == "pending" : t.status.rawValue == s
         case .proto(let s): return t.transport.rawValue == s
         case .id(let id): return t.id == id
         case .retry: return e.isRetry

@@ -21,6 +21,12 @@ public final class Entry {
         self.flow = flow
     }
 
+    /// Seen, with no answer yet (pending, and nothing matched it).
+    public var isWaiting: Bool { isPending && transaction.response == nil }
+
+    /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
+    var isAnsweredEarly: Bool { isPending && transaction.query != nil && transaction.response != nil }
+
     /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
     public var isRetry: Bool { transaction.analysis.attempt > 1 || transaction.analysis.isProbableRetry }
 
@@ -79,7 +85,7 @@ public final class FlowGroup {
             if t.query != nil { s.queries += 1 }
             if e.isMarked { s.marked += 1 }
             if e.isRetry { s.retries += 1 }
-            if e.isPending, t.response == nil { s.pending += 1; continue }
+            if e.isWaiting { s.pending += 1; continue }
             switch t.status {
             case .answered: s.answered += 1
             case .unanswered: s.unanswered += 1
@@ -136,7 +142,7 @@ public final class QueryStore {
             if t.query != nil { answeredPending += 1 }
             return
         }
-        guard e.isPending, e.transaction.response == nil else { return }
+        guard e.isWaiting else { return }
         e.transaction = t
         if t.query != nil { answeredPending += 1 }
         noteTime(t)
@@ -147,7 +153,7 @@ public final class QueryStore {
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
         if let e = bySequence[t.sequence] {
-            if e.isPending, e.transaction.response != nil, e.transaction.query != nil { answeredPending -= 1 }
+            if e.isAnsweredEarly { answeredPending -= 1 }
             e.transaction = t
             e.isPending = false
             noteTime(t)
@@ -218,7 +224,7 @@ public final class QueryStore {
         for e in gone {
             bySequence[e.sequence] = nil
             if e.isMarked { markedCount -= 1 }
-            if e.isPending, e.transaction.response != nil, e.transaction.query != nil { answeredPending -= 1 }
+            if e.isAnsweredEarly { answeredPending -= 1 }
             touched[ObjectIdentifier(e.flow)] = e.flow
         }
         let cutoff = gone.last?.sequence ?? .min

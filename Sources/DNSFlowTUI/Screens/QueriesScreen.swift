@@ -186,7 +186,7 @@ public struct QueriesScreen {
         if let r = t.response?.message.rcode {
             canvas.put(rcodeColumn, y, pad(r.description, 9), r == .noError || r == .nxDomain ? .normal : .rcodeError)
         }
-        let (latency, role) = e.isPending && t.response == nil ? ("… waiting", Role.dim) : QueryRow.latency(t)
+        let (latency, role) = e.isWaiting ? ("… waiting", Role.dim) : QueryRow.latency(t)
         canvas.put(rcodeColumn + 9, y, latency, role)
     }
 

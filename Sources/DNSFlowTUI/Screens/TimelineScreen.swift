@@ -212,7 +212,7 @@ public struct TimelineScreen {
             x1 = min(limit - 1, x1)
             let role: Role
             let glyph: String
-            if e.isPending, e.transaction.response == nil {
+            if e.isWaiting {
                 (glyph, role) = ("▒", .dim)
             } else if answered, let l = e.transaction.latencyNanoseconds {
                 role = QueryRow.latencyText(l).1
@@ -232,7 +232,7 @@ public struct TimelineScreen {
     private func drawWaited(_ r: Row, into canvas: inout Canvas, x: Int, y: Int) {
         let last = r.attempts[r.attempts.count - 1]
         let retries = r.attempts.count > 1 ? " ↻\(r.attempts.count)" : ""
-        if last.isPending, last.transaction.response == nil {
+        if last.isWaiting {
             canvas.put(x, y, " … waiting", .dim)
         } else if let response = last.transaction.response, last.transaction.query != nil {
             let waited = response.timestamp.totalNanoseconds - sent(r.head)
@@ -255,7 +255,7 @@ public struct TimelineScreen {
         init() {}
 
         init(_ entries: [Entry]) {
-            for e in entries where (!e.isPending || e.transaction.response != nil) && e.transaction.query != nil {
+            for e in entries where !e.isWaiting && e.transaction.query != nil {
                 let t = e.transaction
                 if let l = t.latencyNanoseconds { queries[TimelineScreen.band(l)] += 1 }
                 if t.analysis.resolution == t.sequence, let total = t.analysis.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
