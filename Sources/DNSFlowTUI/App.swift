@@ -189,15 +189,15 @@ public struct App {
                 message = ("nothing marked: Space marks a row, or a flow on the Flows screen; E exports every row shown", .rcodeError)
                 return true
             }
-            prompt = Prompt(kind: .exportMarked, label: "export \(store.markedCount) marked rows to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
+            prompt = Prompt(kind: .exportMarked, label: "export \(rowCount(store.markedCount, "marked ")) to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
         case .exportAll:
-            prompt = Prompt(kind: .exportAll, label: "export \(queries.shownEntries(store).count) rows to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
+            prompt = Prompt(kind: .exportAll, label: "export \(rowCount(queries.shownEntries(store).count)) to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
         case .savePcap:
             guard store.markedCount > 0 else {
                 message = ("nothing marked: Space marks a row; w saves the marked queries' packets", .rcodeError)
                 return true
             }
-            prompt = Prompt(kind: .savePcap, label: "save the packets of \(store.markedCount) marked rows to pcap: ", text: directory + "dnsflow-\(fileStamp()).pcap")
+            prompt = Prompt(kind: .savePcap, label: "save the packets of \(rowCount(store.markedCount, "marked ")) to pcap: ", text: directory + "dnsflow-\(fileStamp()).pcap")
         case .pause:
             guard status.canPause else {
                 message = ("p pauses a live capture or a replay; this file is read whole", .message)
@@ -266,6 +266,9 @@ public struct App {
         let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
         detail = TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))
     }
+
+    /// `1 marked row`, `2 marked rows`.
+    private func rowCount(_ n: Int, _ kind: String = "") -> String { "\(n) \(kind)row\(n == 1 ? "" : "s")" }
 
     /// A line for the footer until the next key (a cut-off capture, an error of the loop).
     public mutating func notify(_ text: String, role: Role = .message) { message = (text, role) }
@@ -357,7 +360,7 @@ public struct App {
                 var text = TransactionCSV.header
                 for e in rows { text += TransactionCSV.row(e.transaction, names: names) }
                 try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
-                message = ("wrote \(rows.count) rows to \(path)", .message)
+                message = ("wrote \(rowCount(rows.count)) to \(path)", .message)
             }
         } catch {
             if error.exists {
