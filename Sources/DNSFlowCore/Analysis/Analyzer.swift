@@ -34,18 +34,32 @@ struct Analyzer {
         var name: DNSName
         var type: DNSType
         var qclass: DNSClass
+
+        func _rawHashValue(seed: Int) -> Int {
+            let small = UInt64(id) << 32 | UInt64(type.rawValue) << 16 | UInt64(qclass.rawValue)
+            return FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, name.fingerprint), small), seed: seed)
+        }
     }
 
     struct QuestionKey: Hashable {
         var client: IPAddress
         var name: DNSName
         var type: DNSType
+
+        func _rawHashValue(seed: Int) -> Int {
+            FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, name.fingerprint), UInt64(type.rawValue)), seed: seed)
+        }
     }
 
     struct FlowKey: Hashable {
         var transport: TransportProtocol
         var client: Endpoint
         var server: Endpoint
+
+        func _rawHashValue(seed: Int) -> Int {
+            let t: UInt64 = transport == .tcp ? 1 : 0
+            return FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, server.hashBits), t), seed: seed)
+        }
     }
 
     struct Chain {
@@ -65,6 +79,13 @@ struct Analyzer {
         var firstTime: Timestamp
         var key: QuestionKey?
         var resolution: Int
+
+        /// The sibling's first attempt arrived: the pair is whole.
+        mutating func join(_ seq: Int, sameSocket: Bool) {
+            chains.append(seq)
+            self.sameSocket = sameSocket
+            waitingType = nil
+        }
     }
 
     struct Resolution {
@@ -82,6 +103,23 @@ struct Analyzer {
         var lastAnswer: Timestamp?
         /// The longest gap between two attempts: the client's timeout, as observed.
         var longestRetryGap: Int64 = 0
+
+        mutating func gained(query seq: Int, at time: Timestamp, retryGap: Int64) {
+            members.append(seq)
+            lastActivity = max(lastActivity, time)
+            end = max(end, time)
+            lastQuery = max(lastQuery, time)
+            longestRetryGap = max(longestRetryGap, retryGap)
+        }
+
+        mutating func settled(answer r: ObservedMessage?) {
+            settled += 1
+            guard let r else { return }
+            lastActivity = max(lastActivity, r.timestamp)
+            end = max(end, r.timestamp)
+            lastAnswer = max(lastAnswer ?? r.timestamp, r.timestamp)
+            if r.message.rcode == .noError, !r.message.answers.isEmpty { hasPositive = true }
+        }
     }
 
     let configuration: Configuration
@@ -89,19 +127,19 @@ struct Analyzer {
     private(set) var flows: [FlowKey: FlowStats] = [:]
     var finishedFlows: [FlowStats] = []
     private var flowIDs = 0
-    private var annotations: [Int: Analysis] = [:]
+    private var annotations = SequenceMap<Analysis>()
     private var chains: [ChainKey: Chain] = [:]
-    private var chainByID: [Int: ChainKey] = [:]
+    private var chainByID = SequenceMap<ChainKey>()
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
     private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
     private var questionOrder: [(key: QuestionKey, time: Timestamp)] = []
     private var questionHead = 0
     private var pendingPairs: [QuestionKey: Int] = [:]
-    private var pairs: [Int: Pair] = [:]
-    private var resolutions: [Int: Resolution] = [:]
+    private var pairs = SequenceMap<Pair>()
+    private var resolutions = SequenceMap<Resolution>()
     private var openResolutions: [IPAddress: [Int]] = [:]
-    private var held: [Int: Transaction] = [:]
-    private var answered: Set<Int> = []
+    private var held = SequenceMap<Transaction>()
+    private var answered = SequenceSet()
     private var lastSweep: Int64 = .min
     private var lastTime = Timestamp(seconds: 0, nanoseconds: 0)
 
@@ -117,47 +155,42 @@ struct Analyzer {
         let name = question.name.lowercased
         var a = Analysis()
         let flowKey = FlowKey(transport: q.transport, client: q.source, server: q.destination)
-        if configuration.tracksFlows {
-            a.flow = flow(flowKey, at: q.timestamp).id
-            flows[flowKey]!.queries += 1
+        // State is updated in place (one lookup, no copy of the member arrays it holds).
+        let flowIndex = configuration.tracksFlows ? flow(flowKey, at: q.timestamp) : nil
+        if let flowIndex {
+            a.flow = flows.values[flowIndex].id
+            flows.values[flowIndex].queries += 1
         }
 
         let chainKey = ChainKey(client: q.source.address, id: q.message.id, name: name, type: question.type, qclass: question.qclass)
-        if var chain = chains[chainKey], q.timestamp.nanoseconds(since: chain.lastTime) <= configuration.attemptWindow {
-            a.attempt = chain.members.count + 1
-            a.retryGapNanoseconds = q.timestamp.nanoseconds(since: chain.lastTime)
-            a.chain = chain.id
-            a.pair = chain.pair
-            a.resolution = chain.resolution
-            chain.members.append(seq)
-            chain.lastTime = q.timestamp
-            chains[chainKey] = chain
-            flows[flowKey]?.retries += 1
+        let chainIndex = chains.index(forKey: chainKey)
+        if let i = chainIndex, q.timestamp.nanoseconds(since: chains.values[i].lastTime) <= configuration.attemptWindow {
+            let gap = q.timestamp.nanoseconds(since: chains.values[i].lastTime)
+            a.attempt = chains.values[i].members.count + 1
+            a.retryGapNanoseconds = gap
+            a.chain = chains.values[i].id
+            a.pair = chains.values[i].pair
+            a.resolution = chains.values[i].resolution
+            chains.values[i].members.append(seq)
+            chains.values[i].lastTime = q.timestamp
+            if let flowIndex { flows.values[flowIndex].retries += 1 }
         } else {
             a.chain = seq
             let questionKey = QuestionKey(client: q.source.address, name: name, type: question.type)
-            if let previous = lastQuestion[questionKey], !previous.answered,
+            if let previous = lastQuestion.updateValue((seq, q.timestamp, false), forKey: questionKey), !previous.answered,
                q.timestamp.nanoseconds(since: previous.time) <= configuration.retryWindow
             {
                 a.isProbableRetry = true
             }
-            lastQuestion[questionKey] = (seq, q.timestamp, false)
             questionOrder.append((questionKey, q.timestamp))
             let (pair, resolution) = joinPair(seq, question: question, name: name, q, flowKey)
             a.pair = pair
             a.resolution = resolution
-            if let old = chains[chainKey] { chainByID[old.id] = nil }
-            chains[chainKey] = Chain(id: seq, members: [seq], lastTime: q.timestamp, pair: pair, resolution: resolution)
+            let chain = Chain(id: seq, members: [seq], lastTime: q.timestamp, pair: pair, resolution: resolution)
+            if let old = chains.updateValue(chain, forKey: chainKey) { chainByID[old.id] = nil }
             chainByID[seq] = chainKey
         }
-        if let r = a.resolution, var resolution = resolutions[r] {
-            resolution.members.append(seq)
-            resolution.lastActivity = max(resolution.lastActivity, q.timestamp)
-            resolution.end = max(resolution.end, q.timestamp)
-            resolution.lastQuery = max(resolution.lastQuery, q.timestamp)
-            resolution.longestRetryGap = max(resolution.longestRetryGap, a.retryGapNanoseconds ?? 0)
-            resolutions[r] = resolution
-        }
+        if let r = a.resolution { resolutions[r]?.gained(query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) }
         annotations[seq] = a
     }
 
@@ -176,7 +209,7 @@ struct Analyzer {
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
                 let key = FlowKey(transport: r.transport, client: r.destination, server: r.source)
-                if configuration.tracksFlows { t.analysis.flow = flow(key, at: r.timestamp).id }
+                if configuration.tracksFlows { t.analysis.flow = flows.values[flow(key, at: r.timestamp)].id }
                 t.analysis.responseSightings = 1
             }
             emit(t)
@@ -190,23 +223,17 @@ struct Analyzer {
                 let qk = QuestionKey(client: t.query!.source.address, name: question.name.lowercased, type: question.type)
                 if lastQuestion[qk]?.sequence == a.chain { lastQuestion[qk]!.answered = true }
             }
-            flows[key]?.answered += 1
-            if let seen = flows[key]?.lastSeen { flows[key]!.lastSeen = max(seen, r.timestamp) }
-            if let l = t.latencyNanoseconds { flows[key]?.latencies.append(l) }
-        } else {
-            flows[key]?.unanswered += 1
+            if let i = flows.index(forKey: key) {
+                flows.values[i].answered += 1
+                flows.values[i].lastSeen = max(flows.values[i].lastSeen, r.timestamp)
+                if let l = t.latencyNanoseconds { flows.values[i].latencies.append(l) }
+            }
+        } else if let i = flows.index(forKey: key) {
+            flows.values[i].unanswered += 1
         }
         t.analysis = a
         held[t.sequence] = t
-        guard let rid = a.resolution, var resolution = resolutions[rid] else { return }
-        resolution.settled += 1
-        if let r = t.response {
-            resolution.lastActivity = max(resolution.lastActivity, r.timestamp)
-            resolution.end = max(resolution.end, r.timestamp)
-            resolution.lastAnswer = max(resolution.lastAnswer ?? r.timestamp, r.timestamp)
-            if r.message.rcode == .noError, !r.message.answers.isEmpty { resolution.hasPositive = true }
-        }
-        resolutions[rid] = resolution
+        if let rid = a.resolution { resolutions[rid]?.settled(answer: t.response) }
     }
 
     /// Releases the transactions of every complete resolution: a full sweep once per second of capture time
@@ -270,15 +297,15 @@ struct Analyzer {
 
     // MARK: building
 
-    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> FlowStats {
-        if let f = flows[key] {
-            flows[key]!.lastSeen = max(f.lastSeen, time)
-            return f
+    /// The flow's index in `flows`, opened if new; its last sighting moved on to `time`.
+    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Dictionary<FlowKey, FlowStats>.Index {
+        if let i = flows.index(forKey: key) {
+            flows.values[i].lastSeen = max(flows.values[i].lastSeen, time)
+            return i
         }
         flowIDs += 1
-        let f = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server, firstSeen: time, lastSeen: time)
-        flows[key] = f
-        return f
+        flows[key] = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server, firstSeen: time, lastSeen: time)
+        return flows.index(forKey: key)!
     }
 
     /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step; returns (pair, resolution).
@@ -286,14 +313,12 @@ struct Analyzer {
         let isAddress = question.type == .a || question.type == .aaaa
         if isAddress {
             let waitingKey = QuestionKey(client: q.source.address, name: name, type: question.type)
-            if let pid = pendingPairs.removeValue(forKey: waitingKey), var pair = pairs[pid],
-               q.timestamp.nanoseconds(since: pair.firstTime) <= configuration.pairWindow, pair.waitingType == question.type
-            {
-                pair.chains.append(seq)
-                pair.sameSocket = pair.firstSocket == socket
-                pair.waitingType = nil
-                pairs[pid] = pair
-                return (pid, pair.resolution)
+            if let pid = pendingPairs.removeValue(forKey: waitingKey), let (sameSocket, resolution) = pairs[pid].flatMap({ pair in
+                q.timestamp.nanoseconds(since: pair.firstTime) <= configuration.pairWindow && pair.waitingType == question.type
+                    ? (pair.firstSocket == socket, pair.resolution) : nil
+            }) {
+                pairs[pid]!.join(seq, sameSocket: sameSocket)
+                return (pid, resolution)
             }
         }
         let rid = joinResolution(seq, name: name, q)
@@ -377,7 +402,7 @@ struct Analyzer {
             end = max(end, Timestamp(seconds: 0, nanoseconds: 0, digits: r.lastQuery.digits).addingNanoseconds(r.lastQuery.totalNanoseconds + r.longestRetryGap))
         }
         let total = end.nanoseconds(since: r.firstTime)
-        var states: [Int: Analysis.PairState] = [:]
+        var states = SequenceMap<Analysis.PairState>()
         for pid in r.pairs {
             guard let pair = pairs.removeValue(forKey: pid) else { continue }
             if let key = pair.key, pendingPairs[key] == pid { pendingPairs[key] = nil }
@@ -406,7 +431,7 @@ struct Analyzer {
         }
     }
 
-    private var pairsSameSocket: [Int: Bool] = [:]
+    private var pairsSameSocket = SequenceMap<Bool>()
     private var pointsByClient: [IPAddress: Int] = [:]
 
     /// The pair's state from its chains' outcomes; forgets the chains.

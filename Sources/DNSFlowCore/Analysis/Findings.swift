@@ -70,15 +70,14 @@ public struct Finding: Hashable, Sendable {
 enum FindingRules {
     static let timeoutFloor: Int64 = 900_000_000
 
-    /// Most resolutions: every query answered NOERROR at its first attempt, not truncated, each its own chain. No
-    /// rule can fire on those (each needs an unanswered query, a re-send, an error or NXDOMAIN, or TC=1), so they
-    /// skip the grouping below — it is most of the analysis's cost on a busy capture.
-    static func isUneventful(_ rows: [Transaction]) -> Bool {
+    /// Every query answered at its first attempt, not truncated, each its own chain: of the rules, only
+    /// server-errors and ndots-expansion can fire (the others need an unanswered query, a re-send or TC=1).
+    static func isAnsweredAtOnce(_ rows: [Transaction]) -> Bool {
         for t in rows {
             guard t.query != nil, !t.isUnmatchable, let r = t.response?.message else { return false }
             let a = t.analysis
             guard a.attempt == 1, !a.isProbableRetry, a.retryGapNanoseconds == nil, a.chain == nil || a.chain == t.sequence,
-                  r.rcode == .noError, !r.header.isTruncated
+                  !r.header.isTruncated
             else { return false }
         }
         return true
@@ -86,19 +85,42 @@ enum FindingRules {
 
     /// Finding ids for each transaction (by sequence) of one resolution.
     /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
-    static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> [Int: [String]] {
-        if isUneventful(rows) { return [:] }
-        var out: [Int: [String]] = [:]
+    static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> SequenceMap<[String]> {
+        var out = SequenceMap<[String]>()
+        let answeredAtOnce = isAnsweredAtOnce(rows)
+        // Most resolutions: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
+        // grouping below — it is most of the analysis's cost on a busy capture.
+        if answeredAtOnce, rows.allSatisfy({ $0.response?.message.rcode == .noError }) { return out }
         func mark(_ ts: [Transaction], _ f: Finding) {
             for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
         }
-        let queries = rows.filter { $0.query != nil && !$0.isUnmatchable }
-        let chains = Dictionary(grouping: queries, by: { $0.analysis.chain ?? $0.sequence }).mapValues { $0.sorted { $0.sequence < $1.sequence } }
-        let pairs = Dictionary(grouping: queries, by: { $0.analysis.pair ?? $0.sequence })
+        let queries = answeredAtOnce ? rows : rows.filter { $0.query != nil && !$0.isUnmatchable }
+        if !answeredAtOnce { groupRules(queries, pointsForClient: pointsForClient, mark: mark) }
+        for t in queries {
+            if let r = t.response?.message.rcode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
+            if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
+        }
+
+        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
+        let positive = queries.filter { $0.response.map { $0.message.rcode == .noError && !$0.message.answers.isEmpty } ?? false }
+        if let first = positive.min(by: { $0.time < $1.time }), let answeredName = first.question?.name.lowercased {
+            let wasted = queries.filter {
+                $0.time < first.time && $0.response?.message.rcode == .nxDomain && $0.question?.name.lowercased != answeredName
+            }
+            if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
+        }
+        return out
+    }
+
+    /// The rules that look at pairs and chains: conntrack-race, answer-given-up, musl-resolver, serial-fallback,
+    /// tc-fallback.
+    private static func groupRules(_ queries: [Transaction], pointsForClient: Int, mark: ([Transaction], Finding) -> Void) {
+        let chains = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.chain ?? $0.sequence) }).mapValues { $0.sorted { $0.sequence < $1.sequence } }
+        let pairs = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.pair ?? $0.sequence) })
         let firstTimeoutResend = queries.filter { ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor }.map(\.time).min()
 
         for (_, members) in pairs {
-            let legs = Dictionary(grouping: members, by: { $0.analysis.chain ?? $0.sequence }).values.map { $0.sorted { $0.sequence < $1.sequence } }
+            let legs = Dictionary(grouping: members, by: { SequenceKey($0.analysis.chain ?? $0.sequence) }).values.map { $0.sorted { $0.sequence < $1.sequence } }
             guard legs.count == 2 else { continue }
             let sameSocket = members.first?.analysis.sameSocket == true
             for (lost, other) in [(legs[0], legs[1]), (legs[1], legs[0])] {
@@ -123,7 +145,7 @@ enum FindingRules {
             // serial-fallback: at or after the resolution's first re-send that followed a timeout, the two sends of
             // one attempt went one at a time (the second after the first's answer).
             if let firstTimeout = firstTimeoutResend {
-                for (_, sends) in Dictionary(grouping: members, by: \.analysis.attempt) where sends.count == 2 {
+                for (_, sends) in Dictionary(grouping: members, by: { SequenceKey($0.analysis.attempt) }) where sends.count == 2 {
                     let ordered = sends.sorted { $0.time < $1.time }
                     if ordered[0].time >= firstTimeout, let answer = ordered[0].response?.timestamp, answer <= ordered[1].time {
                         mark(sends, .serialFallback)
@@ -149,19 +171,5 @@ enum FindingRules {
             }
         }
 
-        for t in queries {
-            if let r = t.response?.message.rcode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
-            if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
-        }
-
-        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
-        let positive = queries.filter { $0.response.map { $0.message.rcode == .noError && !$0.message.answers.isEmpty } ?? false }
-        if let first = positive.min(by: { $0.time < $1.time }), let answeredName = first.question?.name.lowercased {
-            let wasted = queries.filter {
-                $0.time < first.time && $0.response?.message.rcode == .nxDomain && $0.question?.name.lowercased != answeredName
-            }
-            if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
-        }
-        return out
     }
 }

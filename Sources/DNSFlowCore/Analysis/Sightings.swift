@@ -22,14 +22,14 @@ struct SightingIndex {
     }
 
     let windowNanoseconds: Int64
-    private var entries: [Int: [Entry]] = [:]
+    private var entries = SequenceMap<[Entry]>()
     private var order: [(hash: Int, time: Timestamp)] = []
     private var orderHead = 0
 
     init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
 
     static func hash(_ transport: TransportProtocol, _ bytes: [UInt8]) -> Int {
-        Int(truncatingIfNeeded: FNV1a.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
+        Int(truncatingIfNeeded: ByteHash.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
     }
 
     /// The earlier sighting of these octets, if one is within the window.

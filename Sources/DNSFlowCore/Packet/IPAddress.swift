@@ -4,14 +4,14 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v6(UInt64, UInt64)
 
     public init?(bytes: ArraySlice<UInt8>) {
-        let b = Array(bytes)
-        switch b.count {
+        let s = bytes.startIndex  // read in place: no copy per address
+        switch bytes.count {
         case 4:
-            self = .v4(UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3]))
+            self = .v4(UInt32(bytes[s]) << 24 | UInt32(bytes[s + 1]) << 16 | UInt32(bytes[s + 2]) << 8 | UInt32(bytes[s + 3]))
         case 16:
             var hi: UInt64 = 0, lo: UInt64 = 0
-            for i in 0..<8 { hi = hi << 8 | UInt64(b[i]) }
-            for i in 8..<16 { lo = lo << 8 | UInt64(b[i]) }
+            for i in 0..<8 { hi = hi << 8 | UInt64(bytes[s + i]) }
+            for i in 8..<16 { lo = lo << 8 | UInt64(bytes[s + i]) }
             self = .v6(hi, lo)
         default:
             return nil

@@ -57,7 +57,9 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        var payloads: [DNSPayload] = []
+        // The per-packet lists are kept between packets (emptied, capacity kept): no allocation per packet.
+        var payloads = scratchPayloads
+        scratchPayloads = []
         var found: [Diagnostic] = []
         decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
         for d in found { keep(d) }
@@ -66,7 +68,13 @@ public struct Pipeline {
         }
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         summary.packet = decoder.stats
+        payloads.removeAll(keepingCapacity: true)
+        scratchPayloads = payloads
     }
+
+    private var scratchPayloads: [DNSPayload] = []
+    private var scratchSettled: [Transaction] = []
+    private var scratchReleased: [Transaction] = []
 
     /// End of input: flushes reassembly and settles every open query as unanswered.
     public mutating func finish(
@@ -111,7 +119,8 @@ public struct Pipeline {
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
         let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0
-        var settled: [Transaction] = []
+        var settled = scratchSettled
+        scratchSettled = []
         if !matchable {
             matcher.addUnmatchable(observed) { settled.append($0) }
         } else if let earlier = sightings.earlier(payload.bytes, of: observed),
@@ -125,7 +134,7 @@ public struct Pipeline {
                 analyzer.querySighting(earlier.sequence)
                 matcher.addSighting(of: earlier.sequence, observed)
             }
-            return finishHandling(settled, onMatched, onTransaction)
+            return finishHandling(&settled, onMatched, onTransaction)
         } else {
             let seq = matcher.add(observed) { settled.append($0) }
             sightings.remember(payload.bytes, of: observed, sequence: seq)
@@ -135,7 +144,7 @@ public struct Pipeline {
             }
         }
         countMessage(message)
-        finishHandling(settled, onMatched, onTransaction)
+        finishHandling(&settled, onMatched, onTransaction)
     }
 
     /// Counted once per message, whatever number of times it was seen.
@@ -145,16 +154,21 @@ public struct Pipeline {
     }
 
     private mutating func finishHandling(
-        _ settled: [Transaction], _ onMatched: (Transaction) -> Void, _ onTransaction: (Transaction) -> Void
+        _ settled: inout [Transaction], _ onMatched: (Transaction) -> Void, _ onTransaction: (Transaction) -> Void
     ) {
-        var released: [Transaction] = []
+        var released = scratchReleased
+        scratchReleased = []
         for t in settled {
             if t.response != nil { onMatched(t) }
             analyzer.settled(t) { released.append($0) }
             analyzer.touch(t.sequence)
         }
+        settled.removeAll(keepingCapacity: true)
+        scratchSettled = settled
         analyzer.release(now: lastTimestamp) { released.append($0) }
         for t in released { settle(t, onTransaction) }
+        released.removeAll(keepingCapacity: true)
+        scratchReleased = released
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {

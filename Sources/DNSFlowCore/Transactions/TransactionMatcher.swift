@@ -17,6 +17,12 @@ public struct TransactionMatcher {
         var name: DNSName
         var type: DNSType
         var qclass: DNSClass
+
+        func _rawHashValue(seed: Int) -> Int {
+            let small = UInt64(id) << 40 | UInt64(type.rawValue) << 24 | UInt64(qclass.rawValue) << 8 | (transport == .tcp ? 1 : 0)
+            let ends = FastHash.fold(client.hashBits, server.hashBits)
+            return FastHash.mix(FastHash.fold(FastHash.fold(ends, name.fingerprint), small), seed: seed)
+        }
     }
 
     public struct Configuration: Sendable {
@@ -27,7 +33,7 @@ public struct TransactionMatcher {
 
     public let configuration: Configuration
     /// Queries still waiting, by sequence.
-    private var waiting: [Int: Transaction] = [:]
+    private var waiting = SequenceMap<Transaction>()
     private var open: [Key: [Int]] = [:]
     /// Waiting sequences in arrival order (answered ones are skipped lazily).
     private var expiry: [Int] = []
@@ -110,7 +116,7 @@ public struct TransactionMatcher {
     }
 
     /// Keys a query was registered under besides its first sighting's (few, and only while it waits).
-    private var sightingKeys: [Int: [Key]] = [:]
+    private var sightingKeys = SequenceMap<[Key]>()
 
     private mutating func close(_ seq: Int, key: Key) {
         open[key]?.removeAll { $0 == seq }
@@ -151,7 +157,7 @@ extension TransactionMatcher.Key {
 /// Puts items back in sequence order (0, 1, 2, …): each is held only until every earlier one has come.
 /// Hold the cheapest form of what will be written (a rendered CSV row, not the transaction).
 public struct InSequence<Item> {
-    private var held: [Int: Item] = [:]
+    private var held = SequenceMap<Item>()
     private var next = 0
 
     public init() {}
