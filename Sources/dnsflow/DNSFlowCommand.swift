@@ -36,7 +36,7 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customShort("s"), help: ArgumentHelp("Snapshot length for live capture.", valueName: "snaplen"))
     var snaplen: Int32 = 262_144
 
-    @Option(name: .customShort("B"), help: ArgumentHelp("Kernel capture buffer size in KiB (live).", valueName: "KiB"))
+    @Option(name: .customShort("B"), help: ArgumentHelp("Kernel capture buffer size in KiB (live; default 16384).", valueName: "KiB"))
     var bufferSize: Int32?
 
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")

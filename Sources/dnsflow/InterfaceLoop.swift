@@ -31,7 +31,12 @@ struct InterfaceLoop {
         app.packets = { packets[$0] }
         app.fileStamp = InterfaceLoop.fileStamp
         app.status.canPause = isLive || command.replay != nil
-        if isLive { handles[0].setNonblocking() }
+        // Live: a reader thread drains the kernel's buffer whatever this loop is doing (drawing, a key, a filter).
+        let reader = isLive ? LiveReader(handles[0]) : nil
+        reader?.start()
+        defer { reader?.stop() }
+        var liveBatch: [CapturedPacket] = []
+        var liveIndex = 0
 
         let terminal: Terminal
         do { terminal = try Terminal() } catch { throw CommandError(error.description) }
@@ -45,25 +50,37 @@ struct InterfaceLoop {
         var lastDraw: Int64 = 0, lastFigures: Int64 = 0, drawCost: Int64 = 0
         var lastRecompute: Int64 = 0, recomputeCost: Int64 = 0
         var dirty = true
+        var behind = false
 
         while !stop(), !app.wantsQuit {
             // 1. Packets, for one slice of time.
             let sliceEnd = monotonicNanoseconds() + sliceNanoseconds
             var ingested = 0
+            behind = false
             ingest: while !exhausted {
-                if ingested & 255 == 255, monotonicNanoseconds() > sliceEnd { break }
+                if ingested & 255 == 255, monotonicNanoseconds() > sliceEnd {
+                    behind = true
+                    break
+                }
                 let packet: CapturedPacket
                 if let w = waiting {
                     packet = w
                 } else if let source {
                     guard let p = source.next() else { exhausted = true; break }
                     packet = p
-                } else {
-                    switch handles[0].next() {
-                    case .packet(let p): packet = p
-                    case .idle: break ingest
-                    case .end: exhausted = true; break ingest
+                } else if let reader {
+                    if liveIndex == liveBatch.count {
+                        switch reader.take() {
+                        case .packets(let batch): liveBatch = batch; liveIndex = 0
+                        case .idle: break ingest
+                        case .ended: exhausted = true; break ingest
+                        }
                     }
+                    packet = liveBatch[liveIndex]
+                    liveIndex += 1
+                } else {
+                    exhausted = true
+                    break ingest
                 }
                 if var r = replay {
                     // At the recorded pace: hold the packet until its time comes (paused: the clock stops).
@@ -85,7 +102,10 @@ struct InterfaceLoop {
                 if !isLive { store.advance(to: packet.timestamp.totalNanoseconds) }
                 ingested += 1
                 seen += 1
-                if let limit = command.count, seen >= limit { exhausted = true }
+                if let limit = command.count, seen >= limit {
+                    exhausted = true
+                    reader?.stop()
+                }
             }
             if ingested > 0 { dirty = true }
             if exhausted, !finished {
@@ -111,7 +131,10 @@ struct InterfaceLoop {
                 app.update(summary: pipeline.summary, percentiles: figuresDue)
                 if figuresDue {
                     lastFigures = finished ? -1 : now
-                    if isLive, let k = handles[0].kernelStats() { app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) }
+                    if let reader, let k = reader.kernelStats {
+                        // Lost in the kernel, at the interface, or here when analysis fell too far behind.
+                        app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) + reader.overflowDropped
+                    }
                 }
                 app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
                 app.status.progress = finished ? nil : progress()
@@ -130,7 +153,7 @@ struct InterfaceLoop {
                 drawCost = recompute ? 0 : lastDraw - now
                 dirty = false
             }
-            let busy = !exhausted && (waiting == nil || app.isPaused == false) && !isLive && replay == nil
+            let busy = !exhausted && (waiting == nil || app.isPaused == false) && (!isLive || behind) && replay == nil
             var timeout: Int32 = busy ? 0 : (isLive || replay != nil ? 20 : 250)
             // Keys act on the rows as last drawn: no recompute per key while rows arrive.
             app.defersRecompute = true

@@ -84,23 +84,31 @@ struct Runner {
             return reportInputProblems(handles, pipeline.summary) ?? status
         }
         var seen = 0
+        var queueDropped = 0
         if handles.count == 1, handles[0].isLive {
             let handle = handles[0]
             printError("listening on \(handle.name), link-type \(handle.linkType), snapshot length \(command.snaplen) bytes")
+            // The kernel's buffer is drained on a thread of its own; packets are analysed here as they come.
+            let reader = LiveReader(handle)
+            reader.start()
             loop: while stopRequested == 0 {
-                switch handle.next() {
-                case .packet(let p):
-                    pipeline.process(p, onTransaction: onTransaction)
-                    writeFinishedFlows(&pipeline)
-                    seen += 1
+                switch reader.take(waitingUpTo: 100) {
+                case .packets(let batch):
+                    for p in batch {
+                        pipeline.process(p, onTransaction: onTransaction)
+                        writeFinishedFlows(&pipeline)
+                        seen += 1
+                        if let limit = command.count, seen >= limit { break loop }
+                    }
                     if printsLines { stdout.flush() }
-                    if let limit = command.count, seen >= limit { break loop }
                 case .idle:
                     if printsLines { stdout.flush() }
-                case .end:
+                case .ended:
                     break loop
                 }
             }
+            reader.stop()
+            queueDropped = reader.overflowDropped
         } else {
             let source = MergedSource(handles)
             while stopRequested == 0, let p = source.next() {
@@ -122,6 +130,7 @@ struct Runner {
                 notes.append((key: "kernel_received", value: Int(k.received)))
                 notes.append((key: "kernel_dropped", value: Int(k.dropped)))
                 notes.append((key: "interface_dropped", value: Int(k.interfaceDropped)))
+                notes.append((key: "behind_dropped", value: queueDropped))
             }
         }
         let truncated = handles.filter { $0.readError != nil }
@@ -133,7 +142,8 @@ struct Runner {
             target.write(command.json ? report.json : report.text)
             target.flush()
         } else if let h = handles.first, h.isLive, let k = h.kernelStats() {
-            printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel")
+            let behind = queueDropped > 0 ? ", \(queueDropped) dropped by dnsflow (analysis fell behind)" : ""
+            printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel\(behind)")
         }
         try csvOutput?.commit()
         try flowsOutput?.commit()
