@@ -110,13 +110,20 @@ struct Runner {
             reader.stop()
             queueDropped = reader.overflowDropped
         } else {
-            let source = MergedSource(handles)
-            while stopRequested == 0, let p = source.next() {
-                pipeline.process(p, onTransaction: onTransaction)
-                writeFinishedFlows(&pipeline)
-                seen += 1
-                if let limit = command.count, seen >= limit { break }
+            // Files: reading and decoding on a second thread, matching and analysis here.
+            let ahead = DecodeAhead(source: MergedSource(handles), stage: pipeline.front, limit: command.count)
+            ahead.start()
+            while let batch = ahead.next() {
+                for d in batch.packets {
+                    pipeline.consume(d, onTransaction: onTransaction)
+                    writeFinishedFlows(&pipeline)
+                }
+                pipeline.updatePacketStats(batch.stats)
+                // Interrupted: stop reading; what was already decoded is still analysed (the stage's state has it).
+                if stopRequested != 0 { ahead.stop() }
             }
+            ahead.stop()
+            pipeline.front = ahead.stage
         }
         pipeline.finish(onTransaction: onTransaction)
         if let csvOutput { csvRows.flush { csvOutput.write($0) } }

@@ -44,11 +44,17 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     /// ISO 8601 in UTC with the capture's sub-second digits: `2026-11-26T14:22:49.123456Z`. Written as octets:
     /// every CSV row has two, and building it from small strings was a tenth of a `--csv` run.
     public var iso8601: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        appendISO8601(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `iso8601`, appended to a buffer of octets.
+    public func appendISO8601(to out: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
         Timestamp.append(y, width: 4, to: &out)
         out.append(UInt8(ascii: "-"))
         Timestamp.append(m, width: 2, to: &out)
@@ -57,7 +63,6 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         out.append(UInt8(ascii: "T"))
         appendClock(secondOfDay, to: &out)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `HH:MM:SS` and the fraction with the capture's digits.
@@ -108,23 +113,28 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     /// negative one (a year before 0) with its sign.
     static func append(_ value: Int64, width: Int, to out: inout [UInt8]) {
         if value < 0 {
+            guard value != .min else { return out.append(contentsOf: String(value).utf8) }
             out.append(UInt8(ascii: "-"))
             append(0 - value, width: max(0, width - 1), to: &out)
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var v = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        var count = 1
+        var v = value / 10
+        while v > 0 {
+            count += 1
+            v /= 10
+        }
+        // Zeros for the padding and the digits, then the digits written from the right: one growth check.
+        let end = out.count + max(count, width)
+        out.append(contentsOf: repeatElement(48, count: max(count, width)))
+        v = value
+        out.withUnsafeMutableBufferPointer { buffer in
+            var i = end - 1
             repeat {
-                buffer[count] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+                buffer[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
                 v /= 10
-                count += 1
+                i -= 1
             } while v > 0
-            for _ in count..<max(count, width) { out.append(48) }
-            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
         }
     }
 

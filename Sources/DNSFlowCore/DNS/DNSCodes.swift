@@ -35,7 +35,12 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
         258: "AVC", 259: "DOA", 260: "AMTRELAY", 261: "RESINFO", 262: "WALLET", 32768: "TA", 32769: "DLV",
     ]
 
-    public var description: String { DNSType.mnemonics[rawValue] ?? "TYPE\(rawValue)" }
+    /// The mnemonics of the first 512 types by index: no hashing for a name printed on every row.
+    static let table: [String?] = (0..<512).map { mnemonics[UInt16($0)] }
+
+    public var description: String {
+        (rawValue < 512 ? DNSType.table[Int(rawValue)] : DNSType.mnemonics[rawValue]) ?? "TYPE\(rawValue)"
+    }
 }
 
 public struct DNSClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -73,7 +78,11 @@ public struct DNSRCode: RawRepresentable, Hashable, Sendable, CustomStringConver
         18: "BADTIME", 19: "BADMODE", 20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE",
     ]
 
-    public var description: String { DNSRCode.mnemonics[rawValue] ?? "RCODE\(rawValue)" }
+    static let table: [String?] = (0..<24).map { mnemonics[UInt16($0)] }
+
+    public var description: String {
+        (rawValue < 24 ? DNSRCode.table[Int(rawValue)] : DNSRCode.mnemonics[rawValue]) ?? "RCODE\(rawValue)"
+    }
 }
 
 public struct DNSOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -72,9 +72,18 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     /// Presentation form: `.` for the root; otherwise labels joined by dots, with or without the final dot.
     public func presentation(trailingDot: Bool) -> String {
-        if wire.isEmpty { return "." }
         var out = [UInt8]()
         out.reserveCapacity(wire.count + 8)
+        appendPresentation(trailingDot: trailingDot, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `presentation(trailingDot:)`, appended to a buffer of octets.
+    public func appendPresentation(trailingDot: Bool, to out: inout [UInt8]) {
+        if wire.isEmpty {
+            out.append(UInt8(ascii: "."))
+            return
+        }
         var i = 0
         var first = true
         while i < wire.count {
@@ -89,7 +98,6 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
             i += 1 + n
         }
         if trailingDot { out.append(UInt8(ascii: ".")) }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 1035 §5.1 escaping as BIND and dig write it: `\.` `\\` and the zone-file specials get a

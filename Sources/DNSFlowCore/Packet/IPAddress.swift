@@ -18,6 +18,21 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `description`, appended to a buffer of octets (IPv4 without building a string).
+    public func appendText(to out: inout [UInt8]) {
+        guard case .v4(let a) = self else {
+            out.append(contentsOf: description.utf8)
+            return
+        }
+        for shift in [24, 16, 8, 0] as [UInt32] {
+            if shift != 24 { out.append(UInt8(ascii: ".")) }
+            let octet = UInt8(truncatingIfNeeded: a >> shift)
+            if octet >= 100 { out.append(48 + octet / 100) }
+            if octet >= 10 { out.append(48 + octet / 10 % 10) }
+            out.append(48 + octet % 10)
+        }
+    }
+
     public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
 
     public var description: String {

@@ -16,7 +16,10 @@ public struct Pipeline {
     }
 
     public let configuration: Configuration
-    public private(set) var decoder: PacketDecoder
+    /// The first stage (link to DNS payloads, each parsed). `DecodeAhead` runs a copy of it on a thread of its own
+    /// and puts it back before `finish`.
+    public var front: DecodingStage
+    public var decoder: PacketDecoder { front.decoder }
     public private(set) var matcher: TransactionMatcher
     public private(set) var summary = Summary()
     public private(set) var diagnostics: [Diagnostic] = []
@@ -26,7 +29,7 @@ public struct Pipeline {
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
-        decoder = PacketDecoder(configuration: configuration.decoder)
+        front = DecodingStage(configuration: configuration.decoder)
         matcher = TransactionMatcher(configuration: configuration.matcher)
         sightings = SightingIndex(windowNanoseconds: configuration.sightingWindowNanoseconds)
         var analysis = Analyzer.Configuration()
@@ -61,16 +64,38 @@ public struct Pipeline {
         var payloads = scratchPayloads
         scratchPayloads = []
         var found: [Diagnostic] = []
-        decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
+        front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
         for d in found { keep(d) }
         if !packet.linkType.isSupported {
             summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
-        summary.packet = decoder.stats
+        summary.packet = front.decoder.stats
         payloads.removeAll(keepingCapacity: true)
         scratchPayloads = payloads
     }
+
+    /// Feeds one packet the first stage already decoded (on another thread, say): the same as `process` from there on.
+    public mutating func consume(
+        _ decoded: DecodedPacket,
+        onMessage: (ObservedMessage) -> Void = { _ in },
+        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onMatched: (Transaction) -> Void = { _ in },
+        onTransaction: (Transaction) -> Void
+    ) {
+        for d in decoded.diagnostics { keep(d) }
+        let packet = decoded.packet
+        if !packet.linkType.isSupported {
+            summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
+        }
+        for i in decoded.payloads.indices {
+            handle(decoded.payloads[i], parsed: decoded.messages[i], onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
+                   onTransaction: onTransaction)
+        }
+    }
+
+    /// The first stage's counts, as of the last packet given to `consume`.
+    public mutating func updatePacketStats(_ stats: PacketStats) { summary.packet = stats }
 
     private var scratchPayloads: [DNSPayload] = []
     private var scratchSettled: [Transaction] = []
@@ -84,7 +109,7 @@ public struct Pipeline {
         onTransaction: (Transaction) -> Void
     ) {
         var payloads: [DNSPayload] = []
-        decoder.finish(emit: { payloads.append($0) })
+        front.decoder.finish(emit: { payloads.append($0) })
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
@@ -93,14 +118,22 @@ public struct Pipeline {
         analyzer.finish { released.append($0) }
         for t in released { settle(t, onTransaction) }
         summary.addCaptureWideFindings(names: configuration.names)
-        summary.packet = decoder.stats
+        summary.packet = front.decoder.stats
     }
 
     private mutating func handle(
         _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
         onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
-        guard let message = DNSParser.parse(payload.bytes) else {
+        handle(payload, parsed: DNSParser.parse(payload.bytes), onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
+               onTransaction: onTransaction)
+    }
+
+    private mutating func handle(
+        _ payload: DNSPayload, parsed: DNSMessage?, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
+        onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
+    ) {
+        guard let message = parsed else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
             return
@@ -233,4 +266,33 @@ extension Diagnostic.Kind {
 public struct UnsupportedLink: Hashable, Sendable {
     public var input: Int
     public var linkType: LinkType
+}
+
+/// The first stage on its own: link layers to DNS payloads (fragments and TCP streams reassembled), each payload
+/// parsed. It keeps state, so packets go through it in capture order; it shares nothing with the later stages.
+public struct DecodingStage: @unchecked Sendable {
+    public internal(set) var decoder: PacketDecoder
+
+    public init(configuration: PacketDecoder.Configuration) { decoder = PacketDecoder(configuration: configuration) }
+
+    public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
+        var d = DecodedPacket(packet: packet)
+        decoder.decode(packet, emit: { d.payloads.append($0) }, diagnose: { d.diagnostics.append($0) })
+        d.messages = d.payloads.map { DNSParser.parse($0.bytes) }
+        return d
+    }
+
+    public var stats: PacketStats { decoder.stats }
+}
+
+/// One packet through the first stage: its DNS payloads and their parsed messages (nil: no 12-octet header), and
+/// the defects met on the way.
+public struct DecodedPacket: Sendable {
+    public var packet: CapturedPacket
+    public internal(set) var payloads: [DNSPayload] = []
+    public internal(set) var messages: [DNSMessage?] = []
+    public internal(set) var diagnostics: [Diagnostic] = []
+
+    /// Whether it carried DNS (the interface keeps such packets for the hex view).
+    public var carriesDNS: Bool { !payloads.isEmpty }
 }

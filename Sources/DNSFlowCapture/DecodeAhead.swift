@@ -1,0 +1,131 @@
+import DNSFlowCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads capture files and runs the first stage (link layers to parsed DNS messages) on a thread of its own, a few
+/// batches ahead of the consumer, which does the matching and the analysis: the two halves of the work on two cores.
+///
+/// Order is kept (one reader, batches handed over in sequence) and so is the first stage's state: when the consumer
+/// is done, it takes `stage` back into its pipeline, whose `finish` then flushes what the stage still holds. At most
+/// `depth` batches wait, so memory stays bounded however far the reader could run ahead.
+public final class DecodeAhead: @unchecked Sendable {
+    public struct Batch: Sendable {
+        public var packets: [DecodedPacket]
+        /// The first stage's counts after the last of them.
+        public var stats: PacketStats
+    }
+
+    private let source: MergedSource
+    private var reader: DecodingStage
+    private let limit: Int?
+    private let batchSize: Int
+    private let depth: Int
+
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    private var queue: [Batch] = []
+    private var finished = false
+    private var stopping = false
+    private var thread: pthread_t?
+
+    /// `limit`: decode at most this many packets (`-c`).
+    public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 1024, depth: Int = 8) {
+        self.source = source
+        self.reader = stage
+        self.limit = limit
+        self.batchSize = batchSize
+        self.depth = depth
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+    }
+
+    deinit {
+        stop()
+        pthread_cond_destroy(&changed)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    public func start() {
+        var t = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&t, nil, { context in
+            Unmanaged<DecodeAhead>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if status == 0 {
+            thread = t
+        } else {
+            // No thread: decode here, on demand (`next` sees an empty, unfinished queue and runs a batch itself).
+            Unmanaged<DecodeAhead>.fromOpaque(context).release()
+        }
+    }
+
+    /// The next batch, in order; waits for the reader. Nil once everything read has been taken.
+    public func next() -> Batch? {
+        if thread == nil {
+            if finished { return nil }
+            let (batch, atEnd) = readBatch()
+            finished = atEnd
+            return batch.packets.isEmpty ? nil : batch
+        }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while queue.isEmpty, !finished { pthread_cond_wait(&changed, &mutex) }
+        guard !queue.isEmpty else { return nil }
+        let batch = queue.removeFirst()
+        pthread_cond_signal(&changed)
+        return batch
+    }
+
+    /// Stops reading after the batch in hand and waits for the thread. What was decoded can still be taken.
+    public func stop() {
+        guard let t = thread else { return }
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+        pthread_join(t, nil)
+        thread = nil
+    }
+
+    /// The first stage as the reader left it: hand it back to the pipeline once `next` has returned nil (or after
+    /// `stop` and taking what was left).
+    public var stage: DecodingStage { reader }
+
+    private var decoded = 0
+
+    /// Reads and decodes up to `batchSize` packets; true when the input (or the limit) is reached.
+    private func readBatch() -> (Batch, Bool) {
+        var packets: [DecodedPacket] = []
+        packets.reserveCapacity(batchSize)
+        var atEnd = false
+        while packets.count < batchSize {
+            if let limit, decoded >= limit { atEnd = true; break }
+            guard let p = source.next() else { atEnd = true; break }
+            packets.append(reader.decode(p))
+            decoded += 1
+        }
+        return (Batch(packets: packets, stats: reader.stats), atEnd)
+    }
+
+    private func run() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            while queue.count >= depth, !stopping { pthread_cond_wait(&changed, &mutex) }
+            let stop = stopping
+            pthread_mutex_unlock(&mutex)
+            if stop { break }
+            let (batch, atEnd) = readBatch()
+            pthread_mutex_lock(&mutex)
+            if !batch.packets.isEmpty { queue.append(batch) }
+            pthread_cond_broadcast(&changed)
+            pthread_mutex_unlock(&mutex)
+            if atEnd { break }
+        }
+        pthread_mutex_lock(&mutex)
+        finished = true
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+    }
+}
