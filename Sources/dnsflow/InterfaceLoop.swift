@@ -13,12 +13,17 @@ struct InterfaceLoop {
     let handles: [PcapHandle]
     let names: AddressNames
 
+    nonisolated(unsafe) static var keptUntilExit: [AnyObject] = []
+
     /// Ingestion time per turn; the rest of the turn is drawing and keys.
     private let sliceNanoseconds: Int64 = 25_000_000
 
     mutating func run(_ pipeline: inout Pipeline, stop: () -> Bool) throws -> Int32 {
         let store = QueryStore(maxEntries: command.maxQueries)
         let packets = PacketStore(capacity: command.maxQueries * 3)
+        // The process ends with the interface: freeing every row one by one would only delay the shell's prompt
+        // (a second per million rows), so they stay referenced until exit.
+        defer { InterfaceLoop.keptUntilExit += [store, packets] }
         store.onEvict = { gone in
             for e in gone {
                 if let q = e.transaction.query { packets.remove(q.point) }
@@ -42,9 +47,15 @@ struct InterfaceLoop {
         do { terminal = try Terminal() } catch { throw CommandError(error.description) }
         defer { terminal.close() }
 
-        let source = isLive ? nil : MergedSource(handles)
+        // Files: read and decoded a few batches ahead on a second thread (DecodeAhead); analysed here.
+        let ahead = isLive ? nil : DecodeAhead(source: MergedSource(handles), stage: pipeline.front, limit: command.count)
+        ahead?.start()
+        defer { ahead?.stop() }
+        var fileBatch: [DecodedPacket] = []
+        var fileIndex = 0
+        var fileStats: PacketStats?
         var replay = command.replay.map { Replay(speed: $0, startedAt: monotonicNanoseconds()) }
-        var waiting: CapturedPacket?
+        var waiting: DecodedPacket?
         var exhausted = false, finished = false
         var seen = 0
         var lastDraw: Int64 = 0, lastFigures: Int64 = 0, drawCost: Int64 = 0
@@ -62,12 +73,19 @@ struct InterfaceLoop {
                     behind = true
                     break
                 }
-                let packet: CapturedPacket
+                let item: DecodedPacket
                 if let w = waiting {
-                    packet = w
-                } else if let source {
-                    guard let p = source.next() else { exhausted = true; break }
-                    packet = p
+                    item = w
+                } else if let ahead {
+                    if fileIndex == fileBatch.count {
+                        if let done = fileStats { pipeline.updatePacketStats(done) }
+                        guard let batch = ahead.next() else { exhausted = true; break }
+                        fileBatch = batch.packets
+                        fileIndex = 0
+                        fileStats = batch.stats
+                    }
+                    item = fileBatch[fileIndex]
+                    fileIndex += 1
                 } else if let reader {
                     if liveIndex == liveBatch.count {
                         switch reader.take() {
@@ -76,18 +94,19 @@ struct InterfaceLoop {
                         case .ended: exhausted = true; break ingest
                         }
                     }
-                    packet = liveBatch[liveIndex]
+                    item = pipeline.front.decode(liveBatch[liveIndex])
                     liveIndex += 1
                 } else {
                     exhausted = true
                     break ingest
                 }
+                let packet = item.packet
                 if var r = replay {
                     // At the recorded pace: hold the packet until its time comes (paused: the clock stops).
                     if app.isPaused || !r.isDue(packet.timestamp, now: monotonicNanoseconds()) {
                         r.pause(app.isPaused, now: monotonicNanoseconds())
                         replay = r
-                        waiting = packet
+                        waiting = item
                         break ingest
                     }
                     r.pause(false, now: monotonicNanoseconds())
@@ -95,20 +114,28 @@ struct InterfaceLoop {
                 }
                 waiting = nil
                 var carriesDNS = false
-                pipeline.process(
-                    packet, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1) },
+                pipeline.consume(
+                    item, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1) },
                     onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
+                if isLive { pipeline.updatePacketStats(pipeline.front.stats) }
                 if carriesDNS { packets.keep(packet) }
                 if !isLive { store.advance(to: packet.timestamp.totalNanoseconds) }
                 ingested += 1
                 seen += 1
-                if let limit = command.count, seen >= limit {
+                // (Files stop at the count in DecodeAhead.)
+                if isLive, let limit = command.count, seen >= limit {
                     exhausted = true
                     reader?.stop()
                 }
             }
             if ingested > 0 { dirty = true }
             if exhausted, !finished {
+                if let ahead {
+                    // The first stage comes back from the reader thread: finish flushes what it still holds.
+                    ahead.stop()
+                    if let done = fileStats { pipeline.updatePacketStats(done) }
+                    pipeline.front = ahead.stage
+                }
                 pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 finished = true
                 dirty = true
@@ -229,6 +256,10 @@ final class PacketStore {
     private struct Key: Hashable {
         var input: Int
         var frame: Int
+
+        func _rawHashValue(seed: Int) -> Int {
+            FastHash.mix(FastHash.fold(UInt64(UInt(bitPattern: input)), UInt64(UInt(bitPattern: frame))), seed: seed)
+        }
     }
 
     private var packets: [Key: CapturedPacket] = [:]

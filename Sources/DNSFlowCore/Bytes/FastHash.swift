@@ -67,6 +67,7 @@ public struct SequenceMap<Value> {
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
     public var keys: [Int] { storage.keys.map(\.value) }
+    @inline(__always) public func contains(_ key: Int) -> Bool { storage.index(forKey: SequenceKey(key)) != nil }
     public var values: Dictionary<SequenceKey, Value>.Values { storage.values }
 
     public subscript(key: Int) -> Value? {
@@ -120,7 +121,7 @@ extension IPAddress {
 
 extension Endpoint {
     @inline(__always)
-    var hashBits: UInt64 { FastHash.fold(address.hashBits, UInt64(port)) }
+    public var hashBits: UInt64 { FastHash.fold(address.hashBits, UInt64(port)) }
 }
 
 extension IPAddress {

@@ -50,6 +50,10 @@ public final class FlowGroup {
         public var transport: TransportProtocol
         public var client: Endpoint
         public var server: Endpoint
+
+        public func _rawHashValue(seed: Int) -> Int {
+            FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, server.hashBits), transport == .tcp ? 1 : 0), seed: seed)
+        }
     }
 
     public struct Stats: Equatable {
@@ -107,8 +111,8 @@ public final class QueryStore {
     public private(set) var entries: [Entry] = []
     public private(set) var flows: [FlowGroup] = []
     private var flowByKey: [FlowGroup.Key: FlowGroup] = [:]
-    private var bySequence: [Int: Entry] = [:]
-    private var seenPairs: Set<Int> = []
+    private var bySequence = SequenceMap<Entry>()
+    private var seenPairs = SequenceSet()
     private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
@@ -129,7 +133,7 @@ public final class QueryStore {
 
     /// A query as it enters matching: shown at once, pending.
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
-        guard bySequence[sequence] == nil else { return }
+        guard !bySequence.contains(sequence) else { return }
         let t = Transaction(sequence: sequence, query: query, response: nil)
         insert(Entry(sequence: sequence, transaction: t, isPending: true, flow: group(for: t)))
     }
@@ -170,7 +174,7 @@ public final class QueryStore {
     private func notePair(_ e: Entry) {
         let a = e.transaction.analysis
         guard let p = a.pair, a.attempt == 1, !a.isProbableRetry else { return }
-        if seenPairs.insert(p).inserted { e.isFirstOfPair = true }
+        if seenPairs.insert(p) { e.isFirstOfPair = true }
     }
 
     private func group(for t: Transaction) -> FlowGroup {
@@ -230,7 +234,7 @@ public final class QueryStore {
         let cutoff = gone.last?.sequence ?? .min
         var emptied = false
         for g in touched.values {
-            g.entries.removeAll { $0.sequence <= cutoff && bySequence[$0.sequence] == nil }
+            g.entries.removeAll { $0.sequence <= cutoff && !bySequence.contains($0.sequence) }
             g.invalidate()
             if g.entries.isEmpty {
                 flowByKey[g.key] = nil
