@@ -117,6 +117,32 @@ struct TransactionTests {
         order.flush { out.append($0) }
         #expect(out == [0, 1, 2, 3, 5])
     }
+
+    /// Long gaps (an unanswered query settles a minute later, after thousands of others): every item once, in order.
+    @Test func inSequenceKeepsOrderAcrossLongGaps() {
+        var sequences = Array(0..<30_000)
+        // Each block of 1,000 arrives shuffled, and every 97th item only 5,000 later.
+        var late: [Int] = []
+        var arrivals: [Int] = []
+        var seed: UInt64 = 42
+        for block in stride(from: 0, to: sequences.count, by: 1000) {
+            var part = Array(sequences[block..<block + 1000])
+            for i in part.indices.reversed() {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                part.swapAt(i, Int(seed >> 33) % (i + 1))
+            }
+            for s in part { if s % 97 == 0 { late.append(s) } else { arrivals.append(s) } }
+            while let l = late.first, l + 5000 < block { arrivals.append(l); late.removeFirst() }
+        }
+        arrivals += late
+        var order = InSequence<Int>()
+        var out: [Int] = []
+        for s in arrivals { order.add(s, s) { out.append($0) } }
+        order.flush { out.append($0) }
+        sequences.sort()
+        #expect(out == sequences)
+        #expect(order.heldCount == 0)
+    }
 }
 
 @Suite("CSV")

@@ -339,7 +339,8 @@ struct Analyzer {
     private mutating func joinResolution(_ seq: Int, name: DNSName, _ q: ObservedMessage) -> Int {
         let labels = name.labels
         let client = q.source.address
-        var open = openResolutions[client] ?? []
+        // Taken out and put back: edited in place, not copied.
+        var open = openResolutions.removeValue(forKey: client) ?? []
         open.removeAll { id in
             guard let r = resolutions[id] else { return true }
             return r.hasPositive || q.timestamp.nanoseconds(since: r.lastActivity) > configuration.resolutionGap

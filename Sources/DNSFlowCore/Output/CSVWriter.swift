@@ -15,22 +15,24 @@ public enum TransactionCSV {
     public static func row(_ t: Transaction, names: AddressNames = .none) -> String {
         let q = t.query?.message
         let r = t.response?.message
-        let question = t.question
+        let m = (q ?? r)!            // the message that opened it (each accessor below would copy it again)
+        let first = (t.query ?? t.response)!
+        let question = m.question
         let a = t.analysis
         let isQuery = t.query != nil && !t.isUnmatchable
         let digits = t.precisionDigits
         var row = CSVRow(capacity: 320)
-        row.field { t.time.appendISO8601(to: &$0) }
-        row.text(t.transport.rawValue)
+        row.field { first.timestamp.appendISO8601(to: &$0) }
+        row.text(first.transport.rawValue)
         row.field { t.client.address.appendText(to: &$0) }
         row.int(Int(t.client.port))
         row.field { t.server.address.appendText(to: &$0) }
         row.int(Int(t.server.port))
-        row.int(Int(t.id))
+        row.int(Int(m.id))
         row.field { out in question.map { $0.name.appendPresentation(trailingDot: false, to: &out) } }
         row.text(question.map { $0.type.description })
         row.text(question.map { $0.qclass.description })
-        row.text((q ?? r)!.header.opcode.description)
+        row.text(m.header.opcode.description)
         row.text(r.map { $0.rcode.description })
         row.milliseconds(t.latencyNanoseconds, digits: digits)
         row.int(r.map { $0.answers.count })
@@ -46,8 +48,8 @@ public enum TransactionCSV {
         row.field { out in t.response?.timestamp.appendISO8601(to: &out) }
         row.int(q.map { $0.size })
         row.int(r.map { $0.size })
-        row.int((q ?? r)?.edns.map { Int($0.udpPayloadSize) })
-        row.text((q ?? r)?.edns.map { $0.dnssecOK ? "1" : "0" })
+        row.int(m.edns.map { Int($0.udpPayloadSize) })
+        row.text(m.edns.map { $0.dnssecOK ? "1" : "0" })
         row.field { out in
             if let e = q?.error { out.append(contentsOf: e.code.rawValue.utf8) }
             if let e = r?.error {
@@ -55,7 +57,7 @@ public enum TransactionCSV {
                 out.append(contentsOf: e.code.rawValue.utf8)
             }
         }
-        row.int((t.query ?? t.response)!.point.input)
+        row.int(first.point.input)
         row.int(t.query.map { $0.point.frame })
         row.int(t.response.map { $0.point.frame })
         row.int(isQuery ? a.attempt : nil)

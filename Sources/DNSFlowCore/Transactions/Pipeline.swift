@@ -88,9 +88,8 @@ public struct Pipeline {
         if !packet.linkType.isSupported {
             summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
-        for i in decoded.payloads.indices {
-            handle(decoded.payloads[i], parsed: decoded.messages[i], onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
-                   onTransaction: onTransaction)
+        for (payload, message) in decoded.payloads {
+            handle(payload, parsed: message, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
     }
 
@@ -277,8 +276,7 @@ public struct DecodingStage: @unchecked Sendable {
 
     public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
         var d = DecodedPacket(packet: packet)
-        decoder.decode(packet, emit: { d.payloads.append($0) }, diagnose: { d.diagnostics.append($0) })
-        d.messages = d.payloads.map { DNSParser.parse($0.bytes) }
+        decoder.decode(packet, emit: { d.payloads.append(($0, DNSParser.parse($0.bytes))) }, diagnose: { d.diagnostics.append($0) })
         return d
     }
 
@@ -289,8 +287,8 @@ public struct DecodingStage: @unchecked Sendable {
 /// the defects met on the way.
 public struct DecodedPacket: Sendable {
     public var packet: CapturedPacket
-    public internal(set) var payloads: [DNSPayload] = []
-    public internal(set) var messages: [DNSMessage?] = []
+    /// Each payload with its message (one list: one allocation per packet).
+    public internal(set) var payloads: [(payload: DNSPayload, message: DNSMessage?)] = []
     public internal(set) var diagnostics: [Diagnostic] = []
 
     /// Whether it carried DNS (the interface keeps such packets for the hex view).

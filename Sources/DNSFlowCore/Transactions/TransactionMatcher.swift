@@ -156,30 +156,59 @@ extension TransactionMatcher.Key {
 
 /// Puts items back in sequence order (0, 1, 2, …): each is held only until every earlier one has come.
 /// Hold the cheapest form of what will be written (a rendered CSV row, not the transaction).
+///
+/// Sequences are dense (every one is emitted once), so the held items sit in a window indexed by their distance from
+/// the next one due: no hashing, and the window only spans the oldest item still missing.
 public struct InSequence<Item> {
-    private var held = SequenceMap<Item>()
+    private var window: [Item?] = []
+    private var head = 0
     private var next = 0
+    /// Items for sequences already passed (not expected; kept, not lost, and written at the end).
+    private var late: [(Int, Item)] = []
+    public private(set) var heldCount = 0
 
     public init() {}
 
-    public var heldCount: Int { held.count }
-
     public mutating func add(_ sequence: Int, _ item: Item, emit: (Item) -> Void) {
-        guard sequence == next else {
-            held[sequence] = item
+        guard sequence >= next else {
+            late.append((sequence, item))
+            heldCount += 1
             return
         }
-        emit(item)
-        next += 1
-        while let following = held.removeValue(forKey: next) {
-            emit(following)
+        if sequence == next, head == window.count {
+            emit(item)
             next += 1
+            return
+        }
+        let i = head + (sequence - next)
+        if i >= window.count { window.append(contentsOf: repeatElement(nil, count: i - window.count + 1)) }
+        window[i] = item
+        heldCount += 1
+        while head < window.count, let following = window[head] {
+            window[head] = nil
+            head += 1
+            next += 1
+            heldCount -= 1
+            emit(following)
+        }
+        if head == window.count {
+            window.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096, head * 2 > window.count {
+            window.removeFirst(head)
+            head = 0
         }
     }
 
     /// Emits whatever is still held, in order (end of input).
     public mutating func flush(emit: (Item) -> Void) {
-        for seq in held.keys.sorted() { emit(held[seq]!) }
-        held.removeAll()
+        var rest = late
+        for i in head..<window.count { if let item = window[i] { rest.append((next + i - head, item)) } }
+        rest.sort { $0.0 < $1.0 }
+        for (_, item) in rest { emit(item) }
+        window.removeAll()
+        late.removeAll()
+        head = 0
+        heldCount = 0
     }
 }
