@@ -28,6 +28,8 @@ public final class DecodeAhead: @unchecked Sendable {
     private var finished = false
     private var stopping = false
     private var thread: pthread_t?
+    /// No thread (never started, or it could not be created): `next` decodes a batch itself when asked.
+    private var onDemand = true
 
     /// `limit`: decode at most this many packets (`-c`).
     public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 1024, depth: Int = 8) {
@@ -55,15 +57,16 @@ public final class DecodeAhead: @unchecked Sendable {
         }, context)
         if status == 0 {
             thread = t
+            onDemand = false
         } else {
-            // No thread: decode here, on demand (`next` sees an empty, unfinished queue and runs a batch itself).
+            // No thread: `next` decodes each batch itself, on demand.
             Unmanaged<DecodeAhead>.fromOpaque(context).release()
         }
     }
 
     /// The next batch, in order; waits for the reader. Nil once everything read has been taken.
     public func next() -> Batch? {
-        if thread == nil {
+        if onDemand {
             if finished { return nil }
             let (batch, atEnd) = readBatch()
             finished = atEnd
