@@ -91,7 +91,10 @@ struct Runner {
             // The kernel's buffer is drained on a thread of its own; packets are analysed here as they come.
             let reader = LiveReader(handle)
             reader.start()
-            loop: while stopRequested == 0 {
+            loop: while true {
+                // Interrupted: the capture stops, and what was already read is still analysed (nothing it counted
+                // as received goes missing).
+                if stopRequested != 0 { reader.stop() }
                 switch reader.take(waitingUpTo: 100) {
                 case .packets(let batch):
                     for p in batch {
