@@ -86,12 +86,36 @@ public struct App {
     }
 
     /// Counts and findings from the pipeline; `percentiles` recomputes p50/p99 (a sort: call it now and then).
+    /// The latency arrays are not kept: sharing them would make the pipeline copy them whole (ten megabytes for a
+    /// million answers) at its next answer after every redraw. The percentiles come from `sortedLatencies`, which
+    /// takes in only the latencies added since the last time (sort those, merge).
     public mutating func update(summary: Summary, percentiles: Bool) {
-        self.summary = summary
-        if percentiles, let figures = summary.latencyFigures {
-            status.p50 = figures.p50
-            status.p99 = figures.p99
+        if percentiles {
+            let fresh = summary.latencies[min(sortedLatencies.count, summary.latencies.count)...].sorted()
+            if !fresh.isEmpty { sortedLatencies = App.merge(sortedLatencies, fresh) }
+            if let figures = Summary.latencyFigures(sorted: sortedLatencies) {
+                status.p50 = figures.p50
+                status.p99 = figures.p99
+            }
         }
+        var kept = summary
+        kept.latencies = []
+        kept.serverLatencies = [:]
+        self.summary = kept
+    }
+
+    private var sortedLatencies: [Int64] = []
+
+    static func merge(_ a: [Int64], _ b: [Int64]) -> [Int64] {
+        var out: [Int64] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count, j < b.count {
+            if a[i] <= b[j] { out.append(a[i]); i += 1 } else { out.append(b[j]); j += 1 }
+        }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
     }
 
     /// New rows seen while paused, waiting to be shown.

@@ -53,6 +53,29 @@ struct ModelTests {
         #expect(s.flows.allSatisfy { !$0.entries.isEmpty })
     }
 
+    /// A row evicted while pending does not come back when its transaction settles (or its answer arrives) later: it
+    /// would land in the middle of the list only to be evicted again, and be counted twice.
+    @Test func evictedRowsDoNotComeBack() throws {
+        let base = try transactions("Fixtures/lab/race-5s/pod.pcap").filter { $0.query != nil }
+        let s = QueryStore(maxEntries: 100)
+        var pending: [Transaction] = []
+        for copy in 0..<40 {
+            for var t in base {
+                t.sequence += copy * 1000
+                s.queryArrived(t.sequence, t.query!)
+                pending.append(t)
+            }
+        }
+        let evictedBefore = s.evicted
+        #expect(evictedBefore > 0)
+        let shown = s.entries.map(\.sequence)
+        for t in pending where t.response != nil { s.matched(t) }
+        for t in pending { s.settled(t) }
+        #expect(s.entries.map(\.sequence) == shown)
+        #expect(s.evicted == evictedBefore)
+        #expect(s.entries.allSatisfy { !$0.isPending })
+    }
+
     @Test func marksFollowRowsAndFlows() throws {
         let (s, _) = try store("Fixtures/lab/race-10s/pod.pcap")
         let g = try #require(s.flows.first)

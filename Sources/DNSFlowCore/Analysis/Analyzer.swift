@@ -255,7 +255,9 @@ struct Analyzer {
             questionHead = 0
         }
         // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
-        for (key, f) in flows where now.nanoseconds(since: f.lastSeen) > configuration.horizon {
+        // (Keys first, then removal: removing while iterating would copy the whole table.)
+        let idle = flows.filter { now.nanoseconds(since: $0.value.lastSeen) > configuration.horizon }
+        for (key, f) in idle {
             finishedFlows.append(f)
             flows[key] = nil
         }

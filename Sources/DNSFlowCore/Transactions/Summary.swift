@@ -93,10 +93,12 @@ public struct Summary: Sendable {
         public var p50, p90, p99, max: Int64
     }
 
-    public var latencyFigures: LatencyFigures? {
-        let sorted = latencies.sorted()
-        guard let p50 = latencyPercentile(50, sorted: sorted), let p90 = latencyPercentile(90, sorted: sorted),
-              let p99 = latencyPercentile(99, sorted: sorted), let max = sorted.last
+    public var latencyFigures: LatencyFigures? { Summary.latencyFigures(sorted: latencies.sorted()) }
+
+    /// The figures of latencies already sorted (a caller that keeps them sorted as they come).
+    public static func latencyFigures(sorted: [Int64]) -> LatencyFigures? {
+        guard let p50 = nearestRankPercentile(50, sorted: sorted), let p90 = nearestRankPercentile(90, sorted: sorted),
+              let p99 = nearestRankPercentile(99, sorted: sorted), let max = sorted.last
         else { return nil }
         return LatencyFigures(p50: p50, p90: p90, p99: p99, max: max)
     }

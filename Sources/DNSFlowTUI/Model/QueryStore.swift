@@ -116,6 +116,9 @@ public final class QueryStore {
     private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
+    /// Every row at or before this sequence that is not here was evicted: its late news (an answer, the query settling
+    /// unanswered a minute later) is dropped rather than bringing the row back into the middle of the list.
+    private var evictedThrough = -1
     public private(set) var markedCount = 0
     /// Rows answered whose analysis is not final yet (the pipeline counts them once they settle).
     public private(set) var answeredPending = 0
@@ -141,6 +144,7 @@ public final class QueryStore {
     /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
     public func matched(_ t: Transaction) {
         guard let e = bySequence[t.sequence] else {
+            if t.sequence <= evictedThrough { return }
             let e = Entry(sequence: t.sequence, transaction: t, isPending: true, flow: group(for: t))
             insert(e)
             if t.query != nil { answeredPending += 1 }
@@ -166,6 +170,7 @@ public final class QueryStore {
             version += 1
             return
         }
+        if t.sequence <= evictedThrough { return }
         let e = Entry(sequence: t.sequence, transaction: t, isPending: false, flow: group(for: t))
         notePair(e)
         insert(e)
@@ -232,6 +237,7 @@ public final class QueryStore {
             touched[ObjectIdentifier(e.flow)] = e.flow
         }
         let cutoff = gone.last?.sequence ?? .min
+        evictedThrough = max(evictedThrough, cutoff)
         var emptied = false
         for g in touched.values {
             g.entries.removeAll { $0.sequence <= cutoff && !bySequence.contains($0.sequence) }
