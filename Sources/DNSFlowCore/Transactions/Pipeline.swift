@@ -290,7 +290,4 @@ public struct DecodedPacket: Sendable {
     /// Each payload with its message (one list: one allocation per packet).
     public internal(set) var payloads: [(payload: DNSPayload, message: DNSMessage?)] = []
     public internal(set) var diagnostics: [Diagnostic] = []
-
-    /// Whether it carried DNS (the interface keeps such packets for the hex view).
-    public var carriesDNS: Bool { !payloads.isEmpty }
 }
