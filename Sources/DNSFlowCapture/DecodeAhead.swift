@@ -22,8 +22,7 @@ public final class DecodeAhead: @unchecked Sendable {
     private let batchSize: Int
     private let depth: Int
 
-    private var mutex = pthread_mutex_t()
-    private var changed = pthread_cond_t()
+    private let monitor = Monitor()
     private var queue: [Batch] = []
     private var finished = false
     private var stopping = false
@@ -38,30 +37,14 @@ public final class DecodeAhead: @unchecked Sendable {
         self.limit = limit
         self.batchSize = batchSize
         self.depth = depth
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&changed, nil)
     }
 
-    deinit {
-        stop()
-        pthread_cond_destroy(&changed)
-        pthread_mutex_destroy(&mutex)
-    }
+    deinit { stop() }
 
+    /// Starts the reader thread (without one, `next` decodes each batch itself, on demand).
     public func start() {
-        var t = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&t, nil, { context in
-            Unmanaged<DecodeAhead>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        if status == 0 {
-            thread = t
-            onDemand = false
-        } else {
-            // No thread: `next` decodes each batch itself, on demand.
-            Unmanaged<DecodeAhead>.fromOpaque(context).release()
-        }
+        thread = spawnThread { self.run() }
+        onDemand = thread == nil
     }
 
     /// The next batch, in order; waits for the reader. Nil once everything read has been taken.
@@ -72,22 +55,21 @@ public final class DecodeAhead: @unchecked Sendable {
             finished = atEnd
             return batch.packets.isEmpty ? nil : batch
         }
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        while queue.isEmpty, !finished { pthread_cond_wait(&changed, &mutex) }
-        guard !queue.isEmpty else { return nil }
-        let batch = queue.removeFirst()
-        pthread_cond_signal(&changed)
-        return batch
+        return monitor.locked {
+            while queue.isEmpty, !finished { monitor.wait() }
+            guard !queue.isEmpty else { return nil }
+            monitor.wake()
+            return queue.removeFirst()
+        }
     }
 
     /// Stops reading after the batch in hand and waits for the thread. What was decoded can still be taken.
     public func stop() {
         guard let t = thread else { return }
-        pthread_mutex_lock(&mutex)
-        stopping = true
-        pthread_cond_broadcast(&changed)
-        pthread_mutex_unlock(&mutex)
+        monitor.locked {
+            stopping = true
+            monitor.wake()
+        }
         pthread_join(t, nil)
         thread = nil
     }
@@ -114,21 +96,21 @@ public final class DecodeAhead: @unchecked Sendable {
 
     private func run() {
         while true {
-            pthread_mutex_lock(&mutex)
-            while queue.count >= depth, !stopping { pthread_cond_wait(&changed, &mutex) }
-            let stop = stopping
-            pthread_mutex_unlock(&mutex)
+            let stop = monitor.locked {
+                while queue.count >= depth, !stopping { monitor.wait() }
+                return stopping
+            }
             if stop { break }
             let (batch, atEnd) = readBatch()
-            pthread_mutex_lock(&mutex)
-            if !batch.packets.isEmpty { queue.append(batch) }
-            pthread_cond_broadcast(&changed)
-            pthread_mutex_unlock(&mutex)
+            monitor.locked {
+                if !batch.packets.isEmpty { queue.append(batch) }
+                monitor.wake()
+            }
             if atEnd { break }
         }
-        pthread_mutex_lock(&mutex)
-        finished = true
-        pthread_cond_broadcast(&changed)
-        pthread_mutex_unlock(&mutex)
+        monitor.locked {
+            finished = true
+            monitor.wake()
+        }
     }
 }

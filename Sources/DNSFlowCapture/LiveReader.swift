@@ -23,8 +23,7 @@ public final class LiveReader: @unchecked Sendable {
     public let handle: PcapHandle
     public let maxQueuedBytes: Int
 
-    private var mutex = pthread_mutex_t()
-    private var arrived = pthread_cond_t()
+    private let monitor = Monitor()
     private var queue: [CapturedPacket] = []
     private var queuedBytes = 0
     private var finished = false
@@ -39,37 +38,20 @@ public final class LiveReader: @unchecked Sendable {
     public init(_ handle: PcapHandle, maxQueuedBytes: Int = 256 << 20) {
         self.handle = handle
         self.maxQueuedBytes = maxQueuedBytes
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&arrived, nil)
     }
 
-    deinit {
-        stop()
-        pthread_cond_destroy(&arrived)
-        pthread_mutex_destroy(&mutex)
-    }
+    deinit { stop() }
 
     /// Starts the reader thread.
     public func start() {
-        var t = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&t, nil, { context in
-            let reader = Unmanaged<LiveReader>.fromOpaque(context!).takeRetainedValue()
-            reader.run()
-            return nil
-        }, context)
-        if status == 0 {
-            thread = t
-        } else {
-            Unmanaged<LiveReader>.fromOpaque(context).release()
-            locked { finished = true }
-        }
+        thread = spawnThread { self.run() }
+        if thread == nil { monitor.locked { finished = true } }
     }
 
     /// Ends the capture and waits for the reader thread (idempotent). Packets still queued can be taken.
     public func stop() {
         guard let t = thread else { return }
-        locked { stopping = true }
+        monitor.locked { stopping = true }
         handle.breakLoop()
         pthread_join(t, nil)
         thread = nil
@@ -77,39 +59,28 @@ public final class LiveReader: @unchecked Sendable {
 
     /// Takes everything queued; waits up to `milliseconds` for a first packet when the queue is empty.
     public func take(waitingUpTo milliseconds: Int = 0) -> Batch {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if queue.isEmpty, !finished, milliseconds > 0 {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let total = Int(now.tv_nsec) + milliseconds * 1_000_000
-            var deadline = timespec(tv_sec: now.tv_sec + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
-            while queue.isEmpty, !finished {
-                if pthread_cond_timedwait(&arrived, &mutex, &deadline) != 0 { break }
+        monitor.locked {
+            if queue.isEmpty, !finished, milliseconds > 0 {
+                let deadline = Monitor.deadline(in: milliseconds)
+                while queue.isEmpty, !finished, monitor.wait(until: deadline) {}
             }
+            if queue.isEmpty { return finished ? .ended : .idle }
+            let batch = queue
+            queue = []
+            queue.reserveCapacity(batch.count)
+            queuedBytes = 0
+            return .packets(batch)
         }
-        if queue.isEmpty { return finished ? .ended : .idle }
-        let batch = queue
-        queue = []
-        queue.reserveCapacity(batch.count)
-        queuedBytes = 0
-        return .packets(batch)
     }
 
     /// The kernel's counters as last read (every 100 ms while capturing; exact once stopped).
     public var kernelStats: PcapHandle.KernelStats? {
         if thread == nil, let s = handle.kernelStats() { return s }
-        return locked { stats }
+        return monitor.locked { stats }
     }
 
     /// Packets read from the kernel but dropped here because the consumer was `maxQueuedBytes` behind.
-    public var overflowDropped: Int { locked { dropped } }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+    public var overflowDropped: Int { monitor.locked { dropped } }
 
     private func run() {
         // Non-blocking reads, and poll(2) on the capture's descriptor when there is nothing: a partial batch is
@@ -121,7 +92,7 @@ public final class LiveReader: @unchecked Sendable {
         var lastStats = LiveReader.monotonicMilliseconds()
         var ended = false
         while !ended {
-            if locked({ stopping }) { break }
+            if monitor.locked({ stopping }) { break }
             // Up to 256 packets or an idle read per hand-over: the lock is taken once per batch, not per packet.
             var idle = false
             while batch.count < 256 {
@@ -138,18 +109,17 @@ public final class LiveReader: @unchecked Sendable {
             let now = LiveReader.monotonicMilliseconds()
             let fresh = now - lastStats >= 100 ? handle.kernelStats() : nil
             if fresh != nil { lastStats = now }
-            pthread_mutex_lock(&mutex)
-            if let fresh { stats = fresh }
-            if !batch.isEmpty {
+            monitor.locked {
+                if let fresh { stats = fresh }
+                guard !batch.isEmpty else { return }
                 if queuedBytes + batchBytes <= maxQueuedBytes {
                     queue.append(contentsOf: batch)
                     queuedBytes += batchBytes
                 } else {
                     dropped += batch.count
                 }
-                pthread_cond_signal(&arrived)
+                monitor.wake()
             }
-            pthread_mutex_unlock(&mutex)
             batch.removeAll(keepingCapacity: true)
             batchBytes = 0
             if idle, !ended, fd >= 0 {
@@ -158,11 +128,11 @@ public final class LiveReader: @unchecked Sendable {
             }
         }
         let last = handle.kernelStats()
-        pthread_mutex_lock(&mutex)
-        if let last { stats = last }
-        finished = true
-        pthread_cond_broadcast(&arrived)
-        pthread_mutex_unlock(&mutex)
+        monitor.locked {
+            if let last { stats = last }
+            finished = true
+            monitor.wake()
+        }
     }
 
     private static func monotonicMilliseconds() -> Int64 {

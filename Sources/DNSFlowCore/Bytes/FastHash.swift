@@ -65,10 +65,8 @@ public struct SequenceMap<Value> {
     public init() {}
 
     public var count: Int { storage.count }
-    public var isEmpty: Bool { storage.isEmpty }
     public var keys: [Int] { storage.keys.map(\.value) }
     @inline(__always) public func contains(_ key: Int) -> Bool { storage.index(forKey: SequenceKey(key)) != nil }
-    public var values: Dictionary<SequenceKey, Value>.Values { storage.values }
 
     public subscript(key: Int) -> Value? {
         @inline(__always) get { storage[SequenceKey(key)] }
@@ -82,11 +80,6 @@ public struct SequenceMap<Value> {
 
     @discardableResult
     public mutating func removeValue(forKey key: Int) -> Value? { storage.removeValue(forKey: SequenceKey(key)) }
-
-    @discardableResult
-    public mutating func updateValue(_ value: Value, forKey key: Int) -> Value? { storage.updateValue(value, forKey: SequenceKey(key)) }
-
-    public mutating func removeAll(keepingCapacity: Bool = false) { storage.removeAll(keepingCapacity: keepingCapacity) }
 }
 
 extension SequenceMap: Sendable where Value: Sendable {}
@@ -97,15 +90,11 @@ public struct SequenceSet: Sendable {
 
     public init() {}
 
-    public var count: Int { storage.count }
-    public var isEmpty: Bool { storage.isEmpty }
     @inline(__always) public func contains(_ seq: Int) -> Bool { storage.contains(SequenceKey(seq)) }
     @discardableResult @inline(__always)
     public mutating func insert(_ seq: Int) -> Bool { storage.insert(SequenceKey(seq)).inserted }
     @discardableResult @inline(__always)
     public mutating func remove(_ seq: Int) -> Bool { storage.remove(SequenceKey(seq)) != nil }
-    public mutating func removeAll() { storage.removeAll() }
-    public var sorted: [Int] { storage.map(\.value).sorted() }
 }
 
 extension IPAddress {

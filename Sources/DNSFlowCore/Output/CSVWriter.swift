@@ -81,16 +81,8 @@ public enum TransactionCSV {
         return row.finish()
     }
 
-    /// `a,b,c\n` with each field quoted as needed, built as octets in one buffer.
-    static func joinedRow(_ fields: [String]) -> String {
-        var row = CSVRow(capacity: fields.reduce(fields.count + 8) { $0 + $1.utf8.count })
-        for field in fields { row.text(field) }
-        return row.finish()
-    }
-
     static func needsQuotes(_ field: String) -> Bool {
-        let special: (UInt8) -> Bool = { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }
-        return field.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? field.utf8.contains(where: special)
+        field.utf8.withContiguousStorageIfAvailable { $0.contains(where: CSVRow.isSpecial) } ?? field.utf8.contains(where: CSVRow.isSpecial)
     }
 
     /// Milliseconds with the capture's precision: 3 decimals for microsecond captures, 6 for nanosecond.
@@ -154,18 +146,17 @@ struct CSVRow {
 
     init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
+    /// Comma, quote, LF, CR: what makes a field need quotes.
+    @inline(__always)
+    static func isSpecial(_ b: UInt8) -> Bool { b == 0x2c || b == 0x22 || b == 0x0a || b == 0x0d }
+
     /// A field written by `write` (which may write nothing: an empty field).
     mutating func field(_ write: (inout [UInt8]) -> Void) {
         if fields > 0 { bytes.append(0x2c) }
         fields += 1
         let start = bytes.count
         write(&bytes)
-        var needsQuotes = false
-        for i in start..<bytes.count {
-            let b = bytes[i]
-            if b == 0x2c || b == 0x22 || b == 0x0a || b == 0x0d { needsQuotes = true; break }
-        }
-        guard needsQuotes else { return }
+        guard bytes[start...].contains(where: CSVRow.isSpecial) else { return }
         var quoted: [UInt8] = [0x22]
         for b in bytes[start...] {
             if b == 0x22 { quoted.append(0x22) }
