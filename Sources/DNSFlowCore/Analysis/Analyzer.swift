@@ -57,8 +57,7 @@ struct Analyzer {
         var server: Endpoint
 
         func _rawHashValue(seed: Int) -> Int {
-            let t: UInt64 = transport == .tcp ? 1 : 0
-            return FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, server.hashBits), t), seed: seed)
+            FastHash.mix(FastHash.flow(transport, client, server), seed: seed)
         }
     }
 

@@ -18,6 +18,13 @@ public enum FastHash {
         return Int(Int64(bitPattern: h))
     }
 
+    /// A 5-tuple (transport, client, server) folded into one word: the flow keys of the analysis, the matcher and the
+    /// interface.
+    @inline(__always)
+    public static func flow(_ transport: TransportProtocol, _ client: Endpoint, _ server: Endpoint) -> UInt64 {
+        fold(fold(client.hashBits, server.hashBits), transport == .tcp ? 1 : 0)
+    }
+
     /// Folds one more word into an accumulated key (before `mix`).
     @inline(__always)
     public static func fold(_ acc: UInt64, _ x: UInt64) -> UInt64 {

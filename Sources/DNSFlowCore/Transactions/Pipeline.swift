@@ -65,10 +65,7 @@ public struct Pipeline {
         scratchPayloads = []
         var found: [Diagnostic] = []
         front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
-        for d in found { keep(d) }
-        if !packet.linkType.isSupported {
-            summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
-        }
+        note(packet, found)
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         summary.packet = front.decoder.stats
         payloads.removeAll(keepingCapacity: true)
@@ -83,13 +80,17 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        for d in decoded.diagnostics { keep(d) }
-        let packet = decoded.packet
-        if !packet.linkType.isSupported {
-            summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
-        }
+        note(decoded.packet, decoded.diagnostics)
         for (payload, message) in decoded.payloads {
             handle(payload, parsed: message, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        }
+    }
+
+    /// What a packet tells before its DNS: the first stage's defects, a link type not decoded.
+    private mutating func note(_ packet: CapturedPacket, _ found: [Diagnostic]) {
+        for d in found { keep(d) }
+        if !packet.linkType.isSupported {
+            summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
     }
 

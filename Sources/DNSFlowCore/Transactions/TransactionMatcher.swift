@@ -19,9 +19,8 @@ public struct TransactionMatcher {
         var qclass: DNSClass
 
         func _rawHashValue(seed: Int) -> Int {
-            let small = UInt64(id) << 40 | UInt64(type.rawValue) << 24 | UInt64(qclass.rawValue) << 8 | (transport == .tcp ? 1 : 0)
-            let ends = FastHash.fold(client.hashBits, server.hashBits)
-            return FastHash.mix(FastHash.fold(FastHash.fold(ends, name.fingerprint), small), seed: seed)
+            let small = UInt64(id) << 32 | UInt64(type.rawValue) << 16 | UInt64(qclass.rawValue)
+            return FastHash.mix(FastHash.fold(FastHash.fold(FastHash.flow(transport, client, server), name.fingerprint), small), seed: seed)
         }
     }
 

@@ -52,7 +52,7 @@ public final class FlowGroup {
         public var server: Endpoint
 
         public func _rawHashValue(seed: Int) -> Int {
-            FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, server.hashBits), transport == .tcp ? 1 : 0), seed: seed)
+            FastHash.mix(FastHash.flow(transport, client, server), seed: seed)
         }
     }
 
