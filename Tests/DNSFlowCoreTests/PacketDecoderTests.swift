@@ -80,6 +80,24 @@ struct LinkLayerTests {
         #expect(ids([Wire.packet(Wire.ethernet(payload: vxlan))]) == [0x1234])
     }
 
+    /// IP-in-IP nests at most `maxTunnelDepth` deep, like GRE and IPv6-in-IP: a packet of thousands of nested IPv4
+    /// headers must not recurse thousands of frames deep. (The depth guard once applied to protocol 41 only.)
+    @Test func ipInIPNestsOnlySoDeep() {
+        let inner = Wire.ipv4(payload: Wire.udp(payload: dns))
+        func nested(_ levels: Int) -> [UInt8] {
+            var p = inner
+            for _ in 0..<levels { p = Wire.ipv4(src: [198, 19, 0, 1], dst: [198, 19, 0, 2], proto: 4, payload: p) }
+            return p
+        }
+        #expect(ids([Wire.packet(nested(3), link: .raw)]) == [0x1234])
+        #expect(ids([Wire.packet(nested(6), link: .raw)]).isEmpty)
+        // 3,000 levels: 60 KB of headers.
+        #expect(ids([Wire.packet(nested(3000), link: .raw)]).isEmpty)
+        var config = PacketDecoder.Configuration()
+        config.decapsulatesTunnels = false
+        #expect(decodePackets([Wire.packet(nested(1), link: .raw)], configuration: config).payloads.isEmpty)
+    }
+
     @Test func otherPortsAreNotDNS() {
         let ip = Wire.ipv4(payload: Wire.udp(sport: 40000, dport: 5353, payload: dns))
         #expect(ids([Wire.packet(Wire.ethernet(payload: ip))]).isEmpty)

@@ -160,7 +160,8 @@ public struct PacketDecoder {
                 isRST: offsetFlags & 0x04 != 0, payload: c.bytes[c.offset..<c.end],
                 timestamp: context.packet.timestamp, point: context.point)
             tcp.process(segment, stats: &stats, emit: context.emit)
-        case 4, 41 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
+        case 4 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth,
+             41 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
             // IP in IP (RFC 2003) and IPv6 in IP (RFC 4213), as Calico's IPIP mode sends.
             decodeNetwork(c.readRest(), at: 0, network: datagram.protocolNumber == 4 ? .ipv4 : .ipv6, depth: depth + 1, &context)
         case 47 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
