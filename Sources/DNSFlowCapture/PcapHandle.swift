@@ -16,6 +16,9 @@ public final class PcapHandle {
     private var digits: UInt8 = 6
     /// Set when reading stopped on an error (a file cut off mid-record).
     public private(set) var readError: String?
+    /// A regular file's stream, whose position before each read is the record's offset (`CapturePoint.fileOffset`),
+    /// so that rows need not keep their packets: `SavefileReader` reads them again. Nil for pipes and interfaces.
+    private let seekableFile: UnsafeMutablePointer<FILE>?
 
     init(name: String, input: Int, isLive: Bool, handle: OpaquePointer) {
         self.name = name
@@ -23,7 +26,17 @@ public final class PcapHandle {
         self.isLive = isLive
         self.handle = handle
         self.linkType = LinkType(UInt32(bitPattern: pcap_datalink(handle)))
+        var st = stat()
+        if !isLive, let file = pcap_file(handle), fstat(fileno(file), &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+           ftello(file) >= 0 {
+            seekableFile = file
+        } else {
+            seekableFile = nil
+        }
     }
+
+    /// The file the packets' offsets refer to (nil when they have none).
+    public var rereadablePath: String? { seekableFile == nil || name == "-" ? nil : name }
 
     deinit { pcap_close(handle) }
 
@@ -118,6 +131,7 @@ public final class PcapHandle {
     public func next() -> ReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
+        let offset = seekableFile.map { Int64(ftello($0)) } ?? -1
         let status = pcap_next_ex(handle, &header, &data)
         switch status {
         case 1:
@@ -130,7 +144,7 @@ public final class PcapHandle {
             return .packet(CapturedPacket(
                 timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: nanos, digits: digits),
                 linkType: linkType, data: bytes, originalLength: Int(h.len),
-                point: CapturePoint(input: input, frame: frame)))
+                point: CapturePoint(input: input, frame: frame, fileOffset: offset)))
         case 0:
             return .idle
         case PCAP_ERROR_BREAK:

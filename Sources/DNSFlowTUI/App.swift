@@ -286,7 +286,7 @@ public struct App {
     }
 
     private mutating func openDetail(_ e: Entry) {
-        let t = e.transaction
+        let t = store.transaction(of: e)
         let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
         detail = TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))
     }
@@ -368,8 +368,8 @@ public struct App {
             if kind == .savePcap {
                 var points: [CapturePoint] = []
                 for e in rows {
-                    if let q = e.transaction.query { points.append(q.point) }
-                    if let r = e.transaction.response { points.append(r.point) }
+                    if let q = e.queryPacket { points.append(q.point) }
+                    if let r = e.responsePacket { points.append(r.point) }
                 }
                 let found = points.compactMap(packets)
                 guard !found.isEmpty else {
@@ -382,7 +382,7 @@ public struct App {
                 message = ("wrote \(found.count) packets to \(path)" + (missing > 0 ? " (\(missing) no longer held)" : ""), .message)
             } else {
                 var text = TransactionCSV.header
-                for e in rows { text += TransactionCSV.row(e.transaction, names: names) }
+                for e in rows { text += TransactionCSV.row(store.transaction(of: e), names: names) }
                 try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
                 message = ("wrote \(rowCount(rows.count)) to \(path)", .message)
             }

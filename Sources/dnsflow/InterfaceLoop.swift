@@ -20,20 +20,23 @@ struct InterfaceLoop {
 
     mutating func run(_ pipeline: inout Pipeline, stop: () -> Bool) throws -> Int32 {
         let store = QueryStore(maxEntries: command.maxQueries)
-        let packets = PacketStore(capacity: command.maxQueries * 3)
+        let packets = PacketStore(capacity: command.maxQueries * 3, handles: handles)
         // The process ends with the interface: freeing every row one by one would only delay the shell's prompt
         // (a second per million rows), so they stay referenced until exit.
         defer { InterfaceLoop.keptUntilExit += [store, packets] }
         store.onEvict = { gone in
             for e in gone {
-                if let q = e.transaction.query { packets.remove(q.point) }
-                if let r = e.transaction.response { packets.remove(r.point) }
+                if let q = e.queryPacket { packets.remove(q.point) }
+                if let r = e.responsePacket { packets.remove(r.point) }
             }
         }
         let isLive = handles.first?.isLive == true
         var app = App(source: handles.map(\.name).joined(separator: " "), store: store)
         app.names = names
         app.packets = { packets[$0] }
+        // Rows keep what the list needs; Detail and the exports decode their packets again.
+        let configuration = pipeline.front.decoder.configuration
+        store.rebuild = { packets.transaction(of: $0, configuration: configuration) }
         app.fileStamp = InterfaceLoop.fileStamp
         app.status.canPause = isLive || command.replay != nil
         // Live: a reader thread drains the kernel's buffer whatever this loop is doing (drawing, a key, a filter).
@@ -145,6 +148,9 @@ struct InterfaceLoop {
                 }
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
+            // The interface groups its own flows (FlowGroup): the analysis's finished ones would only pile up, a
+            // FlowStats with its latencies for every socket ever seen.
+            pipeline.discardFinishedFlows()
 
             // 2. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
             // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.
@@ -249,43 +255,6 @@ struct Replay {
             pausedAt = nil
         }
     }
-}
-
-/// The raw packets behind the rows shown (Detail's hex view, `w`), bounded: the oldest go first.
-final class PacketStore {
-    private struct Key: Hashable {
-        var input: Int
-        var frame: Int
-
-        func _rawHashValue(seed: Int) -> Int {
-            FastHash.mix(FastHash.fold(UInt64(UInt(bitPattern: input)), UInt64(UInt(bitPattern: frame))), seed: seed)
-        }
-    }
-
-    private var packets: [Key: CapturedPacket] = [:]
-    private var order: [Key] = []
-    private var head = 0
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = max(16, capacity) }
-
-    func keep(_ p: CapturedPacket) {
-        let key = Key(input: p.point.input, frame: p.point.frame)
-        guard packets.updateValue(p, forKey: key) == nil else { return }
-        order.append(key)
-        while packets.count > capacity, head < order.count {
-            packets[order[head]] = nil
-            head += 1
-        }
-        if head > 4096, head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
-        }
-    }
-
-    func remove(_ point: CapturePoint) { packets[Key(input: point.input, frame: point.frame)] = nil }
-
-    subscript(_ point: CapturePoint) -> CapturedPacket? { packets[Key(input: point.input, frame: point.frame)] }
 }
 
 func monotonicNanoseconds() -> Int64 {

@@ -131,7 +131,7 @@ struct AppTests {
         app.directory = dir.path + "/"
         app.keys("g", "Down", "Space", "Space")     // marks rows 2 and 3 (Space moves down)
         #expect(app.store.markedCount == 2)
-        let marked = app.store.markedEntries.map { $0.transaction.id }
+        let marked = app.store.markedEntries.map { $0.facts.id }
         app.keys("e")
         #expect(app.render(width: 100, height: 24).text.contains("dnsflow-20261126-120000.csv"))
         app.keys("Enter")

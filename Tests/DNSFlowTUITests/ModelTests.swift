@@ -29,7 +29,7 @@ struct ModelTests {
         #expect(s.answeredPending == 0)
         #expect(s.count == 1)
         #expect(!s.entries[0].isPending)
-        #expect(s.entries[0].transaction.response != nil)
+        #expect(s.entries[0].facts.hasResponse)
     }
 
     @Test func oldestRowsAreEvictedBeyondTheBoundAndCounted() throws {

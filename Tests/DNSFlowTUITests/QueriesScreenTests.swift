@@ -98,9 +98,9 @@ struct QueriesScreenTests {
         screen.sort = .latency
         screen.update(s, page: 10)
         guard case .query(let first)? = screen.lines.first else { Issue.record("no rows"); return }
-        #expect(first.transaction.status == .unanswered)
+        #expect(first.facts.status == .unanswered)
         let latencies = screen.lines.dropFirst().compactMap { line -> Int64? in
-            if case .query(let e) = line { return e.transaction.latencyNanoseconds } else { return nil }
+            if case .query(let e) = line { return e.facts.latencyNanoseconds } else { return nil }
         }
         #expect(latencies == latencies.sorted(by: >))
     }

@@ -25,6 +25,16 @@ public struct DNSHeader: Hashable, Sendable {
     public var authorityCount: UInt16
     public var additionalCount: UInt16
 
+    public init(id: UInt16, flags: Flags, questionCount: UInt16, answerCount: UInt16, authorityCount: UInt16,
+                additionalCount: UInt16) {
+        self.id = id
+        self.flags = flags
+        self.questionCount = questionCount
+        self.answerCount = answerCount
+        self.authorityCount = authorityCount
+        self.additionalCount = additionalCount
+    }
+
     public var isResponse: Bool { flags.contains(.response) }
     public var isTruncated: Bool { flags.contains(.truncated) }
     public var opcode: DNSOpcode { DNSOpcode(rawValue: UInt8(flags.rawValue >> 11 & 0x0f)) }
@@ -104,6 +114,12 @@ public struct DNSMessage: Hashable, Sendable {
     public var trailingBytes: Int = 0
     /// Size of the message on the wire.
     public var size: Int
+
+    public init(header: DNSHeader, questions: [DNSQuestion] = [], size: Int) {
+        self.header = header
+        self.questions = questions
+        self.size = size
+    }
 
     public var id: UInt16 { header.id }
     public var isResponse: Bool { header.isResponse }

@@ -64,13 +64,31 @@ public struct CapturePoint: Hashable, Sendable {
     public var packetType: UInt16?
     /// 802.1Q/802.1ad VLAN IDs, outermost first.
     public var vlans: [UInt16]
+    /// Where the packet's record starts in its capture file, when that file can be read again by offset (-1 for a
+    /// pipe or a live capture). Not part of the point's identity: the input and frame are.
+    public var fileOffset: Int64 = -1
 
-    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: [UInt16] = []) {
+    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: [UInt16] = [],
+                fileOffset: Int64 = -1) {
         self.input = input
         self.frame = frame
         self.interfaceIndex = interfaceIndex
         self.packetType = packetType
         self.vlans = vlans
+        self.fileOffset = fileOffset
+    }
+
+    public static func == (a: CapturePoint, b: CapturePoint) -> Bool {
+        a.input == b.input && a.frame == b.frame && a.interfaceIndex == b.interfaceIndex && a.packetType == b.packetType
+            && a.vlans == b.vlans
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(input)
+        h.combine(frame)
+        h.combine(interfaceIndex)
+        h.combine(packetType)
+        h.combine(vlans)
     }
 
     /// `In`/`Out`/`M`/`B`/`P` as tcpdump prints Linux cooked directions.
@@ -114,4 +132,6 @@ public struct DNSPayload: Sendable {
     public var point: CapturePoint
     /// The datagram was cut short by the snaplen or a lying length field.
     public var isCutShort: Bool
+    /// The datagram came in IP fragments: this packet alone does not hold the message.
+    public var isReassembled = false
 }

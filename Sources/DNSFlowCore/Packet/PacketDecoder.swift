@@ -69,6 +69,8 @@ public struct PacketDecoder {
     private struct Context {
         var packet: CapturedPacket
         var point: CapturePoint
+        /// An IP datagram on the way in was reassembled from fragments (several packets, not just this one).
+        var reassembled = false
         var emit: (DNSPayload) -> Void
         var diagnose: (Diagnostic) -> Void
     }
@@ -82,6 +84,7 @@ public struct PacketDecoder {
         _ bytes: [UInt8], at offset: Int, network: LinkFrame.Network, depth: Int, _ context: inout Context
     ) {
         let result: IPDecodeResult
+        let reassembledBefore = stats.reassembledDatagrams
         do {
             switch network {
             case .ipv4: result = try ip.decodeIPv4(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
@@ -95,6 +98,7 @@ public struct PacketDecoder {
             return
         }
         guard case .datagram(let datagram) = result else { return }
+        if stats.reassembledDatagrams != reassembledBefore { context.reassembled = true }
         decodeTransport(datagram, depth: depth, &context)
     }
 
@@ -130,7 +134,7 @@ public struct PacketDecoder {
                 timestamp: context.packet.timestamp, transport: .udp,
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
-                bytes: bytes, point: context.point, isCutShort: cutShort))
+                bytes: bytes, point: context.point, isCutShort: cutShort, isReassembled: context.reassembled))
         case 6:
             // source port (2), destination port (2), sequence (4), ack (4), data offset/flags (2), window (2),
             // checksum (2), urgent (2), options.

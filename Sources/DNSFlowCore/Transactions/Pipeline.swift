@@ -44,6 +44,9 @@ public struct Pipeline {
     public var activeFlows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
 
     /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
+    /// Lets go of the finished flows, for a caller that does not write them out (the interface groups its own).
+    public mutating func discardFinishedFlows() { analyzer.finishedFlows.removeAll(keepingCapacity: true) }
+
     public mutating func takeFinishedFlows() -> [FlowStats] {
         defer { analyzer.finishedFlows.removeAll() }
         return analyzer.finishedFlows
@@ -146,9 +149,10 @@ public struct Pipeline {
         }
         if message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, payload.timestamp)
-        let observed = ObservedMessage(
+        var observed = ObservedMessage(
             timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
             destination: payload.destination, point: payload.point, message: message)
+        observed.isReassembled = payload.isReassembled
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
         let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0

@@ -5,6 +5,8 @@ public struct ObservedMessage: Sendable {
     public var source: Endpoint
     public var destination: Endpoint
     public var point: CapturePoint
+    /// Read out of more than the packet at `point`: IP fragments put together (TCP streams always are).
+    public var isReassembled = false
     /// The decoded message, held once: transactions are copied from stage to stage, the message never is.
     public var message: DNSMessage { storage.message }
     private let storage: Storage

@@ -110,20 +110,20 @@ public struct QueryFilter: Equatable, Sendable {
     }
 
     private static func holds(_ p: Predicate, _ e: Entry) -> Bool {
-        let t = e.transaction
+        let t = e.facts
         switch p {
         case .name(let s): return e.searchName.contains(s)
-        case .type(let s): return t.question.map { $0.type.description.lowercased() == s } ?? false
-        case .rcode(let s): return t.response.map { $0.message.rcode.description.lowercased() == s } ?? false
+        case .type(let s): return t.type.map { $0.description.lowercased() == s } ?? false
+        case .rcode(let s): return t.rcode.map { $0.description.lowercased() == s } ?? false
         case .status(let s): return e.isWaiting ? s == "pending" : t.status.rawValue == s
-        case .proto(let s): return t.transport.rawValue == s
+        case .proto(let s): return e.flow.key.transport.rawValue == s
         case .id(let id): return t.id == id
         case .retry: return e.isRetry
-        case .pair(let s): return t.analysis.pairState?.rawValue == s
-        case .client(let s): return matchesEndpoint(t.client, s)
-        case .server(let s): return matchesEndpoint(t.server, s)
+        case .pair(let s): return t.pairState?.rawValue == s
+        case .client(let s): return matchesEndpoint(e.flow.key.client, s)
+        case .server(let s): return matchesEndpoint(e.flow.key.server, s)
         case .flow(let n): return e.flow.number == n
-        case .finding(let s): return t.analysis.findings.contains(s)
+        case .finding(let s): return t.findings.contains(s)
         case .latencyAbove(let ns, let eq):
             guard let l = t.latencyNanoseconds else { return false }
             return eq ? l >= ns : l > ns

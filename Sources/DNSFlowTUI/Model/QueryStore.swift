@@ -2,45 +2,259 @@ import DNSFlowCore
 
 /// One row of the interface: a query (or an orphan response, or a malformed message) from the moment it is seen.
 /// A live query shows as pending until its transaction settles; then the settled transaction replaces it in place.
+///
+/// A row is small (about 200 bytes): it keeps what the list, the filters, the flows and the timeline need
+/// (`facts`), with its name interned, not the decoded messages. Detail and the exports get the whole transaction
+/// from `QueryStore.transaction(of:)`, which decodes the row's packets again.
 public final class Entry {
     public let sequence: Int
-    public internal(set) var transaction: Transaction
+    public internal(set) var facts: QueryFacts
+    /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
+    /// TCP, IP fragments, an analysis too large to pack). Boxed: inline, an absent transaction would still take its
+    /// 400 bytes in every row.
+    private var keptBox: Box<Transaction>?
+    var kept: Transaction? {
+        get { keptBox?.value }
+        set { keptBox = newValue.map(Box.init) }
+    }
     /// Seen but not settled yet (waiting for its answer, or for the analysis to finish with it).
     public internal(set) var isPending: Bool
     /// The first query of its A/AAAA pair (opens the bracket).
     public internal(set) var isFirstOfPair = false
     public internal(set) var isMarked = false
     public internal(set) unowned(unsafe) var flow: FlowGroup
-    /// Lowercased name, for filtering (computed once).
-    lazy var searchName: String = transaction.question.map { $0.name.presentation(trailingDot: false).lowercased() } ?? ""
+    /// Where the query's and the response's packets are (input, frame, file offset).
+    public internal(set) var queryPacket: PacketRef? {
+        get { queryRef.input < 0 ? nil : queryRef }
+        set { queryRef = newValue ?? .none }
+    }
+    public internal(set) var responsePacket: PacketRef? {
+        get { responseRef.input < 0 ? nil : responseRef }
+        set { responseRef = newValue ?? .none }
+    }
+    /// Stored without Optional's extra byte, which padding makes eight.
+    private var queryRef = PacketRef.none, responseRef = PacketRef.none
 
-    init(sequence: Int, transaction: Transaction, isPending: Bool, flow: FlowGroup) {
+    init(sequence: Int, facts: QueryFacts, isPending: Bool, flow: FlowGroup) {
         self.sequence = sequence
-        self.transaction = transaction
+        self.facts = facts
         self.isPending = isPending
         self.flow = flow
     }
 
+    /// Lowercased name, for filtering (computed once per distinct name).
+    var searchName: String { facts.name?.search ?? "" }
+
     /// Seen, with no answer yet (pending, and nothing matched it).
-    public var isWaiting: Bool { isPending && transaction.response == nil }
+    public var isWaiting: Bool { isPending && !facts.hasResponse }
 
     /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
-    var isAnsweredEarly: Bool { isPending && transaction.query != nil && transaction.response != nil }
+    var isAnsweredEarly: Bool { isPending && facts.hasQuery && facts.hasResponse }
 
     /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
-    public var isRetry: Bool { transaction.analysis.attempt > 1 || transaction.analysis.isProbableRetry }
+    public var isRetry: Bool { facts.attempt > 1 || facts.isProbableRetry }
 
     /// Unanswered, retried, in a pair that was not plain ok, slow (100 ms or more), a server error, an orphan or
     /// malformed: what `f` keeps. (NXDOMAIN is an answer; search-list NXDOMAINs are a finding, not a problem row.)
     public var isProblem: Bool {
-        let t = transaction
+        let t = facts
         if t.status == .malformed || t.status == .orphanResponse { return true }
         if !isPending, t.status == .unanswered { return true }
         if isRetry { return true }
-        if let state = t.analysis.pairState, state != .ok, state != .single { return true }
+        if let state = t.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
-        if let r = t.response?.message.rcode, r != .noError, r != .nxDomain { return true }
+        if let r = t.rcode, r != .noError, r != .nxDomain { return true }
         return false
+    }
+}
+
+/// A value held out of line: a row or a flow that rarely has one pays 8 bytes for it, not its size.
+final class Box<Value> {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A packet behind a row: enough to find it again, in memory (input, frame) or in its file (offset).
+public struct PacketRef: Sendable, Equatable {
+    public var input: Int32
+    public var frame: Int
+    public var fileOffset: Int64
+
+    static let none = PacketRef(input: -1, frame: 0, fileOffset: -1)
+
+    private init(input: Int32, frame: Int, fileOffset: Int64) {
+        self.input = input
+        self.frame = frame
+        self.fileOffset = fileOffset
+    }
+
+    init(_ p: CapturePoint) {
+        input = Int32(clamping: p.input)
+        frame = p.frame
+        fileOffset = p.fileOffset
+    }
+
+    public var point: CapturePoint { CapturePoint(input: Int(input), frame: frame, fileOffset: fileOffset) }
+}
+
+/// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
+public final class InternedName {
+    public let name: DNSName
+    /// Lowercased presentation without the trailing dot: what `name:` filters on.
+    public private(set) lazy var search: String = name.presentation(trailingDot: false).lowercased()
+
+    init(_ name: DNSName) { self.name = name }
+}
+
+/// What one row shows, filters and counts on, packed: the same names as `Transaction`'s, without the messages.
+public struct QueryFacts: TransactionFacts {
+    /// Query time, or the response's for an orphan.
+    public private(set) var time: Timestamp
+    /// Response time − `time`, in nanoseconds; `Int64.min` without a response.
+    private var responseOffset: Int64 = .min
+    private var responseDigits: UInt8 = 9
+    private var bits: UInt8 = 0
+    public private(set) var id: UInt16 = 0
+    private var qtype: UInt16 = 0
+    private var qclass: UInt16 = 0
+    private var rcodeValue: UInt16 = 0
+    public private(set) var name: InternedName?
+    private var packed: PackedAnalysis
+
+    private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
+
+    /// Nil when the analysis does not pack (ids beyond 32 bits): the row then keeps its transaction.
+    init?(_ t: Transaction, name: InternedName?) {
+        guard let packed = PackedAnalysis(t.analysis) else { return nil }
+        self.packed = packed
+        time = t.time
+        id = t.id
+        self.name = name
+        if t.query != nil { bits |= QueryFacts.hasQueryBit }
+        if t.isUnmatchable { bits |= QueryFacts.unmatchableBit }
+        if let q = t.question {
+            bits |= QueryFacts.questionBit
+            qtype = q.type.rawValue
+            qclass = q.qclass.rawValue
+        }
+        if let r = t.response {
+            // Times centuries apart (a corrupt capture) would overflow the offset: such a row keeps its transaction.
+            guard abs(r.timestamp.seconds.subtractingReportingOverflow(time.seconds).partialValue) < 9_000_000_000,
+                  !r.timestamp.seconds.subtractingReportingOverflow(time.seconds).overflow else { return nil }
+            bits |= QueryFacts.hasResponseBit
+            responseOffset = r.timestamp.nanoseconds(since: time)
+            responseDigits = r.timestamp.digits
+            rcodeValue = r.message.rcode.rawValue
+        }
+    }
+
+    public var hasQuery: Bool { bits & QueryFacts.hasQueryBit != 0 }
+    public var hasResponse: Bool { bits & QueryFacts.hasResponseBit != 0 }
+
+    public var status: Transaction.Status {
+        if bits & QueryFacts.unmatchableBit != 0 { return .malformed }
+        if !hasQuery { return .orphanResponse }
+        return hasResponse ? .answered : .unanswered
+    }
+
+    public var question: DNSQuestion? {
+        guard bits & QueryFacts.questionBit != 0, let name else { return nil }
+        return DNSQuestion(name: name.name, type: DNSType(rawValue: qtype), qclass: DNSClass(rawValue: qclass))
+    }
+
+    public var type: DNSType? { bits & QueryFacts.questionBit != 0 ? DNSType(rawValue: qtype) : nil }
+    public var rcode: DNSRCode? { hasResponse ? DNSRCode(rcodeValue) : nil }
+
+    public var responseTime: Timestamp? {
+        guard hasResponse else { return nil }
+        let sum = Int64(time.nanoseconds) + responseOffset
+        var seconds = sum / 1_000_000_000, nanoseconds = sum % 1_000_000_000
+        if nanoseconds < 0 { seconds -= 1; nanoseconds += 1_000_000_000 }
+        return Timestamp(seconds: time.seconds + seconds, nanoseconds: UInt32(nanoseconds), digits: responseDigits)
+    }
+
+    public var latencyNanoseconds: Int64? { hasQuery && hasResponse ? responseOffset : nil }
+
+    public var precisionDigits: UInt8 { min(hasQuery ? time.digits : 9, hasResponse ? responseDigits : 9) }
+
+    public var analysis: Analysis { packed.analysis }
+    public var attempt: Int { Int(packed.attempt) }
+    public var isProbableRetry: Bool { packed.isProbableRetry }
+    public var pairState: Analysis.PairState? { packed.pairState }
+    public var chain: Int? { packed.chain }
+    public var pair: Int? { packed.pair }
+    public var resolution: Int? { packed.resolution }
+    public var resolutionNanoseconds: Int64? { packed.resolutionNanoseconds }
+    public var findings: [String] { packed.findings }
+}
+
+/// `Analysis` in 48 bytes instead of 150: small counts in 16 bits, ids in 32, absent values as sentinels.
+struct PackedAnalysis: Sendable {
+    private var retryGap: Int64
+    private var resolutionNanosecondsValue: Int64
+    private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
+    fileprivate(set) var attempt: UInt16
+    private var querySightings: UInt16, responseSightings: UInt16
+    private var bits: UInt8
+    private(set) var findings: [String]
+
+    private static let none = Int32.min
+    private static let pairStates: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
+
+    init?(_ a: Analysis) {
+        func pack(_ v: Int?) -> Int32?? {
+            guard let v else { return .some(nil) }
+            guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
+            return .some(n)
+        }
+        guard let attempt = UInt16(exactly: a.attempt), let qs = UInt16(exactly: a.querySightings),
+              let rs = UInt16(exactly: a.responseSightings),
+              let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
+              a.retryGapNanoseconds != .min, a.resolutionNanoseconds != .min else { return nil }
+        self.attempt = attempt
+        querySightings = qs
+        responseSightings = rs
+        chainValue = chain ?? PackedAnalysis.none
+        pairValue = pair ?? PackedAnalysis.none
+        resolutionValue = resolution ?? PackedAnalysis.none
+        flowValue = flow ?? PackedAnalysis.none
+        retryGap = a.retryGapNanoseconds ?? .min
+        resolutionNanosecondsValue = a.resolutionNanoseconds ?? .min
+        var bits: UInt8 = a.isProbableRetry ? 1 : 0
+        if let s = a.sameSocket { bits |= s ? 2 : 4 }
+        if let p = a.pairState, let i = PackedAnalysis.pairStates.firstIndex(of: p) { bits |= UInt8(i + 1) << 3 }
+        self.bits = bits
+        findings = a.findings
+    }
+
+    var isProbableRetry: Bool { bits & 1 != 0 }
+    var pairState: Analysis.PairState? {
+        let i = Int(bits >> 3)
+        return i == 0 ? nil : PackedAnalysis.pairStates[i - 1]
+    }
+
+    private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
+    var chain: Int? { PackedAnalysis.unpack(chainValue) }
+    var pair: Int? { PackedAnalysis.unpack(pairValue) }
+    var resolution: Int? { PackedAnalysis.unpack(resolutionValue) }
+    var resolutionNanoseconds: Int64? { resolutionNanosecondsValue == .min ? nil : resolutionNanosecondsValue }
+
+    var analysis: Analysis {
+        var a = Analysis()
+        a.attempt = Int(attempt)
+        a.retryGapNanoseconds = retryGap == .min ? nil : retryGap
+        a.isProbableRetry = isProbableRetry
+        a.chain = chain
+        a.pair = pair
+        a.pairState = pairState
+        a.sameSocket = bits & 2 != 0 ? true : bits & 4 != 0 ? false : nil
+        a.resolution = resolution
+        a.resolutionNanoseconds = resolutionNanoseconds
+        a.flow = PackedAnalysis.unpack(flowValue)
+        a.querySightings = Int(querySightings)
+        a.responseSightings = Int(responseSightings)
+        a.findings = findings
+        return a
     }
 }
 
@@ -71,7 +285,8 @@ public final class FlowGroup {
     public let number: Int
     public let key: Key
     public internal(set) var entries: [Entry] = []
-    private var cachedStats: Stats?
+    /// Computed for the flows on screen only; boxed so that the others do not carry its 74 bytes.
+    private var cachedStats: Box<Stats>?
 
     init(number: Int, key: Key) {
         self.number = number
@@ -81,12 +296,12 @@ public final class FlowGroup {
     func invalidate() { cachedStats = nil }
 
     public var stats: Stats {
-        if let cachedStats { return cachedStats }
+        if let cachedStats { return cachedStats.value }
         var s = Stats()
         var latencies: [Int64] = []
         for e in entries {
-            let t = e.transaction
-            if t.query != nil { s.queries += 1 }
+            let t = e.facts
+            if t.hasQuery { s.queries += 1 }
             if e.isMarked { s.marked += 1 }
             if e.isRetry { s.retries += 1 }
             if e.isWaiting { s.pending += 1; continue }
@@ -100,7 +315,7 @@ public final class FlowGroup {
         latencies.sort()
         s.worstLatency = latencies.last
         s.medianLatency = latencies.isEmpty ? nil : latencies[(latencies.count - 1) / 2]
-        cachedStats = s
+        cachedStats = Box(s)
         return s
     }
 }
@@ -129,31 +344,101 @@ public final class QueryStore {
     /// Told about rows as they are evicted (to let go of their packets).
     public var onEvict: ([Entry]) -> Void = { _ in }
 
+    /// Decodes a row's packets again into its whole transaction (both messages). Set by whoever holds the packets;
+    /// without it, or for what it cannot decode (TCP), rows keep their transactions.
+    public var rebuild: ((Entry) -> Transaction?)? = nil
+    private var names: [DNSName: InternedName] = [:]
+
     public init(maxEntries: Int = 200_000) { self.maxEntries = max(1, maxEntries) }
 
     public var count: Int { entries.count }
     public func entry(sequence: Int) -> Entry? { bySequence[sequence] }
 
+    /// The row's whole transaction: kept, or decoded again from its packets. Should the packets be gone, what the
+    /// row knows, with messages of the question alone.
+    public func transaction(of e: Entry) -> Transaction {
+        if let t = e.kept { return t }
+        if let t = rebuild?(e) { return t }
+        return QueryStore.sketch(e)
+    }
+
+    /// A transaction from a row's facts when its packets cannot be read again.
+    static func sketch(_ e: Entry) -> Transaction {
+        let f = e.facts, key = e.flow.key
+        func message(response: Bool) -> DNSMessage {
+            var flags: DNSHeader.Flags = response ? [.response] : []
+            if response { flags.rawValue |= (f.rcode?.rawValue ?? 0) & 0x0f }
+            let header = DNSHeader(id: f.id, flags: flags, questionCount: f.question == nil ? 0 : 1, answerCount: 0,
+                                   authorityCount: 0, additionalCount: 0)
+            return DNSMessage(header: header, questions: f.question.map { [$0] } ?? [], size: 0)
+        }
+        let unknown = CapturePoint(input: -1, frame: 0)
+        let query = f.hasQuery ? ObservedMessage(timestamp: f.time, transport: key.transport, source: key.client,
+                                                 destination: key.server, point: unknown, message: message(response: false)) : nil
+        let response = f.responseTime.map {
+            ObservedMessage(timestamp: $0, transport: key.transport, source: key.server, destination: key.client,
+                            point: unknown, message: message(response: true))
+        }
+        var t = Transaction(sequence: e.sequence, query: query, response: response)
+        t.isUnmatchable = f.status == .malformed
+        t.analysis = f.analysis
+        return t
+    }
+
+    private func intern(_ name: DNSName?) -> InternedName? {
+        guard let name else { return nil }
+        if let n = names[name] { return n }
+        let n = InternedName(name)
+        names[name] = n
+        return n
+    }
+
+    /// Sets a row from a transaction: its facts, its packets, and the transaction itself only if it cannot be
+    /// rebuilt.
+    private func set(_ e: Entry, _ t: Transaction) {
+        let name = intern(t.question?.name)
+        if let q = t.query { e.queryPacket = PacketRef(q.point) }
+        if let r = t.response { e.responsePacket = PacketRef(r.point) }
+        if let f = QueryFacts(t, name: name) {
+            e.facts = f
+            e.kept = QueryStore.rebuildable(t, rebuild: rebuild != nil) ? nil : t
+        } else {
+            e.kept = t
+        }
+    }
+
+    /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
+    /// back, so its transaction is kept (rare).
+    private static func rebuildable(_ t: Transaction, rebuild: Bool) -> Bool {
+        rebuild && t.transport == .udp && !t.isUnmatchable && t.query?.isReassembled != true
+            && t.response?.isReassembled != true
+    }
+
+    private func makeEntry(_ t: Transaction, isPending: Bool) -> Entry {
+        let placeholder = QueryFacts(Transaction(sequence: t.sequence, query: t.query, response: t.response), name: nil)!
+        let e = Entry(sequence: t.sequence, facts: placeholder, isPending: isPending, flow: group(for: t))
+        set(e, t)
+        return e
+    }
+
     /// A query as it enters matching: shown at once, pending.
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
         guard !bySequence.contains(sequence) else { return }
-        let t = Transaction(sequence: sequence, query: query, response: nil)
-        insert(Entry(sequence: sequence, transaction: t, isPending: true, flow: group(for: t)))
+        insert(makeEntry(Transaction(sequence: sequence, query: query, response: nil), isPending: true))
     }
 
     /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
     public func matched(_ t: Transaction) {
         guard let e = bySequence[t.sequence] else {
             if t.sequence <= evictedThrough { return }
-            let e = Entry(sequence: t.sequence, transaction: t, isPending: true, flow: group(for: t))
-            insert(e)
+            insert(makeEntry(t, isPending: true))
             if t.query != nil { answeredPending += 1 }
             return
         }
         guard e.isWaiting else { return }
-        e.transaction = t
+        set(e, t)
         if t.query != nil { answeredPending += 1 }
-        noteTime(t)
+        noteTime(e)
         e.flow.invalidate()
         version += 1
     }
@@ -162,23 +447,23 @@ public final class QueryStore {
     public func settled(_ t: Transaction) {
         if let e = bySequence[t.sequence] {
             if e.isAnsweredEarly { answeredPending -= 1 }
-            e.transaction = t
+            set(e, t)
             e.isPending = false
-            noteTime(t)
+            noteTime(e)
             e.flow.invalidate()
             notePair(e)
             version += 1
             return
         }
         if t.sequence <= evictedThrough { return }
-        let e = Entry(sequence: t.sequence, transaction: t, isPending: false, flow: group(for: t))
+        let e = makeEntry(t, isPending: false)
         notePair(e)
         insert(e)
     }
 
     private func notePair(_ e: Entry) {
-        let a = e.transaction.analysis
-        guard let p = a.pair, a.attempt == 1, !a.isProbableRetry else { return }
+        let f = e.facts
+        guard f.attempt == 1, !f.isProbableRetry, let p = f.pair else { return }
         if seenPairs.insert(p) { e.isFirstOfPair = true }
     }
 
@@ -192,8 +477,8 @@ public final class QueryStore {
         return g
     }
 
-    private func noteTime(_ t: Transaction) {
-        latestTime = max(latestTime, t.time.totalNanoseconds, t.response?.timestamp.totalNanoseconds ?? 0)
+    private func noteTime(_ e: Entry) {
+        latestTime = max(latestTime, e.facts.time.totalNanoseconds, e.facts.responseTime?.totalNanoseconds ?? 0)
     }
 
     /// Moves the end of the data forward without a row (the last packet's time, a live clock).
@@ -202,7 +487,7 @@ public final class QueryStore {
     }
 
     private func insert(_ e: Entry) {
-        noteTime(e.transaction)
+        noteTime(e)
         bySequence[e.sequence] = e
         if let last = entries.last, last.sequence > e.sequence {
             entries.insert(e, at: insertionIndex(e.sequence, in: entries))

@@ -11,12 +11,12 @@ public enum SortKey: String, CaseIterable, Sendable {
         case .time: return a.sequence < b.sequence
         case .latency:
             // Slowest first; unanswered (no latency) slower than any answer.
-            let la = a.transaction.latencyNanoseconds ?? (a.isPending ? -1 : .max)
-            let lb = b.transaction.latencyNanoseconds ?? (b.isPending ? -1 : .max)
+            let la = a.facts.latencyNanoseconds ?? (a.isPending ? -1 : .max)
+            let lb = b.facts.latencyNanoseconds ?? (b.isPending ? -1 : .max)
             return la != lb ? la > lb : a.sequence < b.sequence
         case .name: return a.searchName != b.searchName ? a.searchName < b.searchName : a.sequence < b.sequence
         case .type:
-            let ta = a.transaction.question?.type.rawValue ?? 0, tb = b.transaction.question?.type.rawValue ?? 0
+            let ta = a.facts.type?.rawValue ?? 0, tb = b.facts.type?.rawValue ?? 0
             return ta != tb ? ta < tb : a.sequence < b.sequence
         }
     }
@@ -172,18 +172,18 @@ public struct QueriesScreen {
     }
 
     static func drawQuery(_ e: Entry, into canvas: inout Canvas, y: Int, rcodeColumn: Int) {
-        let t = e.transaction
+        let t = e.facts
         var x = canvas.put(0, y, e.isMarked ? "*" : " ", .marked)
         x = canvas.put(x, y, " " + String(t.time.timeOfDay.prefix(12)) + " ")
-        let (pair, pairRole) = QueryRow.pairMarker(t, isFirstOfPair: e.isFirstOfPair, isResend: t.analysis.attempt > 1 || t.analysis.isProbableRetry)
+        let (pair, pairRole) = QueryRow.pairMarker(t, isFirstOfPair: e.isFirstOfPair, isResend: e.isRetry)
         x = canvas.put(x, y, pair, pairRole)
         x = canvas.put(x, y, " " + pad(String(t.id), 5) + " ")
-        x = canvas.put(x, y, pad(t.question.map { $0.type.description } ?? "?", 5) + " ")
+        x = canvas.put(x, y, pad(t.type?.description ?? "?", 5) + " ")
         let retry = QueryRow.retryMarker(t).map { " " + $0 } ?? ""
         let nameWidth = max(8, rcodeColumn - x - 1 - retry.count)
-        canvas.put(x, y, QueryRow.fit(t.question.map { $0.name.presentation(trailingDot: false) } ?? "", nameWidth))
+        canvas.put(x, y, QueryRow.fit(t.name?.name.presentation(trailingDot: false) ?? "", nameWidth))
         if !retry.isEmpty { canvas.put(rcodeColumn - retry.count - 1, y, retry, .retry) }
-        if let r = t.response?.message.rcode {
+        if let r = t.rcode {
             canvas.put(rcodeColumn, y, pad(r.description, 9), r == .noError || r == .nxDomain ? .normal : .rcodeError)
         }
         let (latency, role) = e.isWaiting ? ("… waiting", Role.dim) : QueryRow.latency(t)

@@ -4,7 +4,7 @@ import DNSFlowCore
 public enum QueryRow {
     /// Pair markers: the first query of a pair opens a bracket, the second closes it, re-sends hang from it (`│`);
     /// the letter says the state (o ok, r retried, p partial, f failed), so colour is never the only carrier.
-    public static func pairMarker(_ t: Transaction, isFirstOfPair: Bool, isResend: Bool = false) -> (String, Role) {
+    public static func pairMarker(_ t: some TransactionFacts, isFirstOfPair: Bool, isResend: Bool = false) -> (String, Role) {
         guard let state = t.analysis.pairState, state != .single else { return ("  ", .pairSingle) }
         let bracket = isResend ? "│" : isFirstOfPair ? "┌" : "└"
         switch state {
@@ -17,7 +17,7 @@ public enum QueryRow {
     }
 
     /// Latency with a band glyph: `·` under 100 ms, `▲` slow (100 ms to 1 s), `‼` a second or more.
-    public static func latency(_ t: Transaction) -> (String, Role) {
+    public static func latency(_ t: some TransactionFacts) -> (String, Role) {
         guard let ns = t.latencyNanoseconds else {
             switch t.status {
             case .unanswered: return ("✗ no answer", .unanswered)
@@ -55,7 +55,7 @@ public enum QueryRow {
     }
 
     /// `↻2 +5.00s` on a re-send: its attempt number and the gap since the previous attempt.
-    public static func retryMarker(_ t: Transaction) -> String? {
+    public static func retryMarker(_ t: some TransactionFacts) -> String? {
         let a = t.analysis
         guard a.attempt > 1 else { return a.isProbableRetry ? "↻?" : nil }
         let gap = Double(a.retryGapNanoseconds ?? 0) / 1e9
@@ -75,3 +75,12 @@ public enum QueryRow {
         return String(s.prefix(head)) + "…" + String(s.suffix(tail))
     }
 }
+
+/// What a row's glyphs are drawn from: a whole `Transaction`, or a row's packed `QueryFacts`.
+public protocol TransactionFacts {
+    var status: Transaction.Status { get }
+    var latencyNanoseconds: Int64? { get }
+    var analysis: Analysis { get }
+}
+
+extension Transaction: TransactionFacts {}

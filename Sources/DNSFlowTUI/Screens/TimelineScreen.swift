@@ -33,7 +33,7 @@ public struct TimelineScreen {
         guard filterKey != self.filterKey || (version != store.version && !(allowStale && version >= 0)) else { return }
         version = store.version
         self.filterKey = filterKey
-        let shown = store.entries.filter { $0.transaction.query != nil && shows($0) }
+        let shown = store.entries.filter { $0.facts.hasQuery && shows($0) }
         rows = TimelineScreen.rows(shown)
         histogram = Histogram(shown)
         latest = store.latestTime
@@ -54,8 +54,8 @@ public struct TimelineScreen {
         var rows: [Row] = []
         var rowOfChain: [Int: Int] = [:]
         for e in entries {
-            let chain = e.transaction.analysis.chain ?? e.sequence
-            if let i = rowOfChain[chain], e.transaction.analysis.attempt > 1 {
+            let chain = e.facts.chain ?? e.sequence
+            if let i = rowOfChain[chain], e.facts.attempt > 1 {
                 rows[i].attempts.append(e)
             } else {
                 rowOfChain[chain] = rows.count
@@ -65,7 +65,7 @@ public struct TimelineScreen {
         var firstOfPair: [Int: Int] = [:]
         var keyed: [(key: Int, index: Int)] = []
         for (i, r) in rows.enumerated() {
-            let pair = r.head.transaction.analysis.pair
+            let pair = r.head.facts.pair
             let key = pair.map { p in firstOfPair[p] ?? { firstOfPair[p] = i; return i }() } ?? i
             keyed.append((key, i))
         }
@@ -73,12 +73,12 @@ public struct TimelineScreen {
         return keyed.map { rows[$0.index] }
     }
 
-    private func sent(_ e: Entry) -> Int64 { e.transaction.time.totalNanoseconds }
+    private func sent(_ e: Entry) -> Int64 { e.facts.time.totalNanoseconds }
 
     /// Where an attempt's bar ends: its answer, its re-send, or the end of the data.
     private func end(of attempt: Int, in row: Row) -> (Int64, answered: Bool) {
         let e = row.attempts[attempt]
-        if let r = e.transaction.response, e.transaction.query != nil { return (r.timestamp.totalNanoseconds, true) }
+        if let r = e.facts.responseTime, e.facts.hasQuery { return (r.totalNanoseconds, true) }
         if attempt + 1 < row.attempts.count { return (sent(row.attempts[attempt + 1]), false) }
         return (max(latest, sent(e)), false)
     }
@@ -183,14 +183,14 @@ public struct TimelineScreen {
         for (row, i) in (cursor.top..<min(rows.count, cursor.top + height - 2)).enumerated() {
             let y = y0 + 2 + row
             let r = rows[i]
-            let head = r.head.transaction
+            let head = r.head.facts
             let mark = r.attempts.contains(where: \.isMarked) ? "*" : " "
             var lx = canvas.put(0, y, mark, .marked)
             lx = canvas.put(lx, y, showsTime ? " " + String(head.time.timeOfDay.prefix(12)) + " " : " ")
             let (pair, role) = QueryRow.pairMarker(head, isFirstOfPair: r.head.isFirstOfPair)
             lx = canvas.put(lx, y, pair, role)
-            lx = canvas.put(lx, y, " " + pad(head.question.map { $0.type.description } ?? "?", 5) + " ")
-            canvas.put(lx, y, QueryRow.fit(head.question.map { $0.name.presentation(trailingDot: false) } ?? "", max(4, labelWidth - lx)))
+            lx = canvas.put(lx, y, " " + pad(head.type?.description ?? "?", 5) + " ")
+            canvas.put(lx, y, QueryRow.fit(head.name?.name.presentation(trailingDot: false) ?? "", max(4, labelWidth - lx)))
             if i == cursor.index {
                 for cx in 0..<labelWidth { canvas.highlight(cx, y) }
             }
@@ -214,7 +214,7 @@ public struct TimelineScreen {
             let glyph: String
             if e.isWaiting {
                 (glyph, role) = ("▒", .dim)
-            } else if answered, let l = e.transaction.latencyNanoseconds {
+            } else if answered, let l = e.facts.latencyNanoseconds {
                 role = QueryRow.latencyText(l).1
                 glyph = "█"
             } else {
@@ -234,8 +234,8 @@ public struct TimelineScreen {
         let retries = r.attempts.count > 1 ? " ↻\(r.attempts.count)" : ""
         if last.isWaiting {
             canvas.put(x, y, " … waiting", .dim)
-        } else if let response = last.transaction.response, last.transaction.query != nil {
-            let waited = response.timestamp.totalNanoseconds - sent(r.head)
+        } else if let response = last.facts.responseTime, last.facts.hasQuery {
+            let waited = response.totalNanoseconds - sent(r.head)
             let (text, role) = QueryRow.latencyText(waited)
             let at = canvas.put(x, y, " " + text, role)
             canvas.put(at, y, retries, .retry)
@@ -255,10 +255,10 @@ public struct TimelineScreen {
         init() {}
 
         init(_ entries: [Entry]) {
-            for e in entries where !e.isWaiting && e.transaction.query != nil {
-                let t = e.transaction
+            for e in entries where !e.isWaiting && e.facts.hasQuery {
+                let t = e.facts
                 if let l = t.latencyNanoseconds { queries[TimelineScreen.band(l)] += 1 }
-                if t.analysis.resolution == t.sequence, let total = t.analysis.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
+                if t.resolution == e.sequence, let total = t.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
                 if t.status == .unanswered { never += 1 }
             }
         }

@@ -1,0 +1,93 @@
+import DNSFlowCapture
+import DNSFlowCore
+import DNSFlowTUI
+
+/// The raw packets behind the rows shown (Detail's hex view, `w`, and the whole transactions Detail and the exports
+/// decode again). A capture file that can be read again by offset keeps nothing in memory: the packet is read back
+/// from the file when asked for. Other inputs (live, a pipe) keep the bytes, bounded: the oldest go first.
+final class PacketStore {
+    private struct Key: Hashable {
+        var input: Int
+        var frame: Int
+
+        func _rawHashValue(seed: Int) -> Int {
+            FastHash.mix(FastHash.fold(UInt64(UInt(bitPattern: input)), UInt64(UInt(bitPattern: frame))), seed: seed)
+        }
+    }
+
+    private var packets: [Key: CapturedPacket] = [:]
+    private var order: [Key] = []
+    private var head = 0
+    let capacity: Int
+    /// Per input: its file, read again by offset (nil: the bytes are kept).
+    private let readers: [SavefileReader?]
+    private let linkTypes: [LinkType]
+
+    init(capacity: Int, handles: [PcapHandle] = []) {
+        self.capacity = max(16, capacity)
+        var readers: [SavefileReader?] = [], linkTypes: [LinkType] = []
+        for h in handles {
+            while readers.count <= h.input { readers.append(nil); linkTypes.append(h.linkType) }
+            readers[h.input] = h.rereadablePath.flatMap { SavefileReader(path: $0) }
+            linkTypes[h.input] = h.linkType
+        }
+        self.readers = readers
+        self.linkTypes = linkTypes
+    }
+
+    private func reader(_ point: CapturePoint) -> SavefileReader? {
+        guard point.fileOffset >= 0, point.input >= 0, point.input < readers.count else { return nil }
+        return readers[point.input]
+    }
+
+    func keep(_ p: CapturedPacket) {
+        if reader(p.point) != nil { return }
+        let key = Key(input: p.point.input, frame: p.point.frame)
+        guard packets.updateValue(p, forKey: key) == nil else { return }
+        order.append(key)
+        while packets.count > capacity, head < order.count {
+            packets[order[head]] = nil
+            head += 1
+        }
+        if head > 4096, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+
+    func remove(_ point: CapturePoint) { packets[Key(input: point.input, frame: point.frame)] = nil }
+
+    subscript(_ point: CapturePoint) -> CapturedPacket? {
+        if let reader = reader(point) {
+            guard let r = reader.record(at: point.fileOffset) else { return nil }
+            let digits: UInt8 = r.nanoseconds % 1000 == 0 ? 6 : 9
+            return CapturedPacket(timestamp: Timestamp(seconds: r.seconds, nanoseconds: r.nanoseconds, digits: digits),
+                                  linkType: linkTypes[point.input], data: r.data, originalLength: r.originalLength,
+                                  point: point)
+        }
+        return packets[Key(input: point.input, frame: point.frame)]
+    }
+
+    /// A row's whole transaction, its messages decoded again from its packets; nil when a packet is gone or does
+    /// not decode to the message the row recorded (then the row's facts are all there is).
+    func transaction(of e: Entry, configuration: PacketDecoder.Configuration) -> Transaction? {
+        let f = e.facts
+        func message(_ ref: PacketRef?, at time: Timestamp?) -> ObservedMessage?? {
+            guard let ref, let time else { return .some(nil) }
+            guard var packet = self[ref.point] else { return nil }
+            packet.timestamp = time
+            var stage = DecodingStage(configuration: configuration)
+            let decoded = stage.decode(packet)
+            guard decoded.payloads.count == 1, let (payload, m) = decoded.payloads.first, let m,
+                  m.id == f.id, m.question == f.question else { return nil }
+            return .some(ObservedMessage(timestamp: time, transport: payload.transport, source: payload.source,
+                                         destination: payload.destination, point: payload.point, message: m))
+        }
+        guard let query = message(f.hasQuery ? e.queryPacket : nil, at: f.hasQuery ? f.time : nil),
+              let response = message(e.responsePacket, at: f.responseTime) else { return nil }
+        var t = Transaction(sequence: e.sequence, query: query, response: response)
+        t.isUnmatchable = f.status == .malformed
+        t.analysis = f.analysis
+        return t
+    }
+}

@@ -1,0 +1,108 @@
+import DNSFlowCapture
+import DNSFlowCore
+@testable import DNSFlowTUI
+@testable import dnsflow
+import Foundation
+import Testing
+
+/// The interface keeps packed rows and decodes a row's packets again, from the capture file, when Detail or an
+/// export needs the whole transaction. What it rebuilds must be what it saw.
+@Suite("Rows rebuilt from their packets")
+struct RowRebuildTests {
+    struct Outcome {
+        var rows = 0, rebuilt = 0, kept = 0, sketched = 0
+    }
+
+    /// Feeds a store as the interface does, then compares every row's Detail text and CSV line with the original's.
+    func check(_ path: String) throws -> Outcome {
+        let decoded = try decode([path])
+        let handle = try PcapHandle.openFile(path, input: 0)
+        let packets = PacketStore(capacity: 16, handles: [handle])
+        let store = QueryStore(maxEntries: 1_000_000)
+        let configuration = PacketDecoder.Configuration()
+        store.rebuild = { packets.transaction(of: $0, configuration: configuration) }
+        let originals = decoded.transactions.sorted { $0.sequence < $1.sequence }
+        for t in originals { store.settled(t) }
+        var outcome = Outcome()
+        for (e, t) in zip(store.entries, originals) {
+            outcome.rows += 1
+            if e.kept != nil {
+                outcome.kept += 1
+            } else if packets.transaction(of: e, configuration: configuration) == nil {
+                outcome.sketched += 1
+                print("sketched: \(path) sequence \(t.sequence) \(t.status) \(t.question?.name.description ?? "-")")
+                continue
+            } else {
+                outcome.rebuilt += 1
+            }
+            let again = store.transaction(of: e)
+            let lookup: (CapturePoint) -> CapturedPacket? = { packets[$0] }
+            #expect(DetailText.lines(for: again, packet: lookup) == DetailText.lines(for: t, packet: lookup),
+                    "\(path) sequence \(t.sequence)")
+            #expect(TransactionCSV.row(again) == TransactionCSV.row(t), "\(path) sequence \(t.sequence)")
+        }
+        return outcome
+    }
+
+    static var fixtureCaptures: [String] {
+        let files = FileManager.default.enumerator(atPath: fixturesDirectory.path)?.compactMap { $0 as? String } ?? []
+        return files.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+            .map { fixturesDirectory.appendingPathComponent($0).path }
+    }
+
+    @Test func everyFixtureRebuildsWhatItShowed() throws {
+        var total = Outcome()
+        for path in RowRebuildTests.fixtureCaptures {
+            guard let o = try? check(path) else { continue }
+            total.rows += o.rows
+            total.rebuilt += o.rebuilt
+            total.kept += o.kept
+            total.sketched += o.sketched
+        }
+        print("rows \(total.rows): rebuilt \(total.rebuilt), kept \(total.kept), sketched \(total.sketched)")
+        #expect(total.rebuilt > total.rows / 2)
+        #expect(total.sketched == 0)
+    }
+
+    @Test(.enabled(if: corpusExists)) func everyPublicCaptureRebuildsWhatItShowed() throws {
+        var total = Outcome()
+        let files = (FileManager.default.enumerator(atPath: corpusDirectory.path)?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+        for f in files {
+            guard let o = try? check(corpusDirectory.appendingPathComponent(f).path) else { continue }
+            total.rows += o.rows
+            total.rebuilt += o.rebuilt
+            total.kept += o.kept
+            total.sketched += o.sketched
+        }
+        print("corpus rows \(total.rows): rebuilt \(total.rebuilt), kept \(total.kept), sketched \(total.sketched)")
+        #expect(total.sketched == 0)
+    }
+
+    /// A pipe cannot be read again: its rows' packets are kept in memory instead, and rebuild from there.
+    @Test func aPipesPacketsAreKeptInMemory() throws {
+        let path = fixturesDirectory.appendingPathComponent("lab/race-5s/pod.pcap").path
+        let handle = try PcapHandle.openFile(path, input: 0)
+        #expect(handle.rereadablePath == path)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let written = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+        #expect(written == bytes.count)
+        close(fds[1])
+        let saved = dup(0)
+        dup2(fds[0], 0)
+        close(fds[0])
+        defer { dup2(saved, 0); close(saved) }
+        let piped = try PcapHandle.openFile("-", input: 0)
+        #expect(piped.rereadablePath == nil)
+        let packets = PacketStore(capacity: 1000, handles: [piped])
+        var kept = 0
+        while case .packet(let p) = piped.next() {
+            #expect(p.point.fileOffset == -1)
+            packets.keep(p)
+            if packets[p.point]?.data == p.data { kept += 1 }
+        }
+        #expect(kept > 0)
+    }
+}

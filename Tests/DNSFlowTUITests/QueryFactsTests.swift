@@ -1,0 +1,101 @@
+import DNSFlowCore
+@testable import DNSFlowTUI
+import Testing
+
+/// Rows keep packed facts instead of whole transactions: the facts must say exactly what the transaction says.
+@Suite("Packed rows")
+struct QueryFactsTests {
+    static let captures = [
+        "Fixtures/lab/race-5s/pod.pcap", "Fixtures/captures/dns.pcap", "Fixtures/captures/dnssec.pcap",
+        "Fixtures/captures/dns_tcp.pcap", "Fixtures/captures/dns-invalid-names.pcap", "Fixtures/captures/frags.pcap",
+        "Fixtures/captures/dns-udp-double-request-response.pcap", "Fixtures/captures/pcapng-multi-interface.pcapng",
+    ]
+
+    @Test(arguments: captures)
+    func factsSayWhatTheTransactionSays(_ capture: String) throws {
+        let all = try transactions(capture)
+        #expect(!all.isEmpty)
+        for t in all {
+            let f = try #require(QueryFacts(t, name: t.question.map { InternedName($0.name) }))
+            #expect(f.status == t.status)
+            #expect(f.time == t.time)
+            #expect(f.id == t.id)
+            #expect(f.question == t.question)
+            #expect(f.type == t.question?.type)
+            #expect(f.rcode == t.response?.message.rcode)
+            #expect(f.responseTime == t.response?.timestamp)
+            #expect(f.latencyNanoseconds == t.latencyNanoseconds)
+            #expect(f.precisionDigits == t.precisionDigits)
+            #expect(f.hasQuery == (t.query != nil))
+            #expect(f.analysis == t.analysis, "sequence \(t.sequence)")
+            #expect(f.pairState == t.analysis.pairState && f.attempt == t.analysis.attempt)
+            #expect(f.chain == t.analysis.chain && f.pair == t.analysis.pair && f.resolution == t.analysis.resolution)
+        }
+    }
+
+    @Test func everyAnalysisValuePacksAndUnpacks() {
+        var a = Analysis()
+        a.attempt = 7
+        a.retryGapNanoseconds = 5_000_000_123
+        a.isProbableRetry = true
+        a.chain = 0
+        a.pair = Int(Int32.max)
+        a.resolution = 12
+        a.resolutionNanoseconds = 0
+        a.flow = 3
+        a.querySightings = 2
+        a.responseSightings = 65535
+        a.findings = ["parallel-a-aaaa-same-socket"]
+        for state in [nil, Analysis.PairState.ok, .retried, .partial, .failed, .single] {
+            for same in [nil, true, false] {
+                a.pairState = state
+                a.sameSocket = same
+                #expect(PackedAnalysis(a)?.analysis == a)
+            }
+        }
+        // Beyond what packs: the row keeps its transaction instead.
+        a.chain = Int(Int32.max) + 1
+        #expect(PackedAnalysis(a) == nil)
+        a.chain = 1
+        a.attempt = 70_000
+        #expect(PackedAnalysis(a) == nil)
+    }
+
+    /// Without a way to decode packets again the store keeps every transaction whole; Detail is unchanged.
+    @Test func withoutPacketsRowsKeepTheirTransactions() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        for t in all { s.settled(t) }
+        for (e, t) in zip(s.entries, all) {
+            #expect(DetailText.lines(for: s.transaction(of: e), packet: { _ in nil }) == DetailText.lines(for: t, packet: { _ in nil }))
+        }
+    }
+
+    /// Should a row's packets be gone, Detail still shows what the row knows: the question, the times, the analysis.
+    @Test func aRowWhosePacketsAreGoneShowsItsFacts() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        s.rebuild = { _ in nil }
+        for t in all { s.settled(t) }
+        #expect(s.entries.allSatisfy { $0.kept == nil })
+        for (e, t) in zip(s.entries, all) {
+            let sketch = s.transaction(of: e)
+            #expect(sketch.status == t.status && sketch.question == t.question && sketch.id == t.id)
+            #expect(sketch.latencyNanoseconds == t.latencyNanoseconds && sketch.analysis == t.analysis)
+            #expect(sketch.response?.message.rcode == t.response?.message.rcode)
+            #expect(sketch.client == t.client && sketch.server == t.server)
+        }
+    }
+
+    @Test func rowsShareOneNamePerDistinctName() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        for t in all { s.settled(t) }
+        var byName: [DNSName: ObjectIdentifier] = [:]
+        for e in s.entries {
+            guard let n = e.facts.name else { continue }
+            if let seen = byName[n.name] { #expect(seen == ObjectIdentifier(n)) } else { byName[n.name] = ObjectIdentifier(n) }
+        }
+        #expect(byName.count < s.entries.count)
+    }
+}
