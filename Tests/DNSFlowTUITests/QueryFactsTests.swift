@@ -16,7 +16,7 @@ struct QueryFactsTests {
         let all = try transactions(capture)
         #expect(!all.isEmpty)
         for t in all {
-            let f = try #require(QueryFacts(t, name: t.question.map { InternedName($0.name) }))
+            let f = QueryFacts(t, name: t.question.map { InternedName($0.name) })
             #expect(f.status == t.status)
             #expect(f.time == t.time)
             #expect(f.id == t.id)
@@ -50,15 +50,30 @@ struct QueryFactsTests {
             for same in [nil, true, false] {
                 a.pairState = state
                 a.sameSocket = same
-                #expect(PackedAnalysis(a)?.analysis == a)
+                #expect(PackedAnalysis(a).analysis == a)
             }
         }
-        // Beyond what packs: the row keeps its transaction instead.
-        a.chain = Int(Int32.max) + 1
-        #expect(PackedAnalysis(a) == nil)
-        a.chain = 1
-        a.attempt = 70_000
-        #expect(PackedAnalysis(a) == nil)
+        // Beyond what packs, the whole analysis is boxed: every accessor still tells the truth.
+        for change in [{ (a: inout Analysis) in a.chain = Int(Int32.max) + 1 }, { $0.attempt = 70_000 },
+                       { $0.querySightings = 1 << 20 }, { $0.resolutionNanoseconds = .min }, { $0.flow = Int(Int32.min) }] {
+            var b = a
+            change(&b)
+            let p = PackedAnalysis(b)
+            #expect(p.analysis == b)
+            #expect(p.attempt == b.attempt && p.chain == b.chain && p.pair == b.pair && p.pairState == b.pairState)
+            #expect(p.resolutionNanoseconds == b.resolutionNanoseconds && p.findings == b.findings)
+        }
+    }
+
+    /// Times centuries apart (a corrupt capture) come back exact, and the latency as `Transaction` computes it.
+    @Test func farApartTimesStayExact() throws {
+        var t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.response != nil && $0.query != nil })
+        for seconds in [Int64(0), -1, 9_999_999_999, -9_999_999_999, Int64.max / 2, Int64.min / 2] {
+            t.response!.timestamp = Timestamp(seconds: seconds, nanoseconds: 999_999_999, digits: 9)
+            let f = QueryFacts(t, name: nil)
+            #expect(f.responseTime == t.response!.timestamp)
+            #expect(f.latencyNanoseconds == t.latencyNanoseconds)
+        }
     }
 
     /// Without a way to decode packets again the store keeps every transaction whole; Detail is unchanged.

@@ -10,7 +10,7 @@ public final class Entry {
     public let sequence: Int
     public internal(set) var facts: QueryFacts
     /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
-    /// TCP, IP fragments, an analysis too large to pack). Boxed: inline, an absent transaction would still take its
+    /// TCP, IP fragments, malformed). Boxed: inline, an absent transaction would still take its
     /// 400 bytes in every row.
     private var keptBox: Box<Transaction>?
     var kept: Transaction? {
@@ -107,11 +107,13 @@ public final class InternedName {
 }
 
 /// What one row shows, filters and counts on, packed: the same names as `Transaction`'s, without the messages.
+/// Exact for every transaction: what does not fit the packed form goes in a box (`PackedAnalysis.Rare`).
 public struct QueryFacts: TransactionFacts {
     /// Query time, or the response's for an orphan.
     public private(set) var time: Timestamp
-    /// Response time − `time`, in nanoseconds; `Int64.min` without a response.
-    private var responseOffset: Int64 = .min
+    /// The response's time as seconds after `time`'s and its own nanoseconds (exact however far apart).
+    private var responseSeconds: Int64 = 0
+    private var responseNanoseconds: UInt32 = 0
     private var responseDigits: UInt8 = 9
     private var bits: UInt8 = 0
     public private(set) var id: UInt16 = 0
@@ -123,10 +125,8 @@ public struct QueryFacts: TransactionFacts {
 
     private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
 
-    /// Nil when the analysis does not pack (ids beyond 32 bits): the row then keeps its transaction.
-    init?(_ t: Transaction, name: InternedName?) {
-        guard let packed = PackedAnalysis(t.analysis) else { return nil }
-        self.packed = packed
+    init(_ t: Transaction, name: InternedName?) {
+        packed = PackedAnalysis(t.analysis)
         time = t.time
         id = t.id
         self.name = name
@@ -138,11 +138,9 @@ public struct QueryFacts: TransactionFacts {
             qclass = q.qclass.rawValue
         }
         if let r = t.response {
-            // Times centuries apart (a corrupt capture) would overflow the offset: such a row keeps its transaction.
-            guard abs(r.timestamp.seconds.subtractingReportingOverflow(time.seconds).partialValue) < 9_000_000_000,
-                  !r.timestamp.seconds.subtractingReportingOverflow(time.seconds).overflow else { return nil }
             bits |= QueryFacts.hasResponseBit
-            responseOffset = r.timestamp.nanoseconds(since: time)
+            responseSeconds = r.timestamp.seconds &- time.seconds
+            responseNanoseconds = r.timestamp.nanoseconds
             responseDigits = r.timestamp.digits
             rcodeValue = r.message.rcode.rawValue
         }
@@ -167,18 +165,19 @@ public struct QueryFacts: TransactionFacts {
 
     public var responseTime: Timestamp? {
         guard hasResponse else { return nil }
-        let sum = Int64(time.nanoseconds) + responseOffset
-        var seconds = sum / 1_000_000_000, nanoseconds = sum % 1_000_000_000
-        if nanoseconds < 0 { seconds -= 1; nanoseconds += 1_000_000_000 }
-        return Timestamp(seconds: time.seconds + seconds, nanoseconds: UInt32(nanoseconds), digits: responseDigits)
+        return Timestamp(seconds: time.seconds &+ responseSeconds, nanoseconds: responseNanoseconds, digits: responseDigits)
     }
 
-    public var latencyNanoseconds: Int64? { hasQuery && hasResponse ? responseOffset : nil }
+    /// As `Transaction.latencyNanoseconds` computes it (`Timestamp.nanoseconds(since:)`).
+    public var latencyNanoseconds: Int64? {
+        guard hasQuery, let r = responseTime else { return nil }
+        return r.nanoseconds(since: time)
+    }
 
     public var precisionDigits: UInt8 { min(hasQuery ? time.digits : 9, hasResponse ? responseDigits : 9) }
 
     public var analysis: Analysis { packed.analysis }
-    public var attempt: Int { Int(packed.attempt) }
+    public var attempt: Int { packed.attempt }
     public var isProbableRetry: Bool { packed.isProbableRetry }
     public var pairState: Analysis.PairState? { packed.pairState }
     public var chain: Int? { packed.chain }
@@ -188,30 +187,51 @@ public struct QueryFacts: TransactionFacts {
     public var findings: [String] { packed.findings }
 }
 
-/// `Analysis` in 48 bytes instead of 150: small counts in 16 bits, ids in 32, absent values as sentinels.
-struct PackedAnalysis: Sendable {
+/// `Analysis` in 48 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels. The rare
+/// rest — findings, or a whole analysis whose values do not fit (a query re-sent 70,000 times, ids past 2^31) — is
+/// boxed.
+struct PackedAnalysis {
     private var retryGap: Int64
     private var resolutionNanosecondsValue: Int64
     private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
-    fileprivate(set) var attempt: UInt16
+    private var attemptValue: UInt16
     private var querySightings: UInt16, responseSightings: UInt16
     private var bits: UInt8
-    private(set) var findings: [String]
+    private var rare: Box<Rare>?
+
+    struct Rare {
+        var findings: [String] = []
+        /// Set when the values do not pack: every accessor reads it instead.
+        var whole: Analysis?
+    }
 
     private static let none = Int32.min
     private static let pairStates: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
 
-    init?(_ a: Analysis) {
+    init(_ a: Analysis) {
         func pack(_ v: Int?) -> Int32?? {
             guard let v else { return .some(nil) }
             guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
             return .some(n)
         }
+        retryGap = .min
+        resolutionNanosecondsValue = .min
+        chainValue = PackedAnalysis.none
+        pairValue = PackedAnalysis.none
+        resolutionValue = PackedAnalysis.none
+        flowValue = PackedAnalysis.none
+        attemptValue = 0
+        querySightings = 0
+        responseSightings = 0
+        bits = 0
         guard let attempt = UInt16(exactly: a.attempt), let qs = UInt16(exactly: a.querySightings),
               let rs = UInt16(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
-              a.retryGapNanoseconds != .min, a.resolutionNanoseconds != .min else { return nil }
-        self.attempt = attempt
+              a.retryGapNanoseconds != .min, a.resolutionNanoseconds != .min else {
+            rare = Box(Rare(findings: a.findings, whole: a))
+            return
+        }
+        attemptValue = attempt
         querySightings = qs
         responseSightings = rs
         chainValue = chain ?? PackedAnalysis.none
@@ -224,24 +244,31 @@ struct PackedAnalysis: Sendable {
         if let s = a.sameSocket { bits |= s ? 2 : 4 }
         if let p = a.pairState, let i = PackedAnalysis.pairStates.firstIndex(of: p) { bits |= UInt8(i + 1) << 3 }
         self.bits = bits
-        findings = a.findings
+        if !a.findings.isEmpty { rare = Box(Rare(findings: a.findings)) }
     }
 
-    var isProbableRetry: Bool { bits & 1 != 0 }
+    private var whole: Analysis? { rare?.value.whole }
+    private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
+
+    var attempt: Int { whole?.attempt ?? Int(attemptValue) }
+    var isProbableRetry: Bool { whole?.isProbableRetry ?? (bits & 1 != 0) }
     var pairState: Analysis.PairState? {
+        if let whole { return whole.pairState }
         let i = Int(bits >> 3)
         return i == 0 ? nil : PackedAnalysis.pairStates[i - 1]
     }
-
-    private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
-    var chain: Int? { PackedAnalysis.unpack(chainValue) }
-    var pair: Int? { PackedAnalysis.unpack(pairValue) }
-    var resolution: Int? { PackedAnalysis.unpack(resolutionValue) }
-    var resolutionNanoseconds: Int64? { resolutionNanosecondsValue == .min ? nil : resolutionNanosecondsValue }
+    var chain: Int? { whole.map(\.chain) ?? PackedAnalysis.unpack(chainValue) }
+    var pair: Int? { whole.map(\.pair) ?? PackedAnalysis.unpack(pairValue) }
+    var resolution: Int? { whole.map(\.resolution) ?? PackedAnalysis.unpack(resolutionValue) }
+    var resolutionNanoseconds: Int64? {
+        whole.map(\.resolutionNanoseconds) ?? (resolutionNanosecondsValue == .min ? nil : resolutionNanosecondsValue)
+    }
+    var findings: [String] { rare?.value.findings ?? [] }
 
     var analysis: Analysis {
+        if let whole { return whole }
         var a = Analysis()
-        a.attempt = Int(attempt)
+        a.attempt = Int(attemptValue)
         a.retryGapNanoseconds = retryGap == .min ? nil : retryGap
         a.isProbableRetry = isProbableRetry
         a.chain = chain
@@ -393,18 +420,18 @@ public final class QueryStore {
         return n
     }
 
-    /// Sets a row from a transaction: its facts, its packets, and the transaction itself only if it cannot be
-    /// rebuilt.
+    private func facts(_ t: Transaction) -> QueryFacts { QueryFacts(t, name: intern(t.question?.name)) }
+
+    /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ e: Entry, _ t: Transaction) {
-        let name = intern(t.question?.name)
+        e.facts = facts(t)
+        attach(e, t)
+    }
+
+    private func attach(_ e: Entry, _ t: Transaction) {
         if let q = t.query { e.queryPacket = PacketRef(q.point) }
         if let r = t.response { e.responsePacket = PacketRef(r.point) }
-        if let f = QueryFacts(t, name: name) {
-            e.facts = f
-            e.kept = QueryStore.rebuildable(t, rebuild: rebuild != nil) ? nil : t
-        } else {
-            e.kept = t
-        }
+        e.kept = QueryStore.rebuildable(t, rebuild: rebuild != nil) ? nil : t
     }
 
     /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
@@ -415,9 +442,8 @@ public final class QueryStore {
     }
 
     private func makeEntry(_ t: Transaction, isPending: Bool) -> Entry {
-        let placeholder = QueryFacts(Transaction(sequence: t.sequence, query: t.query, response: t.response), name: nil)!
-        let e = Entry(sequence: t.sequence, facts: placeholder, isPending: isPending, flow: group(for: t))
-        set(e, t)
+        let e = Entry(sequence: t.sequence, facts: facts(t), isPending: isPending, flow: group(for: t))
+        attach(e, t)
         return e
     }
 
