@@ -113,4 +113,51 @@ struct QueryFactsTests {
         }
         #expect(byName.count < s.entries.count)
     }
+
+    /// Rows are found by sequence without an index: every row, and nothing for a sequence without one (responses
+    /// take sequence numbers too), before and after eviction.
+    @Test func rowsAreFoundBySequence() throws {
+        let all = try transactions("Fixtures/lab/race-10s/pod.pcap")
+        for maxEntries in [1_000_000, 7] {
+            let s = QueryStore(maxEntries: maxEntries)
+            for t in all { s.settled(t) }
+            let held = Dictionary(uniqueKeysWithValues: s.entries.map { ($0.sequence, ObjectIdentifier($0)) })
+            for sequence in -2...(all.map(\.sequence).max()! + 3) {
+                #expect(s.entry(sequence: sequence).map(ObjectIdentifier.init) == held[sequence], "sequence \(sequence)")
+            }
+        }
+    }
+
+    /// A 5-tuple idle for the horizon starts a new flow group when it is used again (as the analysis starts a new
+    /// flow); within the horizon it stays one group.
+    @Test func aFlowIdleForTheHorizonStartsAgain() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+        let s = QueryStore()
+        s.flowSweepMinimum = 4
+        func at(_ seconds: Int64, port: UInt16, sequence: Int) -> Transaction {
+            var t = base
+            t.sequence = sequence
+            t.query!.timestamp = t.query!.timestamp.adding(seconds: seconds)
+            t.response!.timestamp = t.response!.timestamp.adding(seconds: seconds)
+            t.query!.source.port = port
+            t.response!.destination.port = port
+            return t
+        }
+        var sequence = 0
+        func add(_ seconds: Int64, port: UInt16) -> FlowGroup {
+            sequence += 10
+            s.settled(at(seconds, port: port, sequence: sequence))
+            return s.entries.last!.flow
+        }
+        let first = add(0, port: 1000)
+        #expect(add(30, port: 1000) === first)
+        // Other sockets fill the table past the sweep size, 100 s later: the first flow has been idle 70 s.
+        for p in 2000..<2010 { _ = add(100, port: UInt16(p)) }
+        let again = add(100, port: 1000)
+        #expect(again !== first)
+        #expect(again.number > first.number)
+        #expect(first.entries.count == 2 && again.entries.count == 1)
+        // Busy ones stay.
+        #expect(add(110, port: 2005) === s.entries.first { $0.flow.key.client.port == 2005 }!.flow)
+    }
 }

@@ -322,6 +322,12 @@ public final class FlowGroup {
 
     func invalidate() { cachedStats = nil }
 
+    /// The latest time among its rows (nanoseconds since the epoch).
+    var lastActivity: Int64 {
+        guard let last = entries.last else { return .min }
+        return max(last.facts.time.totalNanoseconds, last.facts.responseTime?.totalNanoseconds ?? .min)
+    }
+
     public var stats: Stats {
         if let cachedStats { return cachedStats.value }
         var s = Stats()
@@ -352,8 +358,14 @@ public final class FlowGroup {
 public final class QueryStore {
     public private(set) var entries: [Entry] = []
     public private(set) var flows: [FlowGroup] = []
+    /// The flows still open to new rows. A flow idle for `flowIdleNanoseconds` leaves it (its rows keep it), as the
+    /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
+    /// sockets would otherwise each hold a slot here.
     private var flowByKey: [FlowGroup.Key: FlowGroup] = [:]
-    private var bySequence = SequenceMap<Entry>()
+    private var nextFlowSweep = 65_536
+    /// The table's size below which it is not swept (smaller in tests).
+    var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
+    static let flowIdleNanoseconds: Int64 = 61_000_000_000
     private var seenPairs = SequenceSet()
     private var flowNumbers = 0
     public let maxEntries: Int
@@ -379,7 +391,23 @@ public final class QueryStore {
     public init(maxEntries: Int = 200_000) { self.maxEntries = max(1, maxEntries) }
 
     public var count: Int { entries.count }
-    public func entry(sequence: Int) -> Entry? { bySequence[sequence] }
+    /// The row of a sequence number: `entries` is in sequence order, and the rows asked for are mostly recent, so the
+    /// search gallops back from the end, then halves (no index by sequence: it cost 30 bytes a row).
+    public func entry(sequence: Int) -> Entry? {
+        var hi = entries.count, step = 1
+        var lo = hi - 1
+        while lo > 0, entries[lo].sequence > sequence {
+            hi = lo
+            lo = max(0, lo - step)
+            step *= 2
+        }
+        if lo < 0 { return nil }
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if entries[mid].sequence < sequence { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < entries.count && entries[lo].sequence == sequence ? entries[lo] : nil
+    }
 
     /// The row's whole transaction: kept, or decoded again from its packets. Should the packets be gone, what the
     /// row knows, with messages of the question alone.
@@ -449,13 +477,13 @@ public final class QueryStore {
 
     /// A query as it enters matching: shown at once, pending.
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
-        guard !bySequence.contains(sequence) else { return }
+        guard entry(sequence: sequence) == nil else { return }
         insert(makeEntry(Transaction(sequence: sequence, query: query, response: nil), isPending: true))
     }
 
     /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
     public func matched(_ t: Transaction) {
-        guard let e = bySequence[t.sequence] else {
+        guard let e = entry(sequence: t.sequence) else {
             if t.sequence <= evictedThrough { return }
             insert(makeEntry(t, isPending: true))
             if t.query != nil { answeredPending += 1 }
@@ -471,7 +499,7 @@ public final class QueryStore {
 
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
-        if let e = bySequence[t.sequence] {
+        if let e = entry(sequence: t.sequence) {
             if e.isAnsweredEarly { answeredPending -= 1 }
             set(e, t)
             e.isPending = false
@@ -499,8 +527,17 @@ public final class QueryStore {
         flowNumbers += 1
         let g = FlowGroup(number: flowNumbers, key: key)
         flows.append(g)
+        if flowByKey.count >= nextFlowSweep { sweepIdleFlows() }
         flowByKey[key] = g
         return g
+    }
+
+    /// Closes the flows idle for `flowIdleNanoseconds` to new rows; amortised: the table at least doubles between
+    /// sweeps.
+    private func sweepIdleFlows() {
+        let horizon = latestTime - QueryStore.flowIdleNanoseconds
+        flowByKey = flowByKey.filter { $0.value.lastActivity >= horizon }
+        nextFlowSweep = max(flowSweepMinimum, 2 * flowByKey.count)
     }
 
     private func noteTime(_ e: Entry) {
@@ -514,7 +551,6 @@ public final class QueryStore {
 
     private func insert(_ e: Entry) {
         noteTime(e)
-        bySequence[e.sequence] = e
         if let last = entries.last, last.sequence > e.sequence {
             entries.insert(e, at: insertionIndex(e.sequence, in: entries))
             e.flow.entries.insert(e, at: insertionIndex(e.sequence, in: e.flow.entries))
@@ -542,7 +578,6 @@ public final class QueryStore {
         entries.removeFirst(gone.count)
         var touched: [ObjectIdentifier: FlowGroup] = [:]
         for e in gone {
-            bySequence[e.sequence] = nil
             if e.isMarked { markedCount -= 1 }
             if e.isAnsweredEarly { answeredPending -= 1 }
             touched[ObjectIdentifier(e.flow)] = e.flow
@@ -551,10 +586,11 @@ public final class QueryStore {
         evictedThrough = max(evictedThrough, cutoff)
         var emptied = false
         for g in touched.values {
-            g.entries.removeAll { $0.sequence <= cutoff && !bySequence.contains($0.sequence) }
+            // The evicted rows are all the rows up to the cutoff (`entries` is in sequence order).
+            g.entries.removeAll { $0.sequence <= cutoff }
             g.invalidate()
             if g.entries.isEmpty {
-                flowByKey[g.key] = nil
+                if flowByKey[g.key] === g { flowByKey[g.key] = nil }
                 emptied = true
             }
         }
