@@ -160,4 +160,20 @@ struct QueryFactsTests {
         // Busy ones stay.
         #expect(add(110, port: 2005) === s.entries.first { $0.flow.key.client.port == 2005 }!.flow)
     }
+
+    /// What the store remembers of pairs goes with the rows: under eviction it stays bounded by the rows held.
+    @Test func pairsSeenGoWithTheirRows() throws {
+        let base = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore(maxEntries: 40)
+        for copy in 0..<50 {
+            for var t in base {
+                t.sequence += copy * 1000
+                if let p = t.analysis.pair { t.analysis.pair = p + copy * 1000 }
+                s.settled(t)
+            }
+        }
+        #expect(s.evicted > 0)
+        #expect(s.pairsSeen <= s.count)
+        #expect(s.pairsSeen == s.entries.filter(\.isFirstOfPair).count)
+    }
 }

@@ -102,6 +102,7 @@ public struct SequenceSet: Sendable {
     public mutating func insert(_ seq: Int) -> Bool { storage.insert(SequenceKey(seq)).inserted }
     @discardableResult @inline(__always)
     public mutating func remove(_ seq: Int) -> Bool { storage.remove(SequenceKey(seq)) != nil }
+    public var count: Int { storage.count }
 }
 
 extension IPAddress {

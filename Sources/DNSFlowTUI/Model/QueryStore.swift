@@ -367,6 +367,8 @@ public final class QueryStore {
     var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
     static let flowIdleNanoseconds: Int64 = 61_000_000_000
     private var seenPairs = SequenceSet()
+    /// Pairs whose first row is held (bounded by the rows).
+    var pairsSeen: Int { seenPairs.count }
     private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
@@ -578,6 +580,9 @@ public final class QueryStore {
         entries.removeFirst(gone.count)
         var touched: [ObjectIdentifier: FlowGroup] = [:]
         for e in gone {
+            // Its pair leaves the set of pairs seen: a sibling settling later opens the bracket itself, and the set
+            // stays as bounded as the rows.
+            if let p = e.facts.pair, e.isFirstOfPair { seenPairs.remove(p) }
             if e.isMarked { markedCount -= 1 }
             if e.isAnsweredEarly { answeredPending -= 1 }
             touched[ObjectIdentifier(e.flow)] = e.flow
