@@ -357,6 +357,9 @@ public final class FlowGroup {
 /// Rows are appended in sequence order as queries are seen and updated in place as they settle.
 public final class QueryStore {
     public private(set) var entries: [Entry] = []
+    /// `entries`' sequence numbers, side by side: searched without touching the rows (8 bytes a row, where an index
+    /// by sequence cost 30, and a search through the rows a cache miss a step).
+    private var sequences: [Int] = []
     public private(set) var flows: [FlowGroup] = []
     /// The flows still open to new rows. A flow idle for `flowIdleNanoseconds` leaves it (its rows keep it), as the
     /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
@@ -394,21 +397,27 @@ public final class QueryStore {
 
     public var count: Int { entries.count }
     /// The row of a sequence number: `entries` is in sequence order, and the rows asked for are mostly recent, so the
-    /// search gallops back from the end, then halves (no index by sequence: it cost 30 bytes a row).
+    /// search gallops back from the end of `sequences`, then halves.
     public func entry(sequence: Int) -> Entry? {
-        var hi = entries.count, step = 1
+        let i = QueryStore.position(of: sequence, in: sequences)
+        return i < sequences.count && sequences[i] == sequence ? entries[i] : nil
+    }
+
+    /// The first position whose sequence is not below `sequence`.
+    static func position(of sequence: Int, in sequences: [Int]) -> Int {
+        var hi = sequences.count, step = 1
         var lo = hi - 1
-        while lo > 0, entries[lo].sequence > sequence {
+        while lo > 0, sequences[lo] > sequence {
             hi = lo
             lo = max(0, lo - step)
             step *= 2
         }
-        if lo < 0 { return nil }
+        if lo < 0 { return 0 }
         while lo < hi {
             let mid = (lo + hi) / 2
-            if entries[mid].sequence < sequence { lo = mid + 1 } else { hi = mid }
+            if sequences[mid] < sequence { lo = mid + 1 } else { hi = mid }
         }
-        return lo < entries.count && entries[lo].sequence == sequence ? entries[lo] : nil
+        return lo
     }
 
     /// The row's whole transaction: kept, or decoded again from its packets. Should the packets be gone, what the
@@ -554,10 +563,13 @@ public final class QueryStore {
     private func insert(_ e: Entry) {
         noteTime(e)
         if let last = entries.last, last.sequence > e.sequence {
-            entries.insert(e, at: insertionIndex(e.sequence, in: entries))
+            let i = QueryStore.position(of: e.sequence, in: sequences)
+            entries.insert(e, at: i)
+            sequences.insert(e.sequence, at: i)
             e.flow.entries.insert(e, at: insertionIndex(e.sequence, in: e.flow.entries))
         } else {
             entries.append(e)
+            sequences.append(e.sequence)
             e.flow.entries.append(e)
         }
         e.flow.invalidate()
@@ -578,6 +590,7 @@ public final class QueryStore {
     private func evict(_ n: Int) {
         let gone = Array(entries.prefix(n))
         entries.removeFirst(gone.count)
+        sequences.removeFirst(gone.count)
         var touched: [ObjectIdentifier: FlowGroup] = [:]
         for e in gone {
             // Its pair leaves the set of pairs seen: a sibling settling later opens the bracket itself, and the set
