@@ -463,7 +463,12 @@ public final class QueryStore {
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ e: Entry, _ t: Transaction) {
-        e.facts = facts(t)
+        // A row's question does not change from arrival to settling: its interned name is looked up once.
+        if let name = e.facts.name, let q = t.question, name.name == q.name {
+            e.facts = QueryFacts(t, name: name)
+        } else {
+            e.facts = facts(t)
+        }
         attach(e, t)
     }
 
