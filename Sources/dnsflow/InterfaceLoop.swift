@@ -148,9 +148,6 @@ struct InterfaceLoop {
                 }
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
-            // The interface groups its own flows (FlowGroup): the analysis's finished ones would only pile up, a
-            // FlowStats with its latencies for every socket ever seen.
-            pipeline.discardFinishedFlows()
 
             // 2. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
             // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.

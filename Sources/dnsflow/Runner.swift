@@ -21,6 +21,9 @@ struct Runner {
         configuration.sightingWindowNanoseconds = command.sightingWindow * 1_000_000
         // Flows feed --flows-csv and the CSV's flow column; the summary alone does not need them.
         configuration.tracksFlows = command.csv != nil || command.flowsCSV != nil || !command.summary
+        // Only --flows-csv writes finished flows out; elsewhere (the interface groups its own) they are let go. Kept,
+        // they piled up: a FlowStats with its latencies for every socket, and a sorted copy of the rest at the end.
+        configuration.keepsFinishedFlows = command.flowsCSV != nil
         let filter = command.expression.joined(separator: " ")
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
         configuration.names = names

@@ -26,6 +26,8 @@ struct Analyzer {
         /// Per-5-tuple statistics (for `--flows-csv`, the CSV's `flow` column and the interface); off saves a
         /// dictionary entry per socket when only the summary is wanted.
         var tracksFlows = true
+        /// Hand finished flows on (`finishedFlows`); off, they are let go as they finish.
+        var keepsFinishedFlows = true
     }
 
     struct ChainKey: Hashable {
@@ -257,7 +259,7 @@ struct Analyzer {
         // (Keys first, then removal: removing while iterating would copy the whole table.)
         let idle = flows.filter { now.nanoseconds(since: $0.value.lastSeen) > configuration.horizon }
         for (key, f) in idle {
-            finishedFlows.append(f)
+            if configuration.keepsFinishedFlows { finishedFlows.append(f) }
             flows[key] = nil
         }
         openResolutions = openResolutions.compactMapValues { ids in
@@ -292,7 +294,7 @@ struct Analyzer {
     mutating func finish(emit: (Transaction) -> Void) {
         for id in resolutions.keys.sorted() { finalize(id, emit: emit, force: true) }
         for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
-        finishedFlows += flows.values.sorted { $0.id < $1.id }
+        if configuration.keepsFinishedFlows { finishedFlows += flows.values.sorted { $0.id < $1.id } }
         flows.removeAll()
     }
 

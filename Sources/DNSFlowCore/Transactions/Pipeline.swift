@@ -8,6 +8,8 @@ public struct Pipeline {
         public var sightingWindowNanoseconds: Int64 = 50_000_000
         /// Keep per-5-tuple statistics (flow ids and `takeFinishedFlows`).
         public var tracksFlows = true
+        /// Keep finished flows for `takeFinishedFlows` (`--flows-csv`); off, they are let go as they finish.
+        public var keepsFinishedFlows = true
         /// Names for addresses (`--names`), used in the summary's examples.
         public var names = AddressNames()
         /// Diagnostics kept for display; all are counted regardless.
@@ -37,6 +39,7 @@ public struct Pipeline {
         analysis.attemptWindow = configuration.matcher.windowSeconds * 1_000_000_000
         analysis.horizon = (configuration.matcher.windowSeconds + 1) * 1_000_000_000
         analysis.tracksFlows = configuration.tracksFlows
+        analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
         analyzer = Analyzer(configuration: analysis)
     }
 
@@ -44,9 +47,6 @@ public struct Pipeline {
     public var activeFlows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
 
     /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
-    /// Lets go of the finished flows, for a caller that does not write them out (the interface groups its own).
-    public mutating func discardFinishedFlows() { analyzer.finishedFlows.removeAll(keepingCapacity: true) }
-
     public mutating func takeFinishedFlows() -> [FlowStats] {
         defer { analyzer.finishedFlows.removeAll() }
         return analyzer.finishedFlows

@@ -125,8 +125,10 @@ public struct QueryFacts: TransactionFacts {
 
     private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
 
-    init(_ t: Transaction, name: InternedName?) {
-        packed = PackedAnalysis(t.analysis)
+    /// `findings`, when given, replaces the analysis's own list (the store passes one shared by every row with
+    /// the same findings).
+    init(_ t: Transaction, name: InternedName?, findings: [String]? = nil) {
+        packed = PackedAnalysis(t.analysis, findings: findings)
         time = t.time
         id = t.id
         self.name = name
@@ -187,9 +189,9 @@ public struct QueryFacts: TransactionFacts {
     public var findings: [String] { packed.findings }
 }
 
-/// `Analysis` in 48 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels. The rare
-/// rest — findings, or a whole analysis whose values do not fit (a query re-sent 70,000 times, ids past 2^31) — is
-/// boxed.
+/// `Analysis` in 56 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels, the
+/// findings list as given (shared). A whole analysis whose values do not fit (a query re-sent 70,000 times, ids past
+/// 2^31) is boxed.
 struct PackedAnalysis {
     private var retryGap: Int64
     private var resolutionNanosecondsValue: Int64
@@ -197,18 +199,14 @@ struct PackedAnalysis {
     private var attemptValue: UInt16
     private var querySightings: UInt16, responseSightings: UInt16
     private var bits: UInt8
-    private var rare: Box<Rare>?
-
-    struct Rare {
-        var findings: [String] = []
-        /// Set when the values do not pack: every accessor reads it instead.
-        var whole: Analysis?
-    }
+    private(set) var findings: [String]
+    /// Set when the values do not pack: every accessor reads it instead.
+    private var wholeBox: Box<Analysis>?
 
     private static let none = Int32.min
     private static let pairStates: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
 
-    init(_ a: Analysis) {
+    init(_ a: Analysis, findings: [String]? = nil) {
         func pack(_ v: Int?) -> Int32?? {
             guard let v else { return .some(nil) }
             guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
@@ -224,11 +222,12 @@ struct PackedAnalysis {
         querySightings = 0
         responseSightings = 0
         bits = 0
+        self.findings = findings ?? a.findings
         guard let attempt = UInt16(exactly: a.attempt), let qs = UInt16(exactly: a.querySightings),
               let rs = UInt16(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
               a.retryGapNanoseconds != .min, a.resolutionNanoseconds != .min else {
-            rare = Box(Rare(findings: a.findings, whole: a))
+            wholeBox = Box(a)
             return
         }
         attemptValue = attempt
@@ -244,10 +243,9 @@ struct PackedAnalysis {
         if let s = a.sameSocket { bits |= s ? 2 : 4 }
         if let p = a.pairState, let i = PackedAnalysis.pairStates.firstIndex(of: p) { bits |= UInt8(i + 1) << 3 }
         self.bits = bits
-        if !a.findings.isEmpty { rare = Box(Rare(findings: a.findings)) }
     }
 
-    private var whole: Analysis? { rare?.value.whole }
+    private var whole: Analysis? { wholeBox?.value }
     private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
 
     var attempt: Int { whole?.attempt ?? Int(attemptValue) }
@@ -263,7 +261,6 @@ struct PackedAnalysis {
     var resolutionNanoseconds: Int64? {
         whole.map(\.resolutionNanoseconds) ?? (resolutionNanosecondsValue == .min ? nil : resolutionNanosecondsValue)
     }
-    var findings: [String] { rare?.value.findings ?? [] }
 
     var analysis: Analysis {
         if let whole { return whole }
@@ -459,13 +456,25 @@ public final class QueryStore {
         return n
     }
 
-    private func facts(_ t: Transaction) -> QueryFacts { QueryFacts(t, name: intern(t.question?.name)) }
+    private func facts(_ t: Transaction, name: InternedName? = nil) -> QueryFacts {
+        QueryFacts(t, name: name ?? intern(t.question?.name), findings: intern(findings: t.analysis.findings))
+    }
+
+    /// One list per distinct set of findings (most rows have none; the others share a handful of lists).
+    private var findingLists: [[String]: [String]] = [:]
+
+    private func intern(findings: [String]) -> [String] {
+        if findings.isEmpty { return [] }
+        if let shared = findingLists[findings] { return shared }
+        findingLists[findings] = findings
+        return findings
+    }
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ e: Entry, _ t: Transaction) {
         // A row's question does not change from arrival to settling: its interned name is looked up once.
         if let name = e.facts.name, let q = t.question, name.name == q.name {
-            e.facts = QueryFacts(t, name: name)
+            e.facts = facts(t, name: name)
         } else {
             e.facts = facts(t)
         }
