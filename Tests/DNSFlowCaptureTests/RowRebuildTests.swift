@@ -14,10 +14,13 @@ struct RowRebuildTests {
     }
 
     /// Feeds a store as the interface does, then compares every row's Detail text and CSV line with the original's.
-    func check(_ path: String) throws -> Outcome {
-        let decoded = try decode([path])
-        let handle = try PcapHandle.openFile(path, input: 0)
-        let packets = PacketStore(capacity: 16, handles: [handle])
+    func check(_ path: String) throws -> Outcome { try check([path]) }
+
+    func check(_ paths: [String]) throws -> Outcome {
+        let path = paths.joined(separator: " + ")
+        let decoded = try decode(paths)
+        let handles = try paths.enumerated().map { try PcapHandle.openFile($0.element, input: $0.offset) }
+        let packets = PacketStore(capacity: 16, handles: handles)
         let store = QueryStore(maxEntries: 1_000_000)
         let configuration = PacketDecoder.Configuration()
         store.rebuild = { packets.transaction(of: $0, configuration: configuration) }
@@ -77,6 +80,15 @@ struct RowRebuildTests {
         }
         print("corpus rows \(total.rows): rebuilt \(total.rebuilt), kept \(total.kept), sketched \(total.sketched)")
         #expect(total.sketched == 0)
+    }
+
+    /// Merged captures (`-r a -r b`): each row's packets are read back from their own file.
+    @Test func mergedCapturesRebuildFromTheirOwnFiles() throws {
+        let paths = ["lab/race-5s/pod.pcap", "lab/race-10s/pod.pcapng", "captures/dns.pcap"]
+            .map { fixturesDirectory.appendingPathComponent($0).path }
+        let o = try check(paths)
+        #expect(o.rows > 0 && o.sketched == 0)
+        #expect(o.rebuilt == o.rows - o.kept && o.rebuilt > 0)
     }
 
     /// A pipe cannot be read again: its rows' packets are kept in memory instead, and rebuild from there.
