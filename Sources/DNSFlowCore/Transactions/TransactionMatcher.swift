@@ -33,7 +33,7 @@ public struct TransactionMatcher {
     public let configuration: Configuration
     /// Queries still waiting, by sequence.
     private var waiting = SequenceMap<Transaction>()
-    private var open: [Key: [Int]] = [:]
+    private var open: [Key: OpenQueries] = [:]
     /// Waiting sequences in arrival order (answered ones are skipped lazily).
     private var expiry: [Int] = []
     private var expiryHead = 0
@@ -52,7 +52,8 @@ public struct TransactionMatcher {
         if !observed.message.isResponse {
             nextSequence += 1
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
-            open[Key(observed, client: observed.source, server: observed.destination), default: []].append(seq)
+            open[Key(observed, client: observed.source, server: observed.destination), default: OpenQueries()]
+                .append(seq, observed.timestamp)
             expiry.append(seq)
             return seq
         }
@@ -75,10 +76,11 @@ public struct TransactionMatcher {
     /// Another sighting of a waiting query, with the endpoints it had there (after DNAT, say): its response may
     /// come back on those endpoints first.
     public mutating func addSighting(of seq: Int, _ observed: ObservedMessage) {
-        guard waiting[seq] != nil else { return }
+        // Matched by the first sighting's time, as the query itself.
+        guard let sent = waiting[seq]?.query?.timestamp else { return }
         let key = Key(observed, client: observed.source, server: observed.destination)
         if open[key]?.contains(seq) != true {
-            open[key, default: []].append(seq)
+            open[key, default: OpenQueries()].append(seq, sent)
             sightingKeys[seq, default: []].append(key)
         }
     }
@@ -103,23 +105,27 @@ public struct TransactionMatcher {
     /// Removes and returns the most recent open query for `key` sent at or before `time`, within the window.
     /// One hash lookup in the common case (one query per key).
     private mutating func takeMatchingQuery(for key: Key, at time: Timestamp) -> Int? {
-        guard var candidates = open.removeValue(forKey: key) else { return nil }
-        defer { if !candidates.isEmpty { open[key] = candidates } }
-        for i in candidates.indices.reversed() {
-            guard let q = waiting[candidates[i]]?.query else { continue }
-            guard q.timestamp <= time else { continue }
-            guard time.seconds - q.timestamp.seconds <= configuration.windowSeconds else { return nil }
-            return candidates.remove(at: i)
+        guard let i = open.index(forKey: key) else { return nil }
+        var found: Int?
+        let window = configuration.windowSeconds
+        let waiting = self.waiting
+        open.values[i].removeLatest { seq, sent in
+            guard waiting.contains(seq), sent <= time else { return .skip }
+            guard time.seconds - sent.seconds <= window else { return .stop }
+            found = seq
+            return .take
         }
-        return nil
+        if open.values[i].isEmpty { open.remove(at: i) }
+        return found
     }
 
     /// Keys a query was registered under besides its first sighting's (few, and only while it waits).
     private var sightingKeys = SequenceMap<[Key]>()
 
     private mutating func close(_ seq: Int, key: Key) {
-        open[key]?.removeAll { $0 == seq }
-        if open[key]?.isEmpty == true { open[key] = nil }
+        guard let i = open.index(forKey: key) else { return }
+        open.values[i].remove(seq)
+        if open.values[i].isEmpty { open.remove(at: i) }
     }
 
     /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
@@ -141,6 +147,54 @@ public struct TransactionMatcher {
             expiry.removeFirst(expiryHead)
             expiryHead = 0
         }
+    }
+}
+
+/// The queries open under one matching key, oldest first, with their send times: almost always one, held without an
+/// array (an allocation per query, and reading the time from the waiting transaction copied it).
+struct OpenQueries {
+    private var firstSequence = -1
+    private var firstTime = Timestamp(seconds: 0, nanoseconds: 0)
+    private var more: [(sequence: Int, time: Timestamp)] = []
+
+    var isEmpty: Bool { firstSequence < 0 }
+
+    mutating func append(_ sequence: Int, _ time: Timestamp) {
+        if firstSequence < 0 {
+            firstSequence = sequence
+            firstTime = time
+        } else {
+            more.append((sequence, time))
+        }
+    }
+
+    func contains(_ sequence: Int) -> Bool { firstSequence == sequence || more.contains { $0.sequence == sequence } }
+
+    mutating func remove(_ sequence: Int) {
+        if firstSequence == sequence { dropFirst() } else { more.removeAll { $0.sequence == sequence } }
+    }
+
+    private mutating func dropFirst() {
+        if more.isEmpty {
+            firstSequence = -1
+        } else {
+            (firstSequence, firstTime) = more.removeFirst()
+        }
+    }
+
+    enum Verdict { case skip, stop, take }
+
+    /// Visits the queries newest first until `decide` takes one (removed) or stops.
+    mutating func removeLatest(_ decide: (Int, Timestamp) -> Verdict) {
+        for i in more.indices.reversed() {
+            switch decide(more[i].sequence, more[i].time) {
+            case .skip: continue
+            case .stop: return
+            case .take: more.remove(at: i); return
+            }
+        }
+        guard firstSequence >= 0 else { return }
+        if decide(firstSequence, firstTime) == .take { dropFirst() }
     }
 }
 
