@@ -34,8 +34,9 @@ public struct TransactionMatcher {
     /// Queries still waiting, by sequence.
     private var waiting = SequenceMap<Transaction>()
     private var open: [Key: OpenQueries] = [:]
-    /// Waiting sequences in arrival order (answered ones are skipped lazily).
-    private var expiry: [Int] = []
+    /// Waiting sequences in arrival order with their times (answered ones are skipped lazily): checking the oldest,
+    /// at every message, reads no transaction.
+    private var expiry: [(sequence: Int, time: Timestamp)] = []
     private var expiryHead = 0
     private var nextSequence = 0
 
@@ -54,7 +55,7 @@ public struct TransactionMatcher {
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
             open[Key(observed, client: observed.source, server: observed.destination), default: OpenQueries()]
                 .append(seq, observed.timestamp)
-            expiry.append(seq)
+            expiry.append((seq, observed.timestamp))
             return seq
         }
         let key = Key(observed, client: observed.destination, server: observed.source)
@@ -131,13 +132,13 @@ public struct TransactionMatcher {
     /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
     private mutating func expire(now: Timestamp?, emit: (Transaction) -> Void) {
         while expiryHead < expiry.count {
-            let seq = expiry[expiryHead]
-            guard let t = waiting[seq] else {
+            let (seq, sent) = expiry[expiryHead]
+            guard waiting.contains(seq) else {
                 expiryHead += 1
                 continue
             }
-            if let now, now.seconds - t.time.seconds <= configuration.windowSeconds { break }
-            waiting[seq] = nil
+            if let now, now.seconds - sent.seconds <= configuration.windowSeconds { break }
+            guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
             if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
