@@ -77,7 +77,41 @@ public struct DNSResourceRecord: Hashable, Sendable {
     /// Offset range of the RDATA inside the message bytes.
     public var rdataRange: Range<Int>
     /// RDATA in presentation form (RFC 3597 `\# len hex` for types without a typed form).
-    public var rdata: String
+    public var rdata: String {
+        get {
+            switch stored {
+            case .text(let s): s
+            case .address(let a): a.description
+            }
+        }
+        set { stored = .text(newValue) }
+    }
+
+    /// An A or AAAA record's address is kept as one and written out only when shown: most records are addresses,
+    /// and most runs (`--summary`, the interface's list) never show them.
+    enum RData: Hashable, Sendable {
+        case text(String)
+        case address(IPAddress)
+    }
+
+    private var stored: RData
+
+    init(name: DNSName, type: DNSType, rrclass: DNSClass, ttl: UInt32, rdataRange: Range<Int>, rdata: RData) {
+        self.name = name
+        self.type = type
+        self.rrclass = rrclass
+        self.ttl = ttl
+        self.rdataRange = rdataRange
+        stored = rdata
+    }
+
+    /// The RDATA's presentation form, appended as octets (an address without building a string).
+    public func appendRData(to out: inout [UInt8]) {
+        switch stored {
+        case .text(let s): out.append(contentsOf: s.utf8)
+        case .address(let a): a.appendText(to: &out)
+        }
+    }
 
     /// `name TTL CLASS TYPE rdata`, as a zone file (and dig) writes it.
     public var presentation: String { "\(name) \(ttl) \(rrclass) \(type) \(rdata)" }

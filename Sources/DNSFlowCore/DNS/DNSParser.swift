@@ -47,13 +47,17 @@ public enum DNSParser {
                 throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
             }
             let rrType = DNSType(type)
-            var text: String
-            do {
-                text = try RDataPresentation.render(type: rrType, rdata: ByteCursor(c.bytes, range: range))
-            } catch {
-                // Keep the record and go on: RDLENGTH framed it, so later records still decode.
-                if message.error == nil { message.error = error }
-                text = RDataPresentation.generic(ByteCursor(c.bytes, range: range))
+            var rdata: DNSResourceRecord.RData
+            if let address = RDataPresentation.address(type: rrType, c.bytes, range) {
+                rdata = .address(address)
+            } else {
+                do {
+                    rdata = .text(try RDataPresentation.render(type: rrType, rdata: ByteCursor(c.bytes, range: range)))
+                } catch {
+                    // Keep the record and go on: RDLENGTH framed it, so later records still decode.
+                    if message.error == nil { message.error = error }
+                    rdata = .text(RDataPresentation.generic(ByteCursor(c.bytes, range: range)))
+                }
             }
             if rrType == .opt, message.edns == nil {
                 do {
@@ -63,7 +67,7 @@ public enum DNSParser {
                 }
             }
             message[keyPath: section].append(DNSResourceRecord(
-                name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: text))
+                name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: rdata))
         }
     }
 

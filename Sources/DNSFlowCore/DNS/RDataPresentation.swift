@@ -1,6 +1,12 @@
 /// RDATA in presentation form, one layout per type (the RFC that defines each is named beside it).
 /// Every renderer must consume RDATA exactly; leftover or missing bytes are `bad-rdata`.
 enum RDataPresentation {
+    /// A well-formed A or AAAA RDATA's address (what `render` would write as text); nil for anything else.
+    static func address(type: DNSType, _ bytes: [UInt8], _ range: Range<Int>) -> IPAddress? {
+        guard (type == .a && range.count == 4) || (type == .aaaa && range.count == 16) else { return nil }
+        return IPAddress(bytes: bytes[range])
+    }
+
     static func render(type: DNSType, rdata: ByteCursor) throws(DNSParseError) -> String {
         var c = rdata
         let text: String

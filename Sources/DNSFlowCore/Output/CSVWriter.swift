@@ -40,7 +40,7 @@ public enum TransactionCSV {
             guard let r else { return }
             for (i, answer) in r.answers.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ";")) }
-                out.append(contentsOf: answer.rdata.utf8)
+                answer.appendRData(to: &out)
             }
         }
         row.text(r?.header.isTruncated == true ? "1" : "0")
