@@ -37,6 +37,23 @@ struct DNSMessageTests {
         #expect(text(52, [3, 1, 1, 0xbe, 0xef]) == "3 1 1 BEEF")
     }
 
+    /// Owner names that point at the question (offset 12) are the question's name; addresses render as before.
+    @Test func answersPointingAtTheQuestionShareItsName() throws {
+        let bytes = Wire.response(id: 7, name: "Web.Default.svc.cluster.local", addresses: [[10, 0, 0, 1], [10, 0, 0, 2]])
+        let m = try #require(DNSParser.parse(bytes))
+        #expect(m.error == nil)
+        #expect(m.answers.map(\.name) == [m.questions[0].name, m.questions[0].name])
+        #expect(m.answers[0].name.description == "Web.Default.svc.cluster.local.")
+        #expect(m.answers.map(\.rdata) == ["10.0.0.1", "10.0.0.2"])
+        var csv: [UInt8] = []
+        m.answers[1].appendRData(to: &csv)
+        #expect(String(decoding: csv, as: UTF8.self) == "10.0.0.2")
+        // A pointer to offset 12 with no question there points at itself: still an error, as before.
+        let orphan = Wire.header(id: 7, flags: 0x8180, qd: 0, an: 1) + [0xc0, 0x0c] + Wire.u16(1) + Wire.u16(1) + Wire.u32(300) + Wire.u16(4) + [10, 0, 0, 1]
+        let o = try #require(DNSParser.parse(orphan))
+        #expect(o.error?.code == .badPointer)
+    }
+
     @Test func unknownTypesUseRFC3597() {
         #expect(text(65280, [1, 2, 0xff]) == "\\# 3 0102FF")
         #expect(text(65280, []) == "\\# 0")

@@ -38,8 +38,17 @@ public enum DNSParser {
         message: inout DNSMessage
     ) throws(DNSParseError) {
         message[keyPath: section].reserveCapacity(min(Int(count), c.remaining / 11))
+        // The first question's name starts at offset 12: an owner name that is only a pointer there (most answers)
+        // is that name, shared rather than decoded again.
+        let questionName = message.questions.first?.name
         for _ in 0..<count {
-            let name = try DNSName.read(from: &c)
+            let name: DNSName
+            if let questionName, c.peekUInt16() == 0xC00C {
+                name = questionName
+                _ = c.skip(2)
+            } else {
+                name = try DNSName.read(from: &c)
+            }
             guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
                   let rdlength = c.readUInt16()
             else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
