@@ -54,9 +54,9 @@ struct SightingIndex {
     private mutating func expire(now: Timestamp) {
         while orderHead < order.count, now.nanoseconds(since: order[orderHead].time) > windowNanoseconds {
             let h = order[orderHead].hash
-            if var list = entries[h] {
-                list.removeFirst()
-                entries[h] = list.isEmpty ? nil : list
+            // In place: copying the list out, trimming it and storing it back allocated a new list per message.
+            if let count = entries[h]?.count {
+                if count <= 1 { _ = entries.removeValue(forKey: h) } else { entries[h]!.removeFirst() }
             }
             orderHead += 1
         }
