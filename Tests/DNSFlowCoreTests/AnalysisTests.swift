@@ -124,12 +124,16 @@ struct AnalysisTests {
     }
 
     @Test func continuationRule() {
-        func labels(_ s: String) -> [ArraySlice<UInt8>] { DNSName(s).labels }
+        func labels(_ s: String) -> DNSName { DNSName(s) }
         #expect(Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("web.svc.cluster.local")))
         #expect(Analyzer.continues(from: labels("web.cluster.local"), to: labels("web")))
         #expect(Analyzer.continues(from: labels("a.b.c.d.e.f"), to: labels("a.b.c.d.e.f.default.svc.cluster.local")))
         #expect(!Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("db.default.svc.cluster.local")))
         #expect(!Analyzer.continues(from: labels("web"), to: labels("web")))
+        #expect(Analyzer.continues(from: labels("web"), to: labels("web.cluster.local")))
+        #expect(!Analyzer.continues(from: labels("web.default"), to: labels("webx.default")))
+        #expect(!Analyzer.continues(from: labels("we.b"), to: labels("web")))
+        #expect(Analyzer.continues(from: labels("web.a"), to: labels("web.b")))
     }
 }
 

@@ -94,7 +94,7 @@ struct Analyzer {
         var client: IPAddress
         var firstTime: Timestamp
         var lastActivity: Timestamp
-        var lastName: [ArraySlice<UInt8>]
+        var lastName: DNSName
         var members: [Int] = []
         var pairs: [Int] = []
         var settled = 0
@@ -340,7 +340,6 @@ struct Analyzer {
 
     /// Continues the client's open resolution whose last name walks to this one, or starts a new one.
     private mutating func joinResolution(_ seq: Int, name: DNSName, _ q: ObservedMessage) -> Int {
-        let labels = name.labels
         let client = q.source.address
         // Taken out and put back: edited in place, not copied.
         var open = openResolutions.removeValue(forKey: client) ?? []
@@ -348,13 +347,13 @@ struct Analyzer {
             guard let r = resolutions[id] else { return true }
             return r.hasPositive || q.timestamp.nanoseconds(since: r.lastActivity) > configuration.resolutionGap
         }
-        if let id = open.last(where: { Analyzer.continues(from: resolutions[$0]!.lastName, to: labels) }) {
-            resolutions[id]!.lastName = labels
+        if let id = open.last(where: { Analyzer.continues(from: resolutions[$0]!.lastName, to: name) }) {
+            resolutions[id]!.lastName = name
             openResolutions[client] = open
             return id
         }
         resolutions[seq] = Resolution(
-            id: seq, client: client, firstTime: q.timestamp, lastActivity: q.timestamp, lastName: labels, end: q.timestamp,
+            id: seq, client: client, firstTime: q.timestamp, lastActivity: q.timestamp, lastName: name, end: q.timestamp,
             lastQuery: q.timestamp)
         open.append(seq)
         if open.count > 64 { open.removeFirst(open.count - 64) }
@@ -365,13 +364,20 @@ struct Analyzer {
     /// Whether `next` is the next step of a search-list walk after `previous`: both are a shared base (the labels
     /// they have in common at the front) with different suffixes, or the base alone — `web.default.svc.cluster.local`
     /// → `web.svc.cluster.local` → `web.cluster.local` → `web`.
-    static func continues(from previous: [ArraySlice<UInt8>], to next: [ArraySlice<UInt8>]) -> Bool {
-        var common = 0
-        while common < previous.count, common < next.count, previous[common] == next[common] { common += 1 }
-        guard common > 0, previous.count != next.count || common != previous.count else { return false }
-        let suffixPrevious = previous.count - common, suffixNext = next.count - common
-        // At least one of the two carries a search suffix; the other carries another one or none.
-        return suffixPrevious > 0 || suffixNext > 0
+    /// Compared on the wire form, label by label, without building label lists (one per query, before).
+    static func continues(from previous: DNSName, to next: DNSName) -> Bool {
+        let a = previous.wire, b = next.wire
+        var i = 0, j = 0, common = 0
+        while i < a.count, j < b.count {
+            let n = Int(a[i])
+            guard n == Int(b[j]), i + 1 + n <= a.count, j + 1 + n <= b.count,
+                  a[(i + 1)..<(i + 1 + n)] == b[(j + 1)..<(j + 1 + n)] else { break }
+            i += 1 + n
+            j += 1 + n
+            common += 1
+        }
+        // A shared base, and at least one of the two carries a search suffix (the other another one, or none).
+        return common > 0 && (i < a.count || j < b.count)
     }
 
     private func isComplete(_ id: Int, now: Timestamp) -> Bool {
