@@ -72,19 +72,25 @@ final class PacketStore {
     /// not decode to the message the row recorded (then the row's facts are all there is).
     func transaction(of e: Entry, configuration: PacketDecoder.Configuration) -> Transaction? {
         let f = e.facts
-        func message(_ ref: PacketRef?, at time: Timestamp?) -> ObservedMessage?? {
-            guard let ref, let time else { return .some(nil) }
-            guard var packet = self[ref.point] else { return nil }
+        var stage = DecodingStage(configuration: configuration)
+        func message(_ ref: PacketRef?, at time: Timestamp) -> ObservedMessage? {
+            guard let ref, var packet = self[ref.point] else { return nil }
             packet.timestamp = time
-            var stage = DecodingStage(configuration: configuration)
             let decoded = stage.decode(packet)
             guard decoded.payloads.count == 1, let (payload, m) = decoded.payloads.first, let m,
                   m.id == f.id, m.question == f.question else { return nil }
-            return .some(ObservedMessage(timestamp: time, transport: payload.transport, source: payload.source,
-                                         destination: payload.destination, point: payload.point, message: m))
+            return ObservedMessage(timestamp: time, transport: payload.transport, source: payload.source,
+                                   destination: payload.destination, point: payload.point, message: m)
         }
-        guard let query = message(f.hasQuery ? e.queryPacket : nil, at: f.hasQuery ? f.time : nil),
-              let response = message(e.responsePacket, at: f.responseTime) else { return nil }
+        var query: ObservedMessage?, response: ObservedMessage?
+        if f.hasQuery {
+            guard let m = message(e.queryPacket, at: f.time) else { return nil }
+            query = m
+        }
+        if let time = f.responseTime {
+            guard let m = message(e.responsePacket, at: time) else { return nil }
+            response = m
+        }
         var t = Transaction(sequence: e.sequence, query: query, response: response)
         t.isUnmatchable = f.status == .malformed
         t.analysis = f.analysis

@@ -7,6 +7,8 @@ struct IPDatagram {
     var payload: ArraySlice<UInt8>
     /// The IP length fields promised more than was captured.
     var isCutShort: Bool
+    /// Put together from fragments: more than the packet at hand.
+    var isReassembled = false
 }
 
 enum IPLayerError: Error {
@@ -69,7 +71,8 @@ struct IPLayer {
             case .invalid(let why): throw .bad(.badFragment, why)
             case .complete(let data):
                 stats.reassembledDatagrams += 1
-                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: data[...], isCutShort: false))
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: data[...],
+                                            isCutShort: false, isReassembled: true))
             }
         }
         return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: payload, isCutShort: cutShort))
@@ -133,7 +136,8 @@ struct IPLayer {
                 case .invalid(let why): throw .bad(.badFragment, why)
                 case .complete(let whole):
                     stats.reassembledDatagrams += 1
-                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n, payload: whole[...], isCutShort: false))
+                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n, payload: whole[...],
+                                                isCutShort: false, isReassembled: true))
                 }
             default:
                 return .datagram(IPDatagram(

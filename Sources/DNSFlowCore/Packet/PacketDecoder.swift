@@ -84,7 +84,6 @@ public struct PacketDecoder {
         _ bytes: [UInt8], at offset: Int, network: LinkFrame.Network, depth: Int, _ context: inout Context
     ) {
         let result: IPDecodeResult
-        let reassembledBefore = stats.reassembledDatagrams
         do {
             switch network {
             case .ipv4: result = try ip.decodeIPv4(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
@@ -98,7 +97,7 @@ public struct PacketDecoder {
             return
         }
         guard case .datagram(let datagram) = result else { return }
-        if stats.reassembledDatagrams != reassembledBefore { context.reassembled = true }
+        if datagram.isReassembled { context.reassembled = true }
         decodeTransport(datagram, depth: depth, &context)
     }
 
