@@ -123,9 +123,19 @@ struct Analyzer {
         }
     }
 
+    /// A 5-tuple seen within the horizon: its id and when it was last active. The counts are kept apart, and only for
+    /// `finishedFlows`: every socket of the last minute has an entry here (hundreds of thousands on a busy capture),
+    /// and its whole `FlowStats`, with the key again inside, tripled what the interface held for it.
+    struct FlowMark {
+        var id: Int
+        var lastSeen: Int64
+    }
+
     let configuration: Configuration
-    /// Flows seen within the horizon; idle ones move to `finishedFlows` for the caller to take.
-    private(set) var flows: [FlowKey: FlowStats] = [:]
+    /// Flows seen within the horizon; idle ones are let go (to `finishedFlows`, when kept).
+    private(set) var flows: [FlowKey: FlowMark] = [:]
+    /// Counts by flow id, for the flows in `flows`, when finished flows are kept.
+    private(set) var flowStats = SequenceMap<FlowStats>()
     var finishedFlows: [FlowStats] = []
     private var flowIDs = 0
     private var annotations = SequenceMap<Analysis>()
@@ -160,7 +170,7 @@ struct Analyzer {
         let flowIndex = configuration.tracksFlows ? flow(flowKey, at: q.timestamp) : nil
         if let flowIndex {
             a.flow = flows.values[flowIndex].id
-            flows.values[flowIndex].queries += 1
+            count(a.flow) { $0.queries += 1 }
         }
 
         let chainKey = ChainKey(client: q.source.address, id: q.message.id, name: name, type: question.type, qclass: question.qclass)
@@ -174,7 +184,7 @@ struct Analyzer {
             a.resolution = chains.values[i].resolution
             chains.values[i].members.append(seq)
             chains.values[i].lastTime = q.timestamp
-            if let flowIndex { flows.values[flowIndex].retries += 1 }
+            count(a.flow) { $0.retries += 1 }
         } else {
             a.chain = seq
             let questionKey = QuestionKey(client: q.source.address, name: name, type: question.type)
@@ -225,12 +235,15 @@ struct Analyzer {
                 if lastQuestion[qk]?.sequence == a.chain { lastQuestion[qk]!.answered = true }
             }
             if let i = flows.index(forKey: key) {
-                flows.values[i].answered += 1
-                flows.values[i].lastSeen = max(flows.values[i].lastSeen, r.timestamp)
-                if let l = t.latencyNanoseconds { flows.values[i].latencies.append(l) }
+                flows.values[i].lastSeen = max(flows.values[i].lastSeen, r.timestamp.totalNanoseconds)
+                count(flows.values[i].id) {
+                    $0.answered += 1
+                    $0.lastSeen = max($0.lastSeen, r.timestamp)
+                    if let l = t.latencyNanoseconds { $0.latencies.append(l) }
+                }
             }
         } else if let i = flows.index(forKey: key) {
-            flows.values[i].unanswered += 1
+            count(flows.values[i].id) { $0.unanswered += 1 }
         }
         t.analysis = a
         held[t.sequence] = t
@@ -257,9 +270,10 @@ struct Analyzer {
         }
         // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
         // (Keys first, then removal: removing while iterating would copy the whole table.)
-        let idle = flows.filter { now.nanoseconds(since: $0.value.lastSeen) > configuration.horizon }
+        let idleSince = now.totalNanoseconds - configuration.horizon
+        let idle = flows.filter { $0.value.lastSeen < idleSince }
         for (key, f) in idle {
-            if configuration.keepsFinishedFlows { finishedFlows.append(f) }
+            if let stats = flowStats.removeValue(forKey: f.id) { finishedFlows.append(stats) }
             flows[key] = nil
         }
         openResolutions = openResolutions.compactMapValues { ids in
@@ -294,21 +308,35 @@ struct Analyzer {
     mutating func finish(emit: (Transaction) -> Void) {
         for id in resolutions.keys.sorted() { finalize(id, emit: emit, force: true) }
         for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
-        if configuration.keepsFinishedFlows { finishedFlows += flows.values.sorted { $0.id < $1.id } }
+        finishedFlows += flowStats.keys.sorted().compactMap { flowStats[$0] }
+        flowStats = SequenceMap()
         flows.removeAll()
     }
 
     // MARK: building
 
     /// The flow's index in `flows`, opened if new; its last sighting moved on to `time`.
-    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Dictionary<FlowKey, FlowStats>.Index {
+    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Dictionary<FlowKey, FlowMark>.Index {
         if let i = flows.index(forKey: key) {
-            flows.values[i].lastSeen = max(flows.values[i].lastSeen, time)
+            flows.values[i].lastSeen = max(flows.values[i].lastSeen, time.totalNanoseconds)
+            if configuration.keepsFinishedFlows {
+                count(flows.values[i].id) { $0.lastSeen = max($0.lastSeen, time) }
+            }
             return i
         }
         flowIDs += 1
-        flows[key] = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server, firstSeen: time, lastSeen: time)
+        flows[key] = FlowMark(id: flowIDs, lastSeen: time.totalNanoseconds)
+        if configuration.keepsFinishedFlows {
+            flowStats[flowIDs] = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server,
+                                           firstSeen: time, lastSeen: time)
+        }
         return flows.index(forKey: key)!
+    }
+
+    /// Counts something for a flow (when its counts are kept).
+    private mutating func count(_ flow: Int?, _ change: (inout FlowStats) -> Void) {
+        guard configuration.keepsFinishedFlows, let flow, flowStats[flow] != nil else { return }
+        change(&flowStats[flow]!)
     }
 
     /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step; returns (pair, resolution).

@@ -43,8 +43,8 @@ public struct Pipeline {
         analyzer = Analyzer(configuration: analysis)
     }
 
-    /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`).
-    public var activeFlows: [FlowStats] { analyzer.flows.values.sorted { $0.id < $1.id } }
+    /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
+    public var activeFlows: [FlowStats] { analyzer.flowStats.keys.sorted().compactMap { analyzer.flowStats[$0] } }
 
     /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
     public mutating func takeFinishedFlows() -> [FlowStats] {
