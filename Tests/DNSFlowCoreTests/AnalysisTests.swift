@@ -123,6 +123,26 @@ struct AnalysisTests {
         #expect(result.transactions.map(\.analysis.pairState) == [.ok, .ok])
     }
 
+    @Test func summaryExampleIsTheEarliestEvidenceWhateverOrderLookupsFinishIn() {
+        // Two hundred clients each get a SERVFAIL; no answer is positive, so the lookups finish together, two seconds later,
+        // at the analysis's sweep (in no set order). The example is the first of them all the same.
+        var packets: [CapturedPacket] = []
+        let servfail: UInt16 = 0x8182
+        for i in 0..<200 {
+            let client: [UInt8] = [198, 18, UInt8(1 + i / 100), UInt8(10 + i % 100)], name = "svc\(i).default.svc.cluster.local"
+            packets.append(sll2(Wire.query(id: UInt16(i), name: name), from: client, to: Self.clusterIP, sport: 40000, dport: 53,
+                                ifindex: 5, ms: Int64(i), frame: 2 * i + 1))
+            packets.append(sll2(Wire.header(id: UInt16(i), flags: servfail) + Wire.name(name) + Wire.u16(1) + Wire.u16(1),
+                                from: Self.clusterIP, to: client, sport: 53, dport: 40000, ifindex: 5, ms: Int64(i) + 1, frame: 2 * i + 2))
+        }
+        packets.append(sll2(Wire.query(id: 999, name: "later.example"), from: Self.client, to: Self.clusterIP, sport: 40001,
+                            dport: 53, ifindex: 5, ms: 5000, frame: 1001))
+        let result = run(packets)
+        let errors = result.summary.findings["server-errors"]
+        #expect(errors?.count == 200)
+        #expect(errors?.example.hasPrefix("svc0.default.svc.cluster.local A at ") == true)
+    }
+
     @Test func continuationRule() {
         func labels(_ s: String) -> DNSName { DNSName(s) }
         #expect(Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("web.svc.cluster.local")))

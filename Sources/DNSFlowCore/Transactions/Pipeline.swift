@@ -217,13 +217,14 @@ public struct Pipeline {
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
             for id in a.findings {
                 guard let finding = Finding.byID[id] else { continue }
-                if summary.findings[id] == nil {
+                var count = summary.findings[id] ?? Summary.FindingCount(finding: finding, count: 0, rows: 0, example: "")
+                if t.sequence < count.exampleSequence {
                     let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
-                    summary.findings[id] = Summary.FindingCount(
-                        finding: finding, count: 0, rows: 0,
-                        example: "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))")
+                    count.example = "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))"
+                    count.exampleSequence = t.sequence
                 }
-                summary.findings[id]!.rows += 1
+                count.rows += 1
+                summary.findings[id] = count
                 if summary.lastResolutionByFinding[id] != a.resolution {
                     summary.findings[id]!.count += 1
                     summary.lastResolutionByFinding[id] = a.resolution

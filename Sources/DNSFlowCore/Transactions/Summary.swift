@@ -34,6 +34,9 @@ public struct Summary: Sendable {
         public var rows: Int
         /// The first evidence: `qname TYPE at time (client > server)`.
         public var example: String
+        /// The example's sequence: the earliest evidence is the example, whatever order the lookups finish in (the
+        /// analysis finishes the lookups complete at one instant in no set order).
+        var exampleSequence = Int.max
     }
 
     /// Answer latencies by server address, for the capture-wide slow-server finding.
