@@ -176,4 +176,31 @@ struct QueryFactsTests {
         #expect(s.pairsSeen <= s.count)
         #expect(s.pairsSeen == s.entries.filter(\.isFirstOfPair).count)
     }
+
+    /// Names go with their rows too: under eviction, a long capture's distinct names are not all kept.
+    @Test func namesGoWithTheirRows() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+        func named(_ i: Int) -> Transaction {
+            func renamed(_ o: ObservedMessage) -> ObservedMessage {
+                var m = o.message
+                m.questions[0].name = DNSName("host\(i).example")
+                return ObservedMessage(timestamp: o.timestamp, transport: o.transport, source: o.source,
+                                       destination: o.destination, point: o.point, message: m)
+            }
+            var t = base
+            t.sequence = i
+            t.query = renamed(t.query!)
+            t.response = renamed(t.response!)
+            return t
+        }
+        let s = QueryStore(maxEntries: 100)
+        for i in 0..<20_000 { s.settled(named(i)) }
+        #expect(s.evicted + s.count == 20_000 && s.count <= 100)
+        #expect(s.internedNames < 8_192, "distinct names held: \(s.internedNames)")
+        // The rows held keep theirs; a name seen again after its rows went is interned afresh.
+        #expect(s.entries.map { $0.facts.name?.search } == s.entries.map { "host\($0.sequence).example" })
+        s.settled(named(20_000))
+        #expect(s.entries.last?.facts.name?.search == "host20000.example")
+    }
 }
+

@@ -388,7 +388,12 @@ public final class QueryStore {
     /// Decodes a row's packets again into its whole transaction (both messages). Set by whoever holds the packets;
     /// without it, or for what it cannot decode (TCP), rows keep their transactions.
     public var rebuild: ((Entry) -> Transaction?)? = nil
+    /// One `InternedName` per distinct name among the rows. Names whose rows are all evicted are let go now and then
+    /// (`pruneNames`): under `--max-queries`, a long capture would otherwise keep every name it ever saw.
     private var names: [DNSName: InternedName] = [:]
+    private var nextNamePrune = 4_096
+    /// Distinct names held (for tests).
+    var internedNames: Int { names.count }
 
     public init(maxEntries: Int = 200_000) { self.maxEntries = max(1, maxEntries) }
 
@@ -588,7 +593,11 @@ public final class QueryStore {
         }
         e.flow.invalidate()
         version += 1
-        if entries.count > maxEntries { evict(max(1, maxEntries / 16)) }
+        if entries.count > maxEntries {
+            evict(max(1, maxEntries / 16))
+            // After the evicted rows are gone (their names are free then).
+            if names.count >= nextNamePrune { pruneNames() }
+        }
     }
 
     private func insertionIndex(_ sequence: Int, in list: [Entry]) -> Int {
@@ -631,6 +640,19 @@ public final class QueryStore {
         evicted += gone.count
         version += 1
         onEvict(gone)
+    }
+
+    /// Lets go of the names no row (nor anything else) refers to any more. Amortised: the table at least doubles
+    /// between prunes.
+    private func pruneNames() {
+        var unused: [DNSName] = []
+        var i = names.startIndex
+        while i != names.endIndex {
+            if isKnownUniquelyReferenced(&names.values[i]) { unused.append(names.keys[i]) }
+            names.formIndex(after: &i)
+        }
+        for name in unused { names[name] = nil }
+        nextNamePrune = max(4_096, 2 * names.count)
     }
 
     // MARK: marks
