@@ -85,12 +85,18 @@ public struct App {
         if isPaused { held.append(.settled(t)) } else { store.settled(t) }
     }
 
-    /// Counts and findings from the pipeline; `percentiles` recomputes p50/p99 (a sort: call it now and then).
-    /// The latency arrays are not kept: sharing them would make the pipeline copy them whole (ten megabytes for a
-    /// million answers) at its next answer after every redraw. The percentiles come from `sortedLatencies`, which
-    /// takes in only the latencies added since the last time (sort those, merge).
+    /// Counts and findings from the pipeline; `percentiles` recomputes p50/p99 (call it now and then).
+    /// The latencies are not kept: sharing them would make the pipeline copy them whole at its next answer after every
+    /// redraw. The percentiles come from the pipeline's histogram (dnsflow's interface counts latencies so: bounded
+    /// memory), or, from a pipeline that keeps every latency, from `sortedLatencies`, which takes in only the latencies
+    /// added since the last time (sort those, merge).
     public mutating func update(summary: Summary, percentiles: Bool) {
-        if percentiles {
+        if percentiles, !summary.keepsExactLatencies {
+            if let figures = summary.latencyFigures {
+                status.p50 = figures.p50
+                status.p99 = figures.p99
+            }
+        } else if percentiles {
             let fresh = summary.latencies[min(sortedLatencies.count, summary.latencies.count)...].sorted()
             if !fresh.isEmpty { sortedLatencies = App.merge(sortedLatencies, fresh) }
             if let figures = Summary.latencyFigures(sorted: sortedLatencies) {
@@ -101,6 +107,8 @@ public struct App {
         var kept = summary
         kept.latencies = []
         kept.serverLatencies = [:]
+        kept.latencyHistogram = LatencyHistogram()
+        kept.serverHistograms = [:]
         self.summary = kept
     }
 

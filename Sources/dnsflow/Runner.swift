@@ -24,6 +24,9 @@ struct Runner {
         // Only --flows-csv writes finished flows out; elsewhere (the interface groups its own) they are let go. Kept,
         // they piled up: a FlowStats with its latencies for every socket, and a sorted copy of the rest at the end.
         configuration.keepsFinishedFlows = command.flowsCSV != nil
+        // Exact percentiles are the summary's; the interface and the line printer, which may run for days, count
+        // latencies in a histogram instead of keeping each one (16 bytes an answer, for ever).
+        configuration.exactLatencies = command.summary
         let filter = command.expression.joined(separator: " ")
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
         configuration.names = names

@@ -173,6 +173,20 @@ struct AppTests {
         #expect(frames == 2, "the query and its response")
     }
 
+    @Test func statusPercentilesComeFromEitherKindOfSummary() {
+        // dnsflow's interface counts latencies in a histogram; a pipeline that keeps them all gives exact figures.
+        var counted = Summary(), listed = Summary()
+        counted.keepsExactLatencies = false
+        for i in 1...1_000 { counted.latencyHistogram.add(Int64(i) * 10_000) }
+        listed.latencies = (1...1_000).map { Int64($0) * 10_000 }
+        for summary in [counted, listed] {
+            var app = App(source: "test", store: QueryStore())
+            app.update(summary: summary, percentiles: true)
+            #expect(app.status.p50.map { abs($0 - 5_000_000) <= 5_000_000 / 2048 } == true)
+            #expect(app.status.p99.map { abs($0 - 9_900_000) <= 9_900_000 / 2048 } == true)
+        }
+    }
+
     @Test func pauseHoldsNewRowsUntilResumed() throws {
         let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
         var app = App(source: "test")

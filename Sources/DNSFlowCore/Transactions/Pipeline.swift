@@ -10,6 +10,9 @@ public struct Pipeline {
         public var tracksFlows = true
         /// Keep finished flows for `takeFinishedFlows` (`--flows-csv`); off, they are let go as they finish.
         public var keepsFinishedFlows = true
+        /// Keep every answer's latency for exact percentiles (`--summary`); off, they are counted in histograms, in
+        /// bounded memory (the interface and the line printer, which can run for days).
+        public var exactLatencies = true
         /// Names for addresses (`--names`), used in the summary's examples.
         public var names = AddressNames()
         /// Diagnostics kept for display; all are counted regardless.
@@ -41,6 +44,7 @@ public struct Pipeline {
         analysis.tracksFlows = configuration.tracksFlows
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
         analyzer = Analyzer(configuration: analysis)
+        summary.keepsExactLatencies = configuration.exactLatencies
     }
 
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
@@ -239,10 +243,7 @@ public struct Pipeline {
         switch t.status {
         case .answered:
             summary.answered += 1
-            if let l = t.latencyNanoseconds {
-                summary.latencies.append(l)
-                summary.serverLatencies[t.server.address, default: []].append(l)
-            }
+            if let l = t.latencyNanoseconds { summary.addLatency(l, server: t.server.address) }
             summary.latencyDigits = max(summary.latencyDigits, t.precisionDigits)
         case .unanswered: summary.unanswered += 1
         case .orphanResponse: summary.orphanResponses += 1

@@ -42,25 +42,80 @@ public struct Summary: Sendable {
     /// Answer latencies by server address, for the capture-wide slow-server finding.
     public var serverLatencies: [IPAddress: [Int64]] = [:]
 
+    /// Whether every latency is kept (`latencies`, `serverLatencies`: exact figures, memory growing with the answers)
+    /// or counted in histograms (`latencyHistogram`, `serverHistograms`: bounded, figures within 0.05 %).
+    public var keepsExactLatencies = true
+    public var latencyHistogram = LatencyHistogram()
+    public var serverHistograms: [IPAddress: LatencyHistogram] = [:]
+
+    /// One answer's latency from `server`.
+    mutating func addLatency(_ nanoseconds: Int64, server: IPAddress) {
+        if keepsExactLatencies {
+            latencies.append(nanoseconds)
+            serverLatencies[server, default: []].append(nanoseconds)
+        } else {
+            latencyHistogram.add(nanoseconds)
+            serverHistograms[server, default: LatencyHistogram()].add(nanoseconds)
+        }
+    }
+
+    /// Each busy server's median latency, the median of the other busy servers' answers, and its answers.
+    private var serverMedians: [(server: IPAddress, mine: Int64, theirs: Int64, answers: Int)] {
+        var out: [(IPAddress, Int64, Int64, Int)] = []
+        if keepsExactLatencies {
+            let busy = serverLatencies.filter { $0.value.count >= 10 }
+            guard busy.count >= 2 else { return [] }
+            for (server, latencies) in busy {
+                let others = busy.filter { $0.key != server }.values.flatMap { $0 }.sorted()
+                guard let mine = nearestRankPercentile(50, sorted: latencies.sorted()),
+                      let theirs = nearestRankPercentile(50, sorted: others)
+                else { continue }
+                out.append((server, mine, theirs, latencies.count))
+            }
+        } else {
+            let busy = serverHistograms.filter { $0.value.count >= 10 }
+            guard busy.count >= 2 else { return [] }
+            var all = LatencyHistogram()
+            for h in busy.values { all.add(h) }
+            for (server, h) in busy {
+                guard let mine = h.percentile(50), let theirs = all.removing(h).percentile(50) else { continue }
+                out.append((server, mine, theirs, h.count))
+            }
+        }
+        return out.sorted { $0.0.description < $1.0.description }
+    }
+
     /// Findings that need the whole capture (slow-server), added at the end.
     mutating func addCaptureWideFindings(names: AddressNames) {
-        let busy = serverLatencies.filter { $0.value.count >= 10 }
-        guard busy.count >= 2 else { return }
-        for (server, latencies) in busy.sorted(by: { $0.key.description < $1.key.description }) {
-            let others = busy.filter { $0.key != server }.values.flatMap { $0 }.sorted()
-            guard let mine = nearestRankPercentile(50, sorted: latencies.sorted()),
-                  let theirs = nearestRankPercentile(50, sorted: others)
-            else { continue }
+        for (server, mine, theirs, answers) in serverMedians {
             guard mine >= 5 * theirs, mine - theirs >= 20_000_000 else { continue }
             let label = names[server].map { "\(server) (\($0))" } ?? server.description
             var entry = findings["slow-server"] ?? FindingCount(finding: .slowServer, count: 0, rows: 0, example: "")
             entry.count += 1
-            entry.rows += latencies.count
+            entry.rows += answers
             if entry.example.isEmpty {
-                entry.example = "\(label): median \(TransactionCSV.formatMilliseconds(mine, digits: 6)) ms, the others \(TransactionCSV.formatMilliseconds(theirs, digits: 6)) ms"
+                let ms: (Int64) -> String = keepsExactLatencies
+                    ? { TransactionCSV.formatMilliseconds($0, digits: 6) } : { "~" + Summary.threeDigitMilliseconds($0) }
+                entry.example = "\(label): median \(ms(mine)) ms, the others \(ms(theirs)) ms"
             }
             findings["slow-server"] = entry
         }
+    }
+
+    /// Milliseconds to three significant digits (what a histogram's figure is good for): 150, 2.05, 0.0312.
+    static func threeDigitMilliseconds(_ nanoseconds: Int64) -> String {
+        guard nanoseconds > 0 else { return "0" }
+        var decimals = 0, scale: Int64 = 1
+        // Digits after the point in milliseconds, until three significant ones show (at most six: nanoseconds).
+        while decimals < 6, nanoseconds * scale < 100_000_000 {
+            decimals += 1
+            scale *= 10
+        }
+        let unit = 1_000_000 / scale
+        let units = (nanoseconds + unit / 2) / unit
+        guard decimals > 0 else { return String(units) }
+        let frac = String(units % scale)
+        return "\(units / scale)." + String(repeating: "0", count: decimals - frac.count) + frac
     }
 
     /// Findings so far, by id.
@@ -96,7 +151,12 @@ public struct Summary: Sendable {
         public var p50, p90, p99, max: Int64
     }
 
-    public var latencyFigures: LatencyFigures? { Summary.latencyFigures(sorted: latencies.sorted()) }
+    public var latencyFigures: LatencyFigures? {
+        guard !keepsExactLatencies else { return Summary.latencyFigures(sorted: latencies.sorted()) }
+        let h = latencyHistogram
+        guard let p50 = h.percentile(50), let p90 = h.percentile(90), let p99 = h.percentile(99) else { return nil }
+        return LatencyFigures(p50: p50, p90: p90, p99: p99, max: h.max)
+    }
 
     /// The figures of latencies already sorted (a caller that keeps them sorted as they come).
     public static func latencyFigures(sorted: [Int64]) -> LatencyFigures? {
