@@ -83,6 +83,8 @@ struct InterfaceLoop {
                     if fileIndex == fileBatch.count {
                         if let done = fileStats { pipeline.updatePacketStats(done) }
                         guard let batch = ahead.next() else { exhausted = true; break }
+                        // The batch done with, and the transactions made of it, are freed on the reading thread.
+                        ahead.recycle(fileBatch, pipeline.takeSpent())
                         fileBatch = batch.packets
                         fileIndex = 0
                         fileStats = batch.stats

@@ -68,6 +68,8 @@ struct Runner {
             }
         }
 
+        // Files are read on a second thread (DecodeAhead), which frees what the analysis is done with.
+        configuration.handsBackSpent = handles.first?.isLive != true
         var pipeline = Pipeline(configuration: configuration)
         // Transactions settle out of order (an unanswered query only after the match window); the CSV, and
         // the lines of an offline run, are written in order of each transaction's first message. Rows wait
@@ -128,6 +130,8 @@ struct Runner {
                     writeFinishedFlows(&pipeline)
                 }
                 pipeline.updatePacketStats(batch.stats)
+                // Freed on the reading thread: this one is the busier.
+                ahead.recycle(batch.packets, pipeline.takeSpent())
                 // Interrupted: stop reading; what was already decoded is still analysed (the stage's state has it).
                 if stopRequested != 0 { ahead.stop() }
             }

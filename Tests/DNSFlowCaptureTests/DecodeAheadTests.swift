@@ -13,8 +13,12 @@ struct DecodeAheadTests {
         ["dns.pcap", "dns_udp.pcap"], ["ipv6-fragmented-dns.pcap"],
     ]
 
-    func rows(_ paths: [String], limit: Int? = nil, batchSize: Int, depth: Int) throws -> (rows: [String], summary: Summary) {
-        var pipeline = Pipeline()
+    /// `recycles`: each batch, and the transactions made of it, handed back to the reading thread to free (as dnsflow
+    /// does).
+    func rows(_ paths: [String], limit: Int? = nil, batchSize: Int, depth: Int, recycles: Bool = false) throws -> (rows: [String], summary: Summary) {
+        var configuration = Pipeline.Configuration()
+        configuration.handsBackSpent = recycles
+        var pipeline = Pipeline(configuration: configuration)
         let handles = try paths.enumerated().map {
             try PcapHandle.openFile(fixturesDirectory.appendingPathComponent("captures/\($0.element)").path, input: $0.offset)
         }
@@ -24,10 +28,16 @@ struct DecodeAheadTests {
         while let batch = ahead.next() {
             for d in batch.packets { pipeline.consume(d) { out.append(TransactionCSV.row($0)) } }
             pipeline.updatePacketStats(batch.stats)
+            if recycles { ahead.recycle(batch.packets, pipeline.takeSpent()) }
         }
         ahead.stop()
         pipeline.front = ahead.stage
         pipeline.finish { out.append(TransactionCSV.row($0)) }
+        // After the reader has finished: kept nowhere, freed here.
+        if recycles {
+            ahead.recycle([], pipeline.takeSpent())
+            #expect(pipeline.takeSpent().isEmpty)
+        }
         return (out, pipeline.summary)
     }
 
@@ -51,9 +61,9 @@ struct DecodeAheadTests {
     func sameAsOnePacketAtATime(paths: [String]) throws {
         let expected = try sequential(paths)
         #expect(!expected.rows.isEmpty)
-        for (batchSize, depth) in [(1, 1), (3, 2), (1024, 8)] {
-            let got = try rows(paths, batchSize: batchSize, depth: depth)
-            #expect(got.rows == expected.rows, "batch \(batchSize), depth \(depth)")
+        for (batchSize, depth, recycles) in [(1, 1, false), (3, 2, false), (1024, 8, false), (1, 1, true), (3, 2, true)] {
+            let got = try rows(paths, batchSize: batchSize, depth: depth, recycles: recycles)
+            #expect(got.rows == expected.rows, "batch \(batchSize), depth \(depth), recycled \(recycles)")
             #expect(got.summary.packet == expected.summary.packet)
             #expect(got.summary.dnsMessages == expected.summary.dnsMessages)
         }

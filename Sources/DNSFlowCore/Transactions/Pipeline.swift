@@ -15,6 +15,9 @@ public struct Pipeline {
         public var exactLatencies = true
         /// Names for addresses (`--names`), used in the summary's examples.
         public var names = AddressNames()
+        /// Keep the transactions released to `onTransaction` for `takeSpent`, so that their owner can free them
+        /// elsewhere (on the reading thread: `DecodeAhead.recycle`). Off, they are freed as they go.
+        public var handsBackSpent = false
         /// Diagnostics kept for display; all are counted regardless.
         public var maxDiagnostics = 1000
         public init() {}
@@ -208,8 +211,17 @@ public struct Pipeline {
         scratchSettled = settled
         analyzer.release(now: lastTimestamp) { released.append($0) }
         for t in released { settle(t, onTransaction) }
+        if configuration.handsBackSpent { spent.append(contentsOf: released) }
         released.removeAll(keepingCapacity: true)
         scratchReleased = released
+    }
+
+    private var spent: [Transaction] = []
+
+    /// The transactions released since the last call (with `Configuration.handsBackSpent`), to be freed elsewhere.
+    public mutating func takeSpent() -> [Transaction] {
+        defer { spent = [] }
+        return spent
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {
