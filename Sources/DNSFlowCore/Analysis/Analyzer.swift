@@ -214,8 +214,8 @@ struct Analyzer {
     }
 
     /// A transaction settled in the matcher. Queries wait for their resolution; the rest go at once.
-    mutating func settled(_ t: Transaction, emit: (Transaction) -> Void) {
-        var t = t
+    /// Takes `t` over (`consuming`): the analysis is set in the transaction's own box, not in a copy of it.
+    mutating func settled(_ t: consuming Transaction, emit: (Transaction) -> Void) {
         if let r = t.response { lastTime = max(lastTime, r.timestamp) }
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
@@ -226,12 +226,12 @@ struct Analyzer {
             emit(t)
             return
         }
-        let key = FlowKey(transport: t.query!.transport, client: t.query!.source, server: t.query!.destination)
+        let key = FlowKey(transport: t.transport, client: t.client, server: t.server)
         if let r = t.response {
             answered.insert(t.sequence)
             a.responseSightings = 1
-            if let question = t.query!.message.question {
-                let qk = QuestionKey(client: t.query!.source.address, name: question.name.lowercased, type: question.type)
+            if let question = t.question {
+                let qk = QuestionKey(client: t.client.address, name: question.name.lowercased, type: question.type)
                 if lastQuestion[qk]?.sequence == a.chain { lastQuestion[qk]!.answered = true }
             }
             if let i = flows.index(forKey: key) {
@@ -463,9 +463,10 @@ struct Analyzer {
         let points = max(pointsByClient[r.client] ?? 1, rows.map(\.analysis.querySightings).max() ?? 1)
         if points > 1 { pointsByClient[r.client] = points }
         let findings = FindingRules.evaluate(rows, pointsForClient: points)
-        for var t in rows {
-            t.analysis.findings = findings[t.sequence] ?? []
-            emit(t)
+        // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
+        for i in rows.indices {
+            if let f = findings[rows[i].sequence] { rows[i].analysis.findings = f }
+            emit(rows[i])
         }
     }
 

@@ -74,10 +74,9 @@ enum FindingRules {
     /// server-errors and ndots-expansion can fire (the others need an unanswered query, a re-send or TC=1).
     static func isAnsweredAtOnce(_ rows: [Transaction]) -> Bool {
         for t in rows {
-            guard t.query != nil, !t.isUnmatchable, let r = t.response?.message else { return false }
-            let a = t.analysis
-            guard a.attempt == 1, !a.isProbableRetry, a.retryGapNanoseconds == nil, a.chain == nil || a.chain == t.sequence,
-                  !r.header.isTruncated
+            guard t.hasQuery, !t.isUnmatchable, let r = t.responseHeader, !r.isTruncated else { return false }
+            guard t.analysis.attempt == 1, !t.analysis.isProbableRetry, t.analysis.retryGapNanoseconds == nil,
+                  t.analysis.chain == nil || t.analysis.chain == t.sequence
             else { return false }
         }
         return true
@@ -90,22 +89,22 @@ enum FindingRules {
         let answeredAtOnce = isAnsweredAtOnce(rows)
         // Most resolutions: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
         // grouping below — it is most of the analysis's cost on a busy capture.
-        if answeredAtOnce, rows.allSatisfy({ $0.response?.message.rcode == .noError }) { return out }
+        if answeredAtOnce, rows.allSatisfy({ $0.responseRCode == .noError }) { return out }
         func mark(_ ts: [Transaction], _ f: Finding) {
             for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
         }
-        let queries = answeredAtOnce ? rows : rows.filter { $0.query != nil && !$0.isUnmatchable }
+        let queries = answeredAtOnce ? rows : rows.filter { $0.hasQuery && !$0.isUnmatchable }
         if !answeredAtOnce { groupRules(queries, pointsForClient: pointsForClient, mark: mark) }
         for t in queries {
-            if let r = t.response?.message.rcode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
+            if let r = t.responseRCode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
             if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
         }
 
         // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
-        let positive = queries.filter { $0.response.map { $0.message.rcode == .noError && !$0.message.answers.isEmpty } ?? false }
+        let positive = queries.filter(\.isPositive)
         if let first = positive.min(by: { $0.time < $1.time }), let answeredName = first.question?.name.lowercased {
             let wasted = queries.filter {
-                $0.time < first.time && $0.response?.message.rcode == .nxDomain && $0.question?.name.lowercased != answeredName
+                $0.time < first.time && $0.responseRCode == .nxDomain && $0.question?.name.lowercased != answeredName
             }
             if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
         }
@@ -147,7 +146,7 @@ enum FindingRules {
             if let firstTimeout = firstTimeoutResend {
                 for (_, sends) in Dictionary(grouping: members, by: { SequenceKey($0.analysis.attempt) }) where sends.count == 2 {
                     let ordered = sends.sorted { $0.time < $1.time }
-                    if ordered[0].time >= firstTimeout, let answer = ordered[0].response?.timestamp, answer <= ordered[1].time {
+                    if ordered[0].time >= firstTimeout, let answer = ordered[0].responseTime, answer <= ordered[1].time {
                         mark(sends, .serialFallback)
                     }
                 }
@@ -163,10 +162,10 @@ enum FindingRules {
                 if Set(fanOut.map(\.server.address)).count >= 2 { mark(fanOut, .muslResolver) }
             }
             // tc-fallback
-            if let truncated = attempts.first(where: { $0.transport == .udp && $0.response?.message.header.isTruncated == true }) {
+            if let truncated = attempts.first(where: { $0.transport == .udp && $0.responseHeader?.isTruncated == true }) {
                 let followUp = attempts.filter { $0.transport == .tcp && $0.sequence > truncated.sequence }
                 mark([truncated] + followUp, .tcFallback)
-                let succeeded = followUp.contains { $0.status == .answered && $0.response?.message.rcode == .noError }
+                let succeeded = followUp.contains { $0.status == .answered && $0.responseRCode == .noError }
                 if !succeeded { mark([truncated] + followUp, .tcFallbackFailed) }
             }
         }

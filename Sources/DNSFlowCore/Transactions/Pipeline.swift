@@ -202,10 +202,14 @@ public struct Pipeline {
     ) {
         var released = scratchReleased
         scratchReleased = []
-        for t in settled {
-            if t.response != nil { onMatched(t) }
-            analyzer.settled(t) { released.append($0) }
-            analyzer.touch(t.sequence)
+        for i in settled.indices {
+            // Taken out of the list, so that the analysis owns it alone (and annotates it without a copy).
+            var t = Transaction.spare
+            swap(&t, &settled[i])
+            let sequence = t.sequence
+            if t.hasResponse { onMatched(t) }
+            analyzer.settled(consume t) { released.append($0) }
+            analyzer.touch(sequence)
         }
         settled.removeAll(keepingCapacity: true)
         scratchSettled = settled

@@ -73,6 +73,9 @@ public struct Transaction: Sendable {
         fields = Fields(sequence: sequence, query: query, response: response)
     }
 
+    /// A placeholder, to take a transaction out of a list by swapping it in (one shared box, never changed).
+    static let spare = Transaction(sequence: -1, query: nil, response: nil)
+
     /// Order of arrival of the message that opened it (query, or response for an orphan).
     public var sequence: Int {
         get { fields.sequence }
@@ -117,6 +120,19 @@ public struct Transaction: Sendable {
     /// The question as asked (or as echoed, for an orphan).
     public var question: DNSQuestion? { fields.query?.message.question ?? fields.response?.message.question }
     public var id: UInt16 { fields.query?.message.id ?? fields.response!.message.id }
+
+    public var hasQuery: Bool { fields.query != nil }
+    public var hasResponse: Bool { fields.response != nil }
+    /// The response's header (its rcode, its flags), read in place.
+    public var responseHeader: DNSHeader? { fields.response?.message.header }
+    public var responseTime: Timestamp? { fields.response?.timestamp }
+    /// The response's rcode, EDNS's extended bits included.
+    public var responseRCode: DNSRCode? { fields.response?.message.rcode }
+    /// A positive answer: NOERROR with at least one answer record.
+    public var isPositive: Bool {
+        guard let m = fields.response?.message else { return false }
+        return m.rcode == .noError && !m.answers.isEmpty
+    }
 
     /// Response time − query time, in nanoseconds.
     public var latencyNanoseconds: Int64? {
