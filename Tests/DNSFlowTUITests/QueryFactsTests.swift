@@ -202,5 +202,34 @@ struct QueryFactsTests {
         s.settled(named(20_000))
         #expect(s.entries.last?.facts.name?.search == "host20000.example")
     }
+
+    @Test func packetPlacesPackIntoSixteenBytes() throws {
+        #expect(MemoryLayout<PacketRef>.size == 16)
+        for (input, frame, offset) in [(0, 1, Int64(24)), (3, 123_456_789, Int64(1) << 40), (65_534, (1 << 48) - 1, 0)] {
+            let ref = try #require(PacketRef(CapturePoint(input: input, frame: frame, fileOffset: offset)))
+            #expect(ref.input == input && ref.frame == frame && ref.fileOffset == offset)
+        }
+        #expect(PacketRef(CapturePoint(input: 65_535, frame: 1)) == nil)
+        #expect(PacketRef(CapturePoint(input: 0, frame: 1 << 48)) == nil)
+        #expect(PacketRef(CapturePoint(input: -1, frame: 1)) == nil)
+        // A row whose packet does not pack keeps its transaction (and stays whole in Detail and export).
+        var t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+        t.response!.point = CapturePoint(input: 0, frame: 1 << 50)
+        let s = QueryStore()
+        s.rebuild = { _ in nil }
+        s.settled(t)
+        #expect(s.entries[0].kept != nil)
+        #expect(s.entries[0].responsePacket == nil && s.entries[0].queryPacket != nil)
+    }
+
+    /// A row is an object of at most 184 bytes: served from the allocator's 192-byte class (jemalloc's and glibc's).
+    @Test func aRowFitsIn184Bytes() throws {
+        let t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first)
+        let s = QueryStore()
+        s.settled(t)
+        let size = malloc_usable_size(Unmanaged.passUnretained(s.entries[0]).toOpaque())
+        #expect(size <= 184, "\(size) bytes")
+    }
 }
 
+@_silgen_name("malloc_usable_size") private func malloc_usable_size(_ p: UnsafeMutableRawPointer) -> Int
