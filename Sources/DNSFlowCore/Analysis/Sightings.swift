@@ -21,8 +21,21 @@ struct SightingIndex {
         }
     }
 
+    /// The sightings under one hash, oldest first: almost always one, held without a list (a list per message
+    /// was an allocation per message).
+    struct Slot {
+        var first: Entry
+        var more: [Entry] = []
+
+        /// The newest that satisfies `matches`.
+        func last(where matches: (Entry) -> Bool) -> Entry? {
+            if let e = more.last(where: matches) { return e }
+            return matches(first) ? first : nil
+        }
+    }
+
     let windowNanoseconds: Int64
-    private var entries = SequenceMap<[Entry]>()
+    private var entries = SequenceMap<Slot>()
     private var order: [(hash: Int, time: Timestamp)] = []
     private var orderHead = 0
 
@@ -32,22 +45,21 @@ struct SightingIndex {
         Int(truncatingIfNeeded: ByteHash.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
     }
 
-    /// The earlier sighting of these octets, if one is within the window.
-    mutating func earlier(_ bytes: [UInt8], of m: ObservedMessage) -> Entry? {
+    /// The earlier sighting of these octets (`hash`: `SightingIndex.hash` of them), if one is within the window.
+    mutating func earlier(_ bytes: [UInt8], hash h: Int, of m: ObservedMessage) -> Entry? {
         guard windowNanoseconds > 0 else { return nil }
         expire(now: m.timestamp)
-        let h = SightingIndex.hash(m.transport, bytes)
         return entries[h]?.last {
             $0.bytes == bytes && m.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds && $0.isElsewhere(than: m)
         }
     }
 
-    mutating func remember(_ bytes: [UInt8], of m: ObservedMessage, sequence: Int) {
+    mutating func remember(_ bytes: [UInt8], hash h: Int, of m: ObservedMessage, sequence: Int) {
         guard windowNanoseconds > 0 else { return }
-        let h = SightingIndex.hash(m.transport, bytes)
-        entries[h, default: []].append(Entry(
+        let entry = Entry(
             bytes: bytes, time: m.timestamp, sequence: sequence, isResponse: m.message.isResponse, input: m.point.input,
-            interfaceIndex: m.point.interfaceIndex, packetType: m.point.packetType))
+            interfaceIndex: m.point.interfaceIndex, packetType: m.point.packetType)
+        if entries[h] != nil { entries[h]!.more.append(entry) } else { entries[h] = Slot(first: entry) }
         order.append((h, m.timestamp))
     }
 
@@ -55,8 +67,13 @@ struct SightingIndex {
         while orderHead < order.count, now.nanoseconds(since: order[orderHead].time) > windowNanoseconds {
             let h = order[orderHead].hash
             // In place: copying the list out, trimming it and storing it back allocated a new list per message.
-            if let count = entries[h]?.count {
-                if count <= 1 { _ = entries.removeValue(forKey: h) } else { entries[h]!.removeFirst() }
+            if let more = entries[h]?.more.isEmpty {
+                if more {
+                    _ = entries.removeValue(forKey: h)
+                } else {
+                    let next = entries[h]!.more.removeFirst()
+                    entries[h]!.first = next
+                }
             }
             orderHead += 1
         }

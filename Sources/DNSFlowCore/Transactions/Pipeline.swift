@@ -163,11 +163,12 @@ public struct Pipeline {
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
         let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0
+        let sightingHash = payload.sightingHash ?? SightingIndex.hash(payload.transport, payload.bytes)
         var settled = scratchSettled
         scratchSettled = []
         if !matchable {
             matcher.addUnmatchable(observed) { settled.append($0) }
-        } else if let earlier = sightings.earlier(payload.bytes, of: observed),
+        } else if let earlier = sightings.earlier(payload.bytes, hash: sightingHash, of: observed),
                   earlier.isResponse == message.isResponse
         {
             // Seen before: another sighting of that message, not a new one (and never a retry).
@@ -181,7 +182,7 @@ public struct Pipeline {
             return finishHandling(&settled, onMatched, onTransaction)
         } else {
             let seq = matcher.add(observed) { settled.append($0) }
-            sightings.remember(payload.bytes, of: observed, sequence: seq)
+            sightings.remember(payload.bytes, hash: sightingHash, of: observed, sequence: seq)
             if !message.isResponse {
                 analyzer.queryArrived(seq, observed)
                 onQuery(seq, observed)
@@ -299,7 +300,11 @@ public struct DecodingStage: @unchecked Sendable {
 
     public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
         var d = DecodedPacket(packet: packet)
-        decoder.decode(packet, emit: { d.payloads.append(($0, DNSParser.parse($0.bytes))) }, diagnose: { d.diagnostics.append($0) })
+        decoder.decode(packet, emit: {
+            var payload = $0
+            payload.sightingHash = SightingIndex.hash(payload.transport, payload.bytes)
+            d.payloads.append((payload, DNSParser.parse(payload.bytes)))
+        }, diagnose: { d.diagnostics.append($0) })
         return d
     }
 
