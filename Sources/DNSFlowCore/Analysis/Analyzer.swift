@@ -440,11 +440,13 @@ struct Analyzer {
             end = max(end, Timestamp(seconds: 0, nanoseconds: 0, digits: r.lastQuery.digits).addingNanoseconds(r.lastQuery.totalNanoseconds + r.longestRetryGap))
         }
         let total = end.nanoseconds(since: r.firstTime)
-        var states = SequenceMap<Analysis.PairState>()
+        // A lookup's few pairs, in a list (two dictionaries per lookup, before).
+        var states: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
+        states.reserveCapacity(r.pairs.count)
         for pid in r.pairs {
             guard let pair = pairs.removeValue(forKey: pid) else { continue }
             if let key = pair.key, pendingPairs[key] == pid { pendingPairs[key] = nil }
-            states[pid] = pairState(pair)
+            states.append((pid, pairState(pair), pair.sameSocket))
         }
         var rows: [Transaction] = []
         rows.reserveCapacity(r.members.count)
@@ -452,15 +454,16 @@ struct Analyzer {
             guard var t = held.removeValue(forKey: seq) else { continue }
             t.analysis.resolutionNanoseconds = total
             if let p = t.analysis.pair {
-                t.analysis.pairState = states[p]
-                t.analysis.sameSocket = pairsSameSocket[p]
+                let s = states.first { $0.pair == p }
+                t.analysis.pairState = s?.state
+                t.analysis.sameSocket = s?.sameSocket ?? nil
             }
             answered.remove(seq)
             rows.append(t)
         }
-        for pid in r.pairs { pairsSameSocket[pid] = nil }
         // How many capture points see this client's queries (2 on a node's -i any: before and after DNAT).
-        let points = max(pointsByClient[r.client] ?? 1, rows.map(\.analysis.querySightings).max() ?? 1)
+        var points = pointsByClient[r.client] ?? 1
+        for t in rows { points = max(points, t.analysis.querySightings) }
         if points > 1 { pointsByClient[r.client] = points }
         let findings = FindingRules.evaluate(rows, pointsForClient: points)
         // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
@@ -470,13 +473,12 @@ struct Analyzer {
         }
     }
 
-    private var pairsSameSocket = SequenceMap<Bool>()
     private var pointsByClient: [IPAddress: Int] = [:]
 
     /// The pair's state from its chains' outcomes; forgets the chains.
     private mutating func pairState(_ pair: Pair) -> Analysis.PairState {
-        pairsSameSocket[pair.id] = pair.sameSocket
-        let answeredChains = pair.chains.filter { chainAnswered($0) }.count
+        var answeredChains = 0
+        for c in pair.chains where chainAnswered(c) { answeredChains += 1 }
         let resent = pair.chains.contains { chainMembers($0).count > 1 }
         for c in pair.chains { if let key = chainByID.removeValue(forKey: c), chains[key]?.id == c { chains[key] = nil } }
         guard pair.chains.count == 2 else { return .single }

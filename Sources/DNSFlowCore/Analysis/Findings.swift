@@ -64,6 +64,9 @@ public struct Finding: Hashable, Sendable {
         .ndotsExpansion, .muslResolver,
     ]
     public static let byID: [String: Finding] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
+
+    /// The finding's place in `all` (ten: a search, no hash).
+    public static func index(of id: String) -> Int? { all.firstIndex { $0.id == id } }
 }
 
 /// The rules, applied to the finished transactions of one resolution.

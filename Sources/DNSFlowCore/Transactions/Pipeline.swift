@@ -237,18 +237,19 @@ public struct Pipeline {
             // A pair is counted on its first member's first attempt.
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
             for id in a.findings {
-                guard let finding = Finding.byID[id] else { continue }
-                var count = summary.findings[id] ?? Summary.FindingCount(finding: finding, count: 0, rows: 0, example: "")
-                if t.sequence < count.exampleSequence {
-                    let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
-                    count.example = "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))"
-                    count.exampleSequence = t.sequence
+                guard let i = Finding.index(of: id) else { continue }
+                if summary.findingCounts[i] == nil {
+                    summary.findingCounts[i] = Summary.FindingCount(finding: Finding.all[i], count: 0, rows: 0, example: "")
                 }
-                count.rows += 1
-                summary.findings[id] = count
-                if summary.lastResolutionByFinding[id] != a.resolution {
-                    summary.findings[id]!.count += 1
-                    summary.lastResolutionByFinding[id] = a.resolution
+                if t.sequence < summary.findingCounts[i]!.exampleSequence {
+                    let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
+                    summary.findingCounts[i]!.example = "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))"
+                    summary.findingCounts[i]!.exampleSequence = t.sequence
+                }
+                summary.findingCounts[i]!.rows += 1
+                if summary.lastResolutionByFinding[i] != a.resolution {
+                    summary.findingCounts[i]!.count += 1
+                    summary.lastResolutionByFinding[i] = a.resolution
                 }
             }
             if a.resolution == t.sequence, let total = a.resolutionNanoseconds {

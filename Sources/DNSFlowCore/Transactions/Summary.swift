@@ -90,7 +90,8 @@ public struct Summary: Sendable {
         for (server, mine, theirs, answers) in serverMedians {
             guard mine >= 5 * theirs, mine - theirs >= 20_000_000 else { continue }
             let label = names[server].map { "\(server) (\($0))" } ?? server.description
-            var entry = findings["slow-server"] ?? FindingCount(finding: .slowServer, count: 0, rows: 0, example: "")
+            let slot = Finding.index(of: Finding.slowServer.id)!
+            var entry = findingCounts[slot] ?? FindingCount(finding: .slowServer, count: 0, rows: 0, example: "")
             entry.count += 1
             entry.rows += answers
             if entry.example.isEmpty {
@@ -98,7 +99,7 @@ public struct Summary: Sendable {
                     ? { TransactionCSV.formatMilliseconds($0, digits: 6) } : { "~" + Summary.threeDigitMilliseconds($0) }
                 entry.example = "\(label): median \(ms(mine)) ms, the others \(ms(theirs)) ms"
             }
-            findings["slow-server"] = entry
+            findingCounts[slot] = entry
         }
     }
 
@@ -119,8 +120,15 @@ public struct Summary: Sendable {
     }
 
     /// Findings so far, by id.
-    public var findings: [String: FindingCount] = [:]
-    var lastResolutionByFinding: [String: Int] = [:]
+    public var findings: [String: FindingCount] {
+        var out: [String: FindingCount] = [:]
+        for case let c? in findingCounts { out[c.finding.id] = c }
+        return out
+    }
+    /// Findings by their place in `Finding.all` (counted per row: no string hashed per row).
+    var findingCounts = [FindingCount?](repeating: nil, count: Finding.all.count)
+    /// The resolution each finding was last counted for.
+    var lastResolutionByFinding = [Int?](repeating: nil, count: Finding.all.count)
 
     /// Findings, most important first.
     public var rankedFindings: [FindingCount] {
