@@ -98,5 +98,15 @@ struct DNSNameTests {
 
     @Test func lowercasingOnlyTouchesASCIILetters() {
         #expect(DNSName(wire: [3, 0x41, 0x5a, 0xc1]).lowercased.wire == [3, 0x61, 0x7a, 0xc1])
+        // The name knows whether it has a capital: a lowercased one is equal (and hashes equal) to one read in
+        // lowercase; a lowercase name, and one whose octets above 0x7f only look like capitals, come back as they are.
+        let mixed = DNSName("Web.Default.SVC.cluster.local"), lower = DNSName("web.default.svc.cluster.local")
+        #expect(mixed != lower)
+        #expect(mixed.lowercased == lower && mixed.lowercased.hashValue == lower.hashValue)
+        #expect(mixed.lowercased.fingerprint == lower.fingerprint)
+        #expect(lower.lowercased.wire == lower.wire)
+        let high = DNSName(wire: [2, 0xc1, 0xda])
+        #expect(high.lowercased.wire == high.wire)
+        #expect(Set([mixed.lowercased, lower, DNSName("WEB.default.svc.cluster.local").lowercased]).count == 1)
     }
 }
