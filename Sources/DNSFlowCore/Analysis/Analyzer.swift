@@ -201,16 +201,16 @@ struct Analyzer {
             if let old = chains.updateValue(chain, forKey: chainKey) { chainByID[old.id] = nil }
             chainByID[seq] = chainKey
         }
-        if let r = a.resolution { resolutions[r]?.gained(query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) }
+        if let r = a.resolution { resolutions.update(r) { $0.gained(query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) } }
         annotations[seq] = a
     }
 
     mutating func querySighting(_ seq: Int) {
-        annotations[seq]?.querySightings += 1
+        annotations.update(seq) { $0.querySightings += 1 }
     }
 
     mutating func responseSighting(_ seq: Int) {
-        if held[seq] != nil { held[seq]!.analysis.responseSightings += 1 }
+        held.update(seq) { $0.analysis.responseSightings += 1 }
     }
 
     /// A transaction settled in the matcher. Queries wait for their resolution; the rest go at once.
@@ -247,7 +247,7 @@ struct Analyzer {
         }
         t.analysis = a
         held[t.sequence] = t
-        if let rid = a.resolution { resolutions[rid]?.settled(answer: t.response) }
+        if let rid = a.resolution { resolutions.update(rid) { $0.settled(answer: t.response) } }
     }
 
     /// Releases the transactions of every complete resolution: a full sweep once per second of capture time
@@ -277,7 +277,7 @@ struct Analyzer {
             flows[key] = nil
         }
         openResolutions = openResolutions.compactMapValues { ids in
-            let live = ids.filter { resolutions[$0] != nil }
+            let live = ids.filter { resolutions.contains($0) }
             return live.isEmpty ? nil : live
         }
     }
@@ -301,7 +301,7 @@ struct Analyzer {
 
     /// A transaction of this sequence just settled: its resolution may be complete soon.
     mutating func touch(_ seq: Int) {
-        if let r = held[seq]?.analysis.resolution { ready.append((lastTime, r)) }
+        if let r = held.read(seq, { $0.analysis.resolution }) ?? nil { ready.append((lastTime, r)) }
     }
 
     /// End of input: everything is final.
@@ -348,7 +348,7 @@ struct Analyzer {
                 q.timestamp.nanoseconds(since: pair.firstTime) <= configuration.pairWindow && pair.waitingType == question.type
                     ? (pair.firstSocket == socket, pair.resolution) : nil
             }) {
-                pairs[pid]!.join(seq, sameSocket: sameSocket)
+                pairs.update(pid) { $0.join(seq, sameSocket: sameSocket) }
                 return (pid, resolution)
             }
         }
@@ -362,7 +362,7 @@ struct Analyzer {
             pendingPairs[key] = seq
         }
         pairs[seq] = pair
-        resolutions[rid]?.pairs.append(seq)
+        resolutions.update(rid) { $0.pairs.append(seq) }
         return (seq, rid)
     }
 
@@ -376,7 +376,7 @@ struct Analyzer {
             return r.hasPositive || q.timestamp.nanoseconds(since: r.lastActivity) > configuration.resolutionGap
         }
         if let id = open.last(where: { Analyzer.continues(from: resolutions[$0]!.lastName, to: name) }) {
-            resolutions[id]!.lastName = name
+            resolutions.update(id) { $0.lastName = name }
             openResolutions[client] = open
             return id
         }
@@ -409,17 +409,19 @@ struct Analyzer {
     }
 
     private func isComplete(_ id: Int, now: Timestamp) -> Bool {
-        guard let r = resolutions[id], r.settled == r.members.count else { return false }
+        // Read where it lies: checked at every answer and every second for every open lookup.
+        resolutions.read(id) { r in isComplete(r, now: now) } ?? false
+    }
+
+    private func isComplete(_ r: borrowing Resolution, now: Timestamp) -> Bool {
+        guard r.settled == r.members.count else { return false }
         let quiet = now.nanoseconds(since: r.lastActivity)
         if quiet > configuration.horizon { return true }
         if quiet > configuration.quietAfterAnswers, r.members.allSatisfy({ answered.contains($0) }) { return true }
-        guard r.hasPositive, now.nanoseconds(since: r.lastActivity) > configuration.sightingWindow,
-              let lastPair = r.pairs.last.flatMap({ pairs[$0] })
-        else { return false }
+        guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return false }
         // The last step is whole (an A still waiting for its AAAA is not) and every chain of it has an answer
         // (a lost sibling could still be re-sent).
-        guard lastPair.waitingType == nil else { return false }
-        return lastPair.chains.allSatisfy { chainAnswered($0) }
+        return pairs.read(last) { p in p.waitingType == nil && p.chains.allSatisfy { chainAnswered($0) } } ?? false
     }
 
     private func chainMembers(_ chainID: Int) -> [Int] {
