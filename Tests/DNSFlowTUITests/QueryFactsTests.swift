@@ -222,6 +222,34 @@ struct QueryFactsTests {
         #expect(s.entries[0].responsePacket == nil && s.entries[0].queryPacket != nil)
     }
 
+    /// A flow group's rows, two inline and the rest in a list, behave as a list in sequence order.
+    @Test func rowListsKeepTheirOrderAcrossTheInlineRows() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first)
+        let s = QueryStore()
+        var made: [Entry] = []
+        for i in 0..<6 {
+            var t = base
+            t.sequence = i * 10
+            s.settled(t)
+            made.append(s.entries.last!)
+        }
+        for n in 0...6 {
+            var list = RowList(made.prefix(n))
+            #expect(list.count == n && Array(list).map(\.sequence) == made.prefix(n).map(\.sequence))
+            for at in 0...n {
+                var l = list
+                l.insert(made[5], at: at)
+                var want = Array(made.prefix(n))
+                want.insert(made[5], at: at)
+                #expect(l.map(\.sequence) == want.map(\.sequence))
+            }
+            list.removeAll { $0.sequence % 20 == 0 }
+            #expect(list.map(\.sequence) == made.prefix(n).map(\.sequence).filter { $0 % 20 != 0 })
+            list.append(made[0])
+            #expect(list.last === made[0])
+        }
+    }
+
     /// A row is an object of at most 184 bytes: served from the allocator's 192-byte class (jemalloc's and glibc's).
     @Test func aRowFitsIn184Bytes() throws {
         let t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first)

@@ -108,6 +108,46 @@ public struct PacketRef: Sendable, Equatable {
     public var point: CapturePoint { CapturePoint(input: input, frame: frame, fileOffset: fileOffset) }
 }
 
+/// A flow group's rows in sequence order: the first two held inline, the rest in a list. Most 5-tuples carry one
+/// lookup's A and AAAA (a resolver opens a socket per lookup), and a list of its own cost each about 48 bytes.
+public struct RowList: RandomAccessCollection {
+    private var first: Entry?, second: Entry?
+    private var rest: [Entry] = []
+
+    public init() {}
+
+    init(_ rows: some Sequence<Entry>) {
+        for e in rows { append(e) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { first == nil ? 0 : second == nil ? 1 : 2 + rest.count }
+
+    public subscript(i: Int) -> Entry {
+        switch i {
+        case 0: first!
+        case 1: second!
+        default: rest[i - 2]
+        }
+    }
+
+    mutating func append(_ e: Entry) {
+        if first == nil { first = e } else if second == nil { second = e } else { rest.append(e) }
+    }
+
+    /// Rare: a row arriving out of order (an orphan, a malformed message settled late).
+    mutating func insert(_ e: Entry, at i: Int) {
+        var all = Array(self)
+        all.insert(e, at: i)
+        self = RowList(all)
+    }
+
+    mutating func removeAll(where gone: (Entry) -> Bool) {
+        guard contains(where: gone) else { return }
+        self = RowList(filter { !gone($0) })
+    }
+}
+
 /// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
 public final class InternedName {
     public let name: DNSName
@@ -319,7 +359,7 @@ public final class FlowGroup {
     /// 1-based, in order of first appearance (the `flow:N` filter term).
     public let number: Int
     public let key: Key
-    public internal(set) var entries: [Entry] = []
+    public internal(set) var entries = RowList()
     /// Computed for the flows on screen only; boxed so that the others do not carry its 74 bytes.
     private var cachedStats: Box<Stats>?
 
@@ -614,7 +654,7 @@ public final class QueryStore {
         }
     }
 
-    private func insertionIndex(_ sequence: Int, in list: [Entry]) -> Int {
+    private func insertionIndex(_ sequence: Int, in list: RowList) -> Int {
         var lo = 0, hi = list.count
         while lo < hi {
             let mid = (lo + hi) / 2
