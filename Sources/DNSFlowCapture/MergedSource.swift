@@ -3,7 +3,8 @@ import DNSFlowCore
 /// Several offline inputs read as one stream, merged by timestamp (ties go to the earlier input).
 public final class MergedSource {
     public let handles: [PcapHandle]
-    private var heads: [CapturedPacket?]
+    /// The next packet of each input (read ahead, to compare timestamps). Only this thread touches it.
+    @exclusivity(unchecked) private var heads: [CapturedPacket?]
 
     public init(_ handles: [PcapHandle]) {
         self.handles = handles
@@ -22,6 +23,12 @@ public final class MergedSource {
 
     /// The earliest pending packet across all inputs, or nil when all are exhausted.
     public func next() -> CapturedPacket? {
+        if heads.count == 1 {
+            // One input (the usual case): the pending packet out, the next one in, each moved, not copied.
+            var packet = MergedSource.read(handles[0])
+            swap(&packet, &heads[0])
+            return packet
+        }
         var best = -1
         for i in heads.indices {
             guard let p = heads[i] else { continue }

@@ -37,7 +37,11 @@ public enum DNSParser {
         count: UInt16, from c: inout ByteCursor, section: WritableKeyPath<DNSMessage, [DNSResourceRecord]>,
         message: inout DNSMessage
     ) throws(DNSParseError) {
-        message[keyPath: section].reserveCapacity(min(Int(count), c.remaining / 11))
+        // Built here and stored once (also when a defect stops it: what was read is kept). Appending through the key
+        // path copied the section at each record.
+        var records: [DNSResourceRecord] = []
+        records.reserveCapacity(min(Int(count), c.remaining / 11))
+        defer { if !records.isEmpty { message[keyPath: section] = records } }
         // The first question's name starts at offset 12: an owner name that is only a pointer there (most answers)
         // is that name, shared rather than decoded again.
         let questionName = message.questions.first?.name
@@ -75,7 +79,7 @@ public enum DNSParser {
                     if message.error == nil { message.error = error }
                 }
             }
-            message[keyPath: section].append(DNSResourceRecord(
+            records.append(DNSResourceRecord(
                 name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: rdata))
         }
     }
