@@ -1,3 +1,4 @@
+import DNSFlowCapture
 import DNSFlowCore
 @testable import DNSFlowTUI
 import Testing
@@ -30,6 +31,35 @@ struct QueryFactsTests {
             #expect(f.analysis == t.analysis, "sequence \(t.sequence)")
             #expect(f.pairState == t.analysis.pairState && f.attempt == t.analysis.attempt)
             #expect(f.chain == t.analysis.chain && f.pair == t.analysis.pair && f.resolution == t.analysis.resolution)
+        }
+    }
+
+    /// Fed as the interface feeds it — a query as it arrives, its answer as it matches, the analysis as it settles —
+    /// each row ends with the facts of its final transaction (a row settling with the messages it shows takes the
+    /// analysis alone).
+    @Test(arguments: captures)
+    func rowsFedEventByEventEndWithTheFinalFacts(_ capture: String) throws {
+        let s = QueryStore()
+        s.rebuild = { _ in nil }
+        var pipeline = Pipeline()
+        var final: [Int: Transaction] = [:]
+        let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent(capture).path, input: 0)])
+        let settle: (Transaction) -> Void = { t in
+            s.settled(t)
+            final[t.sequence] = t
+        }
+        while let p = source.next() {
+            pipeline.process(p, onQuery: { s.queryArrived($0, $1) }, onMatched: { s.matched($0) }, onTransaction: settle)
+        }
+        pipeline.finish(onQuery: { s.queryArrived($0, $1) }, onMatched: { s.matched($0) }, onTransaction: settle)
+        #expect(s.count == final.count)
+        for e in s.entries {
+            let t = try #require(final[e.sequence])
+            let want = QueryFacts(t, name: t.question.map { InternedName($0.name) }), got = e.facts
+            #expect(!e.isPending)
+            #expect(got.status == want.status && got.time == want.time && got.responseTime == want.responseTime)
+            #expect(got.rcode == want.rcode && got.id == want.id && got.question == want.question)
+            #expect(got.analysis == want.analysis, "row \(e.sequence)")
         }
     }
 

@@ -230,6 +230,11 @@ public struct QueryFacts: TransactionFacts {
     public var precisionDigits: UInt8 { min(hasQuery ? time.digits : 9, hasResponse ? responseDigits : 9) }
 
     public var analysis: Analysis { packed.analysis }
+
+    /// The analysis replaced, the rest as it was (a row settling with the messages it already shows).
+    mutating func setAnalysis(_ a: Analysis, findings: [String]) {
+        packed = PackedAnalysis(a, findings: findings)
+    }
     public var attempt: Int { packed.attempt }
     public var isProbableRetry: Bool { packed.isProbableRetry }
     public var pairState: Analysis.PairState? { packed.pairState }
@@ -528,6 +533,16 @@ public final class QueryStore {
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ e: Entry, _ t: Transaction) {
+        // Settling with the messages the row already shows (its answer came with `matched`, or none came): only the
+        // analysis is new; the facts, the packets' places and what the row keeps stay. (A row that keeps its
+        // transaction takes the new one whole, for its analysis.)
+        let f = e.facts
+        if e.kept == nil, f.hasQuery == t.hasQuery, f.hasResponse == t.hasResponse, (f.status == .malformed) == t.isUnmatchable,
+           f.responseTime == t.responseTime, f.id == t.id
+        {
+            e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            return
+        }
         // A row's question does not change from arrival to settling: its interned name is looked up once.
         if let name = e.facts.name, let q = t.question, name.name == q.name {
             e.facts = facts(t, name: name)
