@@ -37,7 +37,8 @@ struct QueryFactsTests {
     /// Fed as the interface feeds it — a query as it arrives, its answer as it matches, the analysis as it settles —
     /// each row ends with the facts of its final transaction (a row settling with the messages it shows takes the
     /// analysis alone).
-    @Test(arguments: captures)
+    @Test(arguments: captures + ["Fixtures/lab/ndots-external/node-any.pcap", "Fixtures/captures/dns-wiresharkrepo.pcap",
+                                 "Fixtures/captures/sll2.pcap"])
     func rowsFedEventByEventEndWithTheFinalFacts(_ capture: String) throws {
         let s = QueryStore()
         s.rebuild = { _ in nil }

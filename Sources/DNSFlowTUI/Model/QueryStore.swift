@@ -231,6 +231,15 @@ public struct QueryFacts: TransactionFacts {
 
     public var analysis: Analysis { packed.analysis }
 
+    /// The response added to a row that showed its query alone.
+    mutating func setResponse(_ r: ObservedMessage) {
+        bits |= QueryFacts.hasResponseBit
+        responseSeconds = r.timestamp.seconds &- time.seconds
+        responseNanoseconds = r.timestamp.nanoseconds
+        responseDigits = r.timestamp.digits
+        rcodeValue = r.message.rcode.rawValue
+    }
+
     /// The analysis replaced, the rest as it was (a row settling with the messages it already shows).
     mutating func setAnalysis(_ a: Analysis, findings: [String]) {
         packed = PackedAnalysis(a, findings: findings)
@@ -541,6 +550,15 @@ public final class QueryStore {
            f.responseTime == t.responseTime, f.id == t.id
         {
             e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            return
+        }
+        // Its answer matched: the response's facts and place are added to the query's.
+        if e.kept == nil, f.hasQuery, t.hasQuery, !f.hasResponse, let r = t.response, f.id == t.id, !t.isUnmatchable,
+           f.status != .malformed, let place = PacketRef(r.point), QueryStore.rebuildable(t, rebuild: rebuild != nil)
+        {
+            e.facts.setResponse(r)
+            e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            e.responsePacket = place
             return
         }
         // A row's question does not change from arrival to settling: its interned name is looked up once.
