@@ -324,3 +324,28 @@ struct IPHeaderTests {
         #expect(result.stats.malformed[.truncatedIP] == 1)
     }
 }
+
+@Suite("Per-packet lookups without hashing")
+struct PacketLookupTests {
+    @Test func supportedLinkTypesAgreeWithTheSet() {
+        for raw in UInt32(0)..<2_000 { #expect(LinkType(raw).isSupported == LinkType.supported.contains(LinkType(raw)), "\(raw)") }
+        #expect(LinkType(.max).isSupported == false)
+    }
+
+    @Test func vlanTagsAreTheListedOnes() {
+        #expect(LinkLayer.vlanEtherTypes == [0x8100, 0x88a8, 0x9100])
+    }
+
+    /// The port bitmap says what the configured set says, for every port; a set without 53 does not take 53.
+    @Test func dnsPortsAreTheConfiguredOnes() {
+        let query = Wire.query(id: 1, name: "a.example")
+        for ports: Set<UInt16> in [[53], [53, 5353], [5353], [0, 65535]] {
+            for port: UInt16 in [0, 1, 52, 53, 54, 63, 64, 5353, 65534, 65535] {
+                let packet = Wire.packet(Wire.ethernet(payload: Wire.ipv4(payload: Wire.udp(sport: 40000, dport: port, payload: query))))
+                let found = decodePackets([packet], configuration: PacketDecoder.Configuration(ports: ports)).payloads.count
+                #expect(found == (ports.contains(port) ? 1 : 0), "port \(port) with \(ports)")
+            }
+        }
+    }
+}
+

@@ -28,7 +28,16 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         .ppp, .fddi, .pppSerial, .ieee80211, .radiotap, .pktap,
     ]
 
-    public var isSupported: Bool { LinkType.supported.contains(self) }
+    /// Asked for every packet: a bitmap of the supported numbers (all below 320) instead of hashing into `supported`.
+    private static let supportedBits: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 5)
+        for t in supported { bits[Int(t.rawValue / 64)] |= 1 << UInt64(t.rawValue % 64) }
+        return bits
+    }()
+
+    public var isSupported: Bool {
+        rawValue < 320 && LinkType.supportedBits[Int(rawValue / 64)] & (1 << UInt64(rawValue % 64)) != 0
+    }
 
     public var description: String {
         switch rawValue {

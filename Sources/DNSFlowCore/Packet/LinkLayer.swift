@@ -97,7 +97,7 @@ enum LinkLayer {
         var type = first
         // Bounded: a frame of stacked tags cannot hold more than a handful; 8 is generous.
         var tags = 0
-        while vlanEtherTypes.contains(type) {
+        while type == 0x8100 || type == 0x88a8 || type == 0x9100 {  // vlanEtherTypes, without hashing
             tags += 1
             guard tags <= 8, let tci = c.readUInt16(), let next = c.readUInt16() else {
                 throw .truncated("VLAN tag")

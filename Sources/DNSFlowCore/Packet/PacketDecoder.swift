@@ -23,8 +23,14 @@ public struct PacketDecoder {
     private var ip: IPLayer
     private var tcp: TCPDNSReassembler
 
+    /// The DNS ports as a bitmap (1,024 words): looked up twice a packet, where a `Set` hashed each port with SipHash.
+    private let portBits: [UInt64]
+
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for p in configuration.ports { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
+        portBits = bits
         ip = IPLayer(limits: configuration.fragmentLimits)
         tcp = TCPDNSReassembler(limits: configuration.tcpLimits)
     }
@@ -256,6 +262,7 @@ public struct PacketDecoder {
     }
 
     private func isDNS(_ a: UInt16?, _ b: UInt16?) -> Bool {
-        (a.map { configuration.ports.contains($0) } ?? false) || (b.map { configuration.ports.contains($0) } ?? false)
+        func dns(_ p: UInt16) -> Bool { portBits[Int(p >> 6)] & (1 << UInt64(p & 63)) != 0 }
+        return (a.map(dns) ?? false) || (b.map(dns) ?? false)
     }
 }
