@@ -91,8 +91,8 @@ public struct Pipeline {
         onTransaction: (Transaction) -> Void
     ) {
         note(decoded.packet, decoded.diagnostics)
-        for (payload, message) in decoded.payloads {
-            handle(payload, parsed: message, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        for (payload, box) in decoded.parsed {
+            handle(payload, parsed: box, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
     }
 
@@ -135,45 +135,45 @@ public struct Pipeline {
         _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
         onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
-        handle(payload, parsed: DNSParser.parse(payload.bytes), onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
-               onTransaction: onTransaction)
+        handle(payload, parsed: DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init), onMessage: onMessage,
+               onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
     }
 
     private mutating func handle(
-        _ payload: DNSPayload, parsed: DNSMessage?, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
-        onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
+        _ payload: DNSPayload, parsed: ObservedMessage.Box?, onMessage: (ObservedMessage) -> Void,
+        onQuery: (Int, ObservedMessage) -> Void, onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
-        guard let message = parsed else {
+        guard let box = parsed else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
             return
         }
-        if let error = message.error {
+        if let error = box.message.error {
             // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
             let cut = payload.isCutShort && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
             let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
             countMalformed(kind, error.reason, payload)
         }
-        if message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
+        if box.message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, payload.timestamp)
         var observed = ObservedMessage(
             timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
-            destination: payload.destination, point: payload.point, message: message)
+            destination: payload.destination, point: payload.point, box: box)
         observed.isReassembled = payload.isReassembled
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
-        let matchable = message.questions.count == Int(message.header.questionCount) || message.questions.count > 0
+        let matchable = box.message.questions.count == Int(box.message.header.questionCount) || box.message.questions.count > 0
         let sightingHash = payload.sightingHash ?? SightingIndex.hash(payload.transport, payload.bytes)
         var settled = scratchSettled
         scratchSettled = []
         if !matchable {
             matcher.addUnmatchable(observed) { settled.append($0) }
         } else if let earlier = sightings.earlier(payload.bytes, hash: sightingHash, of: observed),
-                  earlier.isResponse == message.isResponse
+                  earlier.isResponse == box.message.isResponse
         {
             // Seen before: another sighting of that message, not a new one (and never a retry).
             summary.foldedSightings += 1
-            if message.isResponse {
+            if box.message.isResponse {
                 analyzer.responseSighting(earlier.sequence)
             } else {
                 analyzer.querySighting(earlier.sequence)
@@ -183,12 +183,12 @@ public struct Pipeline {
         } else {
             let seq = matcher.add(observed) { settled.append($0) }
             sightings.remember(payload.bytes, hash: sightingHash, of: observed, sequence: seq)
-            if !message.isResponse {
+            if !box.message.isResponse {
                 analyzer.queryArrived(seq, observed)
                 onQuery(seq, observed)
             }
         }
-        countMessage(message)
+        countMessage(box.message)
         finishHandling(&settled, onMatched, onTransaction)
     }
 
@@ -304,7 +304,7 @@ public struct DecodingStage: @unchecked Sendable {
         decoder.decode(packet, emit: {
             var payload = $0
             payload.sightingHash = SightingIndex.hash(payload.transport, payload.bytes)
-            d.payloads.append((payload, DNSParser.parse(payload.bytes)))
+            d.parsed.append((payload, DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)))
         }, diagnose: { d.diagnostics.append($0) })
         return d
     }
@@ -316,7 +316,9 @@ public struct DecodingStage: @unchecked Sendable {
 /// the defects met on the way.
 public struct DecodedPacket: Sendable {
     public var packet: CapturedPacket
-    /// Each payload with its message (one list: one allocation per packet).
-    public internal(set) var payloads: [(payload: DNSPayload, message: DNSMessage?)] = []
+    /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet).
+    var parsed: [(payload: DNSPayload, message: ObservedMessage.Box?)] = []
+    /// Each payload with its message (nil: no 12-octet header).
+    public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     public internal(set) var diagnostics: [Diagnostic] = []
 }

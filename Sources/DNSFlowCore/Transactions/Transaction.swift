@@ -9,11 +9,23 @@ public struct ObservedMessage: Sendable {
     public var isReassembled = false
     /// The decoded message, held once: transactions are copied from stage to stage, the message never is.
     public var message: DNSMessage { storage.message }
-    private let storage: Storage
+    private let storage: Box
 
-    private final class Storage: Sendable {
+    /// A parsed message in a box of its own, made once on the decoding thread: copied from there on, it is one
+    /// reference, where the message itself is a header and five lists.
+    final class Box: Sendable {
         let message: DNSMessage
         init(_ message: DNSMessage) { self.message = message }
+    }
+
+    init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
+         point: CapturePoint, box: Box) {
+        self.timestamp = timestamp
+        self.transport = transport
+        self.source = source
+        self.destination = destination
+        self.point = point
+        self.storage = box
     }
 
     public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
@@ -23,7 +35,7 @@ public struct ObservedMessage: Sendable {
         self.source = source
         self.destination = destination
         self.point = point
-        self.storage = Storage(message)
+        self.storage = Box(message)
     }
 }
 
