@@ -69,3 +69,16 @@ func decodePackets(_ packets: [CapturedPacket], configuration: PacketDecoder.Con
     decoder.finish(emit: { payloads.append($0) })
     return (payloads, diagnostics, decoder.stats)
 }
+
+/// A seeded generator (SplitMix64): the same values, and the same failures, every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+

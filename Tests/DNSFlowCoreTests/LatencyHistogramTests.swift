@@ -6,20 +6,8 @@ import Glibc
 
 @Suite("Latency histogram: bounded memory, figures within 0.05 %")
 struct LatencyHistogramTests {
-    /// A fixed-seed generator (SplitMix64), so that a failure can be replayed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func everyValueLiesInItsBucketAndBucketsAreNarrow() {
-        var rng = Seeded(state: 1)
+        var rng = SplitMix(state: 1)
         var values: [Int64] = Array(0...5000) + [Int64.max, 1 << 40, (1 << 40) - 1, 60_000_000_000]
         for _ in 0..<100_000 { values.append(Int64.random(in: 0...(Int64(1) << Int64.random(in: 1...62, using: &rng)), using: &rng)) }
         for v in values {
@@ -31,7 +19,7 @@ struct LatencyHistogramTests {
     }
 
     @Test func percentilesAgreeWithTheExactOnesWithinAPartIn2048() {
-        var rng = Seeded(state: 42)
+        var rng = SplitMix(state: 42)
         // Microsecond latencies (a pcap's), nanosecond ones, a long tail of timeouts, and tiny values held exactly.
         let sets: [[Int64]] = [
             (0..<200_000).map { _ in Int64.random(in: 200...3_000, using: &rng) * 1_000 },

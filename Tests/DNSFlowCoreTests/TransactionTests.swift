@@ -171,18 +171,6 @@ struct CSVTests {
 
 @Suite("Mutation fuzzing")
 struct FuzzTests {
-    /// A seeded generator: the same failures every run.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedPacketsNeverCrashAndAreAccountedFor() {
         var rng = SplitMix(state: 20261126)
         let seeds: [[UInt8]] = [

@@ -30,12 +30,8 @@ public struct ObservedMessage: Sendable {
 
     public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
                 point: CapturePoint, message: DNSMessage) {
-        self.timestamp = timestamp
-        self.transport = transport
-        self.source = source
-        self.destination = destination
-        self.point = point
-        self.storage = Box(message)
+        self.init(timestamp: timestamp, transport: transport, source: source, destination: destination, point: point,
+                  box: Box(message))
     }
 }
 
