@@ -21,21 +21,10 @@ struct SightingIndex {
         }
     }
 
-    /// The sightings under one hash, oldest first: almost always one, held without a list (a list per message
-    /// was an allocation per message).
-    struct Slot {
-        var first: Entry
-        var more: [Entry] = []
-
-        /// The newest that satisfies `matches`.
-        func last(where matches: (Entry) -> Bool) -> Entry? {
-            if let e = more.last(where: matches) { return e }
-            return matches(first) ? first : nil
-        }
-    }
-
     let windowNanoseconds: Int64
-    private var entries = SequenceMap<Slot>()
+    /// The sightings under each hash, oldest first: almost always one (held inline: a list per message was an
+    /// allocation per message).
+    private var entries = SequenceMap<InlineList<Entry>>()
     private var order: [(hash: Int, time: Timestamp)] = []
     private var orderHead = 0
 
@@ -59,7 +48,7 @@ struct SightingIndex {
         let entry = Entry(
             bytes: bytes, time: m.timestamp, sequence: sequence, isResponse: m.message.isResponse, input: m.point.input,
             interfaceIndex: m.point.interfaceIndex, packetType: m.point.packetType)
-        if entries[h] != nil { entries[h]!.more.append(entry) } else { entries[h] = Slot(first: entry) }
+        entries[h, default: InlineList()].append(entry)
         order.append((h, m.timestamp))
     }
 
@@ -67,13 +56,8 @@ struct SightingIndex {
         while orderHead < order.count, now.nanoseconds(since: order[orderHead].time) > windowNanoseconds {
             let h = order[orderHead].hash
             // In place: copying the list out, trimming it and storing it back allocated a new list per message.
-            if let more = entries[h]?.more.isEmpty {
-                if more {
-                    _ = entries.removeValue(forKey: h)
-                } else {
-                    let next = entries[h]!.more.removeFirst()
-                    entries[h]!.first = next
-                }
+            if let n = entries.read(h, { $0.count }) {
+                if n <= 1 { entries.removeValue(forKey: h) } else { entries.update(h) { $0.remove(at: 0) } }
             }
             orderHead += 1
         }

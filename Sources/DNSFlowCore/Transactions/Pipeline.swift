@@ -163,9 +163,10 @@ public struct Pipeline {
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
         let matchable = box.message.questions.count == Int(box.message.header.questionCount) || box.message.questions.count > 0
-        let sightingHash = payload.sightingHash ?? SightingIndex.hash(payload.transport, payload.bytes)
         var settled = scratchSettled
         scratchSettled = []
+        // Hashed on the decoding thread (here only for a packet fed to `process`), and only what can be matched.
+        let sightingHash = matchable ? payload.sightingHash ?? SightingIndex.hash(payload.transport, payload.bytes) : 0
         if !matchable {
             matcher.addUnmatchable(observed) { settled.append($0) }
         } else if let earlier = sightings.earlier(payload.bytes, hash: sightingHash, of: observed),

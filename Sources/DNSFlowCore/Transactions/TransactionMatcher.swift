@@ -33,7 +33,9 @@ public struct TransactionMatcher {
     public let configuration: Configuration
     /// Queries still waiting, by sequence.
     private var waiting = SequenceMap<Transaction>()
-    private var open: [Key: OpenQueries] = [:]
+    /// The queries open under each matching key, oldest first, with their send times: almost always one (held
+    /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
+    private var open: [Key: InlineList<(sequence: Int, time: Timestamp)>] = [:]
     /// Waiting sequences in arrival order with their times (answered ones are skipped lazily): checking the oldest,
     /// at every message, reads no transaction.
     private var expiry: [(sequence: Int, time: Timestamp)] = []
@@ -53,8 +55,8 @@ public struct TransactionMatcher {
         if !observed.message.isResponse {
             nextSequence += 1
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
-            open[Key(observed, client: observed.source, server: observed.destination), default: OpenQueries()]
-                .append(seq, observed.timestamp)
+            open[Key(observed, client: observed.source, server: observed.destination), default: InlineList()]
+                .append((seq, observed.timestamp))
             expiry.append((seq, observed.timestamp))
             return seq
         }
@@ -80,8 +82,8 @@ public struct TransactionMatcher {
         // Matched by the first sighting's time, as the query itself.
         guard let sent = waiting[seq]?.query?.timestamp else { return }
         let key = Key(observed, client: observed.source, server: observed.destination)
-        if open[key]?.contains(seq) != true {
-            open[key, default: OpenQueries()].append(seq, sent)
+        if open[key]?.contains(where: { $0.sequence == seq }) != true {
+            open[key, default: InlineList()].append((seq, sent))
             sightingKeys[seq, default: []].append(key)
         }
     }
@@ -108,13 +110,14 @@ public struct TransactionMatcher {
     private mutating func takeMatchingQuery(for key: Key, at time: Timestamp) -> Int? {
         guard let i = open.index(forKey: key) else { return nil }
         var found: Int?
-        let window = configuration.windowSeconds
-        let waiting = self.waiting
-        open.values[i].removeLatest { seq, sent in
-            guard waiting.contains(seq), sent <= time else { return .skip }
-            guard time.seconds - sent.seconds <= window else { return .stop }
+        // Newest first: the latest send at or before the response, within the window.
+        for j in open.values[i].indices.reversed() {
+            let (seq, sent) = open.values[i][j]
+            guard waiting.contains(seq), sent <= time else { continue }
+            guard time.seconds - sent.seconds <= configuration.windowSeconds else { break }
             found = seq
-            return .take
+            open.values[i].remove(at: j)
+            break
         }
         if open.values[i].isEmpty { open.remove(at: i) }
         return found
@@ -125,7 +128,7 @@ public struct TransactionMatcher {
 
     private mutating func close(_ seq: Int, key: Key) {
         guard let i = open.index(forKey: key) else { return }
-        open.values[i].remove(seq)
+        open.values[i].removeAll { $0.sequence == seq }
         if open.values[i].isEmpty { open.remove(at: i) }
     }
 
@@ -148,54 +151,6 @@ public struct TransactionMatcher {
             expiry.removeFirst(expiryHead)
             expiryHead = 0
         }
-    }
-}
-
-/// The queries open under one matching key, oldest first, with their send times: almost always one, held without an
-/// array (an allocation per query, and reading the time from the waiting transaction copied it).
-struct OpenQueries {
-    private var firstSequence = -1
-    private var firstTime = Timestamp(seconds: 0, nanoseconds: 0)
-    private var more: [(sequence: Int, time: Timestamp)] = []
-
-    var isEmpty: Bool { firstSequence < 0 }
-
-    mutating func append(_ sequence: Int, _ time: Timestamp) {
-        if firstSequence < 0 {
-            firstSequence = sequence
-            firstTime = time
-        } else {
-            more.append((sequence, time))
-        }
-    }
-
-    func contains(_ sequence: Int) -> Bool { firstSequence == sequence || more.contains { $0.sequence == sequence } }
-
-    mutating func remove(_ sequence: Int) {
-        if firstSequence == sequence { dropFirst() } else { more.removeAll { $0.sequence == sequence } }
-    }
-
-    private mutating func dropFirst() {
-        if more.isEmpty {
-            firstSequence = -1
-        } else {
-            (firstSequence, firstTime) = more.removeFirst()
-        }
-    }
-
-    enum Verdict { case skip, stop, take }
-
-    /// Visits the queries newest first until `decide` takes one (removed) or stops.
-    mutating func removeLatest(_ decide: (Int, Timestamp) -> Verdict) {
-        for i in more.indices.reversed() {
-            switch decide(more[i].sequence, more[i].time) {
-            case .skip: continue
-            case .stop: return
-            case .take: more.remove(at: i); return
-            }
-        }
-        guard firstSequence >= 0 else { return }
-        if decide(firstSequence, firstTime) == .take { dropFirst() }
     }
 }
 

@@ -108,45 +108,9 @@ public struct PacketRef: Sendable, Equatable {
     public var point: CapturePoint { CapturePoint(input: input, frame: frame, fileOffset: fileOffset) }
 }
 
-/// A flow group's rows in sequence order: the first two held inline, the rest in a list. Most 5-tuples carry one
-/// lookup's A and AAAA (a resolver opens a socket per lookup), and a list of its own cost each about 48 bytes.
-public struct RowList: RandomAccessCollection {
-    private var first: Entry?, second: Entry?
-    private var rest: [Entry] = []
-
-    public init() {}
-
-    init(_ rows: some Sequence<Entry>) {
-        for e in rows { append(e) }
-    }
-
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { first == nil ? 0 : second == nil ? 1 : 2 + rest.count }
-
-    public subscript(i: Int) -> Entry {
-        switch i {
-        case 0: first!
-        case 1: second!
-        default: rest[i - 2]
-        }
-    }
-
-    mutating func append(_ e: Entry) {
-        if first == nil { first = e } else if second == nil { second = e } else { rest.append(e) }
-    }
-
-    /// Rare: a row arriving out of order (an orphan, a malformed message settled late).
-    mutating func insert(_ e: Entry, at i: Int) {
-        var all = Array(self)
-        all.insert(e, at: i)
-        self = RowList(all)
-    }
-
-    mutating func removeAll(where gone: (Entry) -> Bool) {
-        guard contains(where: gone) else { return }
-        self = RowList(filter { !gone($0) })
-    }
-}
+/// A flow group's rows in sequence order. Most 5-tuples carry one lookup's A and AAAA (a resolver opens a socket
+/// per lookup): both are held inline.
+public typealias RowList = InlineList<Entry>
 
 /// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
 public final class InternedName {
@@ -542,19 +506,17 @@ public final class QueryStore {
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ e: Entry, _ t: Transaction) {
-        // Settling with the messages the row already shows (its answer came with `matched`, or none came): only the
-        // analysis is new; the facts, the packets' places and what the row keeps stay. (A row that keeps its
-        // transaction takes the new one whole, for its analysis.)
+        // A row is one transaction (one sequence) from its first event to its last: its query does not change, and a
+        // response, once shown, neither. (A row that keeps its transaction takes the new one whole, for its analysis.)
         let f = e.facts
-        if e.kept == nil, f.hasQuery == t.hasQuery, f.hasResponse == t.hasResponse, (f.status == .malformed) == t.isUnmatchable,
-           f.responseTime == t.responseTime, f.id == t.id
-        {
+        // Settling with the messages the row already shows: only the analysis is new.
+        if e.kept == nil, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
             e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
-        if e.kept == nil, f.hasQuery, t.hasQuery, !f.hasResponse, let r = t.response, f.id == t.id, !t.isUnmatchable,
-           f.status != .malformed, let place = PacketRef(r.point), QueryStore.rebuildable(t, rebuild: rebuild != nil)
+        if e.kept == nil, f.hasQuery, !f.hasResponse, let r = t.response, let place = PacketRef(r.point),
+           QueryStore.rebuildable(t, rebuild: rebuild != nil)
         {
             e.facts.setResponse(r)
             e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))

@@ -1,0 +1,63 @@
+/// A list whose first two elements are held inline, the rest in an array: for the many small lists of the per-packet
+/// path (the queries open under one matching key, the sightings under one hash, a flow group's rows), which almost
+/// always hold one or two elements. An array of their own was an allocation each (about 48 bytes with its header).
+public struct InlineList<Element>: RandomAccessCollection {
+    private var first: Element?, second: Element?
+    private var rest: [Element] = []
+
+    public init() {}
+
+    public init(_ elements: some Sequence<Element>) {
+        for e in elements { append(e) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { first == nil ? 0 : second == nil ? 1 : 2 + rest.count }
+
+    public subscript(i: Int) -> Element {
+        switch i {
+        case 0: first!
+        case 1: second!
+        default: rest[i - 2]
+        }
+    }
+
+    public mutating func append(_ e: Element) {
+        if first == nil { first = e } else if second == nil { second = e } else { rest.append(e) }
+    }
+
+    /// Inserting anywhere but at the end is rare (a row arriving out of order): the list is rebuilt.
+    public mutating func insert(_ e: Element, at i: Int) {
+        if i == count { return append(e) }
+        var all = Array(self)
+        all.insert(e, at: i)
+        self = InlineList(all)
+    }
+
+    /// Removes and returns the element at `i`; the inline slots are refilled from the array (no allocation).
+    @discardableResult
+    public mutating func remove(at i: Int) -> Element {
+        switch i {
+        case 0:
+            let e = first!
+            first = second
+            second = rest.isEmpty ? nil : rest.removeFirst()
+            return e
+        case 1:
+            let e = second!
+            second = rest.isEmpty ? nil : rest.removeFirst()
+            return e
+        default:
+            return rest.remove(at: i - 2)
+        }
+    }
+
+    public mutating func removeAll(where gone: (Element) -> Bool) {
+        var i = 0
+        while i < count {
+            if gone(self[i]) { remove(at: i) } else { i += 1 }
+        }
+    }
+}
+
+extension InlineList: Sendable where Element: Sendable {}
