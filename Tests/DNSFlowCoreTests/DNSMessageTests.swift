@@ -77,6 +77,29 @@ struct DNSMessageTests {
         #expect(m.questions.count == 1)
     }
 
+    /// The first question is held apart from any others: all are read in order, a defect keeps the ones before it,
+    /// and a message rebuilt from its list reads the same.
+    @Test func questionsAfterTheFirst() throws {
+        let q1 = Wire.name("a.example") + Wire.u16(1) + Wire.u16(1), q2 = Wire.name("b.example") + Wire.u16(28) + Wire.u16(1)
+        let q3 = Wire.name("c.example") + Wire.u16(16) + Wire.u16(1)
+        let three = try #require(DNSParser.parse(Wire.header(id: 1, qd: 3) + q1 + q2 + q3))
+        #expect(three.error == nil)
+        #expect(three.questions.map(\.name.description) == ["a.example.", "b.example.", "c.example."])
+        #expect(three.questions.map(\.type) == [.a, .aaaa, .txt])
+        #expect(three.questionsRead == 3 && three.question?.name.description == "a.example.")
+        let cut = try #require(DNSParser.parse(Wire.header(id: 1, qd: 3) + q1 + q2 + [3, 0x63]))
+        #expect(cut.error?.code == .truncated)
+        #expect(cut.questions.map(\.name.description) == ["a.example.", "b.example."])
+        let firstOnly = try #require(DNSParser.parse(Wire.header(id: 1, qd: 2) + q1 + q2.prefix(4)))
+        #expect(firstOnly.questions.map(\.name.description) == ["a.example."] && firstOnly.questionsRead == 1)
+        let none = try #require(DNSParser.parse(Wire.header(id: 1, qd: 1) + [5, 0x61]))
+        #expect(none.question == nil && none.questions.isEmpty && none.questionsRead == 0)
+        var rebuilt = DNSMessage(header: three.header, questions: three.questions, size: three.size)
+        #expect(rebuilt.questions == three.questions)
+        rebuilt.questions[1].name = DNSName("z.example")
+        #expect(rebuilt.questions.map(\.name.description) == ["a.example.", "z.example.", "c.example."])
+    }
+
     @Test func headerCountsLargerThanTheMessageDoNotAllocate() throws {
         let m = try #require(DNSParser.parse(Wire.header(id: 9, qd: 65535, an: 65535, ns: 65535, ar: 65535)))
         #expect(m.error?.code == .truncated)

@@ -109,4 +109,25 @@ struct DNSNameTests {
         #expect(high.lowercased.wire == high.wire)
         #expect(Set([mixed.lowercased, lower, DNSName("WEB.default.svc.cluster.local").lowercased]).count == 1)
     }
+
+    /// The eight-at-a-time capital test agrees with the octet-by-octet one on every length up to 40 and on octets
+    /// around both ends of A...Z and above 0x7f (fails if a carry crosses octets or a high octet counts as a capital).
+    @Test func capitalTestAgreesWithOctetByOctet() {
+        var rng = SplitMix(state: 20261127)
+        let edges: [UInt8] = [0x00, 0x3f, 0x40, 0x41, 0x5a, 0x5b, 0x60, 0x61, 0x7a, 0x7f, 0x80, 0xc0, 0xc1, 0xda, 0xff]
+        for _ in 0..<20_000 {
+            let count = Int(rng.next() % 41)
+            let bytes = (0..<count).map { _ in
+                rng.next() % 3 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : edges[Int(rng.next() % UInt64(edges.count))]
+            }
+            #expect(DNSName.hasCapital(bytes) == bytes.contains { $0 &- 0x41 < 26 }, "\(bytes)")
+        }
+        for i in 0..<24 {
+            for b: UInt8 in [0x40, 0x41, 0x5a, 0x5b, 0xc1] {
+                var bytes = [UInt8](repeating: 0x61, count: 24)
+                bytes[i] = b
+                #expect(DNSName.hasCapital(bytes) == (b == 0x41 || b == 0x5a))
+            }
+        }
+    }
 }

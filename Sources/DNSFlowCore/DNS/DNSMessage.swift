@@ -136,7 +136,20 @@ public struct EDNS: Hashable, Sendable {
 
 public struct DNSMessage: Hashable, Sendable {
     public var header: DNSHeader
-    public var questions: [DNSQuestion] = []
+    /// The first question (almost every message has exactly one): held inline, where an array cost an allocation for
+    /// each message.
+    public var question: DNSQuestion?
+    /// Any after the first.
+    private var laterQuestions: [DNSQuestion] = []
+    public var questions: [DNSQuestion] {
+        get { question.map { [$0] + laterQuestions } ?? [] }
+        set {
+            question = newValue.first
+            laterQuestions = Array(newValue.dropFirst())
+        }
+    }
+    /// How many questions were read (`questions.count`, without building the list).
+    public var questionsRead: Int { question == nil ? 0 : 1 + laterQuestions.count }
     public var answers: [DNSResourceRecord] = []
     public var authorities: [DNSResourceRecord] = []
     public var additionals: [DNSResourceRecord] = []
@@ -151,13 +164,12 @@ public struct DNSMessage: Hashable, Sendable {
 
     public init(header: DNSHeader, questions: [DNSQuestion] = [], size: Int) {
         self.header = header
-        self.questions = questions
         self.size = size
+        self.questions = questions
     }
 
     public var id: UInt16 { header.id }
     public var isResponse: Bool { header.isResponse }
-    public var question: DNSQuestion? { questions.first }
     public var isMalformed: Bool { error != nil }
 
     /// RCODE with the EDNS extended bits (RFC 6891 §6.1.3).

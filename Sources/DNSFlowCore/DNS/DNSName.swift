@@ -18,11 +18,31 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     public init(wire: [UInt8]) {
         self.wire = wire
         // Length octets are at most 63: only label octets can fall in A...Z.
-        let capitals = wire.contains { $0 &- 0x41 < 26 }
+        let capitals = DNSName.hasCapital(wire)
         fingerprint = ByteHash.hash(wire) & ~DNSName.capitalBit | (capitals ? DNSName.capitalBit : 0)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+
+    /// Whether any octet is an ASCII capital, eight at a time: each octet's low seven bits plus 0x3f reach 0x80 from
+    /// `A` up, plus 0x25 from `[` up (no carry crosses octets), and an octet with its top bit set is not ASCII.
+    static func hasCapital(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            let ones: UInt64 = 0x0101_0101_0101_0101, low7: UInt64 = 0x7f7f_7f7f_7f7f_7f7f, top = ones &* 0x80
+            var i = 0
+            while i + 8 <= raw.count {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let l = w & low7
+                if (l &+ ones &* 0x3f) & ~(l &+ ones &* 0x25) & ~w & top != 0 { return true }
+                i += 8
+            }
+            while i < raw.count {
+                if raw[i] &- 0x41 < 26 { return true }
+                i += 1
+            }
+            return false
+        }
+    }
 
     public static func == (a: DNSName, b: DNSName) -> Bool { a.fingerprint == b.fingerprint && a.wire == b.wire }
     public static let root = DNSName(wire: [])
@@ -137,13 +157,29 @@ extension DNSName {
     /// bounded by `cursor.end` (labels) or the message (pointer targets). On return the cursor is just past
     /// the name's bytes in place (after its first pointer, if any).
     static func read(from cursor: inout ByteCursor) throws(DNSParseError) -> DNSName {
-        let message = cursor.bytes
-        var pos = cursor.offset
+        let message = cursor.bytes, start = cursor.offset, end = cursor.end
+        // Two walks over the same labels: the first checks and measures, the second copies into a buffer of exactly
+        // that size (no growing, no per-label slices: this ran for every question and most owner names).
+        let (length, resumeAt) = try message.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int) in
+            try measure(m, start: start, end: end)
+        }
+        let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+            message.withUnsafeBufferPointer { m in copyLabels(m, start: start, into: out) }
+            initialized = length
+        }
+        _ = cursor.moveTo(resumeAt)
+        return DNSName(wire: wire)
+    }
+
+    /// The name's wire length (labels with their length octets, root excluded) and the offset just past it in place.
+    private static func measure(
+        _ message: UnsafeBufferPointer<UInt8>, start: Int, end: Int
+    ) throws(DNSParseError) -> (length: Int, resumeAt: Int) {
+        var pos = start
         var runStart = pos          // pointer targets must be < this
-        var limit = cursor.end      // labels in place are bounded by the cursor; after a jump, by the message
+        var limit = end             // labels in place are bounded by the cursor; after a jump, by the message
         var resumeAt = -1
-        var wire = [UInt8]()
-        wire.reserveCapacity(48)
+        var length = 0
         var labels = 0
         while true {
             guard pos < limit else {
@@ -153,20 +189,17 @@ extension DNSName {
             switch len & 0xc0 {
             case 0x00:
                 if len == 0 {
-                    if resumeAt < 0 { resumeAt = pos + 1 }
-                    _ = cursor.moveTo(resumeAt)
-                    return DNSName(wire: wire)
+                    return (length, resumeAt < 0 ? pos + 1 : resumeAt)
                 }
                 let n = Int(len)
                 guard pos + 1 + n <= limit else {
                     throw DNSParseError(.truncated, "label of \(n) octets runs past the end at offset \(pos)")
                 }
                 labels += 1
-                guard labels <= DNSName.maxLabels, wire.count + 1 + n + 1 <= DNSName.maxLength else {
+                guard labels <= DNSName.maxLabels, length + 1 + n + 1 <= DNSName.maxLength else {
                     throw DNSParseError(.nameTooLong, "name longer than 255 octets at offset \(pos)")
                 }
-                wire.append(len)
-                wire.append(contentsOf: message[(pos + 1)...(pos + n)])
+                length += 1 + n
                 pos += 1 + n
             case 0xc0:
                 guard pos + 1 < limit else {
@@ -183,6 +216,24 @@ extension DNSName {
             default:
                 throw DNSParseError(.badLabelType, "reserved label type 0x\(String(len & 0xc0, radix: 16)) at offset \(pos)")
             }
+        }
+    }
+
+    /// The labels `measure` accepted, copied in order (it checked every bound and pointer on this same path).
+    private static func copyLabels(_ message: UnsafeBufferPointer<UInt8>, start: Int, into out: UnsafeMutableBufferPointer<UInt8>) {
+        var pos = start, written = 0
+        while true {
+            let len = message[pos]
+            if len == 0 { return }
+            if len & 0xc0 == 0xc0 {
+                pos = Int(len & 0x3f) << 8 | Int(message[pos + 1])
+                continue
+            }
+            let count = 1 + Int(len)
+            UnsafeMutableRawPointer(out.baseAddress! + written)
+                .copyMemory(from: message.baseAddress! + pos, byteCount: count)
+            written += count
+            pos += count
         }
     }
 }

@@ -14,18 +14,20 @@ public enum DNSParser {
             questionCount: qd, answerCount: an, authorityCount: ns, additionalCount: ar)
         var message = DNSMessage(header: header, size: bytes.count)
         do throws(DNSParseError) {
-            // A count can claim 65535 entries in a 12-byte message: reserve only what could fit.
-            message.questions.reserveCapacity(min(Int(qd), c.remaining / 5))
-            for _ in 0..<qd {
-                let name = try DNSName.read(from: &c)
-                guard let type = c.readUInt16(), let qclass = c.readUInt16() else {
-                    throw DNSParseError(.truncated, "question cut off at offset \(c.offset)")
+            if qd > 0 {
+                message.question = try readQuestion(from: &c)
+                if qd > 1 {
+                    // A count can claim 65535 entries in a 12-byte message: reserve only what could fit.
+                    var later: [DNSQuestion] = []
+                    later.reserveCapacity(min(Int(qd) - 1, c.remaining / 5))
+                    // Stored as they are read: a defect keeps the ones before it.
+                    defer { if !later.isEmpty { message.questions = [message.question!] + later } }
+                    for _ in 1..<qd { later.append(try readQuestion(from: &c)) }
                 }
-                message.questions.append(DNSQuestion(name: name, type: DNSType(type), qclass: DNSClass(qclass)))
             }
-            try readRecords(count: an, from: &c, section: \.answers, message: &message)
-            try readRecords(count: ns, from: &c, section: \.authorities, message: &message)
-            try readRecords(count: ar, from: &c, section: \.additionals, message: &message)
+            try readRecords(count: an, from: &c, section: .answers, message: &message)
+            try readRecords(count: ns, from: &c, section: .authorities, message: &message)
+            try readRecords(count: ar, from: &c, section: .additionals, message: &message)
             message.trailingBytes = c.remaining
         } catch {
             if message.error == nil { message.error = error }
@@ -33,15 +35,33 @@ public enum DNSParser {
         return message
     }
 
+    private static func readQuestion(from c: inout ByteCursor) throws(DNSParseError) -> DNSQuestion {
+        let name = try DNSName.read(from: &c)
+        guard let type = c.readUInt16(), let qclass = c.readUInt16() else {
+            throw DNSParseError(.truncated, "question cut off at offset \(c.offset)")
+        }
+        return DNSQuestion(name: name, type: DNSType(type), qclass: DNSClass(qclass))
+    }
+
+    private enum Section { case answers, authorities, additionals }
+
     private static func readRecords(
-        count: UInt16, from c: inout ByteCursor, section: WritableKeyPath<DNSMessage, [DNSResourceRecord]>,
-        message: inout DNSMessage
+        count: UInt16, from c: inout ByteCursor, section: Section, message: inout DNSMessage
     ) throws(DNSParseError) {
-        // Built here and stored once (also when a defect stops it: what was read is kept). Appending through the key
-        // path copied the section at each record.
+        guard count > 0 else { return }
+        // Built here and stored once (also when a defect stops it: what was read is kept). Appending through a key
+        // path copied the section at each record, and fetching the key path was a runtime call.
         var records: [DNSResourceRecord] = []
         records.reserveCapacity(min(Int(count), c.remaining / 11))
-        defer { if !records.isEmpty { message[keyPath: section] = records } }
+        defer {
+            if !records.isEmpty {
+                switch section {
+                case .answers: message.answers = records
+                case .authorities: message.authorities = records
+                case .additionals: message.additionals = records
+                }
+            }
+        }
         // The first question's name starts at offset 12: an owner name that is only a pointer there (most answers)
         // is that name, shared rather than decoded again.
         let questionName = message.questions.first?.name

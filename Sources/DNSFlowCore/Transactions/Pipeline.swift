@@ -162,7 +162,7 @@ public struct Pipeline {
         observed.isReassembled = payload.isReassembled
         onMessage(observed)
         // Without its question a message cannot be matched; it is shown as malformed in its place.
-        let matchable = box.message.questions.count == Int(box.message.header.questionCount) || box.message.questions.count > 0
+        let matchable = box.message.question != nil || box.message.header.questionCount == 0
         var settled = scratchSettled
         scratchSettled = []
         // Hashed on the decoding thread (here only for a packet fed to `process`), and only what can be matched.
