@@ -65,7 +65,7 @@ struct Analyzer {
 
     struct Chain {
         var id: Int
-        var members: [Int]
+        var members: InlineList<Int>
         var lastTime: Timestamp
         var pair: Int
         var resolution: Int
@@ -73,7 +73,7 @@ struct Analyzer {
 
     struct Pair {
         var id: Int
-        var chains: [Int]
+        var chains: InlineList<Int>
         var sameSocket: Bool?
         var firstSocket: FlowKey
         var waitingType: DNSType?
@@ -95,8 +95,9 @@ struct Analyzer {
         var firstTime: Timestamp
         var lastActivity: Timestamp
         var lastName: DNSName
-        var members: [Int] = []
-        var pairs: [Int] = []
+        // Lists of a few: held inline (an array each was an allocation per lookup, per pair and per attempt).
+        var members = InlineList<Int>()
+        var pairs = InlineList<Int>()
         var settled = 0
         var hasPositive = false
         var end: Timestamp
@@ -197,7 +198,7 @@ struct Analyzer {
             let (pair, resolution) = joinPair(seq, question: question, name: name, q, flowKey)
             a.pair = pair
             a.resolution = resolution
-            let chain = Chain(id: seq, members: [seq], lastTime: q.timestamp, pair: pair, resolution: resolution)
+            let chain = Chain(id: seq, members: InlineList(CollectionOfOne(seq)), lastTime: q.timestamp, pair: pair, resolution: resolution)
             if let old = chains.updateValue(chain, forKey: chainKey) { chainByID[old.id] = nil }
             chainByID[seq] = chainKey
         }
@@ -353,7 +354,7 @@ struct Analyzer {
             }
         }
         let rid = joinResolution(seq, name: name, q)
-        var pair = Pair(id: seq, chains: [seq], sameSocket: nil, firstSocket: socket, waitingType: nil, firstTime: q.timestamp, resolution: rid)
+        var pair = Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket, waitingType: nil, firstTime: q.timestamp, resolution: rid)
         if isAddress {
             let waitFor: DNSType = question.type == .a ? .aaaa : .a
             let key = QuestionKey(client: q.source.address, name: name, type: waitFor)
@@ -424,8 +425,8 @@ struct Analyzer {
         return pairs.read(last) { p in p.waitingType == nil && p.chains.allSatisfy { chainAnswered($0) } } ?? false
     }
 
-    private func chainMembers(_ chainID: Int) -> [Int] {
-        chainByID[chainID].flatMap { chains[$0]?.members } ?? [chainID]
+    private func chainMembers(_ chainID: Int) -> InlineList<Int> {
+        chainByID[chainID].flatMap { chains[$0]?.members } ?? InlineList(CollectionOfOne(chainID))
     }
 
     private func chainAnswered(_ chainID: Int) -> Bool {
@@ -480,9 +481,18 @@ struct Analyzer {
     /// The pair's state from its chains' outcomes; forgets the chains.
     private mutating func pairState(_ pair: Pair) -> Analysis.PairState {
         var answeredChains = 0
-        for c in pair.chains where chainAnswered(c) { answeredChains += 1 }
-        let resent = pair.chains.contains { chainMembers($0).count > 1 }
-        for c in pair.chains { if let key = chainByID.removeValue(forKey: c), chains[key]?.id == c { chains[key] = nil } }
+        var resent = false
+        // Each chain looked up once: its members read (as `chainMembers` reads them) and the chain forgotten (the
+        // two chains of a pair have different keys, so forgetting one does not change what the other reads).
+        for c in pair.chains {
+            var members: InlineList<Int>?
+            if let key = chainByID.removeValue(forKey: c), let i = chains.index(forKey: key) {
+                members = chains.values[i].id == c ? chains.remove(at: i).value.members : chains.values[i].members
+            }
+            let m = members ?? InlineList(CollectionOfOne(c))
+            if m.contains(where: { answered.contains($0) }) { answeredChains += 1 }
+            if m.count > 1 { resent = true }
+        }
         guard pair.chains.count == 2 else { return .single }
         switch answeredChains {
         case 2: return resent ? .retried : .ok

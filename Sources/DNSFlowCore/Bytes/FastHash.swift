@@ -72,6 +72,7 @@ public struct SequenceMap<Value> {
     public init() {}
 
     public var count: Int { storage.count }
+    public var isEmpty: Bool { storage.isEmpty }
     public var keys: [Int] { storage.keys.map(\.value) }
     @inline(__always) public func contains(_ key: Int) -> Bool { storage.index(forKey: SequenceKey(key)) != nil }
 

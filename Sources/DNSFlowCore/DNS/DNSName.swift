@@ -44,7 +44,26 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    public static func == (a: DNSName, b: DNSName) -> Bool { a.fingerprint == b.fingerprint && a.wire == b.wire }
+    public static func == (a: DNSName, b: DNSName) -> Bool {
+        guard a.fingerprint == b.fingerprint, a.wire.count == b.wire.count else { return false }
+        // Compared eight octets at a time (the array's own `==` went octet by octet, at every dictionary probe that hit).
+        return a.wire.withUnsafeBytes { x in
+            b.wire.withUnsafeBytes { y in
+                var i = 0
+                while i + 8 <= x.count {
+                    if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                        return false
+                    }
+                    i += 8
+                }
+                while i < x.count {
+                    if x[i] != y[i] { return false }
+                    i += 1
+                }
+                return true
+            }
+        }
+    }
     public static let root = DNSName(wire: [])
 
     /// A name from dotted text with no escapes (for tests and configuration).

@@ -62,7 +62,7 @@ public struct TransactionMatcher {
         }
         let key = Key(observed, client: observed.destination, server: observed.source)
         if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
-            if let aliases = sightingKeys.removeValue(forKey: match) {
+            if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
                 if let q = t.query { close(match, key: Key(q, client: q.source, server: q.destination)) }
                 for alias in aliases { close(match, key: alias) }
@@ -109,18 +109,21 @@ public struct TransactionMatcher {
     /// One hash lookup in the common case (one query per key).
     private mutating func takeMatchingQuery(for key: Key, at time: Timestamp) -> Int? {
         guard let i = open.index(forKey: key) else { return nil }
-        var found: Int?
+        // Read through one copy of the list (each `open.values[i]` copies the whole list out of the table).
+        let list = open.values[i]
         // Newest first: the latest send at or before the response, within the window.
-        for j in open.values[i].indices.reversed() {
-            let (seq, sent) = open.values[i][j]
-            guard waiting.contains(seq), sent <= time else { continue }
-            guard time.seconds - sent.seconds <= configuration.windowSeconds else { break }
-            found = seq
-            open.values[i].remove(at: j)
-            break
+        var j = list.count - 1
+        while j >= 0 {
+            let (seq, sent) = list[j]
+            if waiting.contains(seq), sent <= time {
+                guard time.seconds - sent.seconds <= configuration.windowSeconds else { return nil }
+                // The key's last open query (most keys have one): the key goes.
+                if list.count == 1 { open.remove(at: i) } else { open.values[i].remove(at: j) }
+                return seq
+            }
+            j -= 1
         }
-        if open.values[i].isEmpty { open.remove(at: i) }
-        return found
+        return nil
     }
 
     /// Keys a query was registered under besides its first sighting's (few, and only while it waits).
