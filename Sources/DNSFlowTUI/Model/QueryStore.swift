@@ -1,75 +1,5 @@
 import DNSFlowCore
 
-/// One row of the interface: a query (or an orphan response, or a malformed message) from the moment it is seen.
-/// A live query shows as pending until its transaction settles; then the settled transaction replaces it in place.
-///
-/// A row is small (about 200 bytes): it keeps what the list, the filters, the flows and the timeline need
-/// (`facts`), with its name interned, not the decoded messages. Detail and the exports get the whole transaction
-/// from `QueryStore.transaction(of:)`, which decodes the row's packets again.
-public final class Entry {
-    public let sequence: Int
-    public internal(set) var facts: QueryFacts
-    /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
-    /// TCP, IP fragments, malformed). Boxed: inline, an absent transaction would still take its
-    /// 400 bytes in every row.
-    private var keptBox: Box<Transaction>?
-    var kept: Transaction? {
-        get { keptBox?.value }
-        set { keptBox = newValue.map(Box.init) }
-    }
-    public internal(set) unowned(unsafe) var flow: FlowGroup
-    /// Where the query's and the response's packets are (input, frame, file offset).
-    public internal(set) var queryPacket: PacketRef? {
-        get { queryRef.isNone ? nil : queryRef }
-        set { queryRef = newValue ?? .none }
-    }
-    public internal(set) var responsePacket: PacketRef? {
-        get { responseRef.isNone ? nil : responseRef }
-        set { responseRef = newValue ?? .none }
-    }
-    /// Stored without Optional's extra byte, which padding makes eight.
-    private var queryRef = PacketRef.none, responseRef = PacketRef.none
-    // Last, where they fill the object's tail: 184 bytes a row, which the allocator serves from its 192-byte class
-    // (between the flags and the flow, their padding made it 200 bytes, served from 224).
-    /// Seen but not settled yet (waiting for its answer, or for the analysis to finish with it).
-    public internal(set) var isPending: Bool
-    /// The first query of its A/AAAA pair (opens the bracket).
-    public internal(set) var isFirstOfPair = false
-    public internal(set) var isMarked = false
-
-    init(sequence: Int, facts: QueryFacts, isPending: Bool, flow: FlowGroup) {
-        self.sequence = sequence
-        self.facts = facts
-        self.isPending = isPending
-        self.flow = flow
-    }
-
-    /// Lowercased name, for filtering (computed once per distinct name).
-    var searchName: String { facts.name?.search ?? "" }
-
-    /// Seen, with no answer yet (pending, and nothing matched it).
-    public var isWaiting: Bool { isPending && !facts.hasResponse }
-
-    /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
-    var isAnsweredEarly: Bool { isPending && facts.hasQuery && facts.hasResponse }
-
-    /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
-    public var isRetry: Bool { facts.attempt > 1 || facts.isProbableRetry }
-
-    /// Unanswered, retried, in a pair that was not plain ok, slow (100 ms or more), a server error, an orphan or
-    /// malformed: what `f` keeps. (NXDOMAIN is an answer; search-list NXDOMAINs are a finding, not a problem row.)
-    public var isProblem: Bool {
-        let t = facts
-        if t.status == .malformed || t.status == .orphanResponse { return true }
-        if !isPending, t.status == .unanswered { return true }
-        if isRetry { return true }
-        if let state = t.pairState, state != .ok, state != .single { return true }
-        if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
-        if let r = t.rcode, r != .noError, r != .nxDomain { return true }
-        return false
-    }
-}
-
 /// A value held out of line: a row or a flow that rarely has one pays 8 bytes for it, not its size.
 final class Box<Value> {
     let value: Value
@@ -107,10 +37,6 @@ public struct PacketRef: Sendable, Equatable {
     public var frame: Int { Int(inputAndFrame & PacketRef.frameMask) }
     public var point: CapturePoint { CapturePoint(input: input, frame: frame, fileOffset: fileOffset) }
 }
-
-/// A flow group's rows in sequence order. Most 5-tuples carry one lookup's A and AAAA (a resolver opens a socket
-/// per lookup): both are held inline.
-public typealias RowList = InlineList<Entry>
 
 /// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
 public final class InternedName {
@@ -161,6 +87,14 @@ public struct QueryFacts: TransactionFacts {
             responseDigits = r.timestamp.digits
             rcodeValue = r.message.rcode.rawValue
         }
+    }
+
+    /// No transaction: what a vacant slot of the store's table holds.
+    nonisolated(unsafe) static let nothing = QueryFacts()
+
+    private init() {
+        time = Timestamp(seconds: 0, nanoseconds: 0)
+        packed = PackedAnalysis(Analysis())
     }
 
     public var hasQuery: Bool { bits & QueryFacts.hasQueryBit != 0 }
@@ -216,6 +150,8 @@ public struct QueryFacts: TransactionFacts {
     public var resolution: Int? { packed.resolution }
     public var resolutionNanoseconds: Int64? { packed.resolutionNanoseconds }
     public var findings: [String] { packed.findings }
+    /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
+    public var isRetry: Bool { attempt > 1 || isProbableRetry }
 }
 
 /// `Analysis` in 56 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels, the
@@ -311,90 +247,28 @@ struct PackedAnalysis {
     }
 }
 
-/// One 5-tuple (transport, client, server) as the interface groups it, with its rows in sequence order.
-public final class FlowGroup {
-    public struct Key: Hashable {
-        public var transport: TransportProtocol
-        public var client: Endpoint
-        public var server: Endpoint
-
-        public func _rawHashValue(seed: Int) -> Int {
-            FastHash.mix(FastHash.flow(transport, client, server), seed: seed)
-        }
-    }
-
-    public struct Stats: Equatable {
-        public var queries = 0
-        public var answered = 0
-        public var unanswered = 0
-        public var pending = 0
-        public var retries = 0
-        public var marked = 0
-        public var worstLatency: Int64?
-        public var medianLatency: Int64?
-    }
-
-    /// 1-based, in order of first appearance (the `flow:N` filter term).
-    public let number: Int
-    public let key: Key
-    public internal(set) var entries = RowList()
-    /// Computed for the flows on screen only; boxed so that the others do not carry its 74 bytes.
-    private var cachedStats: Box<Stats>?
-
-    init(number: Int, key: Key) {
-        self.number = number
-        self.key = key
-    }
-
-    func invalidate() { cachedStats = nil }
-
-    /// The latest time among its rows (nanoseconds since the epoch).
-    var lastActivity: Int64 {
-        guard let last = entries.last else { return .min }
-        return max(last.facts.time.totalNanoseconds, last.facts.responseTime?.totalNanoseconds ?? .min)
-    }
-
-    public var stats: Stats {
-        if let cachedStats { return cachedStats.value }
-        var s = Stats()
-        var latencies: [Int64] = []
-        for e in entries {
-            let t = e.facts
-            if t.hasQuery { s.queries += 1 }
-            if e.isMarked { s.marked += 1 }
-            if e.isRetry { s.retries += 1 }
-            if e.isWaiting { s.pending += 1; continue }
-            switch t.status {
-            case .answered: s.answered += 1
-            case .unanswered: s.unanswered += 1
-            default: break
-            }
-            if let l = t.latencyNanoseconds { latencies.append(l) }
-        }
-        latencies.sort()
-        s.worstLatency = latencies.last
-        s.medianLatency = latencies.isEmpty ? nil : latencies[(latencies.count - 1) / 2]
-        cachedStats = Box(s)
-        return s
-    }
-}
-
 /// Every row the interface holds, bounded: the oldest are evicted beyond `maxEntries` (the count is kept).
 /// Rows are appended in sequence order as queries are seen and updated in place as they settle.
+///
+/// Rows and flows are records in tables of fixed chunks (`SlotTable`), not objects: a row costs its 160 bytes and
+/// 4 for its place in `order`; a flow, its record. `Entry` and `FlowGroup` are handles to them.
 public final class QueryStore {
-    public private(set) var entries: [Entry] = []
-    /// `entries`' sequence numbers, side by side: searched without touching the rows (8 bytes a row, where an index
-    /// by sequence cost 30, and a search through the rows a cache miss a step).
-    private var sequences: [Int] = []
-    public private(set) var flows: [FlowGroup] = []
+    let rows = SlotTable<RowRecord>(vacant: .vacant)
+    /// The rows' slots in sequence order.
+    private var order: [Int32] = []
+    let flowTable = SlotTable<FlowRecord>(vacant: .vacant)
+    /// The flows' slots in order of their numbers.
+    private var flowOrder: [Int32] = []
     /// The flows still open to new rows. A flow idle for `flowIdleNanoseconds` leaves it (its rows keep it), as the
     /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
     /// sockets would otherwise each hold a slot here.
-    private var flowByKey: [FlowGroup.Key: FlowGroup] = [:]
+    private var flowByKey: [FlowGroup.Key: Int32] = [:]
     private var nextFlowSweep = 65_536
     /// The table's size below which it is not swept (smaller in tests).
     var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
     static let flowIdleNanoseconds: Int64 = 61_000_000_000
+    /// Flow statistics computed (for the flows on screen, or sorted by), until the flow changes.
+    private var statsCache: [Int32: FlowGroup.Stats] = [:]
     private var seenPairs = SequenceSet()
     /// Pairs whose first row is held (bounded by the rows).
     var pairsSeen: Int { seenPairs.count }
@@ -417,6 +291,8 @@ public final class QueryStore {
     /// Decodes a row's packets again into its whole transaction (both messages). Set by whoever holds the packets;
     /// without it, or for what it cannot decode (TCP), rows keep their transactions.
     public var rebuild: ((Entry) -> Transaction?)? = nil
+    /// Transactions kept whole, by sequence: the rows that cannot be decoded again from their packets (rare).
+    private var keptTransactions = SequenceMap<Transaction>()
     /// One `InternedName` per distinct name among the rows. Names whose rows are all evicted are let go now and then
     /// (`pruneNames`): under `--max-queries`, a long capture would otherwise keep every name it ever saw.
     private var names: [DNSName: InternedName] = [:]
@@ -424,21 +300,31 @@ public final class QueryStore {
     /// Distinct names held (for tests).
     var internedNames: Int { names.count }
 
-    public init(maxEntries: Int = 200_000) { self.maxEntries = max(1, maxEntries) }
+    public init(maxEntries: Int = 200_000) { self.maxEntries = min(max(1, maxEntries), 1 << 30) }
 
-    public var count: Int { entries.count }
-    /// The row of a sequence number: `entries` is in sequence order, and the rows asked for are mostly recent, so the
-    /// search gallops back from the end of `sequences`, then halves.
+    public var count: Int { order.count }
+    /// Every row, in sequence order.
+    public var entries: RowsView { RowsView(store: self, order: order) }
+    /// Every flow with a row held, in order of their numbers.
+    public var flows: FlowsView { FlowsView(store: self, order: flowOrder) }
+
+    /// The row of a sequence number.
     public func entry(sequence: Int) -> Entry? {
-        let i = QueryStore.position(of: sequence, in: sequences)
-        return i < sequences.count && sequences[i] == sequence ? entries[i] : nil
+        slot(sequence: sequence).map { Entry(store: self, slot: $0, sequence: sequence) }
     }
 
-    /// The first position whose sequence is not below `sequence`.
-    static func position(of sequence: Int, in sequences: [Int]) -> Int {
-        var hi = sequences.count, step = 1
+    /// The slot of a sequence number's row: `order` is in sequence order, and the rows asked for are mostly recent, so
+    /// the search gallops back from the end, then halves.
+    private func slot(sequence: Int) -> Int32? {
+        let i = position(of: sequence)
+        return i < order.count && rows[order[i]].sequence == sequence ? order[i] : nil
+    }
+
+    /// The first position in `order` whose sequence is not below `sequence`.
+    private func position(of sequence: Int) -> Int {
+        var hi = order.count, step = 1
         var lo = hi - 1
-        while lo > 0, sequences[lo] > sequence {
+        while lo > 0, rows[order[lo]].sequence > sequence {
             hi = lo
             lo = max(0, lo - step)
             step *= 2
@@ -446,9 +332,83 @@ public final class QueryStore {
         if lo < 0 { return 0 }
         while lo < hi {
             let mid = (lo + hi) / 2
-            if sequences[mid] < sequence { lo = mid + 1 } else { hi = mid }
+            if rows[order[mid]].sequence < sequence { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+
+    /// Reads a handle's row in place: its slot's, or found again by sequence when the slot went to a newer row; a
+    /// vacant row when it is gone.
+    @inline(__always) func withRow<T>(_ e: Entry, _ body: (borrowing RowRecord) -> T) -> T {
+        if let slot = liveSlot(e) { return body(rows[slot]) }
+        return body(RowRecord.vacant)
+    }
+
+    /// The slot of a handle's row, if it is still held.
+    @inline(__always) private func liveSlot(_ e: Entry) -> Int32? {
+        if e.slot >= 0, e.slot < rows.filled, rows[e.slot].sequence == e.sequence { return e.slot }
+        return slot(sequence: e.sequence)
+    }
+
+    func flowGroup(slot: Int32) -> FlowGroup {
+        FlowGroup(store: self, slot: slot, number: slot < 0 ? 0 : flowTable[slot].number)
+    }
+
+    func flowRecord(_ g: FlowGroup) -> FlowRecord {
+        if g.slot >= 0, g.slot < flowTable.filled, flowTable[g.slot].number == g.number { return flowTable[g.slot] }
+        return .vacant
+    }
+
+    /// The flow with this number, if it still has rows (`flowOrder` is in number order).
+    public func flow(number: Int) -> FlowGroup? {
+        var lo = 0, hi = flowOrder.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if flowTable[flowOrder[mid]].number < number { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < flowOrder.count, flowTable[flowOrder[lo]].number == number else { return nil }
+        return FlowGroup(store: self, slot: flowOrder[lo], number: number)
+    }
+
+    func kept(_ sequence: Int) -> Transaction? { keptTransactions.isEmpty ? nil : keptTransactions[sequence] }
+
+    func stats(of g: FlowGroup) -> FlowGroup.Stats {
+        if let s = statsCache[g.slot], flowRecord(g).number == g.number { return s }
+        var s = FlowGroup.Stats()
+        var latencies: [Int64] = []
+        var slot = flowRecord(g).count == 0 ? -1 : flowTable[g.slot].first
+        while slot >= 0 {
+            let r = rows[slot]
+            slot = r.nextInFlow
+            let t = r.facts
+            if t.hasQuery { s.queries += 1 }
+            if r.has(RowRecord.marked) { s.marked += 1 }
+            if t.isRetry { s.retries += 1 }
+            if r.isWaiting { s.pending += 1; continue }
+            switch t.status {
+            case .answered: s.answered += 1
+            case .unanswered: s.unanswered += 1
+            default: break
+            }
+            if let l = t.latencyNanoseconds { latencies.append(l) }
+        }
+        latencies.sort()
+        s.worstLatency = latencies.last
+        s.medianLatency = latencies.isEmpty ? nil : latencies[(latencies.count - 1) / 2]
+        if g.slot >= 0 { statsCache[g.slot] = s }
+        return s
+    }
+
+    private func invalidate(flow slot: Int32) {
+        if !statsCache.isEmpty { statsCache[slot] = nil }
+    }
+
+    /// The latest time among a flow's rows (nanoseconds since the epoch).
+    private func lastActivity(flow slot: Int32) -> Int64 {
+        let f = flowTable[slot]
+        guard f.count > 0 else { return .min }
+        let t = rows[f.last].facts
+        return max(t.time.totalNanoseconds, t.responseTime?.totalNanoseconds ?? .min)
     }
 
     /// The row's whole transaction: kept, or decoded again from its packets. Should the packets be gone, what the
@@ -505,40 +465,45 @@ public final class QueryStore {
     }
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
-    private func set(_ e: Entry, _ t: Transaction) {
+    private func set(_ slot: Int32, _ t: Transaction) {
         // A row is one transaction (one sequence) from its first event to its last: its query does not change, and a
         // response, once shown, neither. (A row that keeps its transaction takes the new one whole, for its analysis.)
-        let f = e.facts
+        let f = rows[slot].facts
+        let keeps = kept(t.sequence) != nil
         // Settling with the messages the row already shows: only the analysis is new.
-        if e.kept == nil, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
-            e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+        if !keeps, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
+            rows[slot].facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
-        if e.kept == nil, f.hasQuery, !f.hasResponse, let r = t.response, let place = PacketRef(r.point),
+        if !keeps, f.hasQuery, !f.hasResponse, let r = t.response, let place = PacketRef(r.point),
            QueryStore.rebuildable(t, rebuild: rebuild != nil)
         {
-            e.facts.setResponse(r)
-            e.facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
-            e.responsePacket = place
+            rows[slot].facts.setResponse(r)
+            rows[slot].facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            rows[slot].responsePacket = place
             return
         }
         // A row's question does not change from arrival to settling: its interned name is looked up once.
-        if let name = e.facts.name, let q = t.question, name.name == q.name {
-            e.facts = facts(t, name: name)
+        if let name = f.name, let q = t.question, name.name == q.name {
+            rows[slot].facts = facts(t, name: name)
         } else {
-            e.facts = facts(t)
+            rows[slot].facts = facts(t)
         }
-        attach(e, t)
+        attach(slot, t)
     }
 
-    private func attach(_ e: Entry, _ t: Transaction) {
+    private func attach(_ slot: Int32, _ t: Transaction) {
         let query = t.query.map { PacketRef($0.point) }, response = t.response.map { PacketRef($0.point) }
-        if let query { e.queryPacket = query }
-        if let response { e.responsePacket = response }
+        if let query { rows[slot].queryPacket = query }
+        if let response { rows[slot].responsePacket = response }
         // A packet whose place does not pack cannot be read again: the row keeps what it had.
         let placed = query != .some(nil) && response != .some(nil)
-        e.kept = placed && QueryStore.rebuildable(t, rebuild: rebuild != nil) ? nil : t
+        if placed && QueryStore.rebuildable(t, rebuild: rebuild != nil) {
+            if !keptTransactions.isEmpty { keptTransactions[t.sequence] = nil }
+        } else {
+            keptTransactions[t.sequence] = t
+        }
     }
 
     /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
@@ -548,64 +513,64 @@ public final class QueryStore {
             && t.response?.isReassembled != true
     }
 
-    private func makeEntry(_ t: Transaction, isPending: Bool) -> Entry {
-        let e = Entry(sequence: t.sequence, facts: facts(t), isPending: isPending, flow: group(for: t))
-        attach(e, t)
-        return e
+    private func makeRow(_ t: Transaction, isPending: Bool) -> Int32 {
+        let slot = rows.add(RowRecord(sequence: t.sequence, facts: facts(t), flow: group(for: t), isPending: isPending))
+        attach(slot, t)
+        return slot
     }
 
     /// A query as it enters matching: shown at once, pending.
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
-        guard entry(sequence: sequence) == nil else { return }
-        insert(makeEntry(Transaction(sequence: sequence, query: query, response: nil), isPending: true))
+        guard slot(sequence: sequence) == nil else { return }
+        insert(makeRow(Transaction(sequence: sequence, query: query, response: nil), isPending: true))
     }
 
     /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
     public func matched(_ t: Transaction) {
-        guard let e = entry(sequence: t.sequence) else {
+        guard let slot = slot(sequence: t.sequence) else {
             if t.sequence <= evictedThrough { return }
-            insert(makeEntry(t, isPending: true))
+            insert(makeRow(t, isPending: true))
             if t.query != nil { answeredPending += 1 }
             return
         }
-        guard e.isWaiting else { return }
-        set(e, t)
+        guard rows[slot].isWaiting else { return }
+        set(slot, t)
         if t.query != nil { answeredPending += 1 }
-        noteTime(e)
-        e.flow.invalidate()
+        noteTime(slot)
+        invalidate(flow: rows[slot].flow)
         version += 1
     }
 
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
-        if let e = entry(sequence: t.sequence) {
-            if e.isAnsweredEarly { answeredPending -= 1 }
-            set(e, t)
-            e.isPending = false
-            noteTime(e)
-            e.flow.invalidate()
-            notePair(e)
+        if let slot = slot(sequence: t.sequence) {
+            if rows[slot].isAnsweredEarly { answeredPending -= 1 }
+            set(slot, t)
+            rows[slot].set(RowRecord.pending, false)
+            noteTime(slot)
+            invalidate(flow: rows[slot].flow)
+            notePair(slot)
             version += 1
             return
         }
         if t.sequence <= evictedThrough { return }
-        let e = makeEntry(t, isPending: false)
-        notePair(e)
-        insert(e)
+        let slot = makeRow(t, isPending: false)
+        notePair(slot)
+        insert(slot)
     }
 
-    private func notePair(_ e: Entry) {
-        let f = e.facts
+    private func notePair(_ slot: Int32) {
+        let f = rows[slot].facts
         guard f.attempt == 1, !f.isProbableRetry, let p = f.pair else { return }
-        if seenPairs.insert(p) { e.isFirstOfPair = true }
+        if seenPairs.insert(p) { rows[slot].set(RowRecord.firstOfPair, true) }
     }
 
-    private func group(for t: Transaction) -> FlowGroup {
+    private func group(for t: Transaction) -> Int32 {
         let key = FlowGroup.Key(transport: t.transport, client: t.client, server: t.server)
         if let g = flowByKey[key] { return g }
         flowNumbers += 1
-        let g = FlowGroup(number: flowNumbers, key: key)
-        flows.append(g)
+        let g = flowTable.add(FlowRecord(key: key, number: flowNumbers))
+        flowOrder.append(g)
         if flowByKey.count >= nextFlowSweep { sweepIdleFlows() }
         flowByKey[key] = g
         return g
@@ -615,12 +580,13 @@ public final class QueryStore {
     /// sweeps.
     private func sweepIdleFlows() {
         let horizon = latestTime - QueryStore.flowIdleNanoseconds
-        flowByKey = flowByKey.filter { $0.value.lastActivity >= horizon }
+        flowByKey = flowByKey.filter { lastActivity(flow: $0.value) >= horizon }
         nextFlowSweep = max(flowSweepMinimum, 2 * flowByKey.count)
     }
 
-    private func noteTime(_ e: Entry) {
-        latestTime = max(latestTime, e.facts.time.totalNanoseconds, e.facts.responseTime?.totalNanoseconds ?? 0)
+    private func noteTime(_ slot: Int32) {
+        let f = rows[slot].facts
+        latestTime = max(latestTime, f.time.totalNanoseconds, f.responseTime?.totalNanoseconds ?? 0)
     }
 
     /// Moves the end of the data forward without a row (the last packet's time, a live clock).
@@ -628,67 +594,93 @@ public final class QueryStore {
         if nanoseconds > latestTime { latestTime = nanoseconds; version += 1 }
     }
 
-    private func insert(_ e: Entry) {
-        noteTime(e)
-        if let last = entries.last, last.sequence > e.sequence {
-            let i = QueryStore.position(of: e.sequence, in: sequences)
-            entries.insert(e, at: i)
-            sequences.insert(e.sequence, at: i)
-            e.flow.entries.insert(e, at: insertionIndex(e.sequence, in: e.flow.entries))
+    private func insert(_ slot: Int32) {
+        noteTime(slot)
+        let sequence = rows[slot].sequence
+        if let last = order.last, rows[last].sequence > sequence {
+            order.insert(slot, at: position(of: sequence))
         } else {
-            entries.append(e)
-            sequences.append(e.sequence)
-            e.flow.entries.append(e)
+            order.append(slot)
         }
-        e.flow.invalidate()
+        link(slot, into: rows[slot].flow)
+        invalidate(flow: rows[slot].flow)
         version += 1
-        if entries.count > maxEntries {
+        if order.count > maxEntries {
             evict(max(1, maxEntries / 16))
             // After the evicted rows are gone (their names are free then).
             if names.count >= nextNamePrune { pruneNames() }
         }
     }
 
-    private func insertionIndex(_ sequence: Int, in list: RowList) -> Int {
-        var lo = 0, hi = list.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if list[mid].sequence < sequence { lo = mid + 1 } else { hi = mid }
+    /// Adds a row to its flow's list, in sequence order (at the end but for a row arriving out of order).
+    private func link(_ slot: Int32, into flow: Int32) {
+        let sequence = rows[slot].sequence
+        let f = flowTable[flow]
+        defer { flowTable[flow].count += 1 }
+        if f.count == 0 {
+            flowTable[flow].first = slot
+            flowTable[flow].last = slot
+            return
         }
-        return lo
+        if rows[f.last].sequence < sequence {
+            rows[f.last].nextInFlow = slot
+            flowTable[flow].last = slot
+            return
+        }
+        if rows[f.first].sequence > sequence {
+            rows[slot].nextInFlow = f.first
+            flowTable[flow].first = slot
+            return
+        }
+        var before = f.first
+        while rows[rows[before].nextInFlow].sequence < sequence { before = rows[before].nextInFlow }
+        rows[slot].nextInFlow = rows[before].nextInFlow
+        rows[before].nextInFlow = slot
     }
 
     /// Drops the `n` oldest rows (in batches, so that eviction costs little per row).
     private func evict(_ n: Int) {
-        let gone = Array(entries.prefix(n))
-        entries.removeFirst(gone.count)
-        sequences.removeFirst(gone.count)
-        var touched: [ObjectIdentifier: FlowGroup] = [:]
-        for e in gone {
+        let goneSlots = Array(order.prefix(n))
+        // Told while the rows are still there to be read.
+        onEvict(goneSlots.map { Entry(store: self, slot: $0, sequence: rows[$0].sequence) })
+        order.removeFirst(goneSlots.count)
+        var emptied = false
+        var cutoff = Int.min
+        for slot in goneSlots {
+            let r = rows[slot]
+            cutoff = max(cutoff, r.sequence)
             // Its pair leaves the set of pairs seen: a sibling settling later opens the bracket itself, and the set
             // stays as bounded as the rows.
-            if let p = e.facts.pair, e.isFirstOfPair { seenPairs.remove(p) }
-            if e.isMarked { markedCount -= 1 }
-            if e.isAnsweredEarly { answeredPending -= 1 }
-            touched[ObjectIdentifier(e.flow)] = e.flow
-        }
-        let cutoff = gone.last?.sequence ?? .min
-        evictedThrough = max(evictedThrough, cutoff)
-        var emptied = false
-        for g in touched.values {
-            // The evicted rows are all the rows up to the cutoff (`entries` is in sequence order).
-            g.entries.removeAll { $0.sequence <= cutoff }
-            g.invalidate()
-            if g.entries.isEmpty {
-                if flowByKey[g.key] === g { flowByKey[g.key] = nil }
+            if let p = r.facts.pair, r.has(RowRecord.firstOfPair) { seenPairs.remove(p) }
+            if r.has(RowRecord.marked) { markedCount -= 1 }
+            if r.isAnsweredEarly { answeredPending -= 1 }
+            if !keptTransactions.isEmpty { keptTransactions[r.sequence] = nil }
+            // The evicted rows are the oldest: each is the first of its flow's list.
+            let flow = r.flow
+            flowTable[flow].first = r.nextInFlow
+            flowTable[flow].count -= 1
+            invalidate(flow: flow)
+            if flowTable[flow].count == 0 {
+                let key = flowTable[flow].key
+                if flowByKey[key] == flow { flowByKey[key] = nil }
+                flowTable[flow].first = -1
+                flowTable[flow].last = -1
                 emptied = true
             }
+            rows.remove(slot)
         }
+        evictedThrough = max(evictedThrough, cutoff)
         // A flow whose rows are all gone goes too (its number is not reused).
-        if emptied { flows.removeAll { $0.entries.isEmpty } }
-        evicted += gone.count
+        if emptied {
+            flowOrder.removeAll { slot in
+                guard flowTable[slot].count == 0 else { return false }
+                if !statsCache.isEmpty { statsCache[slot] = nil }
+                flowTable.remove(slot)
+                return true
+            }
+        }
+        evicted += goneSlots.count
         version += 1
-        onEvict(gone)
     }
 
     /// Lets go of the names no row (nor anything else) refers to any more. Amortised: the table at least doubles
@@ -707,10 +699,10 @@ public final class QueryStore {
     // MARK: marks
 
     public func setMarked(_ e: Entry, _ marked: Bool) {
-        guard e.isMarked != marked else { return }
-        e.isMarked = marked
+        guard let slot = liveSlot(e), rows[slot].has(RowRecord.marked) != marked else { return }
+        rows[slot].set(RowRecord.marked, marked)
         markedCount += marked ? 1 : -1
-        e.flow.invalidate()
+        invalidate(flow: rows[slot].flow)
         version += 1
     }
 

@@ -38,13 +38,32 @@ public struct QueriesScreen {
         }
     }
 
+    /// The lines as their identities (8 bytes a line: a million rows' handles would take three times that), made into
+    /// handles as they are read: only the lines drawn or acted on are.
+    public struct Lines: RandomAccessCollection {
+        let store: QueryStore?
+        var ids: [Int] = []
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { ids.count }
+
+        public subscript(i: Int) -> Line {
+            let id = ids[i]
+            // A row or flow gone since (the list is recomputed at the next change) reads as empty.
+            if id < 0 { return .flow(store?.flow(number: -id) ?? FlowGroup(store: store!, slot: -1, number: -id)) }
+            return .query(store?.entry(sequence: id) ?? Entry(store: store!, slot: -1, sequence: id))
+        }
+
+        func identity(at i: Int) -> Int { ids[i] }
+    }
+
     public var grouped = true { didSet { invalidate() } }
     public var collapsed: Set<Int> = [] { didSet { invalidate() } }
     public var filter = QueryFilter.none { didSet { invalidate() } }
     public var problemsOnly = false { didSet { invalidate() } }
     public var sort = SortKey.time { didSet { invalidate() } }
     public internal(set) var cursor = ListCursor()
-    public private(set) var lines: [Line] = []
+    public private(set) var lines = Lines(store: nil)
     private var linesVersion = -1
     private var selected: Int?
 
@@ -61,28 +80,31 @@ public struct QueriesScreen {
         if linesVersion != store.version, !(allowStale && linesVersion >= 0) {
             linesVersion = store.version
             lines = computeLines(store)
-            if !cursor.follows, let selected, let i = lines.firstIndex(where: { $0.identity == selected }) {
+            if !cursor.follows, let selected, let i = lines.ids.firstIndex(of: selected) {
                 cursor.select(i, count: lines.count, page: page)
             }
         }
         cursor.clamp(count: lines.count, page: page)
-        selected = lines.indices.contains(cursor.index) ? lines[cursor.index].identity : nil
+        selected = lines.indices.contains(cursor.index) ? lines.identity(at: cursor.index) : nil
     }
 
-    private func computeLines(_ store: QueryStore) -> [Line] {
+    private func computeLines(_ store: QueryStore) -> Lines {
+        var out = Lines(store: store)
         if !grouped {
-            var rows = store.entries.filter(shows)
-            if sort != .time { rows.sort(by: sort.ordered) }
-            return rows.map { .query($0) }
+            if sort == .time {
+                for e in store.entries where shows(e) { out.ids.append(e.sequence) }
+            } else {
+                out.ids = store.entries.filter(shows).sorted(by: sort.ordered).map(\.sequence)
+            }
+            return out
         }
-        var out: [Line] = []
         for g in store.flows where !g.entries.isEmpty {
             var rows = g.entries.filter(shows)
             guard !rows.isEmpty else { continue }
-            out.append(.flow(g))
+            out.ids.append(-g.number)
             if collapsed.contains(g.number) { continue }
             if sort != .time { rows.sort(by: sort.ordered) }
-            out += rows.map { .query($0) }
+            for e in rows { out.ids.append(e.sequence) }
         }
         return out
     }

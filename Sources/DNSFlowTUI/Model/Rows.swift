@@ -1,0 +1,268 @@
+import DNSFlowCore
+
+/// One row of the interface: a query (or an orphan response, or a malformed message) from the moment it is seen.
+/// A live query shows as pending until its transaction settles; then the settled transaction replaces it in place.
+///
+/// A row is a record in the store's table (`RowRecord`, no object of its own); an `Entry` is a handle to it: the
+/// store, the row's slot and its sequence. It keeps what the list, the filters, the flows and the timeline need
+/// (`facts`), with its name interned, not the decoded messages. Detail and the exports get the whole transaction
+/// from `QueryStore.transaction(of:)`, which decodes the row's packets again.
+///
+/// A handle held across changes to the store still reads its own row: a slot freed by eviction and given to a newer
+/// row is told apart by the sequence, and the row is looked up again (or, gone, reads as an empty row).
+public struct Entry {
+    unowned(unsafe) let store: QueryStore
+    let slot: Int32
+    public let sequence: Int
+
+    /// The row's record (a copy).
+    var record: RowRecord { store.withRow(self) { $0 } }
+
+    public var facts: QueryFacts { store.withRow(self) { $0.facts } }
+    public var flow: FlowGroup { store.flowGroup(slot: store.withRow(self) { $0.flow }) }
+    /// Where the query's and the response's packets are (input, frame, file offset).
+    public var queryPacket: PacketRef? { store.withRow(self) { $0.queryPacket } }
+    public var responsePacket: PacketRef? { store.withRow(self) { $0.responsePacket } }
+    /// Seen but not settled yet (waiting for its answer, or for the analysis to finish with it).
+    public var isPending: Bool { store.withRow(self) { $0.isPending } }
+    /// The first query of its A/AAAA pair (opens the bracket).
+    public var isFirstOfPair: Bool { store.withRow(self) { $0.has(RowRecord.firstOfPair) } }
+    public var isMarked: Bool { store.withRow(self) { $0.has(RowRecord.marked) } }
+    /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
+    /// TCP, IP fragments, malformed).
+    var kept: Transaction? { store.kept(sequence) }
+
+    /// Lowercased name, for filtering (computed once per distinct name).
+    var searchName: String { store.withRow(self) { $0.facts.name?.search ?? "" } }
+
+    /// Seen, with no answer yet (pending, and nothing matched it).
+    public var isWaiting: Bool { store.withRow(self) { $0.isWaiting } }
+
+    /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
+    var isAnsweredEarly: Bool { store.withRow(self) { $0.isAnsweredEarly } }
+
+    /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
+    public var isRetry: Bool { store.withRow(self) { $0.facts.isRetry } }
+
+    /// Unanswered, retried, in a pair that was not plain ok, slow (100 ms or more), a server error, an orphan or
+    /// malformed: what `f` keeps. (NXDOMAIN is an answer; search-list NXDOMAINs are a finding, not a problem row.)
+    public var isProblem: Bool { store.withRow(self) { $0.isProblem } }
+}
+
+extension Entry: Equatable {
+    public static func == (a: Entry, b: Entry) -> Bool { a.store === b.store && a.sequence == b.sequence }
+}
+
+/// A row as the store holds it: a value in its table (no object header, no allocator rounding, no pointer to it
+/// from a list): 160 bytes a row.
+struct RowRecord {
+    var sequence: Int
+    var facts: QueryFacts
+    /// Stored without Optional's extra byte, which padding makes eight.
+    var queryRef = PacketRef.none, responseRef = PacketRef.none
+    /// The row's flow (a slot in the store's flow table) and the flow's next row in sequence order (-1: the last).
+    var flow: Int32
+    var nextInFlow: Int32 = -1
+    var flags: UInt8 = 0
+
+    static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
+
+    init(sequence: Int, facts: QueryFacts, flow: Int32, isPending: Bool) {
+        self.sequence = sequence
+        self.facts = facts
+        self.flow = flow
+        flags = isPending ? RowRecord.pending : 0
+    }
+
+    /// What a slot holds between rows, and what a handle to a row no longer held reads.
+    nonisolated(unsafe) static let vacant = RowRecord(
+        sequence: -1, facts: .nothing, flow: -1,
+        isPending: false)
+
+    func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
+    mutating func set(_ flag: UInt8, _ on: Bool) { flags = on ? flags | flag : flags & ~flag }
+
+    var queryPacket: PacketRef? {
+        get { queryRef.isNone ? nil : queryRef }
+        set { queryRef = newValue ?? .none }
+    }
+    var responsePacket: PacketRef? {
+        get { responseRef.isNone ? nil : responseRef }
+        set { responseRef = newValue ?? .none }
+    }
+
+    var isPending: Bool { has(RowRecord.pending) }
+    var isWaiting: Bool { isPending && !facts.hasResponse }
+    var isAnsweredEarly: Bool { isPending && facts.hasQuery && facts.hasResponse }
+
+    var isProblem: Bool {
+        let t = facts
+        if t.status == .malformed || t.status == .orphanResponse { return true }
+        if !isPending, t.status == .unanswered { return true }
+        if t.isRetry { return true }
+        if let state = t.pairState, state != .ok, state != .single { return true }
+        if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
+        if let r = t.rcode, r != .noError, r != .nxDomain { return true }
+        return false
+    }
+}
+
+/// One 5-tuple (transport, client, server) as the interface groups it, with its rows in sequence order: a handle to
+/// a record in the store's flow table, as `Entry` is to a row.
+public struct FlowGroup {
+    public struct Key: Hashable {
+        public var transport: TransportProtocol
+        public var client: Endpoint
+        public var server: Endpoint
+
+        public func _rawHashValue(seed: Int) -> Int {
+            FastHash.mix(FastHash.flow(transport, client, server), seed: seed)
+        }
+    }
+
+    public struct Stats: Equatable {
+        public var queries = 0
+        public var answered = 0
+        public var unanswered = 0
+        public var pending = 0
+        public var retries = 0
+        public var marked = 0
+        public var worstLatency: Int64?
+        public var medianLatency: Int64?
+    }
+
+    unowned(unsafe) let store: QueryStore
+    let slot: Int32
+    /// 1-based, in order of first appearance (the `flow:N` filter term).
+    public let number: Int
+
+    var record: FlowRecord { store.flowRecord(self) }
+    public var key: Key { record.key }
+    /// Its rows, in sequence order.
+    public var entries: FlowRows { FlowRows(store: store, record: record) }
+    /// Computed for the flows on screen only, and kept until the flow changes.
+    public var stats: Stats { store.stats(of: self) }
+}
+
+extension FlowGroup: Equatable {
+    public static func == (a: FlowGroup, b: FlowGroup) -> Bool { a.store === b.store && a.number == b.number }
+}
+
+/// A flow's rows, walked along the links between its rows' records.
+public struct FlowRows: Sequence {
+    unowned(unsafe) let store: QueryStore
+    let first: Int32
+    public let count: Int
+
+    init(store: QueryStore, record: FlowRecord) {
+        self.store = store
+        first = record.first
+        count = Int(record.count)
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public var underestimatedCount: Int { count }
+
+    public struct Iterator: IteratorProtocol {
+        unowned(unsafe) let store: QueryStore
+        var slot: Int32
+        public mutating func next() -> Entry? {
+            guard slot >= 0 else { return nil }
+            let e = Entry(store: store, slot: slot, sequence: store.rows[slot].sequence)
+            slot = store.rows[slot].nextInFlow
+            return e
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(store: store, slot: count == 0 ? -1 : first) }
+}
+
+struct FlowRecord {
+    var key: FlowGroup.Key
+    var number: Int
+    /// Its first and last rows (slots), linked through `RowRecord.nextInFlow`.
+    var first: Int32 = -1, last: Int32 = -1
+    var count: Int32 = 0
+
+    nonisolated(unsafe) static let vacant = FlowRecord(
+        key: FlowGroup.Key(transport: .udp, client: Endpoint(address: .v4(0), port: 0),
+                           server: Endpoint(address: .v4(0), port: 0)),
+        number: 0)
+}
+
+/// Values in chunks of 4,096, addressed by slot, in place; a removed value's slot is given to the next one added.
+/// Growing adds a chunk: nothing is moved (an array of a million rows doubling would hold two copies at once), and
+/// the rows are not objects of their own.
+final class SlotTable<Element> {
+    private static var shift: Int { 12 }
+    private static var chunkSize: Int { 1 << shift }
+    private var chunks: [UnsafeMutablePointer<Element>] = []
+    /// Slots ever used (initialized); the freed ones among them hold `vacant`.
+    private(set) var filled = 0
+    private var freeSlots: [Int32] = []
+    private let vacant: Element
+
+    init(vacant: Element) { self.vacant = vacant }
+
+    deinit {
+        for (c, chunk) in chunks.enumerated() {
+            chunk.deinitialize(count: min(SlotTable.chunkSize, filled - c << SlotTable.shift))
+            chunk.deallocate()
+        }
+    }
+
+    var count: Int { filled - freeSlots.count }
+
+    @inline(__always) private func address(_ slot: Int32) -> UnsafeMutablePointer<Element> {
+        let s = Int(slot)
+        precondition(s >= 0 && s < filled, "slot \(s) out of the table")
+        return chunks[s >> SlotTable.shift] + (s & (SlotTable.chunkSize - 1))
+    }
+
+    /// The value in place: reading one field reads only that field.
+    subscript(slot: Int32) -> Element {
+        unsafeAddress { UnsafePointer(address(slot)) }
+        unsafeMutableAddress { address(slot) }
+    }
+
+    func add(_ value: Element) -> Int32 {
+        if let s = freeSlots.popLast() {
+            address(s).pointee = value
+            return s
+        }
+        precondition(filled < Int(Int32.max), "table full")
+        if filled == chunks.count << SlotTable.shift { chunks.append(.allocate(capacity: SlotTable.chunkSize)) }
+        let s = Int32(filled)
+        filled += 1
+        address(s).initialize(to: value)
+        return s
+    }
+
+    func remove(_ slot: Int32) {
+        address(slot).pointee = vacant
+        freeSlots.append(slot)
+    }
+}
+
+/// The store's rows in sequence order, as handles.
+public struct RowsView: RandomAccessCollection {
+    unowned(unsafe) let store: QueryStore
+    let order: [Int32]
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { order.count }
+    public subscript(i: Int) -> Entry {
+        let slot = order[i]
+        return Entry(store: store, slot: slot, sequence: store.rows[slot].sequence)
+    }
+}
+
+/// The store's flows in order of their numbers, as handles.
+public struct FlowsView: RandomAccessCollection {
+    unowned(unsafe) let store: QueryStore
+    let order: [Int32]
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { order.count }
+    public subscript(i: Int) -> FlowGroup { store.flowGroup(slot: order[i]) }
+}
