@@ -254,6 +254,55 @@ struct QueryFactsTests {
         #expect(s.entries[0].responsePacket == nil && s.entries[0].queryPacket != nil)
     }
 
+    /// A row's flags (pending, marked, first of its pair) live in its facts' spare byte: replacing the facts as the
+    /// row settles keeps them.
+    @Test func aRowsFlagsOutliveItsFacts() throws {
+        let all = try transactions("Fixtures/lab/race-10s/pod.pcap")
+        let s = QueryStore()
+        for t in all { if let q = t.query { s.queryArrived(t.sequence, q) } }
+        #expect(s.entries.allSatisfy(\.isPending) && s.count > 4)
+        for e in s.entries.prefix(4) { s.setMarked(e, true) }
+        for t in all { s.settled(t) }
+        #expect(s.entries.allSatisfy { !$0.isPending })
+        #expect(s.entries.prefix(4).allSatisfy(\.isMarked) && s.markedCount == 4 && s.entries.filter(\.isMarked).count == 4)
+        let opens = s.entries.filter(\.isFirstOfPair).count
+        #expect(opens > 0)
+    }
+
+    /// A response's place is stored relative to its query's: one on another input, or too far (2^31 frames or octets)
+    /// from it, is not, and the row keeps its transaction (Detail and export stay whole).
+    @Test func aResponsePlaceFarFromItsQueryKeepsTheTransaction() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+        let q = base.query!.point
+        for (input, frame, offset, fits) in [(q.input, q.frame + 1, q.fileOffset + 100, true),
+                                             (q.input, q.frame + (1 << 31) - 1, q.fileOffset, true),
+                                             (q.input, q.frame + (1 << 31), q.fileOffset, false),
+                                             (q.input, q.frame + 1, q.fileOffset + (1 << 31), false),
+                                             (q.input, q.frame + 1, q.fileOffset - (1 << 31), true),
+                                             (q.input + 1, q.frame + 1, q.fileOffset + 100, false)] {
+            var t = base
+            t.response!.point = CapturePoint(input: input, frame: frame, fileOffset: offset)
+            let s = QueryStore()
+            s.rebuild = { _ in nil }
+            // Both ways in: settled at once, and answered after the query was shown alone.
+            s.settled(t)
+            let late = QueryStore()
+            late.rebuild = { _ in nil }
+            late.queryArrived(t.sequence, t.query!)
+            late.matched(t)
+            late.settled(t)
+            for e in [s.entries[0], late.entries[0]] {
+                #expect(e.queryPacket?.point == q)
+                if fits {
+                    #expect(e.responsePacket?.point == t.response!.point && e.kept == nil)
+                } else {
+                    #expect(e.responsePacket == nil && e.kept != nil)
+                }
+                #expect(e.facts.responseTime == t.response!.timestamp)
+            }
+        }
+    }
+
     /// A flow's rows stay in sequence order as rows arrive in and out of order (orphans and malformed messages settle
     /// after later queries), and leave from the front as they are evicted.
     @Test func aFlowsRowsKeepTheirOrder() throws {
@@ -282,9 +331,10 @@ struct QueryFactsTests {
         }
     }
 
-    /// A row is a value of at most 160 bytes in the store's table (no object, no allocator rounding).
-    @Test func aRowFitsIn160Bytes() throws {
-        #expect(MemoryLayout<RowRecord>.stride <= 160, "\(MemoryLayout<RowRecord>.stride) bytes")
+    /// A row is a value of at most 128 bytes in the store's table (no object, no allocator rounding).
+    @Test func aRowFitsIn128Bytes() throws {
+        #expect(MemoryLayout<QueryFacts>.size <= 88, "facts: \(MemoryLayout<QueryFacts>.size) bytes")
+        #expect(MemoryLayout<RowRecord>.stride <= 128, "\(MemoryLayout<RowRecord>.stride) bytes")
         let t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first)
         let s = QueryStore()
         s.settled(t)

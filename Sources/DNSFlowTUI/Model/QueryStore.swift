@@ -50,21 +50,26 @@ public final class InternedName {
 /// What one row shows, filters and counts on, packed: the same names as `Transaction`'s, without the messages.
 /// Exact for every transaction: what does not fit the packed form goes in a box (`PackedAnalysis.Rare`).
 public struct QueryFacts: TransactionFacts {
+    // In this order, the fields leave no padding: 87 bytes, and a row's other fields fill its record to 128.
     /// Query time, or the response's for an orphan.
     public private(set) var time: Timestamp
-    /// The response's time as seconds after `time`'s and its own nanoseconds (exact however far apart).
-    private var responseSeconds: Int64 = 0
-    private var responseNanoseconds: UInt32 = 0
     private var responseDigits: UInt8 = 9
     private var bits: UInt8 = 0
+    /// The flags of the row holding these facts (`RowRecord`'s), kept here where they take no room of their own.
+    var rowFlags: UInt8 = 0
+    private var responseNanoseconds: UInt32 = 0
     public private(set) var id: UInt16 = 0
     private var qtype: UInt16 = 0
     private var qclass: UInt16 = 0
     private var rcodeValue: UInt16 = 0
+    /// The response's time as seconds after `time`'s and its own nanoseconds. `Int32.min`: the response's time is in
+    /// the analysis's box (more than 68 years apart: a corrupt capture), so that it stays exact.
+    private var responseSeconds: Int32 = 0
     public private(set) var name: InternedName?
     private var packed: PackedAnalysis
 
     private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
+    private static let farResponse = Int32.min
 
     /// `findings`, when given, replaces the analysis's own list (the store passes one shared by every row with
     /// the same findings).
@@ -80,13 +85,7 @@ public struct QueryFacts: TransactionFacts {
             qtype = q.type.rawValue
             qclass = q.qclass.rawValue
         }
-        if let r = t.response {
-            bits |= QueryFacts.hasResponseBit
-            responseSeconds = r.timestamp.seconds &- time.seconds
-            responseNanoseconds = r.timestamp.nanoseconds
-            responseDigits = r.timestamp.digits
-            rcodeValue = r.message.rcode.rawValue
-        }
+        if let r = t.response { setResponse(r) }
     }
 
     /// No transaction: what a vacant slot of the store's table holds.
@@ -116,7 +115,9 @@ public struct QueryFacts: TransactionFacts {
 
     public var responseTime: Timestamp? {
         guard hasResponse else { return nil }
-        return Timestamp(seconds: time.seconds &+ responseSeconds, nanoseconds: responseNanoseconds, digits: responseDigits)
+        if responseSeconds == QueryFacts.farResponse { return packed.farResponseTime }
+        return Timestamp(seconds: time.seconds &+ Int64(responseSeconds), nanoseconds: responseNanoseconds,
+                         digits: responseDigits)
     }
 
     /// As `Transaction.latencyNanoseconds` computes it (`Timestamp.nanoseconds(since:)`).
@@ -132,15 +133,23 @@ public struct QueryFacts: TransactionFacts {
     /// The response added to a row that showed its query alone.
     mutating func setResponse(_ r: ObservedMessage) {
         bits |= QueryFacts.hasResponseBit
-        responseSeconds = r.timestamp.seconds &- time.seconds
-        responseNanoseconds = r.timestamp.nanoseconds
-        responseDigits = r.timestamp.digits
         rcodeValue = r.message.rcode.rawValue
+        responseDigits = r.timestamp.digits
+        responseNanoseconds = r.timestamp.nanoseconds
+        let apart = r.timestamp.seconds &- time.seconds
+        if let s = Int32(exactly: apart), s != QueryFacts.farResponse, r.timestamp.seconds == time.seconds &+ Int64(s) {
+            responseSeconds = s
+        } else {
+            responseSeconds = QueryFacts.farResponse
+            packed.farResponseTime = r.timestamp
+        }
     }
 
     /// The analysis replaced, the rest as it was (a row settling with the messages it already shows).
     mutating func setAnalysis(_ a: Analysis, findings: [String]) {
+        let far = packed.farResponseTime
         packed = PackedAnalysis(a, findings: findings)
+        if let far { packed.farResponseTime = far }
     }
     public var attempt: Int { packed.attempt }
     public var isProbableRetry: Bool { packed.isProbableRetry }
@@ -158,15 +167,24 @@ public struct QueryFacts: TransactionFacts {
 /// findings list as given (shared). A whole analysis whose values do not fit (a query re-sent 70,000 times, ids past
 /// 2^31) is boxed.
 struct PackedAnalysis {
-    private var retryGap: Int64
     private var resolutionNanosecondsValue: Int64
+    private(set) var findings: [String]
+    /// Set when the values do not pack (or a retry gap is set, rare): every accessor reads the whole analysis there.
+    /// It also holds a response time too far from the query's to pack.
+    private var rare: Rare?
     private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
     private var attemptValue: UInt16
     private var querySightings: UInt16, responseSightings: UInt16
     private var bits: UInt8
-    private(set) var findings: [String]
-    /// Set when the values do not pack: every accessor reads it instead.
-    private var wholeBox: Box<Analysis>?
+
+    final class Rare {
+        let whole: Analysis?
+        let responseTime: Timestamp?
+        init(whole: Analysis?, responseTime: Timestamp?) {
+            self.whole = whole
+            self.responseTime = responseTime
+        }
+    }
 
     private static let none = Int32.min
     private static let pairStates: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
@@ -177,7 +195,6 @@ struct PackedAnalysis {
             guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
             return .some(n)
         }
-        retryGap = .min
         resolutionNanosecondsValue = .min
         chainValue = PackedAnalysis.none
         pairValue = PackedAnalysis.none
@@ -188,11 +205,12 @@ struct PackedAnalysis {
         responseSightings = 0
         bits = 0
         self.findings = findings ?? a.findings
-        guard let attempt = UInt16(exactly: a.attempt), let qs = UInt16(exactly: a.querySightings),
-              let rs = UInt16(exactly: a.responseSightings),
+        // A re-send's gap is kept whole with the rest (most rows have none: eight bytes each otherwise).
+        guard a.retryGapNanoseconds == nil, let attempt = UInt16(exactly: a.attempt),
+              let qs = UInt16(exactly: a.querySightings), let rs = UInt16(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
-              a.retryGapNanoseconds != .min, a.resolutionNanoseconds != .min else {
-            wholeBox = Box(a)
+              a.resolutionNanoseconds != .min else {
+            rare = Rare(whole: a, responseTime: nil)
             return
         }
         attemptValue = attempt
@@ -202,7 +220,6 @@ struct PackedAnalysis {
         pairValue = pair ?? PackedAnalysis.none
         resolutionValue = resolution ?? PackedAnalysis.none
         flowValue = flow ?? PackedAnalysis.none
-        retryGap = a.retryGapNanoseconds ?? .min
         resolutionNanosecondsValue = a.resolutionNanoseconds ?? .min
         var bits: UInt8 = a.isProbableRetry ? 1 : 0
         if let s = a.sameSocket { bits |= s ? 2 : 4 }
@@ -210,7 +227,13 @@ struct PackedAnalysis {
         self.bits = bits
     }
 
-    private var whole: Analysis? { wholeBox?.value }
+    private var whole: Analysis? { rare?.whole }
+
+    /// A response time too far from the query's to pack (`QueryFacts` asks for it only then).
+    var farResponseTime: Timestamp? {
+        get { rare?.responseTime }
+        set { rare = Rare(whole: rare?.whole, responseTime: newValue) }
+    }
     private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
 
     var attempt: Int { whole?.attempt ?? Int(attemptValue) }
@@ -231,7 +254,6 @@ struct PackedAnalysis {
         if let whole { return whole }
         var a = Analysis()
         a.attempt = Int(attemptValue)
-        a.retryGapNanoseconds = retryGap == .min ? nil : retryGap
         a.isProbableRetry = isProbableRetry
         a.chain = chain
         a.pair = pair
@@ -477,28 +499,30 @@ public final class QueryStore {
         }
         // Its answer matched: the response's facts and place are added to the query's.
         if !keeps, f.hasQuery, !f.hasResponse, let r = t.response, let place = PacketRef(r.point),
-           QueryStore.rebuildable(t, rebuild: rebuild != nil)
+           QueryStore.rebuildable(t, rebuild: rebuild != nil), rows[slot].canPlaceResponse(place)
         {
             rows[slot].facts.setResponse(r)
             rows[slot].facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
-            rows[slot].responsePacket = place
+            _ = rows[slot].setResponsePlace(place)
             return
         }
         // A row's question does not change from arrival to settling: its interned name is looked up once.
-        if let name = f.name, let q = t.question, name.name == q.name {
-            rows[slot].facts = facts(t, name: name)
-        } else {
-            rows[slot].facts = facts(t)
-        }
+        var new = f.name.flatMap { name in t.question.flatMap { name.name == $0.name ? facts(t, name: name) : nil } }
+            ?? facts(t)
+        new.rowFlags = f.rowFlags  // the row's own flags travel with its facts
+        rows[slot].facts = new
         attach(slot, t)
     }
 
     private func attach(_ slot: Int32, _ t: Transaction) {
-        let query = t.query.map { PacketRef($0.point) }, response = t.response.map { PacketRef($0.point) }
-        if let query { rows[slot].queryPacket = query }
-        if let response { rows[slot].responsePacket = response }
         // A packet whose place does not pack cannot be read again: the row keeps what it had.
-        let placed = query != .some(nil) && response != .some(nil)
+        var placed = true
+        if let q = t.query {
+            if let ref = PacketRef(q.point) { rows[slot].setQueryPlace(ref) } else { placed = false }
+        }
+        if let r = t.response {
+            if let ref = PacketRef(r.point), rows[slot].setResponsePlace(ref) {} else { placed = false }
+        }
         if placed && QueryStore.rebuildable(t, rebuild: rebuild != nil) {
             if !keptTransactions.isEmpty { keptTransactions[t.sequence] = nil }
         } else {

@@ -54,41 +54,73 @@ extension Entry: Equatable {
 }
 
 /// A row as the store holds it: a value in its table (no object header, no allocator rounding, no pointer to it
-/// from a list): 160 bytes a row.
+/// from a list): 128 bytes a row.
 struct RowRecord {
-    var sequence: Int
     var facts: QueryFacts
-    /// Stored without Optional's extra byte, which padding makes eight.
-    var queryRef = PacketRef.none, responseRef = PacketRef.none
+    var sequence: Int
+    /// The first packet's place (the query's; the response's in a row without a query), stored without Optional's
+    /// extra byte, which padding makes eight.
+    private var firstRef = PacketRef.none
+    /// The response's place after a query, relative to the query's (same input; frame and offset within 2^31 of
+    /// it): eight bytes, where a place takes sixteen. One that does not fit is not stored (the row keeps its
+    /// transaction instead).
+    private var responseFrameDelta: Int32 = 0, responseOffsetDelta: Int32 = 0
     /// The row's flow (a slot in the store's flow table) and the flow's next row in sequence order (-1: the last).
     var flow: Int32
     var nextInFlow: Int32 = -1
-    var flags: UInt8 = 0
 
     static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
+    private static let hasResponsePlace: UInt8 = 8
 
     init(sequence: Int, facts: QueryFacts, flow: Int32, isPending: Bool) {
         self.sequence = sequence
         self.facts = facts
         self.flow = flow
-        flags = isPending ? RowRecord.pending : 0
+        self.facts.rowFlags = isPending ? RowRecord.pending : 0
     }
 
     /// What a slot holds between rows, and what a handle to a row no longer held reads.
-    nonisolated(unsafe) static let vacant = RowRecord(
-        sequence: -1, facts: .nothing, flow: -1,
-        isPending: false)
+    nonisolated(unsafe) static let vacant = RowRecord(sequence: -1, facts: .nothing, flow: -1, isPending: false)
 
-    func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
-    mutating func set(_ flag: UInt8, _ on: Bool) { flags = on ? flags | flag : flags & ~flag }
-
-    var queryPacket: PacketRef? {
-        get { queryRef.isNone ? nil : queryRef }
-        set { queryRef = newValue ?? .none }
+    func has(_ flag: UInt8) -> Bool { facts.rowFlags & flag != 0 }
+    mutating func set(_ flag: UInt8, _ on: Bool) {
+        facts.rowFlags = on ? facts.rowFlags | flag : facts.rowFlags & ~flag
     }
+
+    var queryPacket: PacketRef? { facts.hasQuery && !firstRef.isNone ? firstRef : nil }
+
     var responsePacket: PacketRef? {
-        get { responseRef.isNone ? nil : responseRef }
-        set { responseRef = newValue ?? .none }
+        guard facts.hasQuery else { return firstRef.isNone ? nil : firstRef }
+        guard has(RowRecord.hasResponsePlace) else { return nil }
+        return PacketRef(CapturePoint(input: firstRef.input, frame: firstRef.frame + Int(responseFrameDelta),
+                                      fileOffset: firstRef.fileOffset + Int64(responseOffsetDelta)))
+    }
+
+    /// The query's place (set before the response's).
+    mutating func setQueryPlace(_ ref: PacketRef) {
+        firstRef = ref
+        set(RowRecord.hasResponsePlace, false)
+    }
+
+    /// The response's place; false when it cannot be stored (relative to the query's, it does not fit).
+    mutating func setResponsePlace(_ ref: PacketRef) -> Bool {
+        guard facts.hasQuery else {
+            firstRef = ref
+            return true
+        }
+        guard !firstRef.isNone, ref.input == firstRef.input, let frame = Int32(exactly: ref.frame - firstRef.frame),
+              let offset = Int32(exactly: ref.fileOffset - firstRef.fileOffset)
+        else { return false }
+        responseFrameDelta = frame
+        responseOffsetDelta = offset
+        set(RowRecord.hasResponsePlace, true)
+        return true
+    }
+
+    /// Whether the response's place would be stored (`setResponsePlace` would succeed).
+    func canPlaceResponse(_ ref: PacketRef) -> Bool {
+        var copy = self
+        return copy.setResponsePlace(ref)
     }
 
     var isPending: Bool { has(RowRecord.pending) }
