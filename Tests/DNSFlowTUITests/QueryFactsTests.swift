@@ -303,6 +303,47 @@ struct QueryFactsTests {
         }
     }
 
+    /// The open-addressing index of slots agrees with a dictionary through inserts, removals (tombstones), growth and
+    /// filtering, with keys that collide on purpose (a hash of 16 values for 4,000 keys).
+    @Test func slotIndexAgreesWithADictionary() {
+        var keys: [Int32: Int] = [:]      // slot -> key
+        var reference: [Int: Int32] = [:] // key -> slot
+        var index = SlotIndex()
+        var state: UInt64 = 11
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        func hash(_ key: Int) -> UInt64 { UInt64(key % 16) &* 0x9e37_79b9_7f4a_7c15 }
+        let hashOf: (Int32) -> UInt64 = { hash(keys[$0]!) }
+        var nextSlot: Int32 = 0
+        for step in 0..<20_000 {
+            let key = next() % 4_000
+            switch next() % 10 {
+            case 0..<6 where reference[key] == nil:
+                keys[nextSlot] = key
+                reference[key] = nextSlot
+                index.insert(nextSlot, hash: hash(key), hashOf: hashOf)
+                nextSlot += 1
+            case 6..<9:
+                if let slot = reference.removeValue(forKey: key) {
+                    index.remove(slot, hash: hash(key))
+                    keys[slot] = nil
+                }
+            case 9 where step % 500 == 0:
+                index.filter({ keys[$0]! % 3 != 0 }, hashOf: hashOf)
+                for (k, slot) in reference where k % 3 == 0 {
+                    reference[k] = nil
+                    keys[slot] = nil
+                }
+            default: break
+            }
+            let probe = next() % 4_000
+            #expect(index.find(hash: hash(probe), matches: { keys[$0] == probe }) == reference[probe])
+            #expect(index.count == reference.count)
+        }
+    }
+
     /// A flow's rows stay in sequence order as rows arrive in and out of order (orphans and malformed messages settle
     /// after later queries), and leave from the front as they are evicted.
     @Test func aFlowsRowsKeepTheirOrder() throws {

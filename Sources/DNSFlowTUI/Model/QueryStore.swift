@@ -284,7 +284,7 @@ public final class QueryStore {
     /// The flows still open to new rows. A flow idle for `flowIdleNanoseconds` leaves it (its rows keep it), as the
     /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
     /// sockets would otherwise each hold a slot here.
-    private var flowByKey: [FlowGroup.Key: Int32] = [:]
+    private var openFlows = SlotIndex()
     private var nextFlowSweep = 65_536
     /// The table's size below which it is not swept (smaller in tests).
     var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
@@ -591,21 +591,28 @@ public final class QueryStore {
 
     private func group(for t: Transaction) -> Int32 {
         let key = FlowGroup.Key(transport: t.transport, client: t.client, server: t.server)
-        if let g = flowByKey[key] { return g }
+        let hash = QueryStore.hash(key)
+        if let g = openFlows.find(hash: hash, matches: { flowTable[$0].key == key }) { return g }
         flowNumbers += 1
         let g = flowTable.add(FlowRecord(key: key, number: flowNumbers))
         flowOrder.append(g)
-        if flowByKey.count >= nextFlowSweep { sweepIdleFlows() }
-        flowByKey[key] = g
+        if openFlows.count >= nextFlowSweep { sweepIdleFlows() }
+        openFlows.insert(g, hash: hash, hashOf: flowHash)
         return g
     }
+
+    private static func hash(_ key: FlowGroup.Key) -> UInt64 {
+        UInt64(UInt(bitPattern: FastHash.mix(FastHash.flow(key.transport, key.client, key.server), seed: 0)))
+    }
+
+    private func flowHash(_ slot: Int32) -> UInt64 { QueryStore.hash(flowTable[slot].key) }
 
     /// Closes the flows idle for `flowIdleNanoseconds` to new rows; amortised: the table at least doubles between
     /// sweeps.
     private func sweepIdleFlows() {
         let horizon = latestTime - QueryStore.flowIdleNanoseconds
-        flowByKey = flowByKey.filter { lastActivity(flow: $0.value) >= horizon }
-        nextFlowSweep = max(flowSweepMinimum, 2 * flowByKey.count)
+        openFlows.filter({ lastActivity(flow: $0) >= horizon }, hashOf: flowHash)
+        nextFlowSweep = max(flowSweepMinimum, 2 * openFlows.count)
     }
 
     private func noteTime(_ slot: Int32) {
@@ -685,8 +692,7 @@ public final class QueryStore {
             flowTable[flow].count -= 1
             invalidate(flow: flow)
             if flowTable[flow].count == 0 {
-                let key = flowTable[flow].key
-                if flowByKey[key] == flow { flowByKey[key] = nil }
+                openFlows.remove(flow, hash: flowHash(flow))
                 flowTable[flow].first = -1
                 flowTable[flow].last = -1
                 emptied = true

@@ -298,3 +298,74 @@ public struct FlowsView: RandomAccessCollection {
     public var endIndex: Int { order.count }
     public subscript(i: Int) -> FlowGroup { store.flowGroup(slot: order[i]) }
 }
+
+/// Slots found by a key their records hold: an open-addressing table of 4-byte slots (linear probing), where a
+/// dictionary from the key held the key again (the flows' 52-byte 5-tuples: 60 bytes an entry, 80 with its slack).
+struct SlotIndex {
+    private static let empty: Int32 = -1, removed: Int32 = -2
+    private var buckets = [Int32](repeating: SlotIndex.empty, count: 16)
+    private(set) var count = 0
+    /// Entries and tombstones: the table grows (or is rebuilt) before it is three quarters used.
+    private var used = 0
+
+    private var mask: Int { buckets.count - 1 }
+
+    /// The slot whose record `matches`, among those filed under `hash`.
+    func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = buckets[i]
+            if s == SlotIndex.empty { return nil }
+            if s >= 0, matches(s) { return s }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Files `slot` under `hash` (not already filed); `hashOf` gives the hash of any slot held, to rebuild the table.
+    mutating func insert(_ slot: Int32, hash: UInt64, hashOf: (Int32) -> UInt64) {
+        if (used + 1) * 4 > buckets.count * 3 { rebuild(capacity: max(16, (count + 1) * 2), hashOf: hashOf) }
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while buckets[i] >= 0 { i = (i + 1) & mask }
+        if buckets[i] == SlotIndex.empty { used += 1 }
+        buckets[i] = slot
+        count += 1
+    }
+
+    /// Unfiles `slot`, filed under `hash`.
+    mutating func remove(_ slot: Int32, hash: UInt64) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while buckets[i] != SlotIndex.empty {
+            if buckets[i] == slot {
+                buckets[i] = SlotIndex.removed
+                count -= 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Keeps only the slots `keep` says to, in a table sized for them.
+    mutating func filter(_ keep: (Int32) -> Bool, hashOf: (Int32) -> UInt64) {
+        let kept = buckets.filter { $0 >= 0 && keep($0) }
+        refill(kept, capacity: max(16, kept.count * 2), hashOf: hashOf)
+    }
+
+    private mutating func rebuild(capacity: Int, hashOf: (Int32) -> UInt64) {
+        refill(buckets.filter { $0 >= 0 }, capacity: capacity, hashOf: hashOf)
+    }
+
+    private mutating func refill(_ slots: [Int32], capacity: Int, hashOf: (Int32) -> UInt64) {
+        var size = 16
+        while size < capacity { size *= 2 }
+        buckets = [Int32](repeating: SlotIndex.empty, count: size)
+        count = 0
+        used = 0
+        for s in slots {
+            var i = Int(truncatingIfNeeded: hashOf(s)) & mask
+            while buckets[i] >= 0 { i = (i + 1) & mask }
+            buckets[i] = s
+            count += 1
+            used += 1
+        }
+    }
+}
