@@ -1,6 +1,6 @@
 import DNSFlowCapture
 import DNSFlowCore
-import DNSFlowTUI
+@testable import DNSFlowTUI
 import Foundation
 import Testing
 
@@ -123,5 +123,19 @@ struct QueriesScreenTests {
         #expect(c.text == "a?[2Jb?")
         c.put(8, 0, "xyz")
         #expect(c.text == "a?[2Jb? xy")
+    }
+
+    /// Lines are kept as 4-byte offsets from the lowest row and flow held; one that does not fit turns the list into
+    /// full identities, and every line reads back as it was added.
+    @Test func linesKeepTheirIdentities() {
+        var lines = QueriesScreen.Lines(store: nil)
+        let ids = [0, 5, -1, -3, 7, Int(Int32.max), -Int(Int32.max)]
+        for id in ids { lines.append(id) }
+        #expect((0..<lines.count).map { lines.identity(at: $0) } == ids)
+        #expect(lines.firstIndex(of: -3) == 3 && lines.firstIndex(of: 6) == nil)
+        let far = [1 << 40, -(1 << 33), 9]
+        for id in far { lines.append(id) }
+        #expect((0..<lines.count).map { lines.identity(at: $0) } == ids + far)
+        #expect(lines.firstIndex(of: 1 << 40) == ids.count && lines.firstIndex(of: -3) == 3)
     }
 }

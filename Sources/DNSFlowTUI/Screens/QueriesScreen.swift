@@ -38,23 +38,60 @@ public struct QueriesScreen {
         }
     }
 
-    /// The lines as their identities (8 bytes a line: a million rows' handles would take three times that), made into
-    /// handles as they are read: only the lines drawn or acted on are.
+    /// The lines as their identities, made into handles as they are read: only the lines drawn or acted on are. Four
+    /// bytes a line: a row's sequence, or a flow's number with the top bit set, each as an offset from the lowest held
+    /// (a million rows' handles would take six times that); `Int`s should an offset not fit.
     public struct Lines: RandomAccessCollection {
         let store: QueryStore?
-        var ids: [Int] = []
+        private let rowBase: Int, flowBase: Int
+        private var narrow: [UInt32] = []
+        private var wide: [Int]?
+        private static let flowBit: UInt32 = 1 << 31
+
+        init(store: QueryStore?) {
+            self.store = store
+            rowBase = store?.entries.first?.sequence ?? 0
+            flowBase = store?.flows.first?.number ?? 0
+        }
 
         public var startIndex: Int { 0 }
-        public var endIndex: Int { ids.count }
+        public var endIndex: Int { wide?.count ?? narrow.count }
 
         public subscript(i: Int) -> Line {
-            let id = ids[i]
+            let id = identity(at: i)
             // A row or flow gone since (the list is recomputed at the next change) reads as empty.
             if id < 0 { return .flow(store?.flow(number: -id) ?? FlowGroup(store: store!, slot: -1, number: -id)) }
             return .query(store?.entry(sequence: id) ?? Entry(store: store!, slot: -1, sequence: id))
         }
 
-        func identity(at i: Int) -> Int { ids[i] }
+        /// A row's sequence, or a flow's number negated.
+        func identity(at i: Int) -> Int {
+            if let wide { return wide[i] }
+            let v = narrow[i]
+            return v & Lines.flowBit == 0 ? rowBase + Int(v) : -(flowBase + Int(v & ~Lines.flowBit))
+        }
+
+        func firstIndex(of identity: Int) -> Int? {
+            if let wide { return wide.firstIndex(of: identity) }
+            guard let v = encode(identity) else { return nil }
+            return narrow.firstIndex(of: v)
+        }
+
+        private func encode(_ identity: Int) -> UInt32? {
+            if identity >= 0 {
+                let d = identity - rowBase
+                return d >= 0 && d < Int(Lines.flowBit) ? UInt32(d) : nil
+            }
+            let d = -identity - flowBase
+            return d >= 0 && d < Int(Lines.flowBit) ? UInt32(d) | Lines.flowBit : nil
+        }
+
+        mutating func append(_ identity: Int) {
+            if wide != nil { wide!.append(identity); return }
+            if let v = encode(identity) { narrow.append(v); return }
+            wide = (0..<narrow.count).map { self.identity(at: $0) } + [identity]
+            narrow = []
+        }
     }
 
     public var grouped = true { didSet { invalidate() } }
@@ -80,7 +117,7 @@ public struct QueriesScreen {
         if linesVersion != store.version, !(allowStale && linesVersion >= 0) {
             linesVersion = store.version
             lines = computeLines(store)
-            if !cursor.follows, let selected, let i = lines.ids.firstIndex(of: selected) {
+            if !cursor.follows, let selected, let i = lines.firstIndex(of: selected) {
                 cursor.select(i, count: lines.count, page: page)
             }
         }
@@ -92,19 +129,19 @@ public struct QueriesScreen {
         var out = Lines(store: store)
         if !grouped {
             if sort == .time {
-                for e in store.entries where shows(e) { out.ids.append(e.sequence) }
+                for e in store.entries where shows(e) { out.append(e.sequence) }
             } else {
-                out.ids = store.entries.filter(shows).sorted(by: sort.ordered).map(\.sequence)
+                for e in store.entries.filter(shows).sorted(by: sort.ordered) { out.append(e.sequence) }
             }
             return out
         }
         for g in store.flows where !g.entries.isEmpty {
             var rows = g.entries.filter(shows)
             guard !rows.isEmpty else { continue }
-            out.ids.append(-g.number)
+            out.append(-g.number)
             if collapsed.contains(g.number) { continue }
             if sort != .time { rows.sort(by: sort.ordered) }
-            for e in rows { out.ids.append(e.sequence) }
+            for e in rows { out.append(e.sequence) }
         }
         return out
     }
