@@ -61,7 +61,21 @@ struct QueryFactsTests {
             #expect(got.status == want.status && got.time == want.time && got.responseTime == want.responseTime)
             #expect(got.rcode == want.rcode && got.id == want.id && got.question == want.question)
             #expect(got.analysis == want.analysis, "row \(e.sequence)")
+            // Whether it is a problem is kept as a bit, worked out as its facts changed: it must be what the final
+            // facts say (the rule as the list's `f` states it).
+            #expect(e.isProblem == isProblem(t), "row \(e.sequence)")
         }
+    }
+
+    /// `f`'s rule, from the transaction itself.
+    func isProblem(_ t: Transaction) -> Bool {
+        let a = t.analysis
+        if t.status != .answered, t.status != .unanswered { return true }
+        if t.status == .unanswered || a.attempt > 1 || a.isProbableRetry { return true }
+        if let state = a.pairState, state != .ok, state != .single { return true }
+        if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
+        if let r = t.responseRCode, r != .noError, r != .nxDomain { return true }
+        return false
     }
 
     @Test func everyAnalysisValuePacksAndUnpacks() {

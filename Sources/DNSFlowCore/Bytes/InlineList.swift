@@ -1,6 +1,6 @@
 /// A list whose first two elements are held inline, the rest in an array: for the many small lists of the per-packet
-/// path (the queries open under one matching key, the sightings under one hash, an attempt's sends, a pair's chains), which almost
-/// always hold one or two elements. An array of their own was an allocation each (about 48 bytes with its header).
+/// path (the queries open under one matching key, the sightings under one hash, an attempt's sends, a pair's chains),
+/// which almost always hold one or two elements. An array of their own was an allocation each (about 48 bytes with its header).
 public struct InlineList<Element>: RandomAccessCollection {
     private var first: Element?, second: Element?
     private var rest: [Element] = []

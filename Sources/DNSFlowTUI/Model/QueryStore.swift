@@ -96,10 +96,10 @@ public struct QueryFacts: TransactionFacts {
         packed = PackedAnalysis(Analysis())
     }
 
-    public var hasQuery: Bool { bits & QueryFacts.hasQueryBit != 0 }
-    public var hasResponse: Bool { bits & QueryFacts.hasResponseBit != 0 }
+    @inline(__always) public var hasQuery: Bool { bits & QueryFacts.hasQueryBit != 0 }
+    @inline(__always) public var hasResponse: Bool { bits & QueryFacts.hasResponseBit != 0 }
 
-    public var status: Transaction.Status {
+    @inline(__always) public var status: Transaction.Status {
         if bits & QueryFacts.unmatchableBit != 0 { return .malformed }
         if !hasQuery { return .orphanResponse }
         return hasResponse ? .answered : .unanswered
@@ -110,10 +110,10 @@ public struct QueryFacts: TransactionFacts {
         return DNSQuestion(name: name.name, type: DNSType(rawValue: qtype), qclass: DNSClass(rawValue: qclass))
     }
 
-    public var type: DNSType? { bits & QueryFacts.questionBit != 0 ? DNSType(rawValue: qtype) : nil }
-    public var rcode: DNSRCode? { hasResponse ? DNSRCode(rcodeValue) : nil }
+    @inline(__always) public var type: DNSType? { bits & QueryFacts.questionBit != 0 ? DNSType(rawValue: qtype) : nil }
+    @inline(__always) public var rcode: DNSRCode? { hasResponse ? DNSRCode(rcodeValue) : nil }
 
-    public var responseTime: Timestamp? {
+    @inline(__always) public var responseTime: Timestamp? {
         guard hasResponse else { return nil }
         if responseSeconds == QueryFacts.farResponse { return packed.farResponseTime }
         return Timestamp(seconds: time.seconds &+ Int64(responseSeconds), nanoseconds: responseNanoseconds,
@@ -121,7 +121,7 @@ public struct QueryFacts: TransactionFacts {
     }
 
     /// As `Transaction.latencyNanoseconds` computes it (`Timestamp.nanoseconds(since:)`).
-    public var latencyNanoseconds: Int64? {
+    @inline(__always) public var latencyNanoseconds: Int64? {
         guard hasQuery, let r = responseTime else { return nil }
         return r.nanoseconds(since: time)
     }
@@ -151,16 +151,16 @@ public struct QueryFacts: TransactionFacts {
         packed = PackedAnalysis(a, findings: findings)
         if let far { packed.farResponseTime = far }
     }
-    public var attempt: Int { packed.attempt }
-    public var isProbableRetry: Bool { packed.isProbableRetry }
-    public var pairState: Analysis.PairState? { packed.pairState }
+    @inline(__always) public var attempt: Int { packed.attempt }
+    @inline(__always) public var isProbableRetry: Bool { packed.isProbableRetry }
+    @inline(__always) public var pairState: Analysis.PairState? { packed.pairState }
     public var chain: Int? { packed.chain }
     public var pair: Int? { packed.pair }
     public var resolution: Int? { packed.resolution }
     public var resolutionNanoseconds: Int64? { packed.resolutionNanoseconds }
     public var findings: [String] { packed.findings }
     /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
-    public var isRetry: Bool { attempt > 1 || isProbableRetry }
+    @inline(__always) public var isRetry: Bool { attempt > 1 || isProbableRetry }
 }
 
 /// `Analysis` in 56 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels, the
@@ -227,18 +227,18 @@ struct PackedAnalysis {
         self.bits = bits
     }
 
-    private var whole: Analysis? { rare?.whole }
+    @inline(__always) private var whole: Analysis? { rare?.whole }
 
     /// A response time too far from the query's to pack (`QueryFacts` asks for it only then).
-    var farResponseTime: Timestamp? {
+    @inline(__always) var farResponseTime: Timestamp? {
         get { rare?.responseTime }
         set { rare = Rare(whole: rare?.whole, responseTime: newValue) }
     }
     private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
 
-    var attempt: Int { whole?.attempt ?? Int(attemptValue) }
-    var isProbableRetry: Bool { whole?.isProbableRetry ?? (bits & 1 != 0) }
-    var pairState: Analysis.PairState? {
+    @inline(__always) var attempt: Int { whole?.attempt ?? Int(attemptValue) }
+    @inline(__always) var isProbableRetry: Bool { whole?.isProbableRetry ?? (bits & 1 != 0) }
+    @inline(__always) var pairState: Analysis.PairState? {
         if let whole { return whole.pairState }
         let i = Int(bits >> 3)
         return i == 0 ? nil : PackedAnalysis.pairStates[i - 1]
@@ -339,14 +339,14 @@ public final class QueryStore {
     /// the search gallops back from the end, then halves.
     private func slot(sequence: Int) -> Int32? {
         let i = position(of: sequence)
-        return i < order.count && rows[order[i]].sequence == sequence ? order[i] : nil
+        return i < order.count && rows.address(order[i]).pointee.sequence == sequence ? order[i] : nil
     }
 
     /// The first position in `order` whose sequence is not below `sequence`.
     private func position(of sequence: Int) -> Int {
         var hi = order.count, step = 1
         var lo = hi - 1
-        while lo > 0, rows[order[lo]].sequence > sequence {
+        while lo > 0, rows.address(order[lo]).pointee.sequence > sequence {
             hi = lo
             lo = max(0, lo - step)
             step *= 2
@@ -354,21 +354,29 @@ public final class QueryStore {
         if lo < 0 { return 0 }
         while lo < hi {
             let mid = (lo + hi) / 2
-            if rows[order[mid]].sequence < sequence { lo = mid + 1 } else { hi = mid }
+            if rows.address(order[mid]).pointee.sequence < sequence { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
 
     /// Reads a handle's row in place: its slot's, or found again by sequence when the slot went to a newer row; a
     /// vacant row when it is gone.
-    @inline(__always) func withRow<T>(_ e: Entry, _ body: (borrowing RowRecord) -> T) -> T {
-        if let slot = liveSlot(e) { return body(rows[slot]) }
-        return body(RowRecord.vacant)
+    /// Read through the pointer, field by field (a closure given the record made the compiler copy it, retaining its
+    /// references, for each row of a million-row list).
+    @inline(__always) func row(_ e: Entry) -> UnsafePointer<RowRecord> {
+        if let slot = liveSlot(e) { return UnsafePointer(rows.address(slot)) }
+        return UnsafePointer(QueryStore.vacantRow)
     }
+
+    private nonisolated(unsafe) static let vacantRow: UnsafeMutablePointer<RowRecord> = {
+        let p = UnsafeMutablePointer<RowRecord>.allocate(capacity: 1)
+        p.initialize(to: .vacant)
+        return p
+    }()
 
     /// The slot of a handle's row, if it is still held.
     @inline(__always) private func liveSlot(_ e: Entry) -> Int32? {
-        if e.slot >= 0, e.slot < rows.filled, rows[e.slot].sequence == e.sequence { return e.slot }
+        if e.slot >= 0, e.slot < rows.filled, rows.address(e.slot).pointee.sequence == e.sequence { return e.slot }
         return slot(sequence: e.sequence)
     }
 
@@ -488,6 +496,7 @@ public final class QueryStore {
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ slot: Int32, _ t: Transaction) {
+        defer { rows[slot].noteProblems() }
         // A row is one transaction (one sequence) from its first event to its last: its query does not change, and a
         // response, once shown, neither. (A row that keeps its transaction takes the new one whole, for its analysis.)
         let f = rows[slot].facts

@@ -16,37 +16,37 @@ public struct Entry {
     public let sequence: Int
 
     /// The row's record (a copy).
-    var record: RowRecord { store.withRow(self) { $0 } }
+    var record: RowRecord { store.row(self).pointee }
 
-    public var facts: QueryFacts { store.withRow(self) { $0.facts } }
-    public var flow: FlowGroup { store.flowGroup(slot: store.withRow(self) { $0.flow }) }
+    public var facts: QueryFacts { store.row(self).pointee.facts }
+    public var flow: FlowGroup { store.flowGroup(slot: store.row(self).pointee.flow) }
     /// Where the query's and the response's packets are (input, frame, file offset).
-    public var queryPacket: PacketRef? { store.withRow(self) { $0.queryPacket } }
-    public var responsePacket: PacketRef? { store.withRow(self) { $0.responsePacket } }
+    public var queryPacket: PacketRef? { store.row(self).pointee.queryPacket }
+    public var responsePacket: PacketRef? { store.row(self).pointee.responsePacket }
     /// Seen but not settled yet (waiting for its answer, or for the analysis to finish with it).
-    public var isPending: Bool { store.withRow(self) { $0.isPending } }
+    public var isPending: Bool { store.row(self).pointee.isPending }
     /// The first query of its A/AAAA pair (opens the bracket).
-    public var isFirstOfPair: Bool { store.withRow(self) { $0.has(RowRecord.firstOfPair) } }
-    public var isMarked: Bool { store.withRow(self) { $0.has(RowRecord.marked) } }
+    public var isFirstOfPair: Bool { store.row(self).pointee.has(RowRecord.firstOfPair) }
+    public var isMarked: Bool { store.row(self).pointee.has(RowRecord.marked) }
     /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
     /// TCP, IP fragments, malformed).
     var kept: Transaction? { store.kept(sequence) }
 
     /// Lowercased name, for filtering (computed once per distinct name).
-    var searchName: String { store.withRow(self) { $0.facts.name?.search ?? "" } }
+    var searchName: String { store.row(self).pointee.facts.name?.search ?? "" }
 
     /// Seen, with no answer yet (pending, and nothing matched it).
-    public var isWaiting: Bool { store.withRow(self) { $0.isWaiting } }
+    public var isWaiting: Bool { store.row(self).pointee.isWaiting }
 
     /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
-    var isAnsweredEarly: Bool { store.withRow(self) { $0.isAnsweredEarly } }
+    @inline(__always) var isAnsweredEarly: Bool { store.row(self).pointee.isAnsweredEarly }
 
     /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
-    public var isRetry: Bool { store.withRow(self) { $0.facts.isRetry } }
+    public var isRetry: Bool { store.row(self).pointee.facts.isRetry }
 
     /// Unanswered, retried, in a pair that was not plain ok, slow (100 ms or more), a server error, an orphan or
     /// malformed: what `f` keeps. (NXDOMAIN is an answer; search-list NXDOMAINs are a finding, not a problem row.)
-    public var isProblem: Bool { store.withRow(self) { $0.isProblem } }
+    public var isProblem: Bool { store.row(self).pointee.isProblem }
 }
 
 extension Entry: Equatable {
@@ -71,18 +71,22 @@ struct RowRecord {
 
     static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
     private static let hasResponsePlace: UInt8 = 8
+    /// Whether the row is a problem (`isProblem`) once settled, and while pending: worked out when its facts change
+    /// (`noteProblems`), read as a bit (deciding it from the facts for each row made a million-row list slow to redo).
+    private static let problemSettled: UInt8 = 16, problemPending: UInt8 = 32
 
     init(sequence: Int, facts: QueryFacts, flow: Int32, isPending: Bool) {
         self.sequence = sequence
         self.facts = facts
         self.flow = flow
         self.facts.rowFlags = isPending ? RowRecord.pending : 0
+        noteProblems()
     }
 
     /// What a slot holds between rows, and what a handle to a row no longer held reads.
     nonisolated(unsafe) static let vacant = RowRecord(sequence: -1, facts: .nothing, flow: -1, isPending: false)
 
-    func has(_ flag: UInt8) -> Bool { facts.rowFlags & flag != 0 }
+    @inline(__always) func has(_ flag: UInt8) -> Bool { facts.rowFlags & flag != 0 }
     mutating func set(_ flag: UInt8, _ on: Bool) {
         facts.rowFlags = on ? facts.rowFlags | flag : facts.rowFlags & ~flag
     }
@@ -123,14 +127,21 @@ struct RowRecord {
         return copy.setResponsePlace(ref)
     }
 
-    var isPending: Bool { has(RowRecord.pending) }
-    var isWaiting: Bool { isPending && !facts.hasResponse }
+    @inline(__always) var isPending: Bool { has(RowRecord.pending) }
+    @inline(__always) var isWaiting: Bool { isPending && !facts.hasResponse }
     var isAnsweredEarly: Bool { isPending && facts.hasQuery && facts.hasResponse }
 
-    var isProblem: Bool {
-        let t = facts
+    @inline(__always) var isProblem: Bool { has(isPending ? RowRecord.problemPending : RowRecord.problemSettled) }
+
+    /// Works out `isProblem` for both states of the row; called whenever its facts change.
+    mutating func noteProblems() {
+        set(RowRecord.problemSettled, RowRecord.isProblem(facts, pending: false))
+        set(RowRecord.problemPending, RowRecord.isProblem(facts, pending: true))
+    }
+
+    private static func isProblem(_ t: QueryFacts, pending: Bool) -> Bool {
         if t.status == .malformed || t.status == .orphanResponse { return true }
-        if !isPending, t.status == .unanswered { return true }
+        if !pending, t.status == .unanswered { return true }
         if t.isRetry { return true }
         if let state = t.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
@@ -200,8 +211,9 @@ public struct FlowRows: Sequence {
         var slot: Int32
         public mutating func next() -> Entry? {
             guard slot >= 0 else { return nil }
-            let e = Entry(store: store, slot: slot, sequence: store.rows[slot].sequence)
-            slot = store.rows[slot].nextInFlow
+            let r = store.rows.address(slot)
+            let e = Entry(store: store, slot: slot, sequence: r.pointee.sequence)
+            slot = r.pointee.nextInFlow
             return e
         }
     }
@@ -228,10 +240,12 @@ struct FlowRecord {
 final class SlotTable<Element> {
     private static var shift: Int { 12 }
     private static var chunkSize: Int { 1 << shift }
-    private var chunks: [UnsafeMutablePointer<Element>] = []
+    // Not checked for overlapping access at run time: the table is used from one thread, and the checks were a tenth
+    // of recomputing a million-row list.
+    @exclusivity(unchecked) private var chunks: [UnsafeMutablePointer<Element>] = []
     /// Slots ever used (initialized); the freed ones among them hold `vacant`.
-    private(set) var filled = 0
-    private var freeSlots: [Int32] = []
+    @exclusivity(unchecked) private(set) var filled = 0
+    @exclusivity(unchecked) private var freeSlots: [Int32] = []
     private let vacant: Element
 
     init(vacant: Element) { self.vacant = vacant }
@@ -245,7 +259,8 @@ final class SlotTable<Element> {
 
     var count: Int { filled - freeSlots.count }
 
-    @inline(__always) private func address(_ slot: Int32) -> UnsafeMutablePointer<Element> {
+    /// Where a slot's value lies (valid until the table changes): reading a field through it reads only that field.
+    @inline(__always) func address(_ slot: Int32) -> UnsafeMutablePointer<Element> {
         let s = Int(slot)
         precondition(s >= 0 && s < filled, "slot \(s) out of the table")
         return chunks[s >> SlotTable.shift] + (s & (SlotTable.chunkSize - 1))
@@ -285,7 +300,7 @@ public struct RowsView: RandomAccessCollection {
     public var endIndex: Int { order.count }
     public subscript(i: Int) -> Entry {
         let slot = order[i]
-        return Entry(store: store, slot: slot, sequence: store.rows[slot].sequence)
+        return Entry(store: store, slot: slot, sequence: store.rows.address(slot).pointee.sequence)
     }
 }
 

@@ -86,6 +86,10 @@ public struct QueriesScreen {
             return d >= 0 && d < Int(Lines.flowBit) ? UInt32(d) | Lines.flowBit : nil
         }
 
+        mutating func removeLast() {
+            if wide != nil { wide!.removeLast() } else { narrow.removeLast() }
+        }
+
         mutating func append(_ identity: Int) {
             if wide != nil { wide!.append(identity); return }
             if let v = encode(identity) { narrow.append(v); return }
@@ -135,13 +139,22 @@ public struct QueriesScreen {
             }
             return out
         }
-        for g in store.flows where !g.entries.isEmpty {
-            var rows = g.entries.filter(shows)
-            guard !rows.isEmpty else { continue }
+        for g in store.flows {
+            let rows = g.entries
+            if rows.isEmpty { continue }
+            // The header first, taken back if none of the flow's rows is shown (no list of them per flow).
+            let header = out.count
             out.append(-g.number)
-            if collapsed.contains(g.number) { continue }
-            if sort != .time { rows.sort(by: sort.ordered) }
-            for e in rows { out.append(e.sequence) }
+            if collapsed.contains(g.number) {
+                if !rows.contains(where: shows) { out.removeLast() }
+            } else if sort == .time {
+                for e in rows where shows(e) { out.append(e.sequence) }
+                if out.count == header + 1 { out.removeLast() }
+            } else {
+                let shown = rows.filter(shows).sorted(by: sort.ordered)
+                if shown.isEmpty { out.removeLast() }
+                for e in shown { out.append(e.sequence) }
+            }
         }
         return out
     }
