@@ -131,6 +131,10 @@ public struct QueriesScreen {
 
     private func computeLines(_ store: QueryStore) -> Lines {
         var out = Lines(store: store)
+        // `shows`, with what does not change from row to row decided once (and no filter, no folds: nothing to ask).
+        let problems = problemsOnly, filtered = !filter.isEmpty, folded = !collapsed.isEmpty
+        let filter = self.filter
+        func shows(_ e: Entry) -> Bool { (!problems || e.isProblem) && (!filtered || filter.matches(e)) }
         if !grouped {
             if sort == .time {
                 for e in store.entries where shows(e) { out.append(e.sequence) }
@@ -145,7 +149,7 @@ public struct QueriesScreen {
             // The header first, taken back if none of the flow's rows is shown (no list of them per flow).
             let header = out.count
             out.append(-g.number)
-            if collapsed.contains(g.number) {
+            if folded, collapsed.contains(g.number) {
                 if !rows.contains(where: shows) { out.removeLast() }
             } else if sort == .time {
                 for e in rows where shows(e) { out.append(e.sequence) }
