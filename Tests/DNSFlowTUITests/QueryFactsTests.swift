@@ -223,6 +223,32 @@ struct QueryFactsTests {
         #expect(s.pairsSeen == s.entries.filter(\.isFirstOfPair).count)
     }
 
+    /// A flow keeps its addresses as numbers in the store's table: each row's flow gives back its 5-tuple, and under
+    /// eviction the addresses of flows gone are let go (a long capture's clients are not all kept).
+    @Test func flowAddressesGoWithTheirFlows() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+        func from(_ i: Int) -> Transaction {
+            var t = base
+            t.sequence = i
+            let client = Endpoint(address: i % 3 == 0 ? .v6(0x2001_0db8 << 32, UInt64(i)) : .v4(0x0a00_0000 | UInt32(i)),
+                                  port: UInt16(1024 + i % 50_000))
+            t.query!.source = client
+            t.response!.destination = client
+            return t
+        }
+        for maxEntries in [1_000_000, 100] {
+            let s = QueryStore(maxEntries: maxEntries)
+            for i in 0..<5_000 { s.settled(from(i)) }
+            for e in s.entries {
+                let t = from(e.sequence)
+                #expect(e.flow.key == FlowGroup.Key(transport: t.transport, client: t.client, server: t.server))
+            }
+            #expect(s.flows.count == s.count)
+            // The server's address and one per client held.
+            #expect(s.addressesHeld == s.flows.count + 1, "\(s.addressesHeld) addresses for \(s.flows.count) flows")
+        }
+    }
+
     /// Names go with their rows too: under eviction, a long capture's distinct names are not all kept.
     @Test func namesGoWithTheirRows() throws {
         let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })

@@ -285,6 +285,10 @@ public final class QueryStore {
     /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
     /// sockets would otherwise each hold a slot here.
     private var openFlows = SlotIndex()
+    /// The flows' addresses, each once.
+    private var addresses = AddressTable()
+    /// Distinct addresses the flows hold (for tests).
+    var addressesHeld: Int { addresses.count }
     private var nextFlowSweep = 65_536
     /// The table's size below which it is not swept (smaller in tests).
     var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
@@ -599,22 +603,30 @@ public final class QueryStore {
     }
 
     private func group(for t: Transaction) -> Int32 {
-        let key = FlowGroup.Key(transport: t.transport, client: t.client, server: t.server)
-        let hash = QueryStore.hash(key)
-        if let g = openFlows.find(hash: hash, matches: { flowTable[$0].key == key }) { return g }
+        let client = t.client, server = t.server
+        if let c = addresses.number(of: client.address), let s = addresses.number(of: server.address) {
+            let wanted = FlowRecord(client: c, server: s, clientPort: client.port, serverPort: server.port,
+                                    transport: t.transport, number: 0)
+            if let g = openFlows.find(hash: wanted.hash, matches: { flowTable[$0].isFlow(wanted) }) { return g }
+        }
         flowNumbers += 1
-        let g = flowTable.add(FlowRecord(key: key, number: flowNumbers))
+        let record = FlowRecord(client: addresses.hold(client.address), server: addresses.hold(server.address),
+                                clientPort: client.port, serverPort: server.port, transport: t.transport,
+                                number: flowNumbers)
+        let hash = record.hash
+        let g = flowTable.add(record)
         flowOrder.append(g)
         if openFlows.count >= nextFlowSweep { sweepIdleFlows() }
         openFlows.insert(g, hash: hash, hashOf: flowHash)
         return g
     }
 
-    private static func hash(_ key: FlowGroup.Key) -> UInt64 {
-        UInt64(UInt(bitPattern: FastHash.mix(FastHash.flow(key.transport, key.client, key.server), seed: 0)))
-    }
+    private func flowHash(_ slot: Int32) -> UInt64 { flowTable[slot].hash }
 
-    private func flowHash(_ slot: Int32) -> UInt64 { QueryStore.hash(flowTable[slot].key) }
+    func key(of f: FlowRecord) -> FlowGroup.Key {
+        FlowGroup.Key(transport: f.transport, client: Endpoint(address: addresses[f.client], port: f.clientPort),
+                      server: Endpoint(address: addresses[f.server], port: f.serverPort))
+    }
 
     /// Closes the flows idle for `flowIdleNanoseconds` to new rows; amortised: the table at least doubles between
     /// sweeps.
@@ -714,6 +726,8 @@ public final class QueryStore {
             flowOrder.removeAll { slot in
                 guard flowTable[slot].count == 0 else { return false }
                 if !statsCache.isEmpty { statsCache[slot] = nil }
+                addresses.letGo(flowTable[slot].client)
+                addresses.letGo(flowTable[slot].server)
                 flowTable.remove(slot)
                 return true
             }

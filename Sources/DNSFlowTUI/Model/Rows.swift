@@ -180,7 +180,7 @@ public struct FlowGroup {
     public let number: Int
 
     var record: FlowRecord { store.flowRecord(self) }
-    public var key: Key { record.key }
+    public var key: Key { store.key(of: record) }
     /// Its rows, in sequence order.
     public var entries: FlowRows { FlowRows(store: store, record: record) }
     /// Computed for the flows on screen only, and kept until the flow changes.
@@ -221,17 +221,86 @@ public struct FlowRows: Sequence {
     public func makeIterator() -> Iterator { Iterator(store: store, slot: count == 0 ? -1 : first) }
 }
 
+/// A flow as the store holds it (40 bytes): its 5-tuple with both addresses as numbers in the store's table of
+/// addresses (a cluster's flows share a few thousand addresses; a 5-tuple with them written out took 52 bytes).
 struct FlowRecord {
-    var key: FlowGroup.Key
+    var client: UInt32, server: UInt32
+    var clientPort: UInt16, serverPort: UInt16
+    var transport: TransportProtocol
     var number: Int
     /// Its first and last rows (slots), linked through `RowRecord.nextInFlow`.
     var first: Int32 = -1, last: Int32 = -1
     var count: Int32 = 0
 
+    init(client: UInt32, server: UInt32, clientPort: UInt16, serverPort: UInt16, transport: TransportProtocol,
+         number: Int) {
+        self.client = client
+        self.server = server
+        self.clientPort = clientPort
+        self.serverPort = serverPort
+        self.transport = transport
+        self.number = number
+    }
+
+    /// Whether this is the flow of those addresses (as numbers), ports and transport.
+    @inline(__always) func isFlow(_ other: FlowRecord) -> Bool {
+        client == other.client && server == other.server && clientPort == other.clientPort
+            && serverPort == other.serverPort && transport == other.transport
+    }
+
+    var hash: UInt64 {
+        let words = UInt64(client) << 32 | UInt64(server)
+        let ports = UInt64(clientPort) << 17 | UInt64(serverPort) << 1 | (transport == .tcp ? 1 : 0)
+        return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(words, ports), seed: 0)))
+    }
+
     nonisolated(unsafe) static let vacant = FlowRecord(
-        key: FlowGroup.Key(transport: .udp, client: Endpoint(address: .v4(0), port: 0),
-                           server: Endpoint(address: .v4(0), port: 0)),
-        number: 0)
+        client: AddressTable.none, server: AddressTable.none, clientPort: 0, serverPort: 0, transport: .udp, number: 0)
+}
+
+/// The addresses the flows hold, each once, counted by the flows that hold it; one no flow holds is let go and its
+/// number given to the next.
+struct AddressTable {
+    static let none = UInt32.max
+    private var addresses: [IPAddress] = []
+    private var holders: [Int32] = []
+    private var freeNumbers: [UInt32] = []
+    private var numbers: [IPAddress: UInt32] = [:]
+
+    var count: Int { numbers.count }
+
+    subscript(n: UInt32) -> IPAddress { n == AddressTable.none ? .v4(0) : addresses[Int(n)] }
+
+    func number(of a: IPAddress) -> UInt32? { numbers[a] }
+
+    /// The address's number, held once more.
+    mutating func hold(_ a: IPAddress) -> UInt32 {
+        if let n = numbers[a] {
+            holders[Int(n)] += 1
+            return n
+        }
+        let n: UInt32
+        if let reused = freeNumbers.popLast() {
+            n = reused
+            addresses[Int(n)] = a
+            holders[Int(n)] = 1
+        } else {
+            n = UInt32(addresses.count)
+            addresses.append(a)
+            holders.append(1)
+        }
+        numbers[a] = n
+        return n
+    }
+
+    mutating func letGo(_ n: UInt32) {
+        guard n != AddressTable.none else { return }
+        holders[Int(n)] -= 1
+        if holders[Int(n)] == 0 {
+            numbers[addresses[Int(n)]] = nil
+            freeNumbers.append(n)
+        }
+    }
 }
 
 /// Values in chunks of 4,096, addressed by slot, in place; a removed value's slot is given to the next one added.
