@@ -124,17 +124,11 @@ struct Analyzer {
         }
     }
 
-    /// A 5-tuple seen within the horizon: its id and when it was last active. The counts are kept apart, and only for
-    /// `finishedFlows`: every socket of the last minute has an entry here (hundreds of thousands on a busy capture),
-    /// and its whole `FlowStats`, with the key again inside, tripled what the interface held for it.
-    struct FlowMark {
-        var id: Int
-        var lastSeen: Int64
-    }
-
     let configuration: Configuration
     /// Flows seen within the horizon; idle ones are let go (to `finishedFlows`, when kept).
-    private(set) var flows: [FlowKey: FlowMark] = [:]
+    /// A 5-tuple's id and when it was last active (`FlowMarks`). The counts are kept apart, and only for
+    /// `finishedFlows`: every socket of the last minute has a mark (hundreds of thousands on a busy capture).
+    private var flows = FlowMarks()
     /// Counts by flow id, for the flows in `flows`, when finished flows are kept.
     private(set) var flowStats = SequenceMap<FlowStats>()
     var finishedFlows: [FlowStats] = []
@@ -170,7 +164,7 @@ struct Analyzer {
         // State is updated in place (one lookup, no copy of the member arrays it holds).
         let flowIndex = configuration.tracksFlows ? flow(flowKey, at: q.timestamp) : nil
         if let flowIndex {
-            a.flow = flows.values[flowIndex].id
+            a.flow = flows[flowIndex].id
             count(a.flow) { $0.queries += 1 }
         }
 
@@ -221,7 +215,7 @@ struct Analyzer {
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
                 let key = FlowKey(transport: r.transport, client: r.destination, server: r.source)
-                if configuration.tracksFlows { t.analysis.flow = flows.values[flow(key, at: r.timestamp)].id }
+                if configuration.tracksFlows { t.analysis.flow = flows[flow(key, at: r.timestamp)].id }
                 t.analysis.responseSightings = 1
             }
             emit(t)
@@ -235,16 +229,16 @@ struct Analyzer {
                 let qk = QuestionKey(client: t.client.address, name: question.name.lowercased, type: question.type)
                 if lastQuestion[qk]?.sequence == a.chain { lastQuestion[qk]!.answered = true }
             }
-            if let i = flows.index(forKey: key) {
-                flows.values[i].lastSeen = max(flows.values[i].lastSeen, r.timestamp.totalNanoseconds)
-                count(flows.values[i].id) {
+            if let i = flows.find(key) {
+                flows[i].lastSeen = max(flows[i].lastSeen, r.timestamp.totalNanoseconds)
+                count(flows[i].id) {
                     $0.answered += 1
                     $0.lastSeen = max($0.lastSeen, r.timestamp)
                     if let l = t.latencyNanoseconds { $0.latencies.append(l) }
                 }
             }
-        } else if let i = flows.index(forKey: key) {
-            count(flows.values[i].id) { $0.unanswered += 1 }
+        } else if let i = flows.find(key) {
+            count(flows[i].id) { $0.unanswered += 1 }
         }
         t.analysis = a
         held[t.sequence] = t
@@ -270,12 +264,9 @@ struct Analyzer {
             questionHead = 0
         }
         // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
-        // (Keys first, then removal: removing while iterating would copy the whole table.)
         let idleSince = now.totalNanoseconds - configuration.horizon
-        let idle = flows.filter { $0.value.lastSeen < idleSince }
-        for (key, f) in idle {
+        flows.remove(where: { $0.lastSeen < idleSince }) { f in
             if let stats = flowStats.removeValue(forKey: f.id) { finishedFlows.append(stats) }
-            flows[key] = nil
         }
         openResolutions = openResolutions.compactMapValues { ids in
             let live = ids.filter { resolutions.contains($0) }
@@ -317,21 +308,21 @@ struct Analyzer {
     // MARK: building
 
     /// The flow's index in `flows`, opened if new; its last sighting moved on to `time`.
-    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Dictionary<FlowKey, FlowMark>.Index {
-        if let i = flows.index(forKey: key) {
-            flows.values[i].lastSeen = max(flows.values[i].lastSeen, time.totalNanoseconds)
+    private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Int32 {
+        if let i = flows.find(key) {
+            flows[i].lastSeen = max(flows[i].lastSeen, time.totalNanoseconds)
             if configuration.keepsFinishedFlows {
-                count(flows.values[i].id) { $0.lastSeen = max($0.lastSeen, time) }
+                count(flows[i].id) { $0.lastSeen = max($0.lastSeen, time) }
             }
             return i
         }
         flowIDs += 1
-        flows[key] = FlowMark(id: flowIDs, lastSeen: time.totalNanoseconds)
+        let slot = flows.add(key, id: flowIDs, lastSeen: time.totalNanoseconds)
         if configuration.keepsFinishedFlows {
             flowStats[flowIDs] = FlowStats(id: flowIDs, transport: key.transport, client: key.client, server: key.server,
                                            firstSeen: time, lastSeen: time)
         }
-        return flows.index(forKey: key)!
+        return slot
     }
 
     /// Counts something for a flow (when its counts are kept).

@@ -1,0 +1,80 @@
+/// The 5-tuples the analysis has seen within its horizon, each with its flow id and when it was last active:
+/// 32-byte records (the addresses as numbers in a counted table) found through a table of 4-byte slots. A dictionary
+/// from the 5-tuple held the 52-byte key and its slack for each of the hundreds of thousands of sockets a busy
+/// minute opens.
+struct FlowMarks {
+    struct Mark {
+        fileprivate var client: UInt32, server: UInt32
+        fileprivate var clientPort: UInt16, serverPort: UInt16
+        fileprivate var transport: TransportProtocol
+        var id: Int
+        var lastSeen: Int64
+
+        fileprivate var hash: UInt64 {
+            let words = UInt64(client) << 32 | UInt64(server)
+            let ports = UInt64(clientPort) << 17 | UInt64(serverPort) << 1 | (transport == .tcp ? 1 : 0)
+            return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(words, ports), seed: 0)))
+        }
+
+        fileprivate func isFlow(_ o: Mark) -> Bool {
+            client == o.client && server == o.server && clientPort == o.clientPort && serverPort == o.serverPort
+                && transport == o.transport
+        }
+    }
+
+    private var marks: [Mark] = []
+    private var freeSlots: [Int32] = []
+    private var index = SlotIndex()
+    private var addresses = AddressTable()
+
+    var count: Int { index.count }
+
+    /// The slot of the 5-tuple's mark, if it has one.
+    func find(_ key: Analyzer.FlowKey) -> Int32? {
+        guard let c = addresses.number(of: key.client.address), let s = addresses.number(of: key.server.address)
+        else { return nil }
+        let wanted = Mark(client: c, server: s, clientPort: key.client.port, serverPort: key.server.port,
+                          transport: key.transport, id: 0, lastSeen: 0)
+        return index.find(hash: wanted.hash) { marks[Int($0)].isFlow(wanted) }
+    }
+
+    subscript(slot: Int32) -> Mark {
+        get { marks[Int(slot)] }
+        _modify { yield &marks[Int(slot)] }
+    }
+
+    /// A mark for a 5-tuple that has none.
+    mutating func add(_ key: Analyzer.FlowKey, id: Int, lastSeen: Int64) -> Int32 {
+        let mark = Mark(client: addresses.hold(key.client.address), server: addresses.hold(key.server.address),
+                        clientPort: key.client.port, serverPort: key.server.port, transport: key.transport, id: id,
+                        lastSeen: lastSeen)
+        let slot: Int32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            marks[Int(slot)] = mark
+        } else {
+            slot = Int32(marks.count)
+            marks.append(mark)
+        }
+        index.insert(slot, hash: mark.hash) { marks[Int($0)].hash }
+        return slot
+    }
+
+    /// Removes the marks `gone` says to, telling `each` of them first.
+    mutating func remove(where gone: (Mark) -> Bool, each: (Mark) -> Void) {
+        var removed = false
+        for slot in index.slots where gone(marks[Int(slot)]) {
+            let m = marks[Int(slot)]
+            each(m)
+            addresses.letGo(m.client)
+            addresses.letGo(m.server)
+            freeSlots.append(slot)
+            removed = true
+        }
+        guard removed else { return }
+        let free = Set(freeSlots)
+        index.filter({ !free.contains($0) }) { marks[Int($0)].hash }
+    }
+
+    mutating func removeAll() { self = FlowMarks() }
+}

@@ -1,0 +1,125 @@
+/// Tables for records kept by slot, shared by the analysis's flows and the interface's: a slot index (records found by
+/// a key they hold) and a counted table of addresses (each held once, by number).
+
+/// Slots found by a key their records hold: an open-addressing table of 4-byte slots (linear probing), where a
+/// dictionary from the key held the key again (the flows' 52-byte 5-tuples: 60 bytes an entry, 80 with its slack).
+public struct SlotIndex {
+    private static let empty: Int32 = -1, removed: Int32 = -2
+    private var buckets = [Int32](repeating: SlotIndex.empty, count: 16)
+    public private(set) var count = 0
+    /// Entries and tombstones: the table grows (or is rebuilt) before it is three quarters used.
+    private var used = 0
+
+    private var mask: Int { buckets.count - 1 }
+
+    public init() {}
+
+    /// The slot whose record `matches`, among those filed under `hash`.
+    public func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = buckets[i]
+            if s == SlotIndex.empty { return nil }
+            if s >= 0, matches(s) { return s }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Files `slot` under `hash` (not already filed); `hashOf` gives the hash of any slot held, to rebuild the table.
+    public mutating func insert(_ slot: Int32, hash: UInt64, hashOf: (Int32) -> UInt64) {
+        if (used + 1) * 4 > buckets.count * 3 { rebuild(capacity: max(16, (count + 1) * 2), hashOf: hashOf) }
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while buckets[i] >= 0 { i = (i + 1) & mask }
+        if buckets[i] == SlotIndex.empty { used += 1 }
+        buckets[i] = slot
+        count += 1
+    }
+
+    /// Unfiles `slot`, filed under `hash`.
+    public mutating func remove(_ slot: Int32, hash: UInt64) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while buckets[i] != SlotIndex.empty {
+            if buckets[i] == slot {
+                buckets[i] = SlotIndex.removed
+                count -= 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Every slot filed, in no particular order.
+    public var slots: [Int32] { buckets.filter { $0 >= 0 } }
+
+    /// Keeps only the slots `keep` says to, in a table sized for them.
+    public mutating func filter(_ keep: (Int32) -> Bool, hashOf: (Int32) -> UInt64) {
+        let kept = buckets.filter { $0 >= 0 && keep($0) }
+        refill(kept, capacity: max(16, kept.count * 2), hashOf: hashOf)
+    }
+
+    private mutating func rebuild(capacity: Int, hashOf: (Int32) -> UInt64) {
+        refill(buckets.filter { $0 >= 0 }, capacity: capacity, hashOf: hashOf)
+    }
+
+    private mutating func refill(_ slots: [Int32], capacity: Int, hashOf: (Int32) -> UInt64) {
+        var size = 16
+        while size < capacity { size *= 2 }
+        buckets = [Int32](repeating: SlotIndex.empty, count: size)
+        count = 0
+        used = 0
+        for s in slots {
+            var i = Int(truncatingIfNeeded: hashOf(s)) & mask
+            while buckets[i] >= 0 { i = (i + 1) & mask }
+            buckets[i] = s
+            count += 1
+            used += 1
+        }
+    }
+}
+
+/// The addresses the flows hold, each once, counted by the flows that hold it; one no flow holds is let go and its
+/// number given to the next.
+public struct AddressTable {
+    public static let none = UInt32.max
+    private var addresses: [IPAddress] = []
+    private var holders: [Int32] = []
+    private var freeNumbers: [UInt32] = []
+    private var numbers: [IPAddress: UInt32] = [:]
+
+    public init() {}
+
+    public var count: Int { numbers.count }
+
+    public subscript(n: UInt32) -> IPAddress { n == AddressTable.none ? .v4(0) : addresses[Int(n)] }
+
+    public func number(of a: IPAddress) -> UInt32? { numbers[a] }
+
+    /// The address's number, held once more.
+    public mutating func hold(_ a: IPAddress) -> UInt32 {
+        if let n = numbers[a] {
+            holders[Int(n)] += 1
+            return n
+        }
+        let n: UInt32
+        if let reused = freeNumbers.popLast() {
+            n = reused
+            addresses[Int(n)] = a
+            holders[Int(n)] = 1
+        } else {
+            n = UInt32(addresses.count)
+            addresses.append(a)
+            holders.append(1)
+        }
+        numbers[a] = n
+        return n
+    }
+
+    public mutating func letGo(_ n: UInt32) {
+        guard n != AddressTable.none else { return }
+        holders[Int(n)] -= 1
+        if holders[Int(n)] == 0 {
+            numbers[addresses[Int(n)]] = nil
+            freeNumbers.append(n)
+        }
+    }
+}
