@@ -50,7 +50,7 @@ public final class InternedName {
 /// What one row shows, filters and counts on, packed: the same names as `Transaction`'s, without the messages.
 /// Exact for every transaction: what does not fit the packed form goes in a box (`PackedAnalysis.Rare`).
 public struct QueryFacts: TransactionFacts {
-    // In this order, the fields leave no padding: 87 bytes, and a row's other fields fill its record to 128.
+    // In this order, the fields leave no padding: 79 bytes, and a row's other fields fill its record to 120.
     /// Query time, or the response's for an orphan.
     public private(set) var time: Timestamp
     private var responseDigits: UInt8 = 9
@@ -71,10 +71,9 @@ public struct QueryFacts: TransactionFacts {
     private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
     private static let farResponse = Int32.min
 
-    /// `findings`, when given, replaces the analysis's own list (the store passes one shared by every row with
-    /// the same findings).
-    init(_ t: Transaction, name: InternedName?, findings: [String]? = nil) {
-        packed = PackedAnalysis(t.analysis, findings: findings)
+    /// `shared`, when given, holds the analysis's findings list, shared by every row with the same findings.
+    init(_ t: Transaction, name: InternedName?, shared: PackedAnalysis.Extra? = nil) {
+        packed = PackedAnalysis(t.analysis, shared: shared)
         time = t.time
         id = t.id
         self.name = name
@@ -146,9 +145,9 @@ public struct QueryFacts: TransactionFacts {
     }
 
     /// The analysis replaced, the rest as it was (a row settling with the messages it already shows).
-    mutating func setAnalysis(_ a: Analysis, findings: [String]) {
+    mutating func setAnalysis(_ a: Analysis, shared: PackedAnalysis.Extra?) {
         let far = packed.farResponseTime
-        packed = PackedAnalysis(a, findings: findings)
+        packed = PackedAnalysis(a, shared: shared)
         if let far { packed.farResponseTime = far }
     }
     @inline(__always) public var attempt: Int { packed.attempt }
@@ -163,33 +162,38 @@ public struct QueryFacts: TransactionFacts {
     @inline(__always) public var isRetry: Bool { attempt > 1 || isProbableRetry }
 }
 
-/// `Analysis` in 56 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels, the
-/// findings list as given (shared). A whole analysis whose values do not fit (a query re-sent 70,000 times, ids past
-/// 2^31) is boxed.
+/// `Analysis` in 39 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels; the findings
+/// list, and what is rare, in one shared object. A whole analysis whose values do not fit (a query re-sent 70,000
+/// times, ids past 2^31) is boxed there.
 struct PackedAnalysis {
     private var resolutionNanosecondsValue: Int64
-    private(set) var findings: [String]
-    /// Set when the values do not pack (or a retry gap is set, rare): every accessor reads the whole analysis there.
-    /// It also holds a response time too far from the query's to pack.
-    private var rare: Rare?
+    /// The findings (most rows have none; rows with the same list share one `Extra`), and when the values do not pack
+    /// (or a retry gap is set, rare) the whole analysis, which every accessor then reads; also a response time too
+    /// far from the query's to pack.
+    private var extra: Extra?
     private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
     private var attemptValue: UInt16
     private var querySightings: UInt16, responseSightings: UInt16
     private var bits: UInt8
 
-    final class Rare {
+    final class Extra {
+        let findings: [String]
         let whole: Analysis?
         let responseTime: Timestamp?
-        init(whole: Analysis?, responseTime: Timestamp?) {
+        init(findings: [String], whole: Analysis? = nil, responseTime: Timestamp? = nil) {
+            self.findings = findings
             self.whole = whole
             self.responseTime = responseTime
         }
     }
 
+    var findings: [String] { extra?.findings ?? [] }
+
     private static let none = Int32.min
     private static let pairStates: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
 
-    init(_ a: Analysis, findings: [String]? = nil) {
+    /// `shared`, when given, holds `a.findings` (and nothing else), for rows to share.
+    init(_ a: Analysis, shared: Extra? = nil) {
         func pack(_ v: Int?) -> Int32?? {
             guard let v else { return .some(nil) }
             guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
@@ -204,13 +208,14 @@ struct PackedAnalysis {
         querySightings = 0
         responseSightings = 0
         bits = 0
-        self.findings = findings ?? a.findings
+        let findings = shared?.findings ?? a.findings
+        extra = findings.isEmpty ? nil : shared ?? Extra(findings: findings)
         // A re-send's gap is kept whole with the rest (most rows have none: eight bytes each otherwise).
         guard a.retryGapNanoseconds == nil, let attempt = UInt16(exactly: a.attempt),
               let qs = UInt16(exactly: a.querySightings), let rs = UInt16(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
               a.resolutionNanoseconds != .min else {
-            rare = Rare(whole: a, responseTime: nil)
+            extra = Extra(findings: findings, whole: a)
             return
         }
         attemptValue = attempt
@@ -227,12 +232,12 @@ struct PackedAnalysis {
         self.bits = bits
     }
 
-    @inline(__always) private var whole: Analysis? { rare?.whole }
+    @inline(__always) private var whole: Analysis? { extra?.whole }
 
     /// A response time too far from the query's to pack (`QueryFacts` asks for it only then).
     @inline(__always) var farResponseTime: Timestamp? {
-        get { rare?.responseTime }
-        set { rare = Rare(whole: rare?.whole, responseTime: newValue) }
+        get { extra?.responseTime }
+        set { extra = Extra(findings: findings, whole: extra?.whole, responseTime: newValue) }
     }
     private static func unpack(_ v: Int32) -> Int? { v == PackedAnalysis.none ? nil : Int(v) }
 
@@ -485,17 +490,18 @@ public final class QueryStore {
     }
 
     private func facts(_ t: Transaction, name: InternedName? = nil) -> QueryFacts {
-        QueryFacts(t, name: name ?? intern(t.question?.name), findings: intern(findings: t.analysis.findings))
+        QueryFacts(t, name: name ?? intern(t.question?.name), shared: intern(findings: t.analysis.findings))
     }
 
     /// One list per distinct set of findings (most rows have none; the others share a handful of lists).
-    private var findingLists: [[String]: [String]] = [:]
+    private var findingLists: [[String]: PackedAnalysis.Extra] = [:]
 
-    private func intern(findings: [String]) -> [String] {
-        if findings.isEmpty { return [] }
+    private func intern(findings: [String]) -> PackedAnalysis.Extra? {
+        if findings.isEmpty { return nil }
         if let shared = findingLists[findings] { return shared }
-        findingLists[findings] = findings
-        return findings
+        let shared = PackedAnalysis.Extra(findings: findings)
+        findingLists[findings] = shared
+        return shared
     }
 
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
@@ -507,7 +513,7 @@ public final class QueryStore {
         let keeps = kept(t.sequence) != nil
         // Settling with the messages the row already shows: only the analysis is new.
         if !keeps, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
-            rows[slot].facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            rows[slot].facts.setAnalysis(t.analysis, shared: intern(findings: t.analysis.findings))
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
@@ -515,7 +521,7 @@ public final class QueryStore {
            QueryStore.rebuildable(t, rebuild: rebuild != nil), rows[slot].canPlaceResponse(place)
         {
             rows[slot].facts.setResponse(r)
-            rows[slot].facts.setAnalysis(t.analysis, findings: intern(findings: t.analysis.findings))
+            rows[slot].facts.setAnalysis(t.analysis, shared: intern(findings: t.analysis.findings))
             _ = rows[slot].setResponsePlace(place)
             return
         }

@@ -54,7 +54,7 @@ extension Entry: Equatable {
 }
 
 /// A row as the store holds it: a value in its table (no object header, no allocator rounding, no pointer to it
-/// from a list): 128 bytes a row.
+/// from a list): 120 bytes a row.
 struct RowRecord {
     var facts: QueryFacts
     var sequence: Int
@@ -258,12 +258,13 @@ struct FlowRecord {
         client: AddressTable.none, server: AddressTable.none, clientPort: 0, serverPort: 0, transport: .udp, number: 0)
 }
 
-/// Values in chunks of 4,096, addressed by slot, in place; a removed value's slot is given to the next one added.
+/// Values in chunks of 512 KiB, addressed by slot, in place; a removed value's slot is given to the next one added.
 /// Growing adds a chunk: nothing is moved (an array of a million rows doubling would hold two copies at once), and
 /// the rows are not objects of their own.
 final class SlotTable<Element> {
-    private static var shift: Int { 12 }
-    private static var chunkSize: Int { 1 << shift }
+    /// As many values as fill 512 KiB, one of the allocator's size classes (4,369 rows of 120 bytes): a chunk of a
+    /// round number of values would be rounded up to the class, and the rest of it, recycled memory, resident.
+    private static var chunkSize: Int { max(1, (512 << 10) / MemoryLayout<Element>.stride) }
     // Not checked for overlapping access at run time: the table is used from one thread, and the checks were a tenth
     // of recomputing a million-row list.
     @exclusivity(unchecked) private var chunks: [UnsafeMutablePointer<Element>] = []
@@ -276,7 +277,7 @@ final class SlotTable<Element> {
 
     deinit {
         for (c, chunk) in chunks.enumerated() {
-            chunk.deinitialize(count: min(SlotTable.chunkSize, filled - c << SlotTable.shift))
+            chunk.deinitialize(count: min(SlotTable.chunkSize, filled - c * SlotTable.chunkSize))
             chunk.deallocate()
         }
     }
@@ -287,7 +288,7 @@ final class SlotTable<Element> {
     @inline(__always) func address(_ slot: Int32) -> UnsafeMutablePointer<Element> {
         let s = Int(slot)
         precondition(s >= 0 && s < filled, "slot \(s) out of the table")
-        return chunks[s >> SlotTable.shift] + (s & (SlotTable.chunkSize - 1))
+        return chunks[s / SlotTable.chunkSize] + s % SlotTable.chunkSize
     }
 
     /// The value in place: reading one field reads only that field.
@@ -302,7 +303,7 @@ final class SlotTable<Element> {
             return s
         }
         precondition(filled < Int(Int32.max), "table full")
-        if filled == chunks.count << SlotTable.shift { chunks.append(.allocate(capacity: SlotTable.chunkSize)) }
+        if filled == chunks.count * SlotTable.chunkSize { chunks.append(.allocate(capacity: SlotTable.chunkSize)) }
         let s = Int32(filled)
         filled += 1
         address(s).initialize(to: value)
