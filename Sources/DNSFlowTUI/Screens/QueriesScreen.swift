@@ -54,6 +54,15 @@ public struct QueriesScreen {
             flowBase = store?.flows.first?.number ?? 0
         }
 
+        /// Empty, for `store` now, in the storage of `old` (recomputed while a file loads, a million-line list would
+        /// otherwise live twice for a moment).
+        init(store: QueryStore, reusing old: consuming Lines) {
+            self.init(store: store)
+            var old = old
+            swap(&narrow, &old.narrow)
+            narrow.removeAll(keepingCapacity: true)
+        }
+
         public var startIndex: Int { 0 }
         public var endIndex: Int { wide?.count ?? narrow.count }
 
@@ -120,7 +129,10 @@ public struct QueriesScreen {
     public mutating func update(_ store: QueryStore, page: Int, allowStale: Bool = false) {
         if linesVersion != store.version, !(allowStale && linesVersion >= 0) {
             linesVersion = store.version
-            lines = computeLines(store)
+            // Moved out first, so that its storage is free to be refilled.
+            var old = Lines(store: nil)
+            swap(&old, &lines)
+            lines = computeLines(store, reusing: old)
             if !cursor.follows, let selected, let i = lines.firstIndex(of: selected) {
                 cursor.select(i, count: lines.count, page: page)
             }
@@ -129,8 +141,8 @@ public struct QueriesScreen {
         selected = lines.indices.contains(cursor.index) ? lines.identity(at: cursor.index) : nil
     }
 
-    private func computeLines(_ store: QueryStore) -> Lines {
-        var out = Lines(store: store)
+    private func computeLines(_ store: QueryStore, reusing old: consuming Lines) -> Lines {
+        var out = Lines(store: store, reusing: old)
         // `shows`, with what does not change from row to row decided once (and no filter, no folds: nothing to ask).
         let problems = problemsOnly, filtered = !filter.isEmpty, folded = !collapsed.isEmpty
         let filter = self.filter
