@@ -207,20 +207,49 @@ struct QueryFactsTests {
         #expect(add(110, port: 2005) == s.entries.first { $0.flow.key.client.port == 2005 }!.flow)
     }
 
-    /// What the store remembers of pairs goes with the rows: under eviction it stays bounded by the rows held.
-    @Test func pairsSeenGoWithTheirRows() throws {
+    /// A pair's bracket is opened by the first of its rows to settle, once: in either order of settling, and under
+    /// eviction (a sibling settling after the pair's first row went opens it itself).
+    @Test func aPairsBracketOpensOnce() throws {
         let base = try transactions("Fixtures/lab/race-5s/pod.pcap")
-        let s = QueryStore(maxEntries: 40)
-        for copy in 0..<50 {
-            for var t in base {
-                t.sequence += copy * 1000
-                if let p = t.analysis.pair { t.analysis.pair = p + copy * 1000 }
-                s.settled(t)
+        func copies(_ n: Int) -> [Transaction] {
+            (0..<n).flatMap { copy in
+                base.map { t in
+                    var t = t
+                    t.sequence += copy * 1000
+                    if let p = t.analysis.pair { t.analysis.pair = p + copy * 1000 }
+                    return t
+                }
             }
         }
-        #expect(s.evicted > 0)
-        #expect(s.pairsSeen <= s.count)
-        #expect(s.pairsSeen == s.entries.filter(\.isFirstOfPair).count)
+        func opened(_ s: QueryStore) -> [Int: [Int]] {
+            var byPair: [Int: [Int]] = [:]
+            for e in s.entries where e.isFirstOfPair { byPair[e.facts.pair!, default: []].append(e.sequence) }
+            return byPair
+        }
+        let all = copies(50)
+        let pairs = Set(all.compactMap { $0.analysis.attempt == 1 && !$0.analysis.isProbableRetry ? $0.analysis.pair : nil })
+        #expect(!pairs.isEmpty)
+        for reversed in [false, true] {
+            let s = QueryStore()
+            // The rows shown as their queries arrive, then settled in one order or the other.
+            for t in all { if let q = t.query { s.queryArrived(t.sequence, q) } }
+            for t in reversed ? all.reversed() : all { s.settled(t) }
+            let byPair = opened(s)
+            #expect(Set(byPair.keys) == pairs)
+            for (p, rows) in byPair {
+                #expect(rows.count == 1)
+                // The first to settle: the pair's first query in time order, its sibling in reverse.
+                #expect(reversed ? rows[0] != p || all.filter { $0.analysis.pair == p }.count == 1 : rows[0] == p)
+            }
+        }
+        // Settled alone (each row made as it settles), then under eviction.
+        let settledOnly = QueryStore()
+        for t in all { settledOnly.settled(t) }
+        #expect(Set(opened(settledOnly).keys) == pairs && opened(settledOnly).values.allSatisfy { $0.count == 1 })
+        let evicting = QueryStore(maxEntries: 40)
+        for t in all { evicting.settled(t) }
+        #expect(evicting.evicted > 0)
+        #expect(opened(evicting).values.allSatisfy { $0.count == 1 }, "\(opened(evicting).filter { $0.value.count > 1 })")
     }
 
     /// A flow keeps its addresses as numbers in the store's table: each row's flow gives back its 5-tuple, and under

@@ -300,9 +300,6 @@ public final class QueryStore {
     static let flowIdleNanoseconds: Int64 = 61_000_000_000
     /// Flow statistics computed (for the flows on screen, or sorted by), until the flow changes.
     private var statsCache: [Int32: FlowGroup.Stats] = [:]
-    private var seenPairs = SequenceSet()
-    /// Pairs whose first row is held (bounded by the rows).
-    var pairsSeen: Int { seenPairs.count }
     private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
@@ -602,10 +599,17 @@ public final class QueryStore {
         insert(slot)
     }
 
-    private func notePair(_ slot: Int32) {
-        let f = rows[slot].facts
+    /// The first row of a pair to settle opens its bracket. Which has is told by the pair's first query's row (its
+    /// sequence is the pair's id): a flag there, where a set of every pair seen took 8 to 16 bytes a pair. Once that
+    /// row is evicted, a sibling settling later opens the bracket itself.
+    private func notePair(_ row: Int32) {
+        let f = rows[row].facts
         guard f.attempt == 1, !f.isProbableRetry, let p = f.pair else { return }
-        if seenPairs.insert(p) { rows[slot].set(RowRecord.firstOfPair, true) }
+        // (This row may be the anchor before it is in `order`: a row made as it settles is noted first.)
+        let anchor = rows[row].sequence == p ? row : slot(sequence: p)
+        if let anchor, rows[anchor].has(RowRecord.pairOpened) { return }
+        rows[row].set(RowRecord.firstOfPair, true)
+        if let anchor { rows[anchor].set(RowRecord.pairOpened, true) }
     }
 
     private func group(for t: Transaction) -> Int32 {
@@ -707,9 +711,6 @@ public final class QueryStore {
         for slot in goneSlots {
             let r = rows[slot]
             cutoff = max(cutoff, r.sequence)
-            // Its pair leaves the set of pairs seen: a sibling settling later opens the bracket itself, and the set
-            // stays as bounded as the rows.
-            if let p = r.facts.pair, r.has(RowRecord.firstOfPair) { seenPairs.remove(p) }
             if r.has(RowRecord.marked) { markedCount -= 1 }
             if r.isAnsweredEarly { answeredPending -= 1 }
             if !keptTransactions.isEmpty { keptTransactions[r.sequence] = nil }

@@ -70,6 +70,8 @@ struct RowRecord {
     var nextInFlow: Int32 = -1
 
     static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
+    /// On a pair's first query's row: a row of the pair has opened its bracket.
+    static let pairOpened: UInt8 = 64
     private static let hasResponsePlace: UInt8 = 8
     /// Whether the row is a problem (`isProblem`) once settled, and while pending: worked out when its facts change
     /// (`noteProblems`), read as a bit (deciding it from the facts for each row made a million-row list slow to redo).
