@@ -295,7 +295,15 @@ struct QueryFactsTests {
             return t
         }
         let s = QueryStore(maxEntries: 100)
-        for i in 0..<20_000 { s.settled(named(i)) }
+        for i in 0..<20_000 {
+            s.settled(named(i))
+            // A name filter now and then: the search forms made go with their names when names are pruned (a
+            // stale one would be found by a new name at the same address).
+            if i % 997 == 0 {
+                let f = try QueryFilter("host\(i).")
+                #expect(s.entries.filter(f.matches).map(\.sequence) == [i])
+            }
+        }
         #expect(s.evicted + s.count == 20_000 && s.count <= 100)
         #expect(s.internedNames < 8_192, "distinct names held: \(s.internedNames)")
         // The rows held keep theirs; a name seen again after its rows went is interned afresh.

@@ -36,9 +36,10 @@ public struct TransactionMatcher {
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
     private var open: [Key: InlineList<(sequence: Int, time: Timestamp)>] = [:]
-    /// Waiting sequences in arrival order with their times (answered ones are skipped lazily): checking the oldest,
-    /// at every message, reads no transaction.
-    private var expiry: [(sequence: Int, time: Timestamp)] = []
+    /// Waiting sequences in arrival order with the seconds of their times, all the window compares (answered ones are
+    /// skipped lazily): checking the oldest, at every message, reads no transaction. 16 bytes a query of the last
+    /// minute.
+    private var expiry: [(sequence: Int, seconds: Int64)] = []
     private var expiryHead = 0
     private var nextSequence = 0
 
@@ -57,7 +58,7 @@ public struct TransactionMatcher {
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
             open[Key(observed, client: observed.source, server: observed.destination), default: InlineList()]
                 .append((seq, observed.timestamp))
-            expiry.append((seq, observed.timestamp))
+            expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
         let key = Key(observed, client: observed.destination, server: observed.source)
@@ -138,12 +139,12 @@ public struct TransactionMatcher {
     /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
     private mutating func expire(now: Timestamp?, emit: (Transaction) -> Void) {
         while expiryHead < expiry.count {
-            let (seq, sent) = expiry[expiryHead]
+            let (seq, sentSeconds) = expiry[expiryHead]
             guard waiting.contains(seq) else {
                 expiryHead += 1
                 continue
             }
-            if let now, now.seconds - sent.seconds <= configuration.windowSeconds { break }
+            if let now, now.seconds - sentSeconds <= configuration.windowSeconds { break }
             guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
             if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }

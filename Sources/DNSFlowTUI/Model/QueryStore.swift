@@ -41,8 +41,9 @@ public struct PacketRef: Sendable, Equatable {
 /// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
 public final class InternedName {
     public let name: DNSName
-    /// Lowercased presentation without the trailing dot: what `name:` filters on.
-    public private(set) lazy var search: String = name.presentation(trailingDot: false).lowercased()
+    /// Lowercased presentation without the trailing dot: what `name:` filters on. Made each time: the store keeps
+    /// the ones asked for (`QueryStore.searchName`), where a lazy property made every name's object twice its size.
+    public var search: String { name.presentation(trailingDot: false).lowercased() }
 
     init(_ name: DNSName) { self.name = name }
 }
@@ -327,6 +328,17 @@ public final class QueryStore {
     private var nextNamePrune = 4_096
     /// Distinct names held (for tests).
     var internedNames: Int { names.count }
+    /// The names' search forms made so far (by identity: an entry goes with its name when names are pruned).
+    private var searchNames: [ObjectIdentifier: String] = [:]
+
+    /// A name's search form (`InternedName.search`), made once.
+    func searchName(_ n: InternedName?) -> String {
+        guard let n else { return "" }
+        if let s = searchNames[ObjectIdentifier(n)] { return s }
+        let s = n.search
+        searchNames[ObjectIdentifier(n)] = s
+        return s
+    }
 
     public init(maxEntries: Int = 200_000) { self.maxEntries = min(max(1, maxEntries), 1 << 30) }
 
@@ -752,7 +764,9 @@ public final class QueryStore {
             if isKnownUniquelyReferenced(&names.values[i]) { unused.append(names.keys[i]) }
             names.formIndex(after: &i)
         }
-        for name in unused { names[name] = nil }
+        for name in unused {
+            if let n = names.removeValue(forKey: name), !searchNames.isEmpty { searchNames[ObjectIdentifier(n)] = nil }
+        }
         nextNamePrune = max(4_096, 2 * names.count)
     }
 

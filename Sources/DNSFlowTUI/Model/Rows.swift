@@ -33,7 +33,7 @@ public struct Entry {
     var kept: Transaction? { store.kept(sequence) }
 
     /// Lowercased name, for filtering (computed once per distinct name).
-    var searchName: String { store.row(self).pointee.facts.name?.search ?? "" }
+    var searchName: String { store.searchName(store.row(self).pointee.facts.name) }
 
     /// Seen, with no answer yet (pending, and nothing matched it).
     public var isWaiting: Bool { store.row(self).pointee.isWaiting }
