@@ -9,7 +9,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     /// hashing the bytes again at every lookup was a tenth of the run time. Equal names have equal fingerprints.
     /// Its top bit says whether the name has an ASCII capital (`lowercased` looks at it instead of the octets: it
     /// was asked five times a transaction, on the busier thread).
-    let fingerprint: UInt64
+    public let fingerprint: UInt64
 
     public static let maxLength = 255      // RFC 1035 §3.1, including length octets and the root
     public static let maxLabels = 127

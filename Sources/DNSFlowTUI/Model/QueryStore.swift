@@ -39,7 +39,7 @@ public struct PacketRef: Sendable, Equatable {
 }
 
 /// A name shared by every row that asked it (a cluster asks the same few thousand names millions of times).
-public final class InternedName {
+public final class InternedName: Sendable {
     public let name: DNSName
     /// Lowercased presentation without the trailing dot: what `name:` filters on. Made each time: the store keeps
     /// the ones asked for (`QueryStore.searchName`), where a lazy property made every name's object twice its size.
@@ -324,7 +324,7 @@ public final class QueryStore {
     private var keptTransactions = SequenceMap<Transaction>()
     /// One `InternedName` per distinct name among the rows. Names whose rows are all evicted are let go now and then
     /// (`pruneNames`): under `--max-queries`, a long capture would otherwise keep every name it ever saw.
-    private var names: [DNSName: InternedName] = [:]
+    private var names = NameTable()
     private var nextNamePrune = 4_096
     /// Distinct names held (for tests).
     var internedNames: Int { names.count }
@@ -492,9 +492,9 @@ public final class QueryStore {
 
     private func intern(_ name: DNSName?) -> InternedName? {
         guard let name else { return nil }
-        if let n = names[name] { return n }
+        if let n = names.find(name) { return n }
         let n = InternedName(name)
-        names[name] = n
+        names.insert(n)
         return n
     }
 
@@ -758,14 +758,8 @@ public final class QueryStore {
     /// Lets go of the names no row (nor anything else) refers to any more. Amortised: the table at least doubles
     /// between prunes.
     private func pruneNames() {
-        var unused: [DNSName] = []
-        var i = names.startIndex
-        while i != names.endIndex {
-            if isKnownUniquelyReferenced(&names.values[i]) { unused.append(names.keys[i]) }
-            names.formIndex(after: &i)
-        }
-        for name in unused {
-            if let n = names.removeValue(forKey: name), !searchNames.isEmpty { searchNames[ObjectIdentifier(n)] = nil }
+        names.removeUnreferenced { n in
+            if !searchNames.isEmpty { searchNames[ObjectIdentifier(n)] = nil }
         }
         nextNamePrune = max(4_096, 2 * names.count)
     }

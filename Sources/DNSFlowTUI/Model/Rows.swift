@@ -340,3 +340,68 @@ public struct FlowsView: RandomAccessCollection {
     public var endIndex: Int { order.count }
     public subscript(i: Int) -> FlowGroup { store.flowGroup(slot: order[i]) }
 }
+
+/// The interned names, found by their fingerprints: an open-addressing table of references (8 bytes a bucket, where
+/// a dictionary from the name held the name again: 24).
+struct NameTable {
+    private static let removed = InternedName(.root)
+    private var buckets = [InternedName?](repeating: nil, count: 16)
+    private(set) var count = 0
+    /// Names and tombstones: the table grows (or is rebuilt) before it is three quarters used.
+    private var used = 0
+
+    private var mask: Int { buckets.count - 1 }
+
+    private static func start(_ name: DNSName, _ mask: Int) -> Int {
+        FastHash.mix(name.fingerprint, seed: 0) & mask
+    }
+
+    func find(_ name: DNSName) -> InternedName? {
+        var i = NameTable.start(name, mask)
+        while let b = buckets[i] {
+            if b !== NameTable.removed, b.name == name { return b }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    /// Adds a name not in the table.
+    mutating func insert(_ n: InternedName) {
+        if (used + 1) * 4 > buckets.count * 3 { refill(capacity: max(16, (count + 1) * 2)) }
+        var i = NameTable.start(n.name, mask)
+        while let b = buckets[i], b !== NameTable.removed { i = (i + 1) & mask }
+        if buckets[i] == nil { used += 1 }
+        buckets[i] = n
+        count += 1
+    }
+
+    /// Removes the names nothing else refers to (no row); tells `each` of them first.
+    mutating func removeUnreferenced(_ each: (InternedName) -> Void) {
+        for i in buckets.indices {
+            // (No binding held across the check: it would be a second reference.)
+            if buckets[i] == nil || buckets[i] === NameTable.removed { continue }
+            if isKnownUniquelyReferenced(&buckets[i]) {
+                each(buckets[i]!)
+                buckets[i] = NameTable.removed
+                count -= 1
+            }
+        }
+        if used > 2 * count { refill(capacity: max(16, count * 2)) }
+    }
+
+    private mutating func refill(capacity: Int) {
+        var size = 16
+        while size < capacity { size *= 2 }
+        let names = buckets.compactMap { $0 === NameTable.removed ? nil : $0 }
+        buckets = [InternedName?](repeating: nil, count: size)
+        count = 0
+        used = 0
+        for n in names {
+            var i = NameTable.start(n.name, mask)
+            while buckets[i] != nil { i = (i + 1) & mask }
+            buckets[i] = n
+            count += 1
+            used += 1
+        }
+    }
+}
