@@ -26,10 +26,12 @@ let package = Package(
         .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
         // Screens, key bindings, rendering into a text canvas (ncurses paints it; tests read it).
         .target(name: "DNSFlowTUI", dependencies: ["DNSFlowCore", "CNcurses"]),
+        // jemalloc's options for release builds (`malloc_conf`): C, because a global with a C name is what it reads.
+        .target(name: "CAllocatorConfig"),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
-                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI",
+                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI", "CAllocatorConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc as the allocator of release builds (libjemalloc-dev). Packets are decoded on one thread and
