@@ -4,22 +4,9 @@
 /// minute opens.
 struct FlowMarks {
     struct Mark {
-        fileprivate var client: UInt32, server: UInt32
-        fileprivate var clientPort: UInt16, serverPort: UInt16
-        fileprivate var transport: TransportProtocol
+        fileprivate var tuple: FlowTuple
         var id: Int
         var lastSeen: Int64
-
-        fileprivate var hash: UInt64 {
-            let words = UInt64(client) << 32 | UInt64(server)
-            let ports = UInt64(clientPort) << 17 | UInt64(serverPort) << 1 | (transport == .tcp ? 1 : 0)
-            return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(words, ports), seed: 0)))
-        }
-
-        fileprivate func isFlow(_ o: Mark) -> Bool {
-            client == o.client && server == o.server && clientPort == o.clientPort && serverPort == o.serverPort
-                && transport == o.transport
-        }
     }
 
     private var marks: [Mark] = []
@@ -31,11 +18,8 @@ struct FlowMarks {
 
     /// The slot of the 5-tuple's mark, if it has one.
     func find(_ key: Analyzer.FlowKey) -> Int32? {
-        guard let c = addresses.number(of: key.client.address), let s = addresses.number(of: key.server.address)
-        else { return nil }
-        let wanted = Mark(client: c, server: s, clientPort: key.client.port, serverPort: key.server.port,
-                          transport: key.transport, id: 0, lastSeen: 0)
-        return index.find(hash: wanted.hash) { marks[Int($0)].isFlow(wanted) }
+        guard let wanted = addresses.tuple(key.transport, client: key.client, server: key.server) else { return nil }
+        return index.find(hash: wanted.hash) { marks[Int($0)].tuple == wanted }
     }
 
     subscript(slot: Int32) -> Mark {
@@ -45,8 +29,7 @@ struct FlowMarks {
 
     /// A mark for a 5-tuple that has none.
     mutating func add(_ key: Analyzer.FlowKey, id: Int, lastSeen: Int64) -> Int32 {
-        let mark = Mark(client: addresses.hold(key.client.address), server: addresses.hold(key.server.address),
-                        clientPort: key.client.port, serverPort: key.server.port, transport: key.transport, id: id,
+        let mark = Mark(tuple: addresses.hold(key.transport, client: key.client, server: key.server), id: id,
                         lastSeen: lastSeen)
         let slot: Int32
         if let reused = freeSlots.popLast() {
@@ -56,7 +39,7 @@ struct FlowMarks {
             slot = Int32(marks.count)
             marks.append(mark)
         }
-        index.insert(slot, hash: mark.hash) { marks[Int($0)].hash }
+        index.insert(slot, hash: mark.tuple.hash) { marks[Int($0)].tuple.hash }
         return slot
     }
 
@@ -66,14 +49,13 @@ struct FlowMarks {
         for slot in index.slots where gone(marks[Int(slot)]) {
             let m = marks[Int(slot)]
             each(m)
-            addresses.letGo(m.client)
-            addresses.letGo(m.server)
+            addresses.letGo(m.tuple)
             freeSlots.append(slot)
             removed = true
         }
         guard removed else { return }
         let free = Set(freeSlots)
-        index.filter({ !free.contains($0) }) { marks[Int($0)].hash }
+        index.filter({ !free.contains($0) }) { marks[Int($0)].tuple.hash }
     }
 
     mutating func removeAll() { self = FlowMarks() }

@@ -123,3 +123,43 @@ public struct AddressTable {
         }
     }
 }
+
+/// A 5-tuple with its addresses as numbers in an `AddressTable`: 13 bytes, compared and hashed as integers. The
+/// interface's flow records and the analysis's flow marks are made of one.
+public struct FlowTuple: Equatable, Sendable {
+    public var client: UInt32, server: UInt32
+    public var clientPort: UInt16, serverPort: UInt16
+    public var transport: TransportProtocol
+
+    public static let none = FlowTuple(client: AddressTable.none, server: AddressTable.none, clientPort: 0,
+                                       serverPort: 0, transport: .udp)
+
+    public var hash: UInt64 {
+        let words = UInt64(client) << 32 | UInt64(server)
+        let ports = UInt64(clientPort) << 17 | UInt64(serverPort) << 1 | (transport == .tcp ? 1 : 0)
+        return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(words, ports), seed: 0)))
+    }
+}
+
+extension AddressTable {
+    /// The tuple of these endpoints if both addresses are held (else no flow can have it).
+    public func tuple(_ transport: TransportProtocol, client: Endpoint, server: Endpoint) -> FlowTuple? {
+        guard let c = number(of: client.address), let s = number(of: server.address) else { return nil }
+        return FlowTuple(client: c, server: s, clientPort: client.port, serverPort: server.port, transport: transport)
+    }
+
+    /// The tuple of these endpoints, both addresses held once more (until `letGo(_:)` of the tuple).
+    public mutating func hold(_ transport: TransportProtocol, client: Endpoint, server: Endpoint) -> FlowTuple {
+        FlowTuple(client: hold(client.address), server: hold(server.address), clientPort: client.port,
+                  serverPort: server.port, transport: transport)
+    }
+
+    public mutating func letGo(_ t: FlowTuple) {
+        letGo(t.client)
+        letGo(t.server)
+    }
+
+    public func endpoints(of t: FlowTuple) -> (client: Endpoint, server: Endpoint) {
+        (Endpoint(address: self[t.client], port: t.clientPort), Endpoint(address: self[t.server], port: t.serverPort))
+    }
+}

@@ -377,10 +377,9 @@ public final class QueryStore {
         return lo
     }
 
-    /// Reads a handle's row in place: its slot's, or found again by sequence when the slot went to a newer row; a
-    /// vacant row when it is gone.
-    /// Read through the pointer, field by field (a closure given the record made the compiler copy it, retaining its
-    /// references, for each row of a million-row list).
+    /// Where a handle's row lies: its slot's, or found again by sequence when the slot went to a newer row; a vacant
+    /// row when it is gone. Read through it field by field (a closure given the record made the compiler copy it,
+    /// retaining its references, for each row of a million-row list).
     @inline(__always) func row(_ e: Entry) -> UnsafePointer<RowRecord> {
         if let slot = liveSlot(e) { return UnsafePointer(rows.address(slot)) }
         return UnsafePointer(QueryStore.vacantRow)
@@ -424,7 +423,8 @@ public final class QueryStore {
         if let s = statsCache[g.slot], flowRecord(g).number == g.number { return s }
         var s = FlowGroup.Stats()
         var latencies: [Int64] = []
-        var slot = flowRecord(g).count == 0 ? -1 : flowTable[g.slot].first
+        let f = flowRecord(g)
+        var slot = f.count == 0 ? -1 : f.first
         while slot >= 0 {
             let r = rows[slot]
             slot = r.nextInFlow
@@ -625,29 +625,24 @@ public final class QueryStore {
     }
 
     private func group(for t: Transaction) -> Int32 {
-        let client = t.client, server = t.server
-        if let c = addresses.number(of: client.address), let s = addresses.number(of: server.address) {
-            let wanted = FlowRecord(client: c, server: s, clientPort: client.port, serverPort: server.port,
-                                    transport: t.transport, number: 0)
-            if let g = openFlows.find(hash: wanted.hash, matches: { flowTable[$0].isFlow(wanted) }) { return g }
+        if let wanted = addresses.tuple(t.transport, client: t.client, server: t.server),
+           let g = openFlows.find(hash: wanted.hash, matches: { flowTable[$0].tuple == wanted }) {
+            return g
         }
         flowNumbers += 1
-        let record = FlowRecord(client: addresses.hold(client.address), server: addresses.hold(server.address),
-                                clientPort: client.port, serverPort: server.port, transport: t.transport,
-                                number: flowNumbers)
-        let hash = record.hash
-        let g = flowTable.add(record)
+        let tuple = addresses.hold(t.transport, client: t.client, server: t.server)
+        let g = flowTable.add(FlowRecord(tuple: tuple, number: flowNumbers))
         flowOrder.append(g)
         if openFlows.count >= nextFlowSweep { sweepIdleFlows() }
-        openFlows.insert(g, hash: hash, hashOf: flowHash)
+        openFlows.insert(g, hash: tuple.hash, hashOf: flowHash)
         return g
     }
 
-    private func flowHash(_ slot: Int32) -> UInt64 { flowTable[slot].hash }
+    private func flowHash(_ slot: Int32) -> UInt64 { flowTable[slot].tuple.hash }
 
     func key(of f: FlowRecord) -> FlowGroup.Key {
-        FlowGroup.Key(transport: f.transport, client: Endpoint(address: addresses[f.client], port: f.clientPort),
-                      server: Endpoint(address: addresses[f.server], port: f.serverPort))
+        let (client, server) = addresses.endpoints(of: f.tuple)
+        return FlowGroup.Key(transport: f.tuple.transport, client: client, server: server)
     }
 
     /// Closes the flows idle for `flowIdleNanoseconds` to new rows; amortised: the table at least doubles between
@@ -745,8 +740,7 @@ public final class QueryStore {
             flowOrder.removeAll { slot in
                 guard flowTable[slot].count == 0 else { return false }
                 if !statsCache.isEmpty { statsCache[slot] = nil }
-                addresses.letGo(flowTable[slot].client)
-                addresses.letGo(flowTable[slot].server)
+                addresses.letGo(flowTable[slot].tuple)
                 flowTable.remove(slot)
                 return true
             }

@@ -15,9 +15,6 @@ public struct Entry {
     let slot: Int32
     public let sequence: Int
 
-    /// The row's record (a copy).
-    var record: RowRecord { store.row(self).pointee }
-
     public var facts: QueryFacts { store.row(self).pointee.facts }
     public var flow: FlowGroup { store.flowGroup(slot: store.row(self).pointee.flow) }
     /// Where the query's and the response's packets are (input, frame, file offset).
@@ -114,9 +111,7 @@ struct RowRecord {
             firstRef = ref
             return true
         }
-        guard !firstRef.isNone, ref.input == firstRef.input, let frame = Int32(exactly: ref.frame - firstRef.frame),
-              let offset = Int32(exactly: ref.fileOffset - firstRef.fileOffset)
-        else { return false }
+        guard let (frame, offset) = responseDeltas(ref) else { return false }
         responseFrameDelta = frame
         responseOffsetDelta = offset
         set(RowRecord.hasResponsePlace, true)
@@ -124,9 +119,14 @@ struct RowRecord {
     }
 
     /// Whether the response's place would be stored (`setResponsePlace` would succeed).
-    func canPlaceResponse(_ ref: PacketRef) -> Bool {
-        var copy = self
-        return copy.setResponsePlace(ref)
+    func canPlaceResponse(_ ref: PacketRef) -> Bool { !facts.hasQuery || responseDeltas(ref) != nil }
+
+    /// A response's place relative to the query's, if it fits.
+    private func responseDeltas(_ ref: PacketRef) -> (frame: Int32, offset: Int32)? {
+        guard !firstRef.isNone, ref.input == firstRef.input, let frame = Int32(exactly: ref.frame - firstRef.frame),
+              let offset = Int32(exactly: ref.fileOffset - firstRef.fileOffset)
+        else { return nil }
+        return (frame, offset)
     }
 
     @inline(__always) var isPending: Bool { has(RowRecord.pending) }
@@ -159,10 +159,6 @@ public struct FlowGroup {
         public var transport: TransportProtocol
         public var client: Endpoint
         public var server: Endpoint
-
-        public func _rawHashValue(seed: Int) -> Int {
-            FastHash.mix(FastHash.flow(transport, client, server), seed: seed)
-        }
     }
 
     public struct Stats: Equatable {
@@ -226,38 +222,13 @@ public struct FlowRows: Sequence {
 /// A flow as the store holds it (40 bytes): its 5-tuple with both addresses as numbers in the store's table of
 /// addresses (a cluster's flows share a few thousand addresses; a 5-tuple with them written out took 52 bytes).
 struct FlowRecord {
-    var client: UInt32, server: UInt32
-    var clientPort: UInt16, serverPort: UInt16
-    var transport: TransportProtocol
+    var tuple: FlowTuple
     var number: Int
     /// Its first and last rows (slots), linked through `RowRecord.nextInFlow`.
     var first: Int32 = -1, last: Int32 = -1
     var count: Int32 = 0
 
-    init(client: UInt32, server: UInt32, clientPort: UInt16, serverPort: UInt16, transport: TransportProtocol,
-         number: Int) {
-        self.client = client
-        self.server = server
-        self.clientPort = clientPort
-        self.serverPort = serverPort
-        self.transport = transport
-        self.number = number
-    }
-
-    /// Whether this is the flow of those addresses (as numbers), ports and transport.
-    @inline(__always) func isFlow(_ other: FlowRecord) -> Bool {
-        client == other.client && server == other.server && clientPort == other.clientPort
-            && serverPort == other.serverPort && transport == other.transport
-    }
-
-    var hash: UInt64 {
-        let words = UInt64(client) << 32 | UInt64(server)
-        let ports = UInt64(clientPort) << 17 | UInt64(serverPort) << 1 | (transport == .tcp ? 1 : 0)
-        return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(words, ports), seed: 0)))
-    }
-
-    nonisolated(unsafe) static let vacant = FlowRecord(
-        client: AddressTable.none, server: AddressTable.none, clientPort: 0, serverPort: 0, transport: .udp, number: 0)
+    nonisolated(unsafe) static let vacant = FlowRecord(tuple: .none, number: 0)
 }
 
 /// Values in chunks of 512 KiB, addressed by slot, in place; a removed value's slot is given to the next one added.
@@ -341,67 +312,49 @@ public struct FlowsView: RandomAccessCollection {
     public subscript(i: Int) -> FlowGroup { store.flowGroup(slot: order[i]) }
 }
 
-/// The interned names, found by their fingerprints: an open-addressing table of references (8 bytes a bucket, where
-/// a dictionary from the name held the name again: 24).
+/// The interned names, found by their fingerprints through a `SlotIndex` (4-byte slots), held in a list of references
+/// (8 bytes a name), where a dictionary from the name held the name again (24 bytes a bucket).
 struct NameTable {
-    private static let removed = InternedName(.root)
-    private var buckets = [InternedName?](repeating: nil, count: 16)
-    private(set) var count = 0
-    /// Names and tombstones: the table grows (or is rebuilt) before it is three quarters used.
-    private var used = 0
+    private var slots: [InternedName?] = []
+    private var freeSlots: [Int32] = []
+    private var index = SlotIndex()
 
-    private var mask: Int { buckets.count - 1 }
+    var count: Int { index.count }
 
-    private static func start(_ name: DNSName, _ mask: Int) -> Int {
-        FastHash.mix(name.fingerprint, seed: 0) & mask
+    private static func hash(_ name: DNSName) -> UInt64 {
+        UInt64(UInt(bitPattern: FastHash.mix(name.fingerprint, seed: 0)))
     }
 
     func find(_ name: DNSName) -> InternedName? {
-        var i = NameTable.start(name, mask)
-        while let b = buckets[i] {
-            if b !== NameTable.removed, b.name == name { return b }
-            i = (i + 1) & mask
-        }
-        return nil
+        index.find(hash: NameTable.hash(name)) { slots[Int($0)]!.name == name }.map { slots[Int($0)]! }
     }
 
     /// Adds a name not in the table.
     mutating func insert(_ n: InternedName) {
-        if (used + 1) * 4 > buckets.count * 3 { refill(capacity: max(16, (count + 1) * 2)) }
-        var i = NameTable.start(n.name, mask)
-        while let b = buckets[i], b !== NameTable.removed { i = (i + 1) & mask }
-        if buckets[i] == nil { used += 1 }
-        buckets[i] = n
-        count += 1
+        let slot: Int32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[Int(slot)] = n
+        } else {
+            slot = Int32(slots.count)
+            slots.append(n)
+        }
+        index.insert(slot, hash: NameTable.hash(n.name)) { NameTable.hash(slots[Int($0)]!.name) }
     }
 
     /// Removes the names nothing else refers to (no row); tells `each` of them first.
     mutating func removeUnreferenced(_ each: (InternedName) -> Void) {
-        for i in buckets.indices {
+        var removed = false
+        for i in slots.indices {
             // (No binding held across the check: it would be a second reference.)
-            if buckets[i] == nil || buckets[i] === NameTable.removed { continue }
-            if isKnownUniquelyReferenced(&buckets[i]) {
-                each(buckets[i]!)
-                buckets[i] = NameTable.removed
-                count -= 1
+            if slots[i] == nil { continue }
+            if isKnownUniquelyReferenced(&slots[i]) {
+                each(slots[i]!)
+                slots[i] = nil
+                freeSlots.append(Int32(i))
+                removed = true
             }
         }
-        if used > 2 * count { refill(capacity: max(16, count * 2)) }
-    }
-
-    private mutating func refill(capacity: Int) {
-        var size = 16
-        while size < capacity { size *= 2 }
-        let names = buckets.compactMap { $0 === NameTable.removed ? nil : $0 }
-        buckets = [InternedName?](repeating: nil, count: size)
-        count = 0
-        used = 0
-        for n in names {
-            var i = NameTable.start(n.name, mask)
-            while buckets[i] != nil { i = (i + 1) & mask }
-            buckets[i] = n
-            count += 1
-            used += 1
-        }
+        if removed { index.filter({ slots[Int($0)] != nil }) { NameTable.hash(slots[Int($0)]!.name) } }
     }
 }
