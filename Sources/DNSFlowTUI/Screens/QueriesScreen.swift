@@ -143,10 +143,7 @@ public struct QueriesScreen {
 
     private func computeLines(_ store: QueryStore, reusing old: consuming Lines) -> Lines {
         var out = Lines(store: store, reusing: old)
-        // `shows`, with what does not change from row to row decided once (and no filter, no folds: nothing to ask).
-        let problems = problemsOnly, filtered = !filter.isEmpty, folded = !collapsed.isEmpty
-        let filter = self.filter
-        func shows(_ e: Entry) -> Bool { (!problems || e.isProblem) && (!filtered || filter.matches(e)) }
+        let folded = !collapsed.isEmpty
         if !grouped {
             if sort == .time {
                 for e in store.entries where shows(e) { out.append(e.sequence) }
