@@ -89,18 +89,22 @@ struct QueryFactsTests {
         a.resolutionNanoseconds = 0
         a.flow = 3
         a.querySightings = 2
-        a.responseSightings = 65535
+        a.responseSightings = 255
         a.findings = ["parallel-a-aaaa-same-socket"]
-        for state in [nil, Analysis.PairState.ok, .retried, .partial, .failed, .single] {
-            for same in [nil, true, false] {
-                a.pairState = state
-                a.sameSocket = same
-                #expect(PackedAnalysis(a).analysis == a)
+        for gap in [Int64(5_000_000_123), nil] {  // with a re-send's gap the analysis is boxed; without, packed
+            a.retryGapNanoseconds = gap
+            for state in [nil, Analysis.PairState.ok, .retried, .partial, .failed, .single] {
+                for same in [nil, true, false] {
+                    a.pairState = state
+                    a.sameSocket = same
+                    #expect(PackedAnalysis(a).analysis == a)
+                }
             }
         }
         // Beyond what packs, the whole analysis is boxed: every accessor still tells the truth.
-        for change in [{ (a: inout Analysis) in a.chain = Int(Int32.max) + 1 }, { $0.attempt = 70_000 },
-                       { $0.querySightings = 1 << 20 }, { $0.resolutionNanoseconds = .min }, { $0.flow = Int(Int32.min) }] {
+        for change in [{ (a: inout Analysis) in a.chain = Int(Int32.max) + 1 }, { $0.attempt = 70_000 }, { $0.attempt = 256 },
+                       { $0.querySightings = 1 << 20 }, { $0.responseSightings = 256 }, { $0.resolutionNanoseconds = .min },
+                       { $0.flow = Int(Int32.min) }] {
             var b = a
             change(&b)
             let p = PackedAnalysis(b)
@@ -449,10 +453,32 @@ struct QueryFactsTests {
         }
     }
 
-    /// A row is a value of at most 120 bytes in the store's table (no object, no allocator rounding).
-    @Test func aRowFitsIn120Bytes() throws {
-        #expect(MemoryLayout<QueryFacts>.size <= 80, "facts: \(MemoryLayout<QueryFacts>.size) bytes")
-        #expect(MemoryLayout<RowRecord>.stride <= 120, "\(MemoryLayout<RowRecord>.stride) bytes")
+    /// A row's 40-bit sequence comes back whole, the vacant -1 too, and stays when the row's facts are replaced.
+    @Test func rowSequencesComeBackWhole() throws {
+        let facts = try QueryFacts(#require(try transactions("Fixtures/lab/race-5s/pod.pcap").first), name: nil)
+        for sequence in [-1, 0, 1, 4_294_967_295, 4_294_967_296, 1 << 39 + 12_345, 1 << 40 - 2] {
+            var r = RowRecord(sequence: sequence, facts: facts, flow: 3, isPending: true)
+            #expect(r.sequence == sequence && r.flow == 3 && r.isPending)
+            r.facts.setAnalysis(Analysis(), shared: nil)
+            r.set(RowRecord.marked, true)
+            #expect(r.sequence == sequence)
+        }
+        #expect(RowRecord.vacant.sequence == -1)
+        // Through the store: a query's row settling (its facts made anew) keeps its sequence past 2^32.
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        for (i, var t) in all.enumerated() {
+            t.sequence = 1 << 33 + i
+            if let q = t.query { s.queryArrived(t.sequence, q) }
+            s.settled(t)
+        }
+        #expect(s.entries.map(\.sequence) == all.indices.map { 1 << 33 + $0 })
+    }
+
+    /// A row is a value of at most 112 bytes in the store's table (no object, no allocator rounding).
+    @Test func aRowFitsIn112Bytes() throws {
+        #expect(MemoryLayout<QueryFacts>.size <= 76, "facts: \(MemoryLayout<QueryFacts>.size) bytes")
+        #expect(MemoryLayout<RowRecord>.stride <= 112, "\(MemoryLayout<RowRecord>.stride) bytes")
         let t = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first)
         let s = QueryStore()
         s.settled(t)

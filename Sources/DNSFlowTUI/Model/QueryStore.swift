@@ -51,13 +51,16 @@ public final class InternedName: Sendable {
 /// What one row shows, filters and counts on, packed: the same names as `Transaction`'s, without the messages.
 /// Exact for every transaction: what does not fit the packed form goes in a box (`PackedAnalysis.Rare`).
 public struct QueryFacts: TransactionFacts {
-    // In this order, the fields leave no padding: 79 bytes, and a row's other fields fill its record to 120.
+    // In this order, the fields leave no padding: 76 bytes, and a row's other fields fill its record to 112.
     /// Query time, or the response's for an orphan.
     public private(set) var time: Timestamp
-    private var responseDigits: UInt8 = 9
-    private var bits: UInt8 = 0
+    /// The response's sub-second digits in the low four bits (at most 15: whatever reads them caps them at 9), the
+    /// facts' flags in the high four.
+    private var digitsAndBits: UInt8 = 9
     /// The flags of the row holding these facts (`RowRecord`'s), kept here where they take no room of their own.
     var rowFlags: UInt8 = 0
+    /// The top eight of the 40 bits of the row's sequence (`RowRecord`'s), here for the same reason.
+    var rowSequenceHigh: UInt8 = 0
     private var responseNanoseconds: UInt32 = 0
     public private(set) var id: UInt16 = 0
     private var qtype: UInt16 = 0
@@ -70,6 +73,14 @@ public struct QueryFacts: TransactionFacts {
     private var packed: PackedAnalysis
 
     private static let hasQueryBit: UInt8 = 1, hasResponseBit: UInt8 = 2, unmatchableBit: UInt8 = 4, questionBit: UInt8 = 8
+    @inline(__always) private var bits: UInt8 {
+        get { digitsAndBits >> 4 }
+        set { digitsAndBits = digitsAndBits & 0x0f | newValue << 4 }
+    }
+    @inline(__always) private var responseDigits: UInt8 {
+        get { digitsAndBits & 0x0f }
+        set { digitsAndBits = digitsAndBits & 0xf0 | min(newValue, 15) }
+    }
     private static let farResponse = Int32.min
 
     /// `shared`, when given, holds the analysis's findings list, shared by every row with the same findings.
@@ -163,7 +174,7 @@ public struct QueryFacts: TransactionFacts {
     @inline(__always) public var isRetry: Bool { attempt > 1 || isProbableRetry }
 }
 
-/// `Analysis` in 39 bytes instead of 128: small counts in 16 bits, ids in 32, absent values as sentinels; the findings
+/// `Analysis` in 36 bytes instead of 128: small counts in 8 bits, ids in 32, absent values as sentinels; the findings
 /// list, and what is rare, in one shared object. A whole analysis whose values do not fit (a query re-sent 70,000
 /// times, ids past 2^31) is boxed there.
 struct PackedAnalysis {
@@ -173,8 +184,8 @@ struct PackedAnalysis {
     /// far from the query's to pack.
     private var extra: Extra?
     private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
-    private var attemptValue: UInt16
-    private var querySightings: UInt16, responseSightings: UInt16
+    private var attemptValue: UInt8
+    private var querySightings: UInt8, responseSightings: UInt8
     private var bits: UInt8
 
     final class Extra {
@@ -212,8 +223,8 @@ struct PackedAnalysis {
         let findings = shared?.findings ?? a.findings
         extra = findings.isEmpty ? nil : shared ?? Extra(findings: findings)
         // A re-send's gap is kept whole with the rest (most rows have none: eight bytes each otherwise).
-        guard a.retryGapNanoseconds == nil, let attempt = UInt16(exactly: a.attempt),
-              let qs = UInt16(exactly: a.querySightings), let rs = UInt16(exactly: a.responseSightings),
+        guard a.retryGapNanoseconds == nil, let attempt = UInt8(exactly: a.attempt),
+              let qs = UInt8(exactly: a.querySightings), let rs = UInt8(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
               a.resolutionNanoseconds != .min else {
             extra = Extra(findings: findings, whole: a)
@@ -278,7 +289,7 @@ struct PackedAnalysis {
 /// Every row the interface holds, bounded: the oldest are evicted beyond `maxEntries` (the count is kept).
 /// Rows are appended in sequence order as queries are seen and updated in place as they settle.
 ///
-/// Rows and flows are records in tables of fixed chunks (`SlotTable`), not objects: a row costs its 160 bytes and
+/// Rows and flows are records in tables of fixed chunks (`SlotTable`), not objects: a row costs its 112 bytes and
 /// 4 for its place in `order`; a flow, its record. `Entry` and `FlowGroup` are handles to them.
 public final class QueryStore {
     let rows = SlotTable<RowRecord>(vacant: .vacant)
@@ -537,7 +548,8 @@ public final class QueryStore {
         // A row's question does not change from arrival to settling: its interned name is looked up once.
         var new = f.name.flatMap { name in t.question.flatMap { name.name == $0.name ? facts(t, name: name) : nil } }
             ?? facts(t)
-        new.rowFlags = f.rowFlags  // the row's own flags travel with its facts
+        new.rowFlags = f.rowFlags  // the row's own fields travel with its facts
+        new.rowSequenceHigh = f.rowSequenceHigh
         rows[slot].facts = new
         attach(slot, t)
     }

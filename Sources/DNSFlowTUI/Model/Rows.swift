@@ -51,10 +51,16 @@ extension Entry: Equatable {
 }
 
 /// A row as the store holds it: a value in its table (no object header, no allocator rounding, no pointer to it
-/// from a list): 120 bytes a row.
+/// from a list): 112 bytes a row.
 struct RowRecord {
+    // In this order, the fields leave no padding: 112 bytes.
     var facts: QueryFacts
-    var sequence: Int
+    /// The low 32 bits of the row's sequence; the top 8 are in the facts' spare byte. 40 bits number 2^40 - 1
+    /// transactions (63 days at 200,000 a second); all ones is a vacant slot's -1.
+    private var sequenceLow: UInt32 = 0
+    /// The row's flow (a slot in the store's flow table) and the flow's next row in sequence order (-1: the last).
+    var flow: Int32
+    var nextInFlow: Int32 = -1
     /// The first packet's place (the query's; the response's in a row without a query), stored without Optional's
     /// extra byte, which padding makes eight.
     private var firstRef = PacketRef.none
@@ -62,9 +68,19 @@ struct RowRecord {
     /// it): eight bytes, where a place takes sixteen. One that does not fit is not stored (the row keeps its
     /// transaction instead).
     private var responseFrameDelta: Int32 = 0, responseOffsetDelta: Int32 = 0
-    /// The row's flow (a slot in the store's flow table) and the flow's next row in sequence order (-1: the last).
-    var flow: Int32
-    var nextInFlow: Int32 = -1
+
+    private static let sequenceMask = 1 << 40 - 1
+    var sequence: Int {
+        @inline(__always) get {
+            let v = Int(facts.rowSequenceHigh) << 32 | Int(sequenceLow)
+            return v == RowRecord.sequenceMask ? -1 : v
+        }
+        set {
+            let v = newValue < 0 ? RowRecord.sequenceMask : newValue & RowRecord.sequenceMask
+            facts.rowSequenceHigh = UInt8(truncatingIfNeeded: v >> 32)
+            sequenceLow = UInt32(truncatingIfNeeded: v)
+        }
+    }
 
     static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
     /// On a pair's first query's row: a row of the pair has opened its bracket.
@@ -75,9 +91,9 @@ struct RowRecord {
     private static let problemSettled: UInt8 = 16, problemPending: UInt8 = 32
 
     init(sequence: Int, facts: QueryFacts, flow: Int32, isPending: Bool) {
-        self.sequence = sequence
         self.facts = facts
         self.flow = flow
+        self.sequence = sequence
         self.facts.rowFlags = isPending ? RowRecord.pending : 0
         noteProblems()
     }
@@ -235,7 +251,7 @@ struct FlowRecord {
 /// Growing adds a chunk: nothing is moved (an array of a million rows doubling would hold two copies at once), and
 /// the rows are not objects of their own.
 final class SlotTable<Element> {
-    /// As many values as fill 512 KiB, one of the allocator's size classes (4,369 rows of 120 bytes): a chunk of a
+    /// As many values as fill 512 KiB, one of the allocator's size classes (4,681 rows of 112 bytes): a chunk of a
     /// round number of values would be rounded up to the class, and the rest of it, recycled memory, resident.
     private static var chunkSize: Int { max(1, (512 << 10) / MemoryLayout<Element>.stride) }
     // Not checked for overlapping access at run time: the table is used from one thread, and the checks were a tenth
