@@ -123,6 +123,11 @@ struct QueriesScreenTests {
         #expect(c.text == "a?[2Jb?")
         c.put(8, 0, "xyz")
         #expect(c.text == "a?[2Jb? xy")
+        // 8-bit CSI and OSC, a bidi override and isolate, a zero-width joiner, a line separator, a private-use code
+        // point: each drawn as "?"; the interface's own glyphs and accented letters as themselves.
+        var d = Canvas(width: 20, height: 1)
+        d.put(0, 0, "\u{9b}31m\u{9d}\u{202e}exe\u{2066}\u{200d}\u{2028}\u{e000}…▏é")
+        #expect(d.text == "?31m??exe????…▏é")
     }
 
     /// Lines are kept as 4-byte offsets from the lowest row and flow held; one that does not fit turns the list into

@@ -191,4 +191,33 @@ struct TerminalTests {
         try tmux.keys("q")
         #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
     }
+
+    /// Names and TXT strings carrying terminal commands (set the title, clear the screen, colour, 8-bit CSI), control
+    /// characters, invalid UTF-8 and a bidi override are shown escaped in the list and in Detail: the title stays,
+    /// the screen is not cleared, nothing turns red that dnsflow did not paint.
+    @Test func hostileNamesAreShownEscaped() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let capture = root.appendingPathComponent("Fixtures/captures/hostile-text.pcap").path
+        try tmux.start("\(binary) -r \(capture)", width: 160, height: 30)
+        var screen = try tmux.wait(for: "[offline]")
+        #expect(screen.contains(#"\027]0\;pwned\007.\027[2J\027[31mred.evil"#), "the title/clear/colour name, escaped")
+        #expect(screen.contains(#"\226\128\174gnp.example"#), "the bidi override, escaped")
+        #expect(screen.contains(#"\009TAB.\013CR.\127DEL"#))
+        let title = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pane_title}"])
+        #expect(!title.contains("pwned") && !title.contains("title"), "pane title: \(title)")
+        let coloured = try tmux.screen(colours: true)
+        #expect(!coloured.contains("\u{1b}[31mred"), "no colour from the wire")
+        // Detail of the TXT answer: every string escaped, the formula left as text.
+        try tmux.keys("g", "Home", "Down", "Enter")
+        _ = try tmux.wait(for: "Detail —")
+        try tmux.keys("Down", "Down", "Down", "Down", "Down", "Down", "Down", "Down", "Down", "Down")
+        screen = try tmux.wait(for: "IN TXT \"")
+        #expect(screen.contains(#"\027]2\059title\007"#) && screen.contains(#"\15531m"#) && screen.contains(#"\255\254"#),
+                "Detail: \(screen)")
+        let titleAfter = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pane_title}"])
+        #expect(!titleAfter.contains("title") && !titleAfter.contains("pwned"))
+        try tmux.keys("Escape", "q")
+        #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
+    }
 }

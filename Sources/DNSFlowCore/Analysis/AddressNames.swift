@@ -20,10 +20,8 @@ public struct AddressNames: Sendable {
         names[e.address].map { "\(e) (\($0))" } ?? e.description
     }
 
-    /// Names come from files a user gave; they are still never written raw to a terminal.
-    static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.value >= 0x20 && $0.value != 0x7f ? Character($0) : "?" })
-    }
+    /// Names come from files a user gave; they are still never written raw to a terminal (`SafeText`).
+    static func printable(_ s: String) -> String { SafeText.printable(s) }
 
     /// An /etc/hosts-style text: `ADDRESS NAME [ALIASES…]`, `#` comments.
     public mutating func addHostsFile(_ text: String) -> Int {

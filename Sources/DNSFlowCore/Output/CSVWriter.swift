@@ -29,14 +29,14 @@ public enum TransactionCSV {
         row.field { t.server.address.appendText(to: &$0) }
         row.int(Int(t.server.port))
         row.int(Int(m.id))
-        row.field { out in question.map { $0.name.appendPresentation(trailingDot: false, to: &out) } }
+        row.untrusted { out in question.map { $0.name.appendPresentation(trailingDot: false, to: &out) } }
         row.text(question.map { $0.type.description })
         row.text(question.map { $0.qclass.description })
         row.text(m.header.opcode.description)
         row.text(r.map { $0.rcode.description })
         row.milliseconds(t.latencyNanoseconds, digits: digits)
         row.int(r.map { $0.answers.count })
-        row.field { out in
+        row.untrusted { out in
             guard let r else { return }
             for (i, answer) in r.answers.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ";")) }
@@ -76,8 +76,8 @@ public enum TransactionCSV {
                 out.append(contentsOf: id.utf8)
             }
         }
-        row.text(names[t.client.address])
-        row.text(names[t.server.address])
+        row.untrusted { out in if let n = names[t.client.address] { out.append(contentsOf: n.utf8) } }
+        row.untrusted { out in if let n = names[t.server.address] { out.append(contentsOf: n.utf8) } }
         return row.finish()
     }
 
@@ -132,7 +132,7 @@ public enum FlowCSV {
             String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
             f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
             String(f.unanswered), String(f.retries), ms(50), ms(90), ms(99), ms(100), f.firstSeen.iso8601, f.lastSeen.iso8601,
-            names[f.client.address] ?? "", names[f.server.address] ?? "",
+            CSVRow.neutralised(names[f.client.address] ?? ""), CSVRow.neutralised(names[f.server.address] ?? ""),
         ]
         return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"
     }
@@ -167,6 +167,29 @@ struct CSVRow {
     }
 
     mutating func text(_ s: String?) { field { out in if let s { out.append(contentsOf: s.utf8) } } }
+
+    /// A field whose text comes from the wire or a names file (names, answers): one that a spreadsheet would run as a
+    /// formula (`=`, `+`, `-`, `@`, TAB or CR first: OWASP's list) gets a `'` in front, which spreadsheets show as text.
+    /// Names and answers are already escaped (RFC 1035 `\DDD`): no control octet or non-ASCII reaches the file.
+    mutating func untrusted(_ write: (inout [UInt8]) -> Void) {
+        field { out in
+            let start = out.count
+            write(&out)
+            if start < out.count, CSVRow.isFormulaStart(out[start]) { out.insert(UInt8(ascii: "'"), at: start) }
+        }
+    }
+
+    @inline(__always)
+    static func isFormulaStart(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: "=") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: "@")
+            || b == 0x09 || b == 0x0d
+    }
+
+    /// `untrusted`'s rule for a whole string.
+    static func neutralised(_ s: String) -> String {
+        guard let b = s.utf8.first, isFormulaStart(b) else { return s }
+        return "'" + s
+    }
 
     /// A decimal number, as `String(n)` writes it; nil is an empty field.
     mutating func int(_ n: Int?) { field { out in if let n { Timestamp.append(Int64(n), width: 0, to: &out) } } }

@@ -1,3 +1,5 @@
+import DNSFlowCore
+
 /// What a screen draws into: a grid of characters, each with a semantic role (never a raw colour). The ncurses
 /// front end paints it; tests read it as text. Screens never touch the terminal directly.
 public struct Canvas: Sendable {
@@ -17,7 +19,9 @@ public struct Canvas: Sendable {
     }
 
     /// Writes `text` at (x, y), clipped to the canvas; returns the column after the last character written.
-    /// Control characters are drawn as `?`: nothing a packet carries reaches the terminal raw.
+    /// A character the terminal would obey rather than show is drawn as `?` (`SafeText`): nothing a packet or a
+    /// file carries reaches the terminal raw. (Names and text from the wire are escaped before they get here; this
+    /// is the last line.)
     @discardableResult
     public mutating func put(_ x: Int, _ y: Int, _ text: String, _ role: Role = .normal) -> Int {
         guard y >= 0, y < height else { return x }
@@ -25,7 +29,8 @@ public struct Canvas: Sendable {
         for ch in text {
             guard column < width else { break }
             if column >= 0 {
-                let safe: Character = ch.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) ? ch : "?"
+                let safe: Character = ch.isASCII && ch.asciiValue! >= 0x20 && ch.asciiValue! != 0x7f
+                    || !ch.isASCII && ch.unicodeScalars.allSatisfy(SafeText.isShowable) ? ch : "?"
                 cells[y * width + column] = Cell(character: safe, role: role)
             }
             column += 1

@@ -1,0 +1,79 @@
+import DNSFlowCore
+import Foundation
+import Testing
+
+/// Names and text are data, never commands: `Fixtures/captures/hostile-text.pcap` (scripts/derive-fixtures.py)
+/// carries terminal escape sequences, control characters, invalid UTF-8, a bidi override, labels of 63 ESC octets
+/// and spreadsheet formulas in its names and TXT strings. Every batch output of the real binary shows them escaped,
+/// and CSV cells a spreadsheet would run as formulas are neutralised. (The interface: `TerminalTests`.)
+@Suite("Hostile names and text in every output")
+struct HostileTextTests {
+    let capture = fixturesDirectory.appendingPathComponent("captures/hostile-text.pcap").path
+
+    /// Everything but LF that a terminal would obey, or that reorders or hides text, as scalars found in `s`.
+    func unsafe(_ s: String) -> [String] {
+        s.unicodeScalars.filter { $0 != "\n" && !SafeText.isShowable($0) }.map { String(format: "U+%04X", $0.value) }
+    }
+
+    @Test func linesSummaryAndJSONAreEscaped() throws {
+        for args in [["--no-ui"], ["--summary"], ["--summary", "--json"], ["--flows-csv", "-"]] {
+            let run = try runDNSFlow(["-r", capture] + args)
+            #expect(run.status == 0, "\(args): \(run.stderr)")
+            #expect(unsafe(run.stdout).isEmpty, "\(args): \(unsafe(run.stdout))")
+            #expect(unsafe(run.stderr).isEmpty, "\(args) stderr")
+            #expect(!run.stdout.utf8.contains(0x1b))
+        }
+        let lines = try runDNSFlow(["-r", capture, "--no-ui"]).stdout
+        #expect(lines.contains(#"\027]0\;pwned\007.\027[2J\027[31mred.evil."#))
+        #expect(lines.contains(#"[TXT "\027]2\059title\007" "\226\128\174txt.exe" "\15531m" "\255\254 invalid""#))
+        #expect(lines.contains(#"CNAME \000\013\010.\007bell."#))
+    }
+
+    /// The CSV: escaped like the rest, and no name, answer or label cell starts with `=`, `+`, `-`, `@`, TAB or CR
+    /// (a `'` is put in front); a names file's labels go through the same rules.
+    @Test func csvIsEscapedAndFormulasNeutralised() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let names = dir.appendingPathComponent("hosts")
+        try "198.18.0.1 =HYPERLINK(\"http://x\")\n198.18.0.53 dns\u{1b}]0;t\u{7}\u{202e}x\n".write(to: names, atomically: true, encoding: .utf8)
+        for args in [["--csv", "-"], ["--flows-csv", "-"]] {
+            let run = try runDNSFlow(["-r", capture, "--names", names.path] + args)
+            #expect(run.status == 0, "\(args): \(run.stderr)")
+            #expect(unsafe(run.stdout).isEmpty, "\(args): \(unsafe(run.stdout))")
+            let rows = HostileTextTests.parseCSV(run.stdout)
+            let header = try #require(rows.first)
+            let textColumns = ["qname", "answer_data", "client_name", "server_name"].compactMap(header.firstIndex(of:))
+            #expect(textColumns.count == (args[0] == "--csv" ? 4 : 2))
+            for row in rows.dropFirst() {
+                #expect(row.count == header.count)
+                for c in textColumns where c < row.count {
+                    #expect(!(row[c].first.map { "=+-@\t\r".contains($0) } ?? false), "\(header[c]): \(row[c])")
+                }
+            }
+            #expect(rows.dropFirst().contains { $0.contains("'=HYPERLINK(\"http://x\")") })
+            #expect(rows.dropFirst().contains { $0.contains("dns?]0;t??x") })
+        }
+        let csv = HostileTextTests.parseCSV(try runDNSFlow(["-r", capture, "--csv", "-"]).stdout)
+        let qname = try #require(csv.first?.firstIndex(of: "qname"))
+        #expect(csv.dropFirst().map { $0[qname] }.contains(#"'=cmd|'\032/C\032calc'!A0.example.com"#))
+        #expect(csv.dropFirst().map { $0[qname] }.contains(#"'+1.-2.\@SUM\(1\).x"#))
+    }
+
+    /// RFC 4180: fields separated by commas, quoted fields with doubled quotes, rows by LF.
+    static func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+        var chars = Array(text)[...]
+        while let ch = chars.popFirst() {
+            if quoted {
+                if ch == "\"" {
+                    if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
+                } else { field.append(ch) }
+            } else if ch == "\"" { quoted = true
+            } else if ch == "," { row.append(field); field = ""
+            } else if ch == "\n" { row.append(field); rows.append(row); row = []; field = ""
+            } else { field.append(ch) }
+        }
+        return rows
+    }
+}
