@@ -78,6 +78,9 @@ struct DNSFlowCommand: ParsableCommand {
     @Option(name: .customLong("max-queries"), help: ArgumentHelp("Interface: rows to keep; beyond it the oldest are evicted (and counted).", valueName: "n"))
     var maxQueries = 200_000
 
+    @Option(name: .customShort("Z"), help: ArgumentHelp("Once the capture is open, run as this user (as tcpdump -Z). Started as root by sudo, dnsflow runs as the user who ran sudo by default; -Z root keeps root.", valueName: "user"))
+    var user: String?
+
     @Argument(parsing: .remaining, help: ArgumentHelp("A BPF filter expression, as in tcpdump.", valueName: "expression"))
     var expression: [String] = []
 

@@ -12,6 +12,8 @@ struct InterfaceLoop {
     let command: DNSFlowCommand
     let handles: [PcapHandle]
     let names: AddressNames
+    /// The rows' packets (read back from their files; opened before privileges were given up).
+    let packets: PacketStore
 
     nonisolated(unsafe) static var keptUntilExit: [AnyObject] = []
 
@@ -20,7 +22,7 @@ struct InterfaceLoop {
 
     mutating func run(_ pipeline: inout Pipeline, stop: () -> Bool) throws -> Int32 {
         let store = QueryStore(maxEntries: command.maxQueries)
-        let packets = PacketStore(capacity: command.maxQueries * 3, handles: handles)
+        let packets = self.packets
         // The process ends with the interface: freeing every row one by one would only delay the shell's prompt
         // (a second per million rows), so they stay referenced until exit.
         defer { InterfaceLoop.keptUntilExit += [store, packets] }

@@ -24,26 +24,60 @@ final class OutputFile {
             stream = standardOutputStream
             finalPath = nil
             temporaryPath = nil
+        } else if OutputFile.isLink(path), !OutputFile.isStreamAlias(path) {
+            // dnsflow often runs as root: a link planted where the output goes would send it anywhere.
+            throw CommandError("\(path) is a symbolic link: dnsflow does not write through links; give the file's own path")
         } else if AtomicFile.isSpecial(path) {
             // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place. Renaming a file over it
-            // would replace /dev/null with a regular file.
-            guard let f = fopen(path, "wb") else {
+            // would replace /dev/null with a regular file. Never a disk (a block device) or a directory.
+            let fd = open(path, O_WRONLY | O_CLOEXEC | (OutputFile.isStreamAlias(path) ? 0 : O_NOFOLLOW))
+            var st = stat()
+            guard fd >= 0, fstat(fd, &st) == 0 else {
+                if fd >= 0 { close(fd) }
                 throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+            }
+            guard st.st_mode & S_IFMT != S_IFBLK, st.st_mode & S_IFMT != S_IFDIR, let f = fdopen(fd, "w") else {
+                close(fd)
+                throw CommandError("\(path): not a file, a pipe or a terminal; give a file name")
             }
             stream = f
             finalPath = nil
             temporaryPath = nil
             ownsStream = true
         } else {
-            let tmp = path + ".part-\(getpid())"
-            guard let f = fopen(tmp, "wb") else {
-                throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+            // Beside the target, created new (never an existing file or a link someone put there), renamed over the
+            // target when complete (rename replaces a link itself, never what it points to).
+            var opened: (UnsafeMutablePointer<FILE>, String)?
+            for n in 0..<100 where opened == nil {
+                let tmp = path + ".part-\(getpid())" + (n == 0 ? "" : "-\(n)")
+                let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+                if fd < 0 {
+                    if errno == EEXIST { continue }
+                    throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+                }
+                guard let f = fdopen(fd, "w") else {
+                    close(fd)
+                    unlink(tmp)
+                    throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+                }
+                opened = (f, tmp)
             }
+            guard let (f, tmp) = opened else { throw CommandError("\(path): cannot write: no free temporary name beside it") }
             stream = f
             finalPath = path
             temporaryPath = tmp
         }
         buffer.reserveCapacity(1 << 16)
+    }
+
+    static func isLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// The usual names of an open descriptor (`--csv /dev/stdout`): links the user means to follow.
+    static func isStreamAlias(_ path: String) -> Bool {
+        path == "/dev/stdout" || path == "/dev/stderr" || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/")
     }
 
     private init(stream: UnsafeMutablePointer<FILE>) {

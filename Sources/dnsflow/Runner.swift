@@ -55,6 +55,14 @@ struct Runner {
                 handles.append(handle)
             }
         }
+        // The interface reads packets back from their files (Detail, exports): opened now, while they can be.
+        let packets = command.usesInterface ? PacketStore(capacity: command.maxQueries * 3, handles: handles) : nil
+        // Root is needed to open an interface, and for nothing after: give it up before reading a byte, and before
+        // creating any file (which is then the user's).
+        if let account = try Privileges.target(requested: command.user, environment: Privileges.sudoEnvironment,
+                                               euid: geteuid()) {
+            try Privileges.drop(to: account)
+        }
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
         let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
         let stdout = OutputFile.standardOutput()
@@ -87,7 +95,7 @@ struct Runner {
 
         installSignalHandlers(handles)
         if command.usesInterface {
-            var loop = InterfaceLoop(command: command, handles: handles, names: names)
+            var loop = InterfaceLoop(command: command, handles: handles, names: names, packets: packets!)
             let status = try loop.run(&pipeline, stop: { stopRequested != 0 })
             return reportInputProblems(handles, pipeline.summary) ?? status
         }
