@@ -45,7 +45,12 @@ public final class DecodeAhead: @unchecked Sendable {
     public func start() {
         thread = spawnThread { self.run() }
         onDemand = thread == nil
+        if let thread { DecodeAhead.readingThread = thread }
     }
+
+    /// The thread reading files now (0: none): a signal handler sends it the signal it got (`pthread_kill`, safe
+    /// there), so that a read blocked on a pipe (`-r -` with nothing coming) returns EINTR and the input ends.
+    nonisolated(unsafe) public static var readingThread: pthread_t = 0
 
     /// The next batch, in order; waits for the reader. Nil once everything read has been taken.
     public func next() -> Batch? {
@@ -90,6 +95,7 @@ public final class DecodeAhead: @unchecked Sendable {
         }
         pthread_join(t, nil)
         thread = nil
+        if DecodeAhead.readingThread == t { DecodeAhead.readingThread = 0 }
     }
 
     /// The first stage as the reader left it: hand it back to the pipeline once `next` has returned nil (or after

@@ -125,6 +125,8 @@ public final class LiveReader: @unchecked Sendable {
             if idle, !ended, fd >= 0 {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&p, 1, 100)
+                // The interface went down (or another socket error): the capture ends, as tcpdump's does.
+                if p.revents & Int16(POLLERR) != 0, handle.takeSocketError() { ended = true }
             }
         }
         let last = handle.kernelStats()

@@ -176,7 +176,7 @@ public final class PcapHandle {
             case PCAP_ERROR_BREAK:
                 return .end
             default:
-                readError = PcapStatus.lastError(handle)
+                if !breakRequested { readError = PcapStatus.lastError(handle) }
                 return .end
             }
         }
@@ -187,6 +187,19 @@ public final class PcapHandle {
     public func setNonblocking() {
         var errbuf = PcapStatus.errorBuffer()
         _ = pcap_setnonblock(handle, 1, &errbuf)
+    }
+
+    /// After poll(2) said POLLERR on a live capture's socket: the error the kernel left there (ENETDOWN when the
+    /// interface went down) ends the input as a read error does. Whether there was one.
+    func takeSocketError() -> Bool {
+        let fd = selectableDescriptor
+        guard fd >= 0 else { return false }
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0, code != 0 else { return false }
+        // libpcap's own words for it in blocking mode (pcap-linux.c), which non-blocking reads never reach.
+        readError = code == ENETDOWN ? "The interface went down" : String(cString: strerror(code))
+        return true
     }
 
     /// The descriptor to poll(2) for a live capture's packets (-1 where libpcap has none).
@@ -202,8 +215,14 @@ public final class PcapHandle {
         return min(1, Double(offset) / Double(st.st_size))
     }
 
-    /// Interrupts a blocking read (safe from a signal handler).
-    public func breakLoop() { pcap_breakloop(handle) }
+    /// Interrupts a blocking read (safe from a signal handler). A read that then fails (a file or pipe read cut by
+    /// the signal: EINTR) ends the input as asked, not as a damaged capture.
+    public func breakLoop() {
+        breakRequested = true
+        pcap_breakloop(handle)
+    }
+
+    nonisolated(unsafe) private var breakRequested = false
 
     public struct KernelStats: Sendable {
         public var received: UInt32

@@ -124,7 +124,7 @@ struct DNSFlowCommand: ParsableCommand {
             if code != 0 { throw ExitCode(code) }
         } catch let error as CommandError {
             printError(error.description)
-            throw ExitCode(1)
+            throw ExitCode(error.status)
         } catch let error as CaptureError {
             printError(error.description)
             throw ExitCode(1)

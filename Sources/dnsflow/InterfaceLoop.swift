@@ -148,7 +148,9 @@ struct InterfaceLoop {
                 dirty = true
                 // Bad input loses nothing and says so: on screen now, on stderr once the terminal is back.
                 if let h = handles.first(where: { $0.readError != nil }) {
-                    app.notify("\(h.name): capture is cut off after \(h.packetsRead) packets; showing what was read", role: .rcodeError)
+                    app.notify(h.isLive
+                        ? "\(h.name): the capture ended (\(h.readError!)) after \(h.packetsRead) packets; showing what was read"
+                        : "\(h.name): capture is cut off after \(h.packetsRead) packets; showing what was read", role: .rcodeError)
                 }
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
@@ -170,7 +172,7 @@ struct InterfaceLoop {
                         app.status.kernelDrops = Int(k.dropped) + Int(k.interfaceDropped) + reader.overflowDropped
                     }
                 }
-                app.status.mode = isLive ? "live" : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
+                app.status.mode = isLive ? (finished ? "ended" : "live") : replay != nil ? (finished ? "replayed" : "replay ×\(InterfaceLoop.speed(command.replay!))") : finished ? "offline" : "loading"
                 app.status.progress = finished ? nil : progress()
                 // The rows on view are recomputed at most once a second, and never more than a tenth of the time,
                 // while rows pour in (rows already drawn update in place; new ones are appended off screen);

@@ -5,6 +5,9 @@ import Glibc
 
 nonisolated(unsafe) let standardOutputStream: UnsafeMutablePointer<FILE> = fdopen(1, "w")
 nonisolated(unsafe) let standardErrorStream: UnsafeMutablePointer<FILE> = fdopen(2, "w")
+/// Set when an output could not be written (a full disk, a closed pipe): reading stops, as on SIGINT, since nothing
+/// more can be written (read by the run loops beside `stopRequested`).
+nonisolated(unsafe) var outputFailed: sig_atomic_t = 0
 
 /// Buffered writes to a C stream; a file output is written beside its target and renamed into place
 /// only when complete, so an error never leaves half a file.
@@ -13,7 +16,11 @@ final class OutputFile {
     private let finalPath: String?
     private let temporaryPath: String?
     private var buffer: [UInt8] = []
-    private var failed = false
+    /// The first write error (errno), kept: the message names it, not whatever errno holds by the end.
+    private(set) var failure: Int32?
+    private var failed: Bool { failure != nil }
+    /// Committed or abandoned: the stream is closed.
+    private var finished = false
     /// Opened here on a device or pipe (closed on commit), not a standard stream.
     private var ownsStream = false
 
@@ -97,30 +104,57 @@ final class OutputFile {
 
     func flush() {
         guard !buffer.isEmpty else { return }
+        guard !failed else {
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
         let n = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
-        if n != buffer.count { failed = true }
+        let complete = n == buffer.count
         buffer.removeAll(keepingCapacity: true)
-        fflush(stream)
+        if !complete || fflush(stream) != 0 { fail(errno) }
+    }
+
+    private func fail(_ code: Int32) {
+        guard failure == nil else { return }
+        failure = code == 0 ? EIO : code
+        outputFailed = 1
+    }
+
+    /// What to tell and the exit status, when writing failed. A closed pipe on standard output (`dnsflow … | head`)
+    /// ends as a program killed by SIGPIPE would (141).
+    var failureError: CommandError? {
+        guard let failure else { return nil }
+        if failure == EPIPE, finalPath == nil {
+            return CommandError("output closed (broken pipe): stopped reading", status: 128 + SIGPIPE)
+        }
+        return CommandError("\(finalPath ?? "output"): cannot write: \(String(cString: strerror(failure)))"
+            + (finalPath == nil ? "" : "; nothing was left behind"))
     }
 
     /// Flushes and, for a file, renames it into place.
     func commit() throws(CommandError) {
         flush()
+        guard !finished else { return }
+        finished = true
         guard let finalPath, let temporaryPath else {
-            if ownsStream, fclose(stream) != 0 { failed = true }
-            if failed { throw CommandError("cannot write the output: \(String(cString: strerror(errno)))") }
+            if ownsStream, fclose(stream) != 0 { fail(errno) }
+            if let failureError { throw failureError }
             return
         }
-        let closed = fclose(stream)
-        guard !failed, closed == 0, rename(temporaryPath, finalPath) == 0 else {
+        // fsync: a full disk shows here for data the page cache took, before the file is put in place.
+        if !failed, fsync(fileno(stream)) != 0 { fail(errno) }
+        if fclose(stream) != 0 { fail(errno) }
+        if !failed, rename(temporaryPath, finalPath) != 0 { fail(errno) }
+        if let failureError {
             unlink(temporaryPath)
-            throw CommandError("\(finalPath): cannot write: \(String(cString: strerror(errno)))")
+            throw failureError
         }
     }
 
-    /// Drops a partial file.
+    /// Drops a partial file (nothing, once committed).
     func abandon() {
-        guard let temporaryPath else { return }
+        guard let temporaryPath, !finished else { return }
+        finished = true
         fclose(stream)
         unlink(temporaryPath)
     }
@@ -128,7 +162,12 @@ final class OutputFile {
 
 struct CommandError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// The exit status it ends with.
+    var status: Int32 = 1
+    init(_ description: String, status: Int32 = 1) {
+        self.description = description
+        self.status = status
+    }
 }
 
 func printError(_ message: String) {

@@ -97,6 +97,7 @@ struct Runner {
         if command.usesInterface {
             var loop = InterfaceLoop(command: command, handles: handles, names: names, packets: packets!)
             let status = try loop.run(&pipeline, stop: { stopRequested != 0 })
+            reportStop(handles, pipeline.summary)
             return reportInputProblems(handles, pipeline.summary) ?? status
         }
         var seen = 0
@@ -110,7 +111,7 @@ struct Runner {
             loop: while true {
                 // Interrupted: the capture stops, and what was already read is still analysed (nothing it counted
                 // as received goes missing).
-                if stopRequested != 0 { reader.stop() }
+                if stopRequested != 0 || outputFailed != 0 { reader.stop() }
                 switch reader.take(waitingUpTo: 100) {
                 case .packets(let batch):
                     for p in batch {
@@ -141,7 +142,7 @@ struct Runner {
                 // Freed on the reading thread: this one is the busier.
                 ahead.recycle(batch.packets, pipeline.takeSpent())
                 // Interrupted: stop reading; what was already decoded is still analysed (the stage's state has it).
-                if stopRequested != 0 { ahead.stop() }
+                if stopRequested != 0 || outputFailed != 0 { ahead.stop() }
             }
             ahead.stop()
             pipeline.front = ahead.stage
@@ -173,11 +174,30 @@ struct Runner {
             let behind = queueDropped > 0 ? ", \(queueDropped) dropped by dnsflow (analysis fell behind)" : ""
             printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel\(behind)")
         }
-        try csvOutput?.commit()
-        try flowsOutput?.commit()
         stdout.flush()
+        // An output that could not be written stopped the run: no file is left half written, and it says why.
+        let files = [csvOutput, flowsOutput].compactMap { $0 }
+        if outputFailed != 0 {
+            let failing = (files + [stdout]).first { $0.failure != nil }
+            for f in files { f.abandon() }
+            throw failing?.failureError ?? CommandError("cannot write the output")
+        }
+        do throws(CommandError) {
+            for f in files { try f.commit() }
+        } catch {
+            for f in files { f.abandon() }
+            throw error
+        }
 
+        reportStop(handles, pipeline.summary)
         return reportInputProblems(handles, pipeline.summary) ?? 0
+    }
+
+    /// A file read stopped by a signal says so (a live capture ends that way anyway, and prints its counts).
+    private func reportStop(_ handles: [PcapHandle], _ summary: Summary) {
+        guard stopRequested != 0, handles.first?.isLive != true else { return }
+        let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][stopRequested] ?? "signal \(stopRequested)"
+        printError("stopped by \(name) after \(summary.packet.packets) packets; what was read is complete in the output")
     }
 
     /// Unsupported link types and cut-off captures, on stderr; 2 when an input was cut off.
@@ -187,25 +207,38 @@ struct Runner {
         }
         let truncated = handles.filter { $0.readError != nil }
         for h in truncated {
-            printError("\(h.name): capture is cut off after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
+            if h.isLive {
+                printError("\(h.name): the capture ended after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
+            } else {
+                printError("\(h.name): capture is cut off after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
+            }
         }
         return truncated.isEmpty ? nil : 2
     }
 
     private func installSignalHandlers(_ handles: [PcapHandle]) {
         interruptibleHandles = handles
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            stopRequested = 1
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            stopRequested = signal
             for h in interruptibleHandles { h.breakLoop() }
+            // The file reader may be blocked in read(2) on a pipe: the signal, sent on to it, cuts that read short.
+            let reader = DecodeAhead.readingThread
+            if reader != 0, pthread_equal(reader, pthread_self()) == 0 { pthread_kill(reader, signal) }
         }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
+        // Without SA_RESTART, so that a blocked read returns EINTR. SIGHUP: the terminal or the ssh session went
+        // away; it ends the run as SIGTERM does (outputs written, terminal restored).
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = handler
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaction(s, &action, nil) }
         signal(SIGPIPE, SIG_IGN)
         // A parent may have left these blocked (test runners, some supervisors): Ctrl-C must still stop us.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

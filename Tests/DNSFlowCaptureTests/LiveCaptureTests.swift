@@ -18,6 +18,34 @@ let canBuildNamespaces: Bool = {
 @Suite("Live capture in a network namespace", .serialized,
        .enabled(if: canBuildNamespaces, "needs root and ip netns (iproute2) to build a private lab network"))
 struct LiveCaptureTests {
+    /// The interface captured on goes down, or away: dnsflow ends by itself, keeps what it captured, says why, and
+    /// the interface (in tmux) gives the terminal back.
+    @Test(arguments: [("down", "batch"), ("delete", "batch"), ("down", "ui")])
+    func anInterfaceGoingDownEndsTheCapture(how: String, mode: String) throws {
+        if mode == "ui" && !FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") { return }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-down-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let lab = Process()
+        lab.executableURL = packageRoot.appendingPathComponent("scripts/live/down-check.sh")
+        lab.arguments = [dnsflowBinary.path, out.path, how, mode]
+        try lab.run()
+        lab.waitUntilExit()
+        #expect(lab.terminationStatus == 0)
+        let status = try String(contentsOf: out.appendingPathComponent("status.txt"), encoding: .utf8)
+        #expect(status.contains("EXITED 2"), "\(status)")
+        let stderr = try String(contentsOf: out.appendingPathComponent("stderr.txt"), encoding: .utf8)
+        #expect(stderr.contains("veth-c: the capture ended after 17 packets"), "\(stderr)")
+        if mode == "batch" {
+            let csv = try String(contentsOf: out.appendingPathComponent("live.csv"), encoding: .utf8)
+            #expect(csv.split(separator: "\n").count == 6, "the 5 lookups before it went \(how)")
+        } else {
+            let ended = try String(contentsOf: out.appendingPathComponent("screen-ended.txt"), encoding: .utf8)
+            #expect(ended.contains("[ended]") && ended.contains("the capture ended"), "\(ended)")
+            let after = try String(contentsOf: out.appendingPathComponent("screen-after.txt"), encoding: .utf8)
+            #expect(!after.contains("[ended]"), "the terminal is restored")
+        }
+    }
+
     @Test(arguments: ["veth-c", "any"])
     func capturesQueriesAndAnswers(interface: String) throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-live-\(UUID().uuidString)")

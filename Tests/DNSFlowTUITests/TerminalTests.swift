@@ -220,4 +220,53 @@ struct TerminalTests {
         try tmux.keys("Escape", "q")
         #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
     }
+
+    /// SIGHUP (the ssh session went away) and SIGTERM (a service manager): the interface gives the terminal back and
+    /// says what stopped it.
+    @Test(arguments: ["HUP", "TERM"])
+    func signalsEndTheInterfaceCleanly(signal: String) throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path
+        try tmux.start("\(binary) -r \(capture) 2>\(dir.path)/stderr.txt")
+        try tmux.wait(for: "[offline]")
+        let pids = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pane_pid}"])
+        // The pane runs sh, which runs dnsflow: its child.
+        let shell = try #require(Int32(pids.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let children = (try? String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)) ?? ""
+        var target = children.split(separator: " ").compactMap { Int32($0) }.first
+        // env and sh -c exec: the child may be one level further down.
+        if let t = target, let grand = (try? String(contentsOfFile: "/proc/\(t)/task/\(t)/children", encoding: .utf8))?
+            .split(separator: " ").compactMap({ Int32($0) }).first,
+           (try? String(contentsOfFile: "/proc/\(grand)/comm", encoding: .utf8))?.hasPrefix("dnsflow") == true { target = grand }
+        let pid = try #require(target)
+        #expect(kill(pid, signal == "HUP" ? SIGHUP : SIGTERM) == 0)
+        let screen = try tmux.wait(for: "EXITED")
+        #expect(screen.contains("EXITED 0"))
+        #expect(!screen.contains("[offline]"), "the terminal is restored")
+        let stderr = try String(contentsOfFile: dir.path + "/stderr.txt", encoding: .utf8)
+        #expect(stderr.contains("stopped by SIG\(signal)"), "\(stderr)")
+    }
+
+    /// The capture file cut after it was read: Detail says its packets cannot be read again and shows what the row
+    /// kept, instead of wrong places and sizes.
+    @Test func detailAfterTheFileWasCut() throws {
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let capture = dir.appendingPathComponent("cut-later.pcap").path
+        try FileManager.default.copyItem(atPath: root.appendingPathComponent("Fixtures/captures/dns.pcap").path, toPath: capture)
+        try tmux.start("\(binary) -r \(capture)", width: 140, height: 40)
+        try tmux.wait(for: "[offline]")
+        #expect(truncate(capture, 30) == 0)
+        try tmux.keys("g", "End", "Enter")
+        let screen = try tmux.wait(for: "not readable again")
+        #expect(screen.contains("packet not readable again"), "\(screen)")
+        #expect(!screen.contains("input -1"))
+        try tmux.keys("Escape", "q")
+        #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
+    }
 }

@@ -129,7 +129,7 @@ public struct TCPDNSReassembler {
             }
             return
         }
-        let overlap = Int(-delta)
+        let overlap = -Int(delta)  // (Int(-delta) overflows for a segment exactly 2^31 behind)
         if overlap >= payload.count {
             if stream.skipped.contains(where: { TCPDNSReassembler.contains($0, sequence, payload.count) }) {
                 // Late into a range we gave up on: frame it on its own.
@@ -159,7 +159,7 @@ public struct TCPDNSReassembler {
                 guard delta <= 0 else { continue }
                 stream.waiting[seq] = nil
                 stream.waitingBytes -= data.count
-                let overlap = Int(-delta)
+                let overlap = -Int(delta)  // (Int(-delta) overflows for a segment exactly 2^31 behind)
                 if overlap < data.count {
                     stream.buffer.append(contentsOf: data.dropFirst(overlap))
                     stream.nextSequence = seq &+ UInt32(data.count)

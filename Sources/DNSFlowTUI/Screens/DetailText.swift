@@ -101,13 +101,25 @@ public enum DetailText {
     static func message(_ title: String, _ m: ObservedMessage) -> [StyledLine] {
         var out = [StyledLine(title, .title)]
         out.append(field("time", m.timestamp.iso8601))
+        // A row whose packets could not be read again (`QueryStore.sketch`): its point is unknown, its message the
+        // question alone.
+        guard m.point.input >= 0 else {
+            out.append(field("from", "\(m.source) to \(m.destination)"))
+            out.append(StyledLine(indent + "packet not readable again (evicted, or the capture file changed or was cut "
+                + "since it was read): the row's question and times only", .dim))
+            return out + indented(dig(m.message))
+        }
         out.append(field("capture", "input \(m.point.input) frame \(m.point.frame)"))
         if let index = m.point.interfaceIndex { out.append(field("interface", "index \(index)")) }
         if let direction = m.point.direction { out.append(field("direction", direction)) }
         if !m.point.vlans.isEmpty { out.append(field("VLANs", m.point.vlans.map(String.init).joined(separator: ", "))) }
         out.append(field("from", "\(m.source) to \(m.destination)"))
         out.append(field("size", "\(m.message.size) octets"))
-        return out + dig(m.message).map { line in
+        return out + indented(dig(m.message))
+    }
+
+    static func indented(_ lines: [StyledLine]) -> [StyledLine] {
+        lines.map { line in
             guard !line.runs.isEmpty, !line.text.isEmpty else { return line }
             return StyledLine(runs: [StyledLine.Run(indent)] + line.runs)
         }
