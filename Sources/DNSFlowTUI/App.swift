@@ -530,6 +530,9 @@ public struct App {
             }
             if let drops = status.kernelDrops { parts.append((label("drops", "drop") + " \(drops)", drops > 0 ? .unanswered : .normal)) }
             parts.append((label("evicted", "evict") + " \(store.evicted)", store.evicted > 0 ? .retry : .normal))
+            // A flood: queries that stopped waiting early, lookups finalised early (only when there are some).
+            let cut = s.queriesGivenUp + s.lookupsCutShort
+            if cut > 0 { parts.append((label("flood: given up", "given up") + " \(s.queriesGivenUp)/\(s.lookupsCutShort)", .unanswered)) }
             if store.markedCount > 0 { parts.append((label("marked", "*") + " \(store.markedCount)", .marked)) }
             if !queries.filter.isEmpty { parts.append(("/" + queries.filter.text, .finding)) }
             if queries.problemsOnly { parts.append((label("problems only", "f"), .finding)) }

@@ -28,6 +28,9 @@ struct Analyzer {
         var tracksFlows = true
         /// Hand finished flows on (`finishedFlows`); off, they are let go as they finish.
         var keepsFinishedFlows = true
+        /// Lookups held open at most (a flood of queries nobody answers would otherwise hold each one for the
+        /// horizon): beyond it the oldest is finalised at once, as at the end of input, and counted (`cutShort`).
+        var maxOpenLookups = 100_000
     }
 
     struct ChainKey: Hashable {
@@ -152,6 +155,12 @@ struct Analyzer {
     init(configuration: Configuration = .init()) { self.configuration = configuration }
 
     var heldCount: Int { held.count }
+    /// Transactions released before their lookup was complete (`maxOpenLookups`): their pair and resolution figures
+    /// cover what had been seen.
+    private(set) var cutShort = 0
+    /// Lookup ids in the order they were opened (ids only grow): the oldest is found here when over the limit.
+    private var lookupOrder: [Int] = []
+    private var lookupHead = 0
 
     // MARK: events
 
@@ -189,6 +198,7 @@ struct Analyzer {
                 a.isProbableRetry = true
             }
             questionOrder.append((questionKey, q.timestamp))
+            if questionOrder.count - questionHead > 2 * configuration.maxOpenLookups { forgetQuestions(now: q.timestamp) }
             let (pair, resolution) = joinPair(seq, question: question, name: name, q, flowKey)
             a.pair = pair
             a.resolution = resolution
@@ -198,6 +208,47 @@ struct Analyzer {
         }
         if let r = a.resolution { resolutions.update(r) { $0.gained(query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) } }
         annotations[seq] = a
+        if resolutions.count > configuration.maxOpenLookups {
+            var early: [Transaction] = []
+            limitOpenLookups(emit: { early.append($0) })
+            heldEarly += early
+        }
+    }
+
+    /// Transactions a query's arrival released early (`maxOpenLookups`), for the next `release` to hand on.
+    private var heldEarly: [Transaction] = []
+
+    /// Forgets questions older than the retry window, and the oldest beyond twice `maxOpenLookups` (a flood of new
+    /// questions; a probable retry is then told only within the newest of them). A FIFO in arrival order; a newer
+    /// entry for the same question is left alone.
+    private mutating func forgetQuestions(now: Timestamp) {
+        while questionHead < questionOrder.count,
+              now.nanoseconds(since: questionOrder[questionHead].time) > configuration.retryWindow
+                || questionOrder.count - questionHead > 2 * configuration.maxOpenLookups {
+            let (key, time) = questionOrder[questionHead]
+            if lastQuestion[key]?.time == time { lastQuestion[key] = nil }
+            questionHead += 1
+        }
+        if questionHead > 4096, questionHead * 2 > questionOrder.count {
+            questionOrder.removeFirst(questionHead)
+            questionHead = 0
+        }
+    }
+
+    /// Over `maxOpenLookups`: the oldest lookups are finalised now with what they have.
+    private mutating func limitOpenLookups(emit: (Transaction) -> Void) {
+        while resolutions.count > configuration.maxOpenLookups, lookupHead < lookupOrder.count {
+            let id = lookupOrder[lookupHead]
+            lookupHead += 1
+            // Its transactions, settled or still to come (those go on at once when they settle: `settled`).
+            guard let members = resolutions.read(id, { $0.members.count }) else { continue }
+            cutShort += members
+            finalize(id, emit: emit, force: true)
+        }
+        if lookupHead > 4096, lookupHead * 2 > lookupOrder.count {
+            lookupOrder.removeFirst(lookupHead)
+            lookupHead = 0
+        }
     }
 
     mutating func querySighting(_ seq: Int) {
@@ -241,28 +292,29 @@ struct Analyzer {
             count(flows[i].id) { $0.unanswered += 1 }
         }
         t.analysis = a
+        // Its lookup was finalised already (early, by `maxOpenLookups`; or a late re-send of a finished one):
+        // nothing left to wait for.
+        if let rid = a.resolution, !resolutions.contains(rid) {
+            emit(t)
+            return
+        }
         held[t.sequence] = t
         if let rid = a.resolution { resolutions.update(rid) { $0.settled(answer: t.response) } }
+        if resolutions.count > configuration.maxOpenLookups { limitOpenLookups(emit: emit) }
     }
 
     /// Releases the transactions of every complete resolution: a full sweep once per second of capture time
     /// (which also forgets stale state), otherwise only the resolutions that just gained an answer.
     mutating func release(now: Timestamp, emit: (Transaction) -> Void) {
+        if !heldEarly.isEmpty {
+            for t in heldEarly { emit(t) }
+            heldEarly.removeAll()
+        }
         guard now.seconds != lastSweep else { return releaseQuick(now: now, emit: emit) }
         lastSweep = now.seconds
         releaseQuick(now: now, emit: emit)
         for id in Array(resolutions.keys) where isComplete(id, now: now) { finalize(id, emit: emit) }
-        // Forget questions older than the retry window (a FIFO in arrival order; a newer entry for the same
-        // question is left alone).
-        while questionHead < questionOrder.count, now.nanoseconds(since: questionOrder[questionHead].time) > configuration.retryWindow {
-            let (key, time) = questionOrder[questionHead]
-            if lastQuestion[key]?.time == time { lastQuestion[key] = nil }
-            questionHead += 1
-        }
-        if questionHead > 4096, questionHead * 2 > questionOrder.count {
-            questionOrder.removeFirst(questionHead)
-            questionHead = 0
-        }
+        forgetQuestions(now: now)
         // A flow idle for the horizon is over (a resolver opens a new socket per search step): hand it on.
         let idleSince = now.totalNanoseconds - configuration.horizon
         flows.remove(where: { $0.lastSeen < idleSince }) { f in
@@ -298,6 +350,8 @@ struct Analyzer {
 
     /// End of input: everything is final.
     mutating func finish(emit: (Transaction) -> Void) {
+        for t in heldEarly { emit(t) }
+        heldEarly.removeAll()
         for id in resolutions.keys.sorted() { finalize(id, emit: emit, force: true) }
         for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
         finishedFlows += flowStats.keys.sorted().compactMap { flowStats[$0] }
@@ -372,6 +426,7 @@ struct Analyzer {
             openResolutions[client] = open
             return id
         }
+        lookupOrder.append(seq)
         resolutions[seq] = Resolution(
             id: seq, client: client, firstTime: q.timestamp, lastActivity: q.timestamp, lastName: name, end: q.timestamp,
             lastQuery: q.timestamp)

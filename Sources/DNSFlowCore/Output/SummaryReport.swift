@@ -44,6 +44,8 @@ public struct SummaryReport {
         row("tcp segments", "\(p.tcpSegments) (\(p.tcpRetransmissions) retransmitted, \(p.tcpOutOfOrder) out of order)")
         row("tcp gaps", p.tcpGaps)
         if p.tcpStreamEvictions > 0 { row("tcp streams evicted", p.tcpStreamEvictions) }
+        if s.queriesGivenUp > 0 { row("queries given up early", "\(s.queriesGivenUp) (more waiting at once than dnsflow holds: a flood)") }
+        if s.lookupsCutShort > 0 { row("lookups cut short", "\(s.lookupsCutShort) transactions (more lookups open at once than dnsflow holds)") }
         if p.snaplenTruncated > 0 { row("cut by snaplen", p.snaplenTruncated) }
         for (k, v) in captureNotes { row(k.replacingUnderscores(), v) }
         row("re-sends", "\(s.resends) (same client, id and question)" + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : ""))
@@ -98,6 +100,8 @@ public struct SummaryReport {
             ("tcp_out_of_order", "\(p.tcpOutOfOrder)"),
             ("tcp_gaps", "\(p.tcpGaps)"),
             ("tcp_stream_evictions", "\(p.tcpStreamEvictions)"),
+            ("queries_given_up", "\(s.queriesGivenUp)"),
+            ("lookups_cut_short", "\(s.lookupsCutShort)"),
             ("snaplen_truncated_packets", "\(p.snaplenTruncated)"),
         ]
         for (k, v) in captureNotes { fields.append((k, "\(v)")) }

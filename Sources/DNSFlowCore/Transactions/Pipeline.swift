@@ -20,6 +20,9 @@ public struct Pipeline {
         public var handsBackSpent = false
         /// Diagnostics kept for display; all are counted regardless.
         public var maxDiagnostics = 1000
+        /// Lookups the analysis holds open at most (a flood): see `Analyzer.Configuration.maxOpenLookups`. The
+        /// matcher's own bound is `matcher.maxWaiting`.
+        public var maxOpenLookups = 100_000
         public init() {}
     }
 
@@ -46,6 +49,7 @@ public struct Pipeline {
         analysis.horizon = (configuration.matcher.windowSeconds + 1) * 1_000_000_000
         analysis.tracksFlows = configuration.tracksFlows
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
+        analysis.maxOpenLookups = configuration.maxOpenLookups
         analyzer = Analyzer(configuration: analysis)
         summary.keepsExactLatencies = configuration.exactLatencies
     }
@@ -231,6 +235,8 @@ public struct Pipeline {
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {
+        summary.queriesGivenUp = matcher.givenUp
+        summary.lookupsCutShort = analyzer.cutShort
         let a = t.analysis
         if t.query != nil, !t.isUnmatchable {
             if a.attempt > 1 { summary.resends += 1 }

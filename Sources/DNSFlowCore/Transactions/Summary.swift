@@ -16,6 +16,11 @@ public struct Summary: Sendable {
     /// DNS-level defects (and undecodable payloads) by kind.
     public var dnsMalformed: [Diagnostic.Kind: Int] = [:]
     public var unsupportedLinkTypes: [UnsupportedLink: Int] = [:]
+    /// Queries that stopped waiting for their answer early because too many were waiting (a flood:
+    /// `TransactionMatcher.Configuration.maxWaiting`), and transactions whose lookup was finalised early for the same
+    /// reason (`maxOpenLookups`). Both are unanswered or partial figures, counted so that a flood shows.
+    public var queriesGivenUp = 0
+    public var lookupsCutShort = 0
     /// Queries that were the second or later attempt of a question (same client, id and question).
     public var resends = 0
     /// Same question, new id, while the previous query was unanswered.

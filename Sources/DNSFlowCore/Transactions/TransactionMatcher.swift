@@ -27,6 +27,9 @@ public struct TransactionMatcher {
     public struct Configuration: Sendable {
         /// How long a query waits for its response, in capture time.
         public var windowSeconds: Int64 = 60
+        /// Queries waiting at most: beyond it (a flood of queries nobody answers) the oldest stops waiting now, as
+        /// if its window had passed, and is counted (`givenUp`).
+        public var maxWaiting = 100_000
         public init() {}
     }
 
@@ -47,6 +50,8 @@ public struct TransactionMatcher {
 
     /// Queries waiting for a response.
     public var waitingCount: Int { waiting.count }
+    /// Queries that stopped waiting before their window passed, because `maxWaiting` were waiting.
+    public private(set) var givenUp = 0
 
     /// Adds a message; returns the sequence of the transaction it opened (a query, an orphan) or joined (a response).
     @discardableResult
@@ -144,7 +149,11 @@ public struct TransactionMatcher {
                 expiryHead += 1
                 continue
             }
-            if let now, now.seconds - sentSeconds <= configuration.windowSeconds { break }
+            if let now, now.seconds - sentSeconds <= configuration.windowSeconds {
+                // In its window; but a full table gives up on its oldest (this one) to make room for the next.
+                guard waiting.count >= configuration.maxWaiting else { break }
+                givenUp += 1
+            }
             guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
             if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }

@@ -1,0 +1,52 @@
+import Testing
+@testable import DNSFlowCore
+
+/// A flood of queries nobody answers is held within fixed bounds: at most `maxWaiting` queries wait for an answer,
+/// at most `maxOpenLookups` lookups stay open; beyond them the oldest goes on early and is counted. Nothing is lost:
+/// every query still comes out once, answers to recent queries still match.
+@Suite("Bounds under a flood")
+struct FloodBoundsTests {
+    func packet(_ payload: [UInt8], port: UInt16, ms: Int64, response: Bool, frame: Int) -> CapturedPacket {
+        let client: [UInt8] = [198, 18, UInt8(port >> 8 & 0x3f), UInt8(port & 0xff)]
+        let server: [UInt8] = [198, 19, 0, 10]
+        let udp = response ? Wire.udp(sport: 53, dport: port, payload: payload) : Wire.udp(sport: port, dport: 53, payload: payload)
+        let ip = response ? Wire.ipv4(src: server, dst: client, payload: udp) : Wire.ipv4(src: client, dst: server, payload: udp)
+        return Wire.packet(Wire.ethernet(payload: ip), seconds: 1_700_000_000 + ms / 1000, micros: UInt32(ms % 1000) * 1000, frame: frame)
+    }
+
+    @Test func waitingQueriesAndOpenLookupsStayBounded() {
+        var configuration = Pipeline.Configuration()
+        configuration.matcher.maxWaiting = 50
+        configuration.maxOpenLookups = 40
+        var pipeline = Pipeline(configuration: configuration)
+        var out: [Transaction] = []
+        // 1,000 queries in one second from 1,000 sockets, each its own name; the last 10 answered.
+        for i in 0..<1000 {
+            pipeline.process(packet(Wire.query(id: UInt16(i), name: "q\(i).flood.example"), port: UInt16(1024 + i), ms: Int64(i), response: false, frame: i + 1)) { out.append($0) }
+        }
+        for i in 990..<1000 {
+            pipeline.process(packet(Wire.response(id: UInt16(i), name: "q\(i).flood.example"), port: UInt16(1024 + i), ms: 1000 + Int64(i - 990), response: true, frame: 1001 + i - 990)) { out.append($0) }
+        }
+        pipeline.finish { out.append($0) }
+        #expect(out.count == 1000)
+        #expect(Set(out.map(\.sequence)).count == 1000)
+        #expect(out.filter { $0.status == .answered }.count == 10)
+        let s = pipeline.summary
+        #expect(s.unanswered == 990 && s.answered == 10)
+        #expect(s.queriesGivenUp == 1000 - 50 + 1, "the oldest given up to make room for each beyond the 50th")
+        #expect(s.lookupsCutShort >= 900)
+        #expect(SummaryReport(summary: s, inputNames: ["flood"]).text.contains("queries given up early"))
+    }
+
+    /// Under the bounds, nothing is given up or cut short, and the report says nothing of them.
+    @Test func underTheBoundsNothingIsCounted() {
+        var pipeline = Pipeline()
+        var out: [Transaction] = []
+        for i in 0..<200 {
+            pipeline.process(packet(Wire.query(id: UInt16(i), name: "q\(i).example"), port: UInt16(1024 + i), ms: Int64(i), response: false, frame: i + 1)) { out.append($0) }
+        }
+        pipeline.finish { out.append($0) }
+        #expect(out.count == 200 && pipeline.summary.queriesGivenUp == 0 && pipeline.summary.lookupsCutShort == 0)
+        #expect(!SummaryReport(summary: pipeline.summary, inputNames: ["x"]).text.contains("given up"))
+    }
+}
