@@ -18,12 +18,18 @@ struct FloodBoundsTests {
         var configuration = Pipeline.Configuration()
         configuration.matcher.maxWaiting = 50
         configuration.maxOpenLookups = 40
+        configuration.maxFlows = 100
         var pipeline = Pipeline(configuration: configuration)
+        var finishedFlows: [FlowStats] = []
         var out: [Transaction] = []
         // 1,000 queries in one second from 1,000 sockets, each its own name; the last 10 answered.
         for i in 0..<1000 {
             pipeline.process(packet(Wire.query(id: UInt16(i), name: "q\(i).flood.example"), port: UInt16(1024 + i), ms: Int64(i), response: false, frame: i + 1)) { out.append($0) }
+            #expect(pipeline.activeFlows.count <= 100)
+            finishedFlows += pipeline.takeFinishedFlows()
         }
+        // Every socket's flow is still told: held, or ended early and handed on.
+        #expect(finishedFlows.count + pipeline.activeFlows.count == 1000)
         for i in 990..<1000 {
             pipeline.process(packet(Wire.response(id: UInt16(i), name: "q\(i).flood.example"), port: UInt16(1024 + i), ms: 1000 + Int64(i - 990), response: true, frame: 1001 + i - 990)) { out.append($0) }
         }

@@ -31,6 +31,9 @@ struct Analyzer {
         /// Lookups held open at most (a flood of queries nobody answers would otherwise hold each one for the
         /// horizon): beyond it the oldest is finalised at once, as at the end of input, and counted (`cutShort`).
         var maxOpenLookups = 100_000
+        /// 5-tuples held at most (a flood from random ports opens one per query): beyond it the longest idle end
+        /// early, as idle ones do after the horizon.
+        var maxFlows = 200_000
     }
 
     struct ChainKey: Hashable {
@@ -361,6 +364,20 @@ struct Analyzer {
 
     // MARK: building
 
+    /// Over `maxFlows`: the flows idle longest end (handed on as finished, as after the horizon), down to three
+    /// quarters of the limit — idle half the horizon, then a quarter, … then any not seen at `now` itself.
+    private mutating func endIdlestFlows(now: Int64) {
+        var idle = configuration.horizon / 2
+        while flows.count > configuration.maxFlows * 3 / 4 {
+            let cutoff = now - idle
+            flows.remove(where: { $0.lastSeen < cutoff }) { f in
+                if let stats = flowStats.removeValue(forKey: f.id) { finishedFlows.append(stats) }
+            }
+            if idle == 0 { break }
+            idle /= 2
+        }
+    }
+
     /// The flow's index in `flows`, opened if new; its last sighting moved on to `time`.
     private mutating func flow(_ key: FlowKey, at time: Timestamp) -> Int32 {
         if let i = flows.find(key) {
@@ -370,6 +387,7 @@ struct Analyzer {
             }
             return i
         }
+        if flows.count >= configuration.maxFlows { endIdlestFlows(now: time.totalNanoseconds) }
         flowIDs += 1
         let slot = flows.add(key, id: flowIDs, lastSeen: time.totalNanoseconds)
         if configuration.keepsFinishedFlows {

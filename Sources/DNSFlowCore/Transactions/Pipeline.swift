@@ -23,6 +23,8 @@ public struct Pipeline {
         /// Lookups the analysis holds open at most (a flood): see `Analyzer.Configuration.maxOpenLookups`. The
         /// matcher's own bound is `matcher.maxWaiting`.
         public var maxOpenLookups = 100_000
+        /// 5-tuples the analysis holds at most (`Analyzer.Configuration.maxFlows`).
+        public var maxFlows = 200_000
         public init() {}
     }
 
@@ -50,6 +52,7 @@ public struct Pipeline {
         analysis.tracksFlows = configuration.tracksFlows
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
         analysis.maxOpenLookups = configuration.maxOpenLookups
+        analysis.maxFlows = configuration.maxFlows
         analyzer = Analyzer(configuration: analysis)
         summary.keepsExactLatencies = configuration.exactLatencies
     }
