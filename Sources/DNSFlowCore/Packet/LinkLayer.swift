@@ -58,7 +58,10 @@ enum LinkLayer {
                 throw .truncated("radiotap header")
             }
             let hasFCS = radiotapHasFCS(bytes, length: Int(length))
-            var inner = ByteCursor(bytes, range: Int(length)..<(bytes.count - (hasFCS ? 4 : 0)))
+            // A frame claiming an FCS it has no room for (fewer than 4 octets after the header) is cut short.
+            let end = bytes.count - (hasFCS ? 4 : 0)
+            guard end >= Int(length) else { throw .truncated("802.11 frame (its FCS)") }
+            var inner = ByteCursor(bytes, range: Int(length)..<end)
             return try ieee80211(&inner, hasFCS: hasFCS)
         case .pktap:
             // Apple PKTAP: header length (4, host order), record type (4), inner DLT (4), ... then the frame.
