@@ -70,6 +70,7 @@ struct CommandTests {
     @Test func unreadableFile() throws {
         guard getuid() != 0 else { return }   // root reads everything
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("locked.pcap")
         try Data([1, 2, 3]).write(to: f)
         chmod(f.path, 0)
@@ -83,6 +84,7 @@ struct CommandTests {
 
     @Test func emptyFileIsNotACapture() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("empty.pcap")
         try Data().write(to: f)
         expectOneLineError(try runDNSFlow(["-r", f.path, "--summary"]), containing: "not a capture dnsflow can read as pcap or pcapng")
@@ -138,6 +140,7 @@ struct CommandTests {
 
     @Test func failedRunLeavesNoCSVBehind() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out.csv")
         let r = try runDNSFlow(["-r", capture("dns.pcap"), "--csv", out.path, "port", "bogus"])
         #expect(r.status != 0)
@@ -194,6 +197,7 @@ struct CommandTests {
         var bytes: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 147, 0, 0, 0]
         bytes += [1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("user0.pcap")
         try Data(bytes).write(to: f)
         let r = try runDNSFlow(["-r", f.path, "--summary", "--json"])
