@@ -28,10 +28,12 @@ let package = Package(
         .target(name: "DNSFlowTUI", dependencies: ["DNSFlowCore", "CNcurses"]),
         // jemalloc's options for release builds (`malloc_conf`): C, because a global with a C name is what it reads.
         .target(name: "CAllocatorConfig"),
+        // capset(2), which Swift cannot reach (syscall is variadic): giving up setcap's capabilities.
+        .target(name: "CPrivileges"),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
-                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI", "CAllocatorConfig",
+                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI", "CAllocatorConfig", "CPrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc as the allocator of release builds (libjemalloc-dev). Packets are decoded on one thread and

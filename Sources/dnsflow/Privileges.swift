@@ -1,3 +1,4 @@
+import CPrivileges
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,6 +40,15 @@ enum Privileges {
         guard setuid(account.uid) == 0 else { throw failed("setuid") }
         guard setuid(0) != 0, geteuid() == account.uid, getegid() == account.gid else {
             throw CommandError("cannot run as \(account.name): root could be had back; stopping")
+        }
+    }
+
+    /// Not root but given capabilities (`setcap cap_net_raw,cap_net_admin=eip`): gives them all up, the capture
+    /// being open. Root keeps them unless it becomes a user (setuid from root clears them).
+    static func dropCapabilities() throws(CommandError) {
+        guard geteuid() != 0, dnsflow_has_capabilities() == 1 else { return }
+        guard dnsflow_drop_capabilities() == 0, dnsflow_has_capabilities() == 0 else {
+            throw CommandError("cannot give up the capabilities the capture was opened with: \(String(cString: strerror(errno)))")
         }
     }
 

@@ -63,6 +63,7 @@ struct Runner {
                                                euid: geteuid()) {
             try Privileges.drop(to: account)
         }
+        try Privileges.dropCapabilities()
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
         let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
         let stdout = OutputFile.standardOutput()

@@ -49,8 +49,9 @@ if [ "$mode" = batch ]; then
   if kill -0 "$capture" 2>/dev/null; then echo "dnsflow still running 5 s after the interface went $how" >&2; exit 1; fi
   set +e; wait "$capture"; echo "EXITED $?" >"$out/status.txt"; set -e
 else
-  # The interface shows the capture ended; q then quits and gives the terminal back.
-  sleep 1.5
+  # The interface shows the capture ended (within 5 s); q then quits and gives the terminal back.
+  for _ in $(seq 50); do tmux -L "$sock" capture-pane -p -t ui | grep -q "\[ended\]" && break; sleep 0.1; done
+  sleep 0.3
   tmux -L "$sock" capture-pane -p -t ui >"$out/screen-ended.txt"
   tmux -L "$sock" send-keys -t ui q
   for _ in $(seq 50); do [ -s "$out/status.txt" ] && break; sleep 0.1; done
