@@ -25,8 +25,12 @@ final class OutputFile {
     private var ownsStream = false
 
 
+    /// What messages call it: the path given, or standard output.
+    private var name = "standard output"
+
     /// `-` is standard output.
     init(path: String) throws(CommandError) {
+        if path != "-" { name = path }
         if path == "-" {
             stream = standardOutputStream
             finalPath = nil
@@ -127,7 +131,7 @@ final class OutputFile {
         if failure == EPIPE, finalPath == nil {
             return CommandError("output closed (broken pipe): stopped reading", status: 128 + SIGPIPE)
         }
-        return CommandError("\(finalPath ?? "output"): cannot write: \(String(cString: strerror(failure)))"
+        return CommandError("\(name): cannot write: \(String(cString: strerror(failure)))"
             + (finalPath == nil ? "" : "; nothing was left behind"))
     }
 
