@@ -533,6 +533,8 @@ public struct App {
             // A flood: queries that stopped waiting early, lookups finalised early (only when there are some).
             let cut = s.queriesGivenUp + s.lookupsCutShort
             if cut > 0 { parts.append((label("flood: given up", "given up") + " \(s.queriesGivenUp)/\(s.lookupsCutShort)", .unanswered)) }
+            let streams = s.packet.tcpStreamEvictions
+            if streams > 0 { parts.append((label("tcp streams evicted", "tcp evicted") + " \(streams)", .unanswered)) }
             if store.markedCount > 0 { parts.append((label("marked", "*") + " \(store.markedCount)", .marked)) }
             if !queries.filter.isEmpty { parts.append(("/" + queries.filter.text, .finding)) }
             if queries.problemsOnly { parts.append((label("problems only", "f"), .finding)) }
