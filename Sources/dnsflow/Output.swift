@@ -112,10 +112,27 @@ final class OutputFile {
             buffer.removeAll(keepingCapacity: true)
             return
         }
-        let n = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
-        let complete = n == buffer.count
+        // Signals are handled without SA_RESTART (to cut a blocked read short): a write they interrupt goes on.
+        var written = 0
+        while written < buffer.count {
+            written += buffer.withUnsafeBytes { fwrite($0.baseAddress! + written, 1, $0.count - written, stream) }
+            guard written < buffer.count else { break }
+            if errno == EINTR {
+                clearerr(stream)
+                continue
+            }
+            fail(errno)
+            break
+        }
         buffer.removeAll(keepingCapacity: true)
-        if !complete || fflush(stream) != 0 { fail(errno) }
+        guard !failed else { return }
+        while fflush(stream) != 0 {
+            guard errno == EINTR else {
+                fail(errno)
+                break
+            }
+            clearerr(stream)
+        }
     }
 
     private func fail(_ code: Int32) {
@@ -146,8 +163,11 @@ final class OutputFile {
             return
         }
         // fsync: a full disk shows here for data the page cache took, before the file is put in place.
-        if !failed, fsync(fileno(stream)) != 0 { fail(errno) }
-        if fclose(stream) != 0 { fail(errno) }
+        // (EINTR, from a signal handled without SA_RESTART: fsync is tried again; close on Linux has closed anyway.)
+        while !failed, fsync(fileno(stream)) != 0 {
+            if errno != EINTR { fail(errno) }
+        }
+        if fclose(stream) != 0, errno != EINTR { fail(errno) }
         if !failed, rename(temporaryPath, finalPath) != 0 { fail(errno) }
         if let failureError {
             unlink(temporaryPath)
