@@ -208,11 +208,8 @@ struct Runner {
         }
         let truncated = handles.filter { $0.readError != nil }
         for h in truncated {
-            if h.isLive {
-                printError("\(h.name): the capture ended after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
-            } else {
-                printError("\(h.name): capture is cut off after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
-            }
+            let what = h.isLive ? "the capture ended" : "capture is cut off"
+            printError("\(h.name): \(what) after \(h.packetsRead) packets (libpcap: \(h.readError!)); the output covers what was read")
         }
         return truncated.isEmpty ? nil : 2
     }
