@@ -18,6 +18,8 @@ final class OutputFile {
     private var buffer: [UInt8] = []
     /// The first write error (errno), kept: the message names it, not whatever errno holds by the end.
     private(set) var failure: Int32?
+    /// What to say instead of the system's text for `failure`.
+    private var reason: String?
     private var failed: Bool { failure != nil }
     /// Committed or abandoned: the stream is closed.
     private var finished = false
@@ -28,20 +30,38 @@ final class OutputFile {
     /// What messages call it: the path given, or standard output.
     private var name = "standard output"
 
-    /// `-` is standard output.
+    /// `-` is standard output; `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` are the descriptors
+    /// they name, written through (never a file renamed over the name: as root that would replace `/dev/stdout`).
     init(path: String) throws(CommandError) {
         if path != "-" { name = path }
-        if path == "-" {
-            stream = standardOutputStream
+        if let descriptor = try OutputFile.descriptor(named: path) {
+            guard fcntl(descriptor, F_GETFD) >= 0 else {
+                throw CommandError("\(path): descriptor \(descriptor) is not open")
+            }
+            if descriptor == 1 {
+                stream = standardOutputStream
+            } else {
+                // A descriptor of its own, so that closing this output leaves the one the shell opened alone.
+                let fd = fcntl(descriptor, F_DUPFD_CLOEXEC, 3)
+                guard fd >= 0 else { throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))") }
+                var st = stat()
+                guard fstat(fd, &st) == 0, st.st_mode & S_IFMT != S_IFBLK, st.st_mode & S_IFMT != S_IFDIR,
+                      let f = fdopen(fd, "w") else {
+                    close(fd)
+                    throw CommandError("\(path): not a file, a pipe or a terminal; give a file name")
+                }
+                stream = f
+                ownsStream = true
+            }
             finalPath = nil
             temporaryPath = nil
-        } else if OutputFile.isLink(path), !OutputFile.isStreamAlias(path) {
+        } else if OutputFile.isLink(path) {
             // dnsflow often runs as root: a link planted where the output goes would send it anywhere.
             throw CommandError("\(path) is a symbolic link: dnsflow does not write through links; give the file's own path")
         } else if AtomicFile.isSpecial(path) {
-            // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place. Renaming a file over it
-            // would replace /dev/null with a regular file. Never a disk (a block device) or a directory.
-            let fd = open(path, O_WRONLY | O_CLOEXEC | (OutputFile.isStreamAlias(path) ? 0 : O_NOFOLLOW))
+            // A device or a pipe (/dev/null, a FIFO): written in place. Renaming a file over it would replace
+            // /dev/null with a regular file. Never a disk (a block device) or a directory.
+            let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
             var st = stat()
             guard fd >= 0, fstat(fd, &st) == 0 else {
                 if fd >= 0 { close(fd) }
@@ -81,14 +101,26 @@ final class OutputFile {
         buffer.reserveCapacity(1 << 16)
     }
 
-    static func isLink(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
-    }
+    static func isLink(_ path: String) -> Bool { AtomicFile.isLink(path) }
 
-    /// The usual names of an open descriptor (`--csv /dev/stdout`): links the user means to follow.
-    static func isStreamAlias(_ path: String) -> Bool {
-        path == "/dev/stdout" || path == "/dev/stderr" || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/")
+    /// The descriptor a path names when it is one of the usual names of an open descriptor, which the user means
+    /// to write through: `-` and `/dev/stdout` (1), `/dev/stderr` (2), `/dev/fd/N`, `/proc/self/fd/N`. Nil for any
+    /// other path; such a name that names no descriptor (`/dev/fd/x`) is refused.
+    static func descriptor(named path: String) throws(CommandError) -> Int32? {
+        switch path {
+        case "-", "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        case "/dev/stdin": return 0
+        default: break
+        }
+        for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"] where path.hasPrefix(prefix) {
+            let digits = path.dropFirst(prefix.count)
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int32(digits) else {
+                throw CommandError("\(path): names no open descriptor; give a file name")
+            }
+            return n
+        }
+        return nil
     }
 
     private init(stream: UnsafeMutablePointer<FILE>) {
@@ -148,7 +180,7 @@ final class OutputFile {
         if failure == EPIPE, finalPath == nil {
             return CommandError("output closed (broken pipe): stopped reading", status: 128 + SIGPIPE)
         }
-        return CommandError("\(name): cannot write: \(String(cString: strerror(failure)))"
+        return CommandError("\(name): cannot write: \(reason ?? String(cString: strerror(failure)))"
             + (finalPath == nil ? "" : "; nothing was left behind"))
     }
 
@@ -168,6 +200,11 @@ final class OutputFile {
             if errno != EINTR { fail(errno) }
         }
         if fclose(stream) != 0, errno != EINTR { fail(errno) }
+        // Never renamed over a link or a device: the target checked when opened may have changed since.
+        if !failed, !AtomicFile.isReplaceable(finalPath) {
+            fail(EEXIST)
+            reason = "it is no longer a regular file (a link or a device was put there)"
+        }
         if !failed, rename(temporaryPath, finalPath) != 0 { fail(errno) }
         if let failureError {
             unlink(temporaryPath)

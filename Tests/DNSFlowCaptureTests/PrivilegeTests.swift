@@ -20,9 +20,10 @@ struct PrivilegeTests {
         return (dir, capture)
     }
 
-    func run(_ arguments: [String], in dir: URL, environment: [String: String] = [:]) throws -> CommandResult {
+    func run(_ arguments: [String], in dir: URL, environment: [String: String] = [:],
+             executable: String? = nil) throws -> CommandResult {
         let p = Process()
-        p.executableURL = dnsflowBinary
+        p.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? dnsflowBinary
         p.arguments = arguments
         p.currentDirectoryURL = dir
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SUDO_") }
@@ -98,5 +99,92 @@ struct PrivilegeTests {
         #expect(leftovers.isEmpty)
         let r = try run(["-r", capture, "--csv", "/dev/stdout"], in: dir)
         #expect(r.status == 0 && r.stdout.hasPrefix("time,proto"))
+    }
+
+    /// As root, `--csv /dev/stdout > out.csv` wrote a temporary file in /dev and renamed it over the system's
+    /// `/dev/stdout` link (issue 20, item 1). Each case runs in a mount namespace of its own with a /dev of its own
+    /// (tmpfs holding the usual links), so a regression damages only that copy; the real /dev is checked too.
+    @Test(arguments: [
+        // (arguments, the shell's redirections, the file the output must reach, the link that must stay)
+        (["--csv", "/dev/stdout"], "> out.txt", "out.txt", "stdout"),
+        (["--flows-csv", "/dev/stderr"], "> /dev/null 2> out.txt", "out.txt", "stderr"),
+        (["--csv", "/dev/fd/1"], "> out.txt", "out.txt", "fd"),
+        (["--csv", "/proc/self/fd/4"], "> /dev/null 4> out.txt", "out.txt", "stdout"),
+        (["--csv", "-"], "> out.txt", "out.txt", "stdout"),
+    ])
+    func outputsNamingADescriptorAreWrittenThroughIt(_ args: [String], _ redirect: String, _ target: String, _ link: String) throws {
+        let (dir, capture) = try workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let command = ([dnsflowBinary.path, "-r", capture] + args).map { "'\($0)'" }.joined(separator: " ")
+        let status = try runWithOwnDev("\(command) \(redirect)", link: link, in: dir)
+        #expect(status == "status 0\nkept\n", "\(args): \(status)")
+        let devAfter = try String(contentsOf: dir.appendingPathComponent("dev-after.txt"), encoding: .utf8)
+        #expect(devAfter.split(separator: "\n").sorted() == ["fd", "null", "stderr", "stdin", "stdout"], "\(args): nothing left in /dev: \(devAfter)")
+        let written = try String(contentsOf: dir.appendingPathComponent(target), encoding: .utf8)
+        let expected = try run(["-r", capture, args[0], "-"], in: dir).stdout
+        #expect(expected.hasPrefix(args[0] == "--flows-csv" ? "flow," : "time,proto,"))
+        #expect(written == expected, "\(args): \(written.prefix(80))")
+        for name in ["stdout", "stderr", "stdin", "fd"] {
+            #expect(OutputFileProbe.isLink("/dev/\(name)"), "the real /dev/\(name) is still a link")
+        }
+    }
+
+    /// An output appended to (`>>`) keeps what was there: written through the descriptor, never reopened from the start.
+    @Test func anAppendedStandardOutputKeepsWhatWasThere() throws {
+        let (dir, capture) = try workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("log.txt")
+        try "before\n".write(to: out, atomically: true, encoding: .utf8)
+        let command = [dnsflowBinary.path, "-r", capture, "--csv", "/dev/stdout"].map { "'\($0)'" }.joined(separator: " ")
+        let status = try runWithOwnDev("\(command) >> log.txt", link: "stdout", in: dir)
+        #expect(status == "status 0\nkept\n", "\(status)")
+        let text = try String(contentsOf: out, encoding: .utf8)
+        #expect(text.hasPrefix("before\ntime,proto,"))
+        #expect(OutputFileProbe.isLink("/dev/stdout"))
+    }
+
+    /// Runs a shell command line in a mount namespace of its own whose /dev is a tmpfs holding the usual links (and
+    /// /dev/null), so that a command that damaged /dev damages only that copy. Returns `status N` and, when
+    /// /dev/LINK is still a link afterwards, `kept`; `dev-after.txt` in `dir` lists that /dev afterwards.
+    func runWithOwnDev(_ commandLine: String, link: String, in dir: URL) throws -> String {
+        let script = """
+            set -e
+            mount -t tmpfs dnsflow-test-dev /dev
+            mknod -m 666 /dev/null c 1 3
+            ln -s /proc/self/fd /dev/fd
+            ln -s /proc/self/fd/0 /dev/stdin
+            ln -s /proc/self/fd/1 /dev/stdout
+            ln -s /proc/self/fd/2 /dev/stderr
+            set +e
+            \(commandLine)
+            echo "status $?" > status.txt
+            ls -A /dev > dev-after.txt
+            test -L /dev/\(link) && echo kept >> status.txt
+            """
+        let r = try run(["--mount", "--propagation", "private", "sh", "-c", script], in: dir, executable: "/usr/bin/unshare")
+        guard let status = try? String(contentsOf: dir.appendingPathComponent("status.txt"), encoding: .utf8) else {
+            Issue.record("the namespace did not run: \(r.stderr)")
+            return ""
+        }
+        return status
+    }
+
+    /// A name of a descriptor that is not open, or that names none, is refused before anything is read.
+    @Test func aClosedOrMalformedDescriptorNameIsRefused() throws {
+        let (dir, capture) = try workspace()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var r = try run(["-r", capture, "--csv", "/proc/self/fd/7"], in: dir)
+        #expect(r.status == 1 && r.stderr.contains("/proc/self/fd/7: descriptor 7 is not open"), "\(r.stderr)")
+        r = try run(["-r", capture, "--csv", "/dev/fd/x"], in: dir)
+        #expect(r.status == 1 && r.stderr.contains("/dev/fd/x: names no open descriptor"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { $0.contains(".part") }.isEmpty)
+    }
+}
+
+/// lstat, for the checks above.
+enum OutputFileProbe {
+    static func isLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
     }
 }

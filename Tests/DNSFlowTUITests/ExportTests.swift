@@ -107,6 +107,23 @@ struct AtomicFileTests {
         #expect(entries(dir) == ["taken"])
     }
 
+    /// An export is never renamed over a link: `e` to /dev/stderr with standard error sent to a file would
+    /// otherwise replace the system's /dev/stderr (issue 20, item 1). Checked on a link of the test's own.
+    @Test func aLinkInTheWayIsNotReplaced() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let victim = dir.appendingPathComponent("victim"), link = dir.appendingPathComponent("link")
+        try "precious\n".write(to: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: victim.path)
+        for overwrite in [false, true] {
+            let refused = #expect(throws: ExportError.self) { try AtomicFile.write([1], to: link.path, overwrite: overwrite) }
+            #expect(refused?.description == "\(link.path) is a symbolic link: dnsflow does not write through links; give the file's own path")
+        }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == victim.path)
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "precious\n")
+        #expect(entries(dir) == ["link", "victim"])
+    }
+
     @Test(.enabled(if: tinyTmpfs != nil, "needs root to mount a 64 KiB tmpfs"))
     func aFullDiskLeavesNothingBehind() throws {
         let dir = try #require(tinyTmpfs)

@@ -24,6 +24,8 @@ public enum AtomicFile {
     /// full: ENOSPC from write/fsync/close), and leave no temporary file behind.
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(ExportError) {
         guard !path.isEmpty else { throw ExportError("no file name given") }
+        // Never renamed over a link: /dev/stderr redirected to a file would become that file (dnsflow runs as root).
+        if isLink(path) { throw ExportError("\(path) is a symbolic link: dnsflow does not write through links; give the file's own path") }
         // A device or a pipe is never renamed over (that would turn /dev/null into a regular file).
         if isSpecial(path) { throw ExportError("\(path): not a regular file (a device, a pipe or a socket); give a file name") }
         if !overwrite, exists(path) { throw ExportError("\(path) exists", exists: true) }
@@ -34,6 +36,7 @@ public enum AtomicFile {
             guard fsync(fd) == 0 else { throw failure(path) }
             closed = true
             guard close(fd) == 0 else { throw failure(path) }
+            guard isReplaceable(path) else { throw ExportError("\(path): cannot write: it is no longer a regular file (a link or a device was put there)") }
             guard rename(temporary, path) == 0 else { throw failure(path) }
         } catch {
             if !closed { close(fd) }
@@ -48,6 +51,21 @@ public enum AtomicFile {
         guard stat(path, &st) == 0 else { return false }
         let kind = st.st_mode & S_IFMT
         return kind != S_IFREG && kind != S_IFDIR
+    }
+
+    /// Whether `path` itself (not followed) is a symbolic link.
+    public static func isLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// Whether a file may be renamed over `path`: never a link, a device, a pipe or a socket (a directory is left
+    /// to rename, which refuses it and says so).
+    public static func isReplaceable(_ path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return errno == ENOENT }
+        let kind = st.st_mode & S_IFMT
+        return kind == S_IFREG || kind == S_IFDIR
     }
 
     /// Whether anything (a file, a directory, a dangling symbolic link) is at `path`.
