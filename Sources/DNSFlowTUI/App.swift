@@ -14,6 +14,8 @@ public struct App {
         public var p50: Int64?
         public var p99: Int64?
         public var canPause = false
+        /// Packets shown so far when that is not what the pipeline has read (a replay reads ahead of what it plays).
+        public var packetsShown: Int?
     }
 
     public enum Mouse: Sendable { case click(x: Int, y: Int), wheelUp(x: Int, y: Int), wheelDown(x: Int, y: Int) }
@@ -30,7 +32,7 @@ public struct App {
     }
 
     enum Event {
-        case query(Int, ObservedMessage)
+        case query(Int, ObservedMessage, Analysis)
         case matched(Transaction)
         case settled(Transaction)
     }
@@ -70,12 +72,12 @@ public struct App {
 
     // MARK: input from the capture
 
-    /// A query as it enters matching (shown pending until it settles).
-    public mutating func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
-        if isPaused { held.append(.query(sequence, query)) } else { store.queryArrived(sequence, query) }
+    /// A query as it enters matching, with what its arrival proved (shown pending until it settles).
+    public mutating func queryArrived(_ sequence: Int, _ query: ObservedMessage, _ analysis: Analysis = Analysis()) {
+        if isPaused { held.append(.query(sequence, query, analysis)) } else { store.queryArrived(sequence, query, analysis) }
     }
 
-    /// A response as it arrives (the analysis follows later).
+    /// A query's fate as soon as it is known: its response, or proof it is lost (the final analysis follows later).
     public mutating func matched(_ t: Transaction) {
         if isPaused { held.append(.matched(t)) } else { store.matched(t) }
     }
@@ -131,7 +133,7 @@ public struct App {
         var sequences: Set<Int> = []
         for event in held {
             switch event {
-            case .query(let seq, _): sequences.insert(seq)
+            case .query(let seq, _, _): sequences.insert(seq)
             case .matched(let t), .settled(let t): if store.entry(sequence: t.sequence) == nil { sequences.insert(t.sequence) }
             }
         }
@@ -310,7 +312,7 @@ public struct App {
         guard !paused else { return }
         for event in held {
             switch event {
-            case .query(let seq, let q): store.queryArrived(seq, q)
+            case .query(let seq, let q, let a): store.queryArrived(seq, q, a)
             case .matched(let t): store.matched(t)
             case .settled(let t): store.settled(t)
             }
@@ -515,14 +517,16 @@ public struct App {
 
     private func drawStatus(into c: inout Canvas, y: Int) {
         let s = summary
+        // Final counts, and what the rows already prove (a re-send, a query it made unanswerable) before that.
+        let unanswered = s.unanswered + store.unansweredPending, resends = s.resends + store.resendsPending
         // Long labels when they fit, short ones on a narrow terminal.
         for short in [false, true] {
             func label(_ long: String, _ brief: String) -> String { short ? brief : long }
             var parts: [(String, Role)] = [
-                (label("packets", "pkts") + " \(s.packet.packets)", .normal), (label("queries", "q") + " \(s.queryMessages)", .normal),
+                (label("packets", "pkts") + " \(status.packetsShown ?? s.packet.packets)", .normal), (label("queries", "q") + " \(s.queryMessages)", .normal),
                 (label("answered", "ans") + " \(s.answered + store.answeredPending)", .normal),
-                (label("unanswered", "✗") + " \(s.unanswered)", s.unanswered > 0 ? .unanswered : .normal),
-                (label("re-sends", "↻") + " \(s.resends)", s.resends > 0 ? .retry : .normal),
+                (label("unanswered", "✗") + " \(unanswered)", unanswered > 0 ? .unanswered : .normal),
+                (label("re-sends", "↻") + " \(resends)", resends > 0 ? .retry : .normal),
             ]
             if let p50 = status.p50, let p99 = status.p99 {
                 parts.append(("p50 \(QueryRow.duration(p50))", .normal))

@@ -17,6 +17,10 @@ struct InterfaceLoop {
 
     nonisolated(unsafe) static var keptUntilExit: [AnyObject] = []
 
+    /// How far behind the clock a live capture's time is taken to be (a packet timestamped by the kernel may still be
+    /// on its way to the reader).
+    static let liveClockMargin: Int64 = 250_000_000
+
     /// Ingestion time per turn; the rest of the turn is drawing and keys.
     private let sliceNanoseconds: Int64 = 25_000_000
 
@@ -73,6 +77,7 @@ struct InterfaceLoop {
             let sliceEnd = monotonicNanoseconds() + sliceNanoseconds
             var ingested = 0
             behind = false
+            var drained = false
             ingest: while !exhausted {
                 if ingested & 255 == 255, monotonicNanoseconds() > sliceEnd {
                     behind = true
@@ -97,7 +102,7 @@ struct InterfaceLoop {
                     if liveIndex == liveBatch.count {
                         switch reader.take() {
                         case .packets(let batch): liveBatch = batch; liveIndex = 0
-                        case .idle: break ingest
+                        case .idle: drained = true; break ingest
                         case .ended: exhausted = true; break ingest
                         }
                     }
@@ -122,13 +127,14 @@ struct InterfaceLoop {
                 waiting = nil
                 var carriesDNS = false
                 pipeline.consume(
-                    item, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1) },
+                    item, onMessage: { _ in carriesDNS = true }, onQuery: { app.queryArrived($0, $1, $2) },
                     onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 if isLive { pipeline.updatePacketStats(pipeline.front.stats) }
                 if carriesDNS { packets.keep(packet) }
                 if !isLive { store.advance(to: packet.timestamp.totalNanoseconds) }
                 ingested += 1
                 seen += 1
+                if replay != nil { app.status.packetsShown = seen }
                 // (Files stop at the count in DecodeAhead.)
                 if isLive, let limit = command.count, seen >= limit {
                     exhausted = true
@@ -143,7 +149,7 @@ struct InterfaceLoop {
                     if let done = fileStats { pipeline.updatePacketStats(done) }
                     pipeline.front = ahead.stage
                 }
-                pipeline.finish(onQuery: { app.queryArrived($0, $1) }, onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
+                pipeline.finish(onQuery: { app.queryArrived($0, $1, $2) }, onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
                 finished = true
                 dirty = true
                 // Bad input loses nothing and says so: on screen now, on stderr once the terminal is back.
@@ -151,6 +157,21 @@ struct InterfaceLoop {
                     app.notify(h.isLive
                         ? "\(h.name): the capture ended (\(h.readError!)) after \(h.packetsRead) packets; showing what was read"
                         : "\(h.name): capture is cut off after \(h.packetsRead) packets; showing what was read", role: .rcodeError)
+                }
+            }
+            // Time moves on without packets: a waiting query ages on screen, its window passes, a lookup whose last
+            // answer came completes. Live, once the kernel's queue is drained, on the clock (less a margin for a packet
+            // still on its way); a replay on its own clock, up to the next packet not yet due.
+            if !finished {
+                var clock: Int64?
+                if isLive, drained { clock = realtimeNanoseconds() - InterfaceLoop.liveClockMargin }
+                if let r = replay, let next = waiting, let now = r.captureTime(now: monotonicNanoseconds()) {
+                    clock = min(now, next.packet.timestamp.totalNanoseconds - 1)
+                }
+                if let clock {
+                    pipeline.tick(now: Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(max(0, clock)), onMatched: { app.matched($0) }, onTransaction: { app.add($0) })
+                    if !app.isPaused { store.advance(to: clock) }
+                    dirty = true
                 }
             }
             if isLive, !app.isPaused { store.advance(to: realtimeNanoseconds()) }
@@ -177,7 +198,9 @@ struct InterfaceLoop {
                 // The rows on view are recomputed at most once a second, and never more than a tenth of the time,
                 // while rows pour in (rows already drawn update in place; new ones are appended off screen);
                 // drawing, the status bar and the keys stay quick in between.
-                let recompute = finished && exhausted || now - lastRecompute >= max(1_000_000_000, 10 * recomputeCost)
+                // (Live and replayed, at most every 250 ms: evidence shows within a second of its packet.)
+                let floor: Int64 = isLive || replay != nil ? 250_000_000 : 1_000_000_000
+                let recompute = finished && exhausted || now - lastRecompute >= max(floor, 10 * recomputeCost)
                 app.defersRecompute = !recompute
                 app.refresh(height: h)
                 if recompute {
@@ -249,6 +272,13 @@ struct Replay {
         if firstPacket == nil { firstPacket = ts }
         let due = startedAt + Int64(Double(ts - firstPacket!) / speed)
         return now >= due
+    }
+
+    /// The capture time the replay has reached (nanoseconds since the epoch), before its first packet nil.
+    func captureTime(now: Int64) -> Int64? {
+        guard let first = firstPacket else { return nil }
+        let clock = pausedAt ?? now
+        return first + Int64(Double(max(0, clock - startedAt)) * speed)
     }
 
     mutating func pause(_ paused: Bool, now: Int64) {

@@ -86,12 +86,24 @@ struct Runner {
         let isLive = handles.first?.isLive == true
         var csvRows = InSequence<String>()
         var lines = InSequence<String>()
+        // Live, a query's line is printed as soon as its fate is known (answered, or proven lost by a re-send or its
+        // window), with the analysis so far; the findings its lookup proves follow on lines of their own when it settles.
+        var lastFindingLookup: [String: Int] = [:]
         let onTransaction: (Transaction) -> Void = { t in
             if let csvOutput { csvRows.add(t.sequence, TransactionCSV.row(t, names: names)) { csvOutput.write($0) } }
             if printsLines {
-                let line = TransactionLine.render(t, names: names) + "\n"
-                if isLive { stdout.write(line) } else { lines.add(t.sequence, line) { stdout.write($0) } }
+                if isLive {
+                    for id in t.analysis.findings where lastFindingLookup[id] != t.analysis.resolution ?? t.sequence {
+                        lastFindingLookup[id] = t.analysis.resolution ?? t.sequence
+                        stdout.write(TransactionLine.finding(id, t, names: names) + "\n")
+                    }
+                } else {
+                    lines.add(t.sequence, TransactionLine.render(t, names: names) + "\n") { stdout.write($0) }
+                }
             }
+        }
+        let onMatched: (Transaction) -> Void = { t in
+            if printsLines, isLive { stdout.write(TransactionLine.render(t, names: names) + "\n") }
         }
 
         installSignalHandlers(handles)
@@ -116,13 +128,18 @@ struct Runner {
                 switch reader.take(waitingUpTo: 100) {
                 case .packets(let batch):
                     for p in batch {
-                        pipeline.process(p, onTransaction: onTransaction)
+                        pipeline.process(p, onMatched: onMatched, onTransaction: onTransaction)
                         writeFinishedFlows(&pipeline)
                         seen += 1
                         if let limit = command.count, seen >= limit { break loop }
                     }
                     if printsLines { stdout.flush() }
                 case .idle:
+                    // Time moves on without packets: windows pass, lookups whose last answer came complete.
+                    let clock = realtimeNanoseconds() - InterfaceLoop.liveClockMargin
+                    pipeline.tick(now: Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(clock), onMatched: onMatched,
+                                  onTransaction: onTransaction)
+                    writeFinishedFlows(&pipeline)
                     if printsLines { stdout.flush() }
                 case .ended:
                     break loop
@@ -148,7 +165,7 @@ struct Runner {
             ahead.stop()
             pipeline.front = ahead.stage
         }
-        pipeline.finish(onTransaction: onTransaction)
+        pipeline.finish(onMatched: onMatched, onTransaction: onTransaction)
         if let csvOutput { csvRows.flush { csvOutput.write($0) } }
         writeFinishedFlows(&pipeline)
         if let flowsOutput { flowRows.flush { flowsOutput.write($0) } }

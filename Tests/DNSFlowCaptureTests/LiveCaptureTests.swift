@@ -115,6 +115,17 @@ struct LiveCaptureTests {
         if lab.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
     }
 
+    /// Evidence on screen the moment its packet arrives: a real glibc lookup whose first AAAA the server drops.
+    /// `ui`: within 1.5 s of the re-send, the retry marker, the re-send count, the original marked as not answered and
+    /// the conntrack-race finding; then an unanswered query's age grows with no traffic. `lines` (`--no-ui`): the lost
+    /// query's line within 1 s of its re-send. (scripts/live/race-check.sh asserts and prints what it measured.)
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") && FileManager.default.isExecutableFile(atPath: "/usr/bin/getent"),
+                   "needs tmux and getent"),
+          arguments: ["ui", "lines"])
+    func evidenceShowsWithinASecondOfItsPacket(mode: String) throws {
+        try runRaceCheck(mode)
+    }
+
     /// 20,000 DNS packets/s for 3 s in bursts of 64 (bench/flood.c), with the interface open and without: nothing
     /// lost in the kernel or by dnsflow, every packet counted. (Before the reader thread and TPACKET_V3 this lost
     /// 91 % with the interface open and half without.) The 200,000/s figure is in the README, from the same script.
@@ -148,5 +159,31 @@ struct LiveCaptureTests {
             #expect(line.contains("kernel drops 0 "), "\(line)")
         }
         if lab.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
+    }
+}
+
+/// Runs scripts/live/race-check.sh in one of its modes; its screens are kept on failure.
+func runRaceCheck(_ mode: String) throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-race-\(mode)-\(UUID().uuidString)")
+    let check = Process()
+    check.executableURL = packageRoot.appendingPathComponent("scripts/live/race-check.sh")
+    check.arguments = [dnsflowBinary.path, out.path, mode]
+    let output = Pipe()
+    check.standardError = output
+    check.standardOutput = output
+    try check.run()
+    let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    check.waitUntilExit()
+    #expect(check.terminationStatus == 0, "\(message)")
+    if check.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
+}
+
+/// `--replay` of the lab's race capture behaves as a live capture of it would: packets counted as they play, the
+/// re-send's evidence and the finding within 1.5 s of the re-send's place in the recording. Needs tmux only.
+@Suite("Replay in real time")
+struct ReplayTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func replayShowsEvidenceAsItPlays() throws {
+        try runRaceCheck("replay")
     }
 }

@@ -43,6 +43,29 @@ struct TransactionTests {
         #expect(t[1].latencyNanoseconds == 3_000_000)
     }
 
+    /// A re-send under the same key proves the earlier send lost (a response now goes to the newer one): it settles
+    /// unanswered as the re-send arrives, not when its window passes. A re-send from another port does not: the
+    /// first send's own answer could still come.
+    @Test func aResendSettlesTheSendItMakesUnanswerable() {
+        var matcher = TransactionMatcher()
+        var settled: [(at: Int64, sequence: Int, status: Transaction.Status)] = []
+        func add(_ m: ObservedMessage, _ ms: Int64) { matcher.add(m) { settled.append((ms, $0.sequence, $0.status)) } }
+        add(observed(Wire.query(id: 7, name: "a.example", type: 28), at: 0), 0)
+        add(observed(Wire.query(id: 9, name: "b.example"), at: 1), 1)
+        #expect(settled.isEmpty)
+        add(observed(Wire.query(id: 7, name: "a.example", type: 28), at: 5000), 5000)
+        #expect(settled.map(\.sequence) == [0] && settled.first?.status == .unanswered && settled.first?.at == 5000)
+        #expect(matcher.superseded == 1)
+        let otherPort = Endpoint(address: Self.client.address, port: 40001)
+        add(observed(Wire.query(id: 9, name: "b.example"), at: 5001, from: otherPort), 5001)
+        #expect(settled.count == 1, "a re-send from a new port leaves the first send waiting")
+        add(observed(Wire.response(id: 7, name: "a.example", type: 28), at: 5002, from: Self.server, to: Self.client), 5002)
+        #expect(settled.last?.sequence == 2 && settled.last?.status == .answered)
+        // Time moves on without a message: the first b.example send's window passes.
+        matcher.advance(to: Timestamp(seconds: 1_700_000_000 + 70, nanoseconds: 0)) { settled.append((70_000, $0.sequence, $0.status)) }
+        #expect(settled.suffix(2).map(\.sequence) == [1, 3] && settled.last?.status == .unanswered)
+    }
+
     @Test func keyNeedsIDQuestionTransportAndEndpoints() {
         let q = observed(Wire.query(id: 1, name: "a.example"), at: 0)
         let others = [

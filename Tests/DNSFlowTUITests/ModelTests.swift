@@ -16,14 +16,23 @@ struct ModelTests {
         screen.update(s, page: 10)
         var canvas = Canvas(width: 100, height: 4)
         screen.render(into: &canvas, y0: 0, height: 4)
-        #expect(canvas.text.contains("… waiting"))
+        #expect(canvas.text.contains("…0.00 ms"), "a waiting query shows how long it has waited")
+        // Time moves on with no packet (a live clock): the age grows, and past the resolvers' timeout the row says so.
+        let sent = first.query!.timestamp.totalNanoseconds
+        for (later, text) in [(3_200_000_000, "…3.20 s"), (6_250_000_000, "✗6.2s timeout")] as [(Int64, String)] {
+            s.advance(to: sent + later)
+            screen.update(s, page: 10)
+            canvas = Canvas(width: 100, height: 4)
+            screen.render(into: &canvas, y0: 0, height: 4)
+            #expect(canvas.text.contains(text), "\(canvas.text)")
+        }
         // The response shows as soon as it matches, before the analysis is final; then the row settles.
         s.matched(first)
         #expect(s.answeredPending == 1)
         screen.update(s, page: 10)
         canvas = Canvas(width: 100, height: 4)
         screen.render(into: &canvas, y0: 0, height: 4)
-        #expect(!canvas.text.contains("… waiting"))
+        #expect(!canvas.text.contains("timeout"))
         #expect(canvas.text.contains("NOERROR"))
         s.settled(first)
         #expect(s.answeredPending == 0)

@@ -23,9 +23,9 @@ func store(_ relative: String, maxEntries: Int = 200_000) throws -> (QueryStore,
     var pipeline = Pipeline()
     let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent(relative).path, input: 0)])
     while let p = source.next() {
-        pipeline.process(p, onQuery: { store.queryArrived($0, $1) }, onTransaction: { store.settled($0) })
+        pipeline.process(p, onQuery: { store.queryArrived($0, $1, $2) }, onTransaction: { store.settled($0) })
     }
-    pipeline.finish(onQuery: { store.queryArrived($0, $1) }, onTransaction: { store.settled($0) })
+    pipeline.finish(onQuery: { store.queryArrived($0, $1, $2) }, onTransaction: { store.settled($0) })
     return (store, pipeline.summary)
 }
 

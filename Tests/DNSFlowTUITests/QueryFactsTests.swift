@@ -50,9 +50,9 @@ struct QueryFactsTests {
             final[t.sequence] = t
         }
         while let p = source.next() {
-            pipeline.process(p, onQuery: { s.queryArrived($0, $1) }, onMatched: { s.matched($0) }, onTransaction: settle)
+            pipeline.process(p, onQuery: { s.queryArrived($0, $1, $2) }, onMatched: { s.matched($0) }, onTransaction: settle)
         }
-        pipeline.finish(onQuery: { s.queryArrived($0, $1) }, onMatched: { s.matched($0) }, onTransaction: settle)
+        pipeline.finish(onQuery: { s.queryArrived($0, $1, $2) }, onMatched: { s.matched($0) }, onTransaction: settle)
         #expect(s.count == final.count)
         for e in s.entries {
             let t = try #require(final[e.sequence])

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A tiny DNS server and client for the live-capture check, inside the lab's network namespaces only.
 
-  dns_peer.py serve ADDRESS SECONDS   answer A queries over UDP and TCP with 198.18.0.99; never answer names
-                                      starting with "drop."; exit after SECONDS.
+  dns_peer.py serve ADDRESS SECONDS [drop-first-aaaa]
+                                      answer A queries over UDP and TCP with 198.18.0.99 (AAAA with 2001:db8::99);
+                                      never answer names starting with "drop."; with drop-first-aaaa, also drop the
+                                      first AAAA query of each name (the parallel-lookup race); print each query as
+                                      `TIME qtype name answered|dropped`; exit after SECONDS.
   dns_peer.py ask SERVER              send the scripted queries, print one line per answer, exit.
 """
 import socket, struct, sys, threading, time, select
@@ -20,18 +23,25 @@ def qname(msg):
         i += 1 + msg[i]
     return ".".join(labels)
 
+def qtype(msg):
+    return struct.unpack(">H", msg[qname_end(msg):qname_end(msg) + 2])[0]
+
 def answer(query):
     end = qname_end(query) + 4
     header = query[:2] + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0)
-    rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([198, 18, 0, 99])
+    if qtype(query) == 28:
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 28, 1, 60, 16) + bytes.fromhex("20010db8000000000000000000000099")
+    else:
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([198, 18, 0, 99])
     return header + query[12:end] + rr
 
 def query(qid, name, qtype=1):
     body = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
     return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + body + struct.pack(">HH", qtype, 1)
 
-def serve(address, seconds):
+def serve(address, seconds, mode=""):
     deadline = time.time() + seconds
+    dropped_aaaa = set()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind((address, 53))
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -43,8 +53,14 @@ def serve(address, seconds):
         for s in ready:
             if s is udp:
                 msg, peer = udp.recvfrom(4096)
-                if not qname(msg).startswith("drop."):
+                name, kind = qname(msg), qtype(msg)
+                drop = name.startswith("drop.")
+                if mode == "drop-first-aaaa" and kind == 28 and name not in dropped_aaaa:
+                    dropped_aaaa.add(name)
+                    drop = True
+                if not drop:
                     udp.sendto(answer(msg), peer)
+                print("%.6f %d %s %s" % (time.time(), kind, name, "dropped" if drop else "answered"), flush=True)
             else:
                 conn, _ = tcp.accept()
                 conn.settimeout(2)
@@ -77,6 +93,6 @@ def ask(server):
     print("answered tcp.lab.example")
 
 if sys.argv[1] == "serve":
-    serve(sys.argv[2], float(sys.argv[3]))
+    serve(sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")
 else:
     ask(sys.argv[2])

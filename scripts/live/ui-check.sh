@@ -22,14 +22,24 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 fail() { echo "ui-check: $*" >&2; tm capture-pane -p -t ui >"$out/failed-screen.txt" 2>/dev/null || true; cat "$out/failed-screen.txt" >&2 || true; exit 1; }
-# Waits (at most 10 s) until the screen contains $1; saves it as $2.
+# Waits (at most 10 s) until the screen contains $1 (at least $3 times, default once); saves it as $2.
 wait_for() {
+  local times=${3:-1}
   for _ in $(seq 200); do
     tm capture-pane -p -t ui >"$out/$2.txt" 2>/dev/null || true
-    grep -qF -- "$1" "$out/$2.txt" && return 0
+    [[ $(grep -cF -- "$1" "$out/$2.txt") -ge $times ]] && return 0
     sleep 0.05
   done
-  fail "no '$1' on the screen"
+  fail "no '$1' on the screen${3:+ $3 times}"
+}
+# Waits (at most 10 s) until the screen no longer contains $1; saves it as $2.
+wait_gone() {
+  for _ in $(seq 200); do
+    tm capture-pane -p -t ui >"$out/$2.txt" 2>/dev/null || true
+    grep -qF -- "$1" "$out/$2.txt" || return 0
+    sleep 0.05
+  done
+  fail "'$1' still on the screen"
 }
 mkdir -p "$out"
 # shellcheck source=scripts/live/veth-pair.sh
@@ -44,8 +54,9 @@ sleep 0.3
 ip netns exec "$client" timeout -k 5 15 python3 "$here/dns_peer.py" ask 198.18.0.1 >"$out/client.txt"
 wait_for "tcp.lab.example" answered
 grep -q "a.lab.example" "$out/answered.txt" || fail "a.lab.example missing"
-# The dropped query waits for its answer (the match window is 60 s): shown at once, pending.
-grep -q "… waiting" "$out/answered.txt" || fail "the unanswered query is not shown as waiting"
+# The dropped query waits for its answer: shown at once, pending, with its age (the flow header counts it).
+grep -q "…1 waiting" "$out/answered.txt" || fail "the unanswered query is not shown as waiting"
+grep "drop.lab.example" "$out/answered.txt" | grep -qE "…[0-9.]+ (ms|s)" || fail "the waiting query shows no age"
 
 # Pause: the capture goes on, new rows are held and counted, then released.
 tm send-keys -t ui p
@@ -55,10 +66,11 @@ wait_for "[paused +5]" paused-with-rows
 grep -q "queries 10" "$out/paused-with-rows.txt" || fail "the status bar does not count the held queries"
 tm send-keys -t ui p
 wait_for "[live]" resumed
-[[ $(grep -c "tcp.lab.example" "$out/resumed.txt") -ge 2 ]] || {
-  tm send-keys -t ui g; wait_for "TIME" flat
-  [[ $(grep -c "tcp.lab.example" "$out/flat.txt") -ge 2 ]] || fail "held rows not shown after resuming"
-}
+# The held rows come back (each wait is for what the key changes, never for what was on screen before it): grouped,
+# or in the flat list `g` shows (no flow headers).
+tm send-keys -t ui g
+wait_gone "▾ #" flat
+wait_for "tcp.lab.example" flat-with-rows 2
 tm send-keys -t ui q
 wait_for "EXITED" exited
 grep -q "EXITED 0" "$out/exited.txt" || fail "dnsflow did not exit 0"

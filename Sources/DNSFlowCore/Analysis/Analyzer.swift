@@ -262,9 +262,14 @@ struct Analyzer {
         held.update(seq) { $0.analysis.responseSightings += 1 }
     }
 
+    /// What a query's arrival proved of it (attempt, gap, chain, pair, lookup, flow): its analysis until it settles.
+    func provisional(_ seq: Int) -> Analysis? { annotations[seq] }
+
     /// A transaction settled in the matcher. Queries wait for their resolution; the rest go at once.
     /// Takes `t` over (`consuming`): the analysis is set in the transaction's own box, not in a copy of it.
-    mutating func settled(_ t: consuming Transaction, emit: (Transaction) -> Void) {
+    /// `shown` sees every transaction once, at once, with what is known so far (a query with its arrival's analysis;
+    /// an orphan or a malformed message as it is), before `emit` has it final.
+    mutating func settled(_ t: consuming Transaction, shown: (Transaction) -> Void = { _ in }, emit: (Transaction) -> Void) {
         if let r = t.response { lastTime = max(lastTime, r.timestamp) }
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
@@ -272,6 +277,7 @@ struct Analyzer {
                 if configuration.tracksFlows { t.analysis.flow = flows[flow(key, at: r.timestamp)].id }
                 t.analysis.responseSightings = 1
             }
+            shown(t)
             emit(t)
             return
         }
@@ -295,6 +301,7 @@ struct Analyzer {
             count(flows[i].id) { $0.unanswered += 1 }
         }
         t.analysis = a
+        shown(t)
         // Its lookup was finalised already (early, by `maxOpenLookups`; or a late re-send of a finished one):
         // nothing left to wait for.
         if let rid = a.resolution, !resolutions.contains(rid) {

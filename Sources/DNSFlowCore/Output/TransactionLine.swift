@@ -30,4 +30,17 @@ public enum TransactionLine {
         if !a.findings.isEmpty { s += " {" + a.findings.joined(separator: ", ") + "}" }
         return s
     }
+
+    /// A finding a settled lookup proved, for a live line output (its queries' lines went out before):
+    /// `14:22:54.123456 finding conntrack-race: <title> (AAAA? web.example. from 10.0.0.2.41000, lookup waited 5.00 s)`.
+    public static func finding(_ id: String, _ t: Transaction, names: AddressNames = .none) -> String {
+        let title = Finding.byID[id]?.title ?? id
+        var s = "\(t.time.timeOfDay) finding \(id): \(title) ("
+        if let q = t.question { s += "\(q.type)? \(q.name) " }
+        s += "from \(names.label(t.client))"
+        if let waited = t.analysis.resolutionNanoseconds {
+            s += ", lookup waited " + TransactionCSV.formatMilliseconds(waited, digits: 6) + " ms"
+        }
+        return s + ")"
+    }
 }

@@ -66,14 +66,17 @@ public struct Pipeline {
         return analyzer.finishedFlows
     }
 
-    /// Feeds one packet. `onMessage` sees every decoded DNS message (malformed ones, and every sighting of one);
-    /// `onQuery` each new query as it enters matching, with its sequence (a live view shows it before it settles);
-    /// `onMatched` each query as its response arrives (and each orphan response), before the analysis is final;
-    /// `onTransaction` every transaction once it and its analysis are final (out of order: see `InSequence`).
+    /// Feeds one packet. The evidence goes out as soon as the packet proves it:
+    /// * `onMessage`: every decoded DNS message (malformed ones, and every sighting of one);
+    /// * `onQuery`: each new query as it enters matching, with its sequence and what its arrival proved (attempt and
+    ///   gap of a re-send, its chain, pair, lookup and flow), so that a live view shows it before it settles;
+    /// * `onMatched`: each query as soon as its fate is known — its response arrived, or it can no longer be answered
+    ///   (re-sent under the same key, or its window passed) — with the analysis so far; and each orphan response;
+    /// * `onTransaction`: every transaction once it and its analysis are final (out of order: see `InSequence`).
     public mutating func process(
         _ packet: CapturedPacket,
         onMessage: (ObservedMessage) -> Void = { _ in },
-        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onQuery: (Int, ObservedMessage, Analysis) -> Void = { _, _, _ in },
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
@@ -93,7 +96,7 @@ public struct Pipeline {
     public mutating func consume(
         _ decoded: DecodedPacket,
         onMessage: (ObservedMessage) -> Void = { _ in },
-        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onQuery: (Int, ObservedMessage, Analysis) -> Void = { _, _, _ in },
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
@@ -118,10 +121,25 @@ public struct Pipeline {
     private var scratchSettled: [Transaction] = []
     private var scratchReleased: [Transaction] = []
 
+    /// Time moved on to `now` with no packet (a live capture's clock, a replay's): queries whose window has passed
+    /// settle, and lookups complete, as a packet at `now` would make them. A time before the last packet's does nothing.
+    public mutating func tick(
+        now: Timestamp,
+        onMatched: (Transaction) -> Void = { _ in },
+        onTransaction: (Transaction) -> Void
+    ) {
+        guard now > lastTimestamp else { return }
+        lastTimestamp = now
+        var settled = scratchSettled
+        scratchSettled = []
+        matcher.advance(to: now) { settled.append($0) }
+        finishHandling(&settled, onMatched, onTransaction)
+    }
+
     /// End of input: flushes reassembly and settles every open query as unanswered.
     public mutating func finish(
         onMessage: (ObservedMessage) -> Void = { _ in },
-        onQuery: (Int, ObservedMessage) -> Void = { _, _ in },
+        onQuery: (Int, ObservedMessage, Analysis) -> Void = { _, _, _ in },
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
@@ -131,7 +149,7 @@ public struct Pipeline {
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
         var released: [Transaction] = []
-        for t in settled { analyzer.settled(t) { released.append($0) } }
+        for t in settled { analyzer.settled(t, shown: onMatched) { released.append($0) } }
         analyzer.finish { released.append($0) }
         for t in released { settle(t, onTransaction) }
         summary.addCaptureWideFindings(names: configuration.names)
@@ -139,7 +157,7 @@ public struct Pipeline {
     }
 
     private mutating func handle(
-        _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage) -> Void,
+        _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage, Analysis) -> Void,
         onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
         handle(payload, parsed: DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init), onMessage: onMessage,
@@ -148,7 +166,7 @@ public struct Pipeline {
 
     private mutating func handle(
         _ payload: DNSPayload, parsed: ObservedMessage.Box?, onMessage: (ObservedMessage) -> Void,
-        onQuery: (Int, ObservedMessage) -> Void, onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
+        onQuery: (Int, ObservedMessage, Analysis) -> Void, onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
         guard let box = parsed else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
@@ -193,7 +211,7 @@ public struct Pipeline {
             sightings.remember(payload.bytes, hash: sightingHash, of: observed, sequence: seq)
             if !box.message.isResponse {
                 analyzer.queryArrived(seq, observed)
-                onQuery(seq, observed)
+                onQuery(seq, observed, analyzer.provisional(seq) ?? Analysis())
             }
         }
         countMessage(box.message)
@@ -216,8 +234,7 @@ public struct Pipeline {
             var t = Transaction.spare
             swap(&t, &settled[i])
             let sequence = t.sequence
-            if t.hasResponse { onMatched(t) }
-            analyzer.settled(consume t) { released.append($0) }
+            analyzer.settled(consume t, shown: onMatched) { released.append($0) }
             analyzer.touch(sequence)
         }
         settled.removeAll(keepingCapacity: true)

@@ -60,9 +60,12 @@ public struct TransactionMatcher {
         let seq = nextSequence
         if !observed.message.isResponse {
             nextSequence += 1
+            let key = Key(observed, client: observed.source, server: observed.destination)
+            // A re-send under the same key (same socket, id and question): a response goes to the latest send, so the
+            // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
+            supersede(key, before: observed.timestamp, emit: emit)
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
-            open[Key(observed, client: observed.source, server: observed.destination), default: InlineList()]
-                .append((seq, observed.timestamp))
+            open[key, default: InlineList()].append((seq, observed.timestamp))
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
@@ -80,6 +83,28 @@ public struct TransactionMatcher {
         nextSequence += 1
         emit(Transaction(sequence: seq, query: nil, response: observed))
         return seq
+    }
+
+    /// Queries settled unanswered because a later send under their key made them unmatchable.
+    public private(set) var superseded = 0
+
+    /// Settles the waiting queries under `key` sent at or before `time`: a response now goes to the newer send.
+    private mutating func supersede(_ key: Key, before time: Timestamp, emit: (Transaction) -> Void) {
+        guard let i = open.index(forKey: key) else { return }
+        let list = open.values[i]
+        var kept = InlineList<(sequence: Int, time: Timestamp)>()
+        var gone: [Int] = []
+        for entry in list {
+            if entry.time <= time, waiting.contains(entry.sequence) { gone.append(entry.sequence) } else { kept.append(entry) }
+        }
+        guard !gone.isEmpty else { return }
+        if kept.isEmpty { open.remove(at: i) } else { open.values[i] = kept }
+        for seq in gone {
+            guard let t = waiting.removeValue(forKey: seq) else { continue }
+            for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
+            superseded += 1
+            emit(t)
+        }
     }
 
     /// Another sighting of a waiting query, with the endpoints it had there (after DNAT, say): its response may
@@ -104,6 +129,11 @@ public struct TransactionMatcher {
             : Transaction(sequence: seq, query: observed, response: nil)
         t.isUnmatchable = true
         emit(t)
+    }
+
+    /// Time moved on with no message (a live clock): the queries whose window has passed settle unanswered.
+    public mutating func advance(to now: Timestamp, emit: (Transaction) -> Void) {
+        expire(now: now, emit: emit)
     }
 
     /// End of input: every waiting query is unanswered.

@@ -321,6 +321,10 @@ public final class QueryStore {
     public private(set) var markedCount = 0
     /// Rows answered whose analysis is not final yet (the pipeline counts them once they settle).
     public private(set) var answeredPending = 0
+    /// Rows proven unanswered (re-sent, or their window passed) whose analysis is not final yet.
+    public private(set) var unansweredPending = 0
+    /// Re-sends shown whose analysis is not final yet.
+    public private(set) var resendsPending = 0
     /// The latest time seen in any row (nanoseconds since the epoch): where an unanswered bar ends.
     public private(set) var latestTime: Int64 = 0
     /// Bumped on every change, so views know when to recompute.
@@ -443,7 +447,11 @@ public final class QueryStore {
             if t.hasQuery { s.queries += 1 }
             if r.has(RowRecord.marked) { s.marked += 1 }
             if t.isRetry { s.retries += 1 }
-            if r.isWaiting { s.pending += 1; continue }
+            if r.isWaiting {
+                s.pending += 1
+                s.oldestWaiting = min(s.oldestWaiting ?? .max, t.time.totalNanoseconds)
+                continue
+            }
             switch t.status {
             case .answered: s.answered += 1
             case .unanswered: s.unanswered += 1
@@ -583,34 +591,58 @@ public final class QueryStore {
         return slot
     }
 
-    /// A query as it enters matching: shown at once, pending.
-    public func queryArrived(_ sequence: Int, _ query: ObservedMessage) {
+    /// A query as it enters matching: shown at once, pending, with what its arrival proved (a re-send's attempt and
+    /// gap, its pair and lookup).
+    public func queryArrived(_ sequence: Int, _ query: ObservedMessage, _ analysis: Analysis = Analysis()) {
         guard slot(sequence: sequence) == nil else { return }
-        insert(makeRow(Transaction(sequence: sequence, query: query, response: nil), isPending: true))
+        var t = Transaction(sequence: sequence, query: query, response: nil)
+        t.analysis = analysis
+        if analysis.attempt > 1 { resendsPending += 1 }
+        insert(makeRow(t, isPending: true))
     }
 
-    /// A response matched to its query (or an orphan), before the analysis is final: the row shows the answer now.
+    /// A query whose fate is known before its analysis is final: its response matched (the row shows the answer now),
+    /// or it can no longer be answered (re-sent under the same key, or its window passed: the row shows it lost).
+    /// Also an orphan response.
     public func matched(_ t: Transaction) {
         guard let slot = slot(sequence: t.sequence) else {
             if t.sequence <= evictedThrough { return }
-            insert(makeRow(t, isPending: true))
-            if t.query != nil { answeredPending += 1 }
+            let slot = makeRow(t, isPending: true)
+            if t.query != nil { notePending(slot, t) }
+            insert(slot)
             return
         }
         guard rows[slot].isWaiting else { return }
         set(slot, t)
-        if t.query != nil { answeredPending += 1 }
+        if t.query != nil { notePending(slot, t) }
         noteTime(slot)
         invalidate(flow: rows[slot].flow)
         version += 1
     }
 
+    /// Counts a pending row's fate (answered or lost) until the pipeline counts it final.
+    private func notePending(_ slot: Int32, _ t: Transaction) {
+        if t.hasResponse {
+            answeredPending += 1
+        } else {
+            unansweredPending += 1
+            rows[slot].set(RowRecord.lost, true)
+            rows[slot].noteProblems()
+        }
+    }
+
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
         if let slot = slot(sequence: t.sequence) {
-            if rows[slot].isAnsweredEarly { answeredPending -= 1 }
+            if rows[slot].isPending {
+                if rows[slot].isAnsweredEarly { answeredPending -= 1 }
+                if rows[slot].has(RowRecord.lost) { unansweredPending -= 1 }
+                if rows[slot].facts.attempt > 1 { resendsPending -= 1 }
+            }
             set(slot, t)
             rows[slot].set(RowRecord.pending, false)
+            rows[slot].set(RowRecord.lost, false)
+            rows[slot].noteProblems()
             noteTime(slot)
             invalidate(flow: rows[slot].flow)
             notePair(slot)
@@ -732,6 +764,8 @@ public final class QueryStore {
             cutoff = max(cutoff, r.sequence)
             if r.has(RowRecord.marked) { markedCount -= 1 }
             if r.isAnsweredEarly { answeredPending -= 1 }
+            if r.isPending, r.has(RowRecord.lost) { unansweredPending -= 1 }
+            if r.isPending, r.facts.attempt > 1 { resendsPending -= 1 }
             if !keptTransactions.isEmpty { keptTransactions[r.sequence] = nil }
             // The evicted rows are the oldest: each is the first of its flow's list.
             let flow = r.flow

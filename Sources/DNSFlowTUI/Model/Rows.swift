@@ -32,8 +32,14 @@ public struct Entry {
     /// Lowercased name, for filtering (computed once per distinct name).
     var searchName: String { store.searchName(store.row(self).pointee.facts.name) }
 
-    /// Seen, with no answer yet (pending, and nothing matched it).
+    /// Seen, with no answer yet (pending, nothing matched it, and nothing proved it lost).
     public var isWaiting: Bool { store.row(self).pointee.isWaiting }
+
+    /// How long a waiting query has waited so far: to the end of the data (a live capture's clock).
+    public var waitedNanoseconds: Int64? {
+        guard isWaiting else { return nil }
+        return max(0, store.latestTime - facts.time.totalNanoseconds)
+    }
 
     /// A query answered whose analysis is not final yet (counted by the store, not yet by the pipeline).
     @inline(__always) var isAnsweredEarly: Bool { store.row(self).pointee.isAnsweredEarly }
@@ -85,6 +91,8 @@ struct RowRecord {
     static let pending: UInt8 = 1, firstOfPair: UInt8 = 2, marked: UInt8 = 4
     /// On a pair's first query's row: a row of the pair has opened its bracket.
     static let pairOpened: UInt8 = 64
+    /// Pending, and proven unanswered: re-sent under the same key, or its window passed.
+    static let lost: UInt8 = 128
     private static let hasResponsePlace: UInt8 = 8
     /// Whether the row is a problem (`isProblem`) once settled, and while pending: worked out when its facts change
     /// (`noteProblems`), read as a bit (deciding it from the facts for each row made a million-row list slow to redo).
@@ -146,7 +154,7 @@ struct RowRecord {
     }
 
     @inline(__always) var isPending: Bool { has(RowRecord.pending) }
-    @inline(__always) var isWaiting: Bool { isPending && !facts.hasResponse }
+    @inline(__always) var isWaiting: Bool { isPending && !facts.hasResponse && !has(RowRecord.lost) }
     var isAnsweredEarly: Bool { isPending && facts.hasQuery && facts.hasResponse }
 
     @inline(__always) var isProblem: Bool { has(isPending ? RowRecord.problemPending : RowRecord.problemSettled) }
@@ -154,7 +162,7 @@ struct RowRecord {
     /// Works out `isProblem` for both states of the row; called whenever its facts change.
     mutating func noteProblems() {
         set(RowRecord.problemSettled, RowRecord.isProblem(facts, pending: false))
-        set(RowRecord.problemPending, RowRecord.isProblem(facts, pending: true))
+        set(RowRecord.problemPending, RowRecord.isProblem(facts, pending: !has(RowRecord.lost)))
     }
 
     private static func isProblem(_ t: QueryFacts, pending: Bool) -> Bool {
@@ -182,6 +190,8 @@ public struct FlowGroup {
         public var answered = 0
         public var unanswered = 0
         public var pending = 0
+        /// When the longest-waiting of the pending queries was sent (nanoseconds since the epoch).
+        public var oldestWaiting: Int64?
         public var retries = 0
         public var marked = 0
         public var worstLatency: Int64?
@@ -195,6 +205,8 @@ public struct FlowGroup {
 
     var record: FlowRecord { store.flowRecord(self) }
     public var key: Key { store.key(of: record) }
+    /// How long its longest-waiting query has waited so far (to the end of the data: a live capture's clock).
+    public var waitedNanoseconds: Int64? { stats.oldestWaiting.map { max(0, store.latestTime - $0) } }
     /// Its rows, in sequence order.
     public var entries: FlowRows { FlowRows(store: store, record: record) }
     /// Computed for the flows on screen only, and kept until the flow changes.

@@ -248,7 +248,13 @@ public struct QueriesScreen {
         var x = canvas.put(0, y, "\(mark)\(fold) #\(g.number) \(flowLabel(g, names: names))  \(s.queries) quer\(s.queries == 1 ? "y" : "ies")", .title)
         if s.unanswered > 0 { x = canvas.put(x, y, "  ✗\(s.unanswered)" + (canvas.width >= 100 ? " unanswered" : ""), .unanswered) }
         if s.retries > 0 { x = canvas.put(x, y, "  ↻\(s.retries)", .retry) }
-        if s.pending > 0 { x = canvas.put(x, y, "  …\(s.pending) waiting", .dim) }
+        if s.pending > 0 {
+            x = canvas.put(x, y, "  …\(s.pending) waiting", .dim)
+            if let waited = g.waitedNanoseconds {
+                let (text, role) = QueryRow.waited(waited)
+                x = canvas.put(x, y, " " + text, role)
+            }
+        }
         if let worst = s.worstLatency {
             let (text, role) = QueryRow.latencyText(worst)
             x = canvas.put(x, y, "  worst ", .title)
@@ -271,7 +277,7 @@ public struct QueriesScreen {
         if let r = t.rcode {
             canvas.put(rcodeColumn, y, pad(r.description, 9), r == .noError || r == .nxDomain ? .normal : .rcodeError)
         }
-        let (latency, role) = e.isWaiting ? ("… waiting", Role.dim) : QueryRow.latency(t)
+        let (latency, role) = e.waitedNanoseconds.map(QueryRow.waited) ?? QueryRow.latency(t)
         canvas.put(rcodeColumn + 9, y, latency, role)
     }
 

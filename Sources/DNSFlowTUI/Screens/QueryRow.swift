@@ -29,6 +29,22 @@ public enum QueryRow {
         return latencyText(ns)
     }
 
+    /// The resolvers' default timeout (glibc's and musl's `timeout:5`): a query unanswered for longer was given up on
+    /// or re-sent by a resolver with default options.
+    public static let resolverTimeoutNanoseconds: Int64 = 5_000_000_000
+
+    /// A query still waiting: how long so far (`…320 ms`, `…3.20 s`), coloured by the latency bands; once the
+    /// resolvers' timeout has passed, `✗6.2s timeout`.
+    public static func waited(_ ns: Int64) -> (String, Role) {
+        if ns >= resolverTimeoutNanoseconds {
+            let s = Double(ns) / 1e9
+            let text = s < 10 ? String(format2(s).dropLast()) : String(Int(s))
+            return ("✗" + text + "s timeout", .unanswered)
+        }
+        let role: Role = ns >= 1_000_000_000 ? .latencyTimeout : ns >= 100_000_000 ? .latencySlow : .dim
+        return ("…" + duration(ns), role)
+    }
+
     public static func latencyText(_ ns: Int64) -> (String, Role) {
         let ms = Double(ns) / 1e6
         let text = ms >= 1000 ? String(format2(ms / 1000)) + " s" : String(format2(ms)) + " ms"

@@ -64,7 +64,8 @@ public enum HelpText {
             ("┌p └p", "a pair where one query never got an answer", .pairPartial),
             ("┌f └f", "a pair where neither got an answer", .pairFailed),
             ("↻2 +5.00s", "attempt 2, sent 5.00 s after the first (↻? a probable re-send under a new id)", .retry),
-            ("✗ no answer", "never answered", .unanswered),
+            ("✗ no answer", "never answered, or re-sent under the same id and socket (an answer now goes to the re-send)", .unanswered),
+            ("…3.20 s", "still waiting, for this long so far (✗6.2s timeout: past the resolvers' 5 s timeout)", .latencyTimeout),
             ("·  ▲  ‼", "latency under 100 ms, 100 ms to 1 s, 1 s or more", .latencySlow),
             ("*  +", "marked (in a flow header: all / some of its rows)", .marked),
         ] {
