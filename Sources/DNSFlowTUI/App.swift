@@ -280,7 +280,7 @@ public struct App {
             case nil: break
             }
         case .flows:
-            if let g = flows.selected { drill(into: "flow:\(g.number)") }
+            if let g = flows.selected, g.number < FlowGroup.numberlessBase { drill(into: "flow:\(g.number)") }
         case .timeline:
             if let row = timeline.rows[safe: timeline.cursor.index] { openDetail(row.attempts[row.attempts.count - 1]) }
         case .findings:

@@ -178,37 +178,49 @@ struct QueryFactsTests {
         }
     }
 
-    /// A 5-tuple idle for the horizon starts a new flow group when it is used again (as the analysis starts a new
-    /// flow); within the horizon it stays one group.
-    @Test func aFlowIdleForTheHorizonStartsAgain() throws {
-        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil && $0.response != nil })
+    /// One flow number everywhere: the interface groups rows by the analysis's flow (the CSV's `flow` column), so a
+    /// 5-tuple the analysis ended (idle for its horizon) and saw again is a new group with the CSV's new number, and
+    /// `flow:N` shows exactly the rows whose CSV column says N.
+    @Test func flowGroupsAreTheAnalysisFlows() throws {
+        var pipeline = Pipeline()
         let s = QueryStore()
-        s.flowSweepMinimum = 4
-        func at(_ seconds: Int64, port: UInt16, sequence: Int) -> Transaction {
-            var t = base
-            t.sequence = sequence
-            t.query!.timestamp = t.query!.timestamp.adding(seconds: seconds)
-            t.response!.timestamp = t.response!.timestamp.adding(seconds: seconds)
-            t.query!.source.port = port
-            t.response!.destination.port = port
-            return t
+        // The race capture's first exchange (an A query and its answer: packets 1 and 2, Ethernet, IPv4, UDP).
+        let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent("Fixtures/lab/race-5s/pod.pcap").path, input: 0)])
+        let exchange = [try #require(source.next()), try #require(source.next())]
+        // The same socket at 0 s, 30 s and 100 s (idle 70 s: the analysis starts a new flow), another socket at 100 s.
+        var csvFlows: [Int: Int] = [:]
+        let settle: (Transaction) -> Void = { t in
+            csvFlows[t.sequence] = t.analysis.flow
+            s.settled(t)
         }
-        var sequence = 0
-        func add(_ seconds: Int64, port: UInt16) -> FlowGroup {
-            sequence += 10
-            s.settled(at(seconds, port: port, sequence: sequence))
-            return s.entries.last!.flow
+        var frame = 0
+        for (seconds, port) in [(0, 1000), (30, 1000), (100, 2000), (100, 1000)] as [(Int64, UInt16)] {
+            for (i, var p) in exchange.enumerated() {
+                p.timestamp = p.timestamp.adding(seconds: seconds)
+                frame += 1
+                p.point.frame = frame
+                let at = 14 + Int(p.data[14] & 0x0f) * 4 + (i == 0 ? 0 : 2)  // the client's port: source, then destination
+                p.data[at] = UInt8(port >> 8)
+                p.data[at + 1] = UInt8(port & 0xff)
+                p.data[14 + Int(p.data[14] & 0x0f) * 4 + 6] = 0  // no UDP checksum
+                p.data[14 + Int(p.data[14] & 0x0f) * 4 + 7] = 0
+                pipeline.process(p, onQuery: { s.queryArrived($0, $1, $2) }, onMatched: { s.matched($0) }, onTransaction: settle)
+            }
         }
-        let first = add(0, port: 1000)
-        #expect(add(30, port: 1000) == first)
-        // Other sockets fill the table past the sweep size, 100 s later: the first flow has been idle 70 s.
-        for p in 2000..<2010 { _ = add(100, port: UInt16(p)) }
-        let again = add(100, port: 1000)
-        #expect(again != first)
-        #expect(again.number > first.number)
-        #expect(first.entries.count == 2 && again.entries.count == 1)
-        // Busy ones stay.
-        #expect(add(110, port: 2005) == s.entries.first { $0.flow.key.client.port == 2005 }!.flow)
+        pipeline.finish(onMatched: { s.matched($0) }, onTransaction: settle)
+        #expect(s.count == 4)
+        let rows = s.entries.map { ($0.sequence, $0.flow.number) }
+        #expect(rows.map(\.1) == [1, 1, 2, 3], "\(rows)")
+        for (sequence, number) in rows { #expect(csvFlows[sequence] == number) }
+        #expect(s.flow(number: 1)?.entries.count == 2 && s.flow(number: 3)?.key.client.port == 1000)
+        // A row the analysis gave no flow joins a numberless group of its 5-tuple, never matched by `flow:N`.
+        var loose = try #require(s.entries.first.map { s.transaction(of: $0) })
+        loose.sequence = 1000
+        loose.analysis.flow = nil
+        s.settled(loose)
+        let numberless = try #require(s.entries.last?.flow)
+        #expect(numberless.label == "#–" && numberless.number >= FlowGroup.numberlessBase)
+        #expect(s.flow(number: numberless.number) == numberless)
     }
 
     /// A pair's bracket is opened by the first of its rows to settle, once: in either order of settling, and under
@@ -267,6 +279,7 @@ struct QueryFactsTests {
                                   port: UInt16(1024 + i % 50_000))
             t.query!.source = client
             t.response!.destination = client
+            t.analysis.flow = i + 1  // each its own socket: its own flow, as the analysis numbers them
             return t
         }
         for maxEntries in [1_000_000, 100] {

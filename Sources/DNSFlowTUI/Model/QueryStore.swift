@@ -10,23 +10,21 @@ public final class QueryStore {
     /// The rows' slots in sequence order.
     private var order: [Int32] = []
     let flowTable = SlotTable<FlowRecord>(vacant: .vacant)
-    /// The flows' slots in order of their numbers.
+    /// The flows' slots in the order their first rows came.
     private var flowOrder: [Int32] = []
-    /// The flows still open to new rows. A flow idle for `flowIdleNanoseconds` leaves it (its rows keep it), as the
-    /// analysis ends a flow idle for its horizon: a resolver opens a new socket per lookup, and a million finished
-    /// sockets would otherwise each hold a slot here.
-    private var openFlows = SlotIndex()
+    /// Each numbered flow's group (a slot in `flowTable`), by the analysis's flow number; -1: none (or every row of it
+    /// evicted).
+    private var slotByFlowNumber: [Int32] = []
+    /// The groups of rows without a flow number, by 5-tuple and by their own numbers; and how many there have been.
+    private var numberless = SlotIndex()
+    private var numberlessByNumber: [Int: Int32] = [:]
+    private var numberlessFlows = 0
     /// The flows' addresses, each once.
     private var addresses = AddressTable()
     /// Distinct addresses the flows hold (for tests).
     var addressesHeld: Int { addresses.count }
-    private var nextFlowSweep = 65_536
-    /// The table's size below which it is not swept (smaller in tests).
-    var flowSweepMinimum = 65_536 { didSet { nextFlowSweep = flowSweepMinimum } }
-    static let flowIdleNanoseconds: Int64 = 61_000_000_000
     /// Flow statistics computed (for the flows on screen, or sorted by), until the flow changes.
     private var statsCache: [Int32: FlowGroup.Stats] = [:]
-    private var flowNumbers = 0
     public let maxEntries: Int
     public private(set) var evicted = 0
     /// Every row at or before this sequence that is not here was evicted: its late news (an answer, the query settling
@@ -135,15 +133,11 @@ public final class QueryStore {
         return .vacant
     }
 
-    /// The flow with this number, if it still has rows (`flowOrder` is in number order).
+    /// The flow with this number, if it still has rows.
     public func flow(number: Int) -> FlowGroup? {
-        var lo = 0, hi = flowOrder.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if flowTable[flowOrder[mid]].number < number { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo < flowOrder.count, flowTable[flowOrder[lo]].number == number else { return nil }
-        return FlowGroup(store: self, slot: flowOrder[lo], number: number)
+        if let slot = numberlessByNumber[number] { return FlowGroup(store: self, slot: slot, number: number) }
+        guard number > 0, number < slotByFlowNumber.count, slotByFlowNumber[number] >= 0 else { return nil }
+        return FlowGroup(store: self, slot: slotByFlowNumber[number], number: number)
     }
 
     func kept(_ sequence: Int) -> Transaction? { keptTransactions.isEmpty ? nil : keptTransactions[sequence] }
@@ -382,17 +376,33 @@ public final class QueryStore {
         if let anchor { rows[anchor].set(RowRecord.pairOpened, true) }
     }
 
+    /// A row's flow group. Numbered by the analysis (the CSV's `flow` column, the `flow:N` filter): one flow number
+    /// everywhere, and a 5-tuple the analysis ended (idle for its horizon) and saw again is a new flow here too. A row
+    /// without a number (a query whose question does not decode, a row made outside the pipeline) joins a group of its
+    /// 5-tuple's numberless rows, numbered from `FlowGroup.numberlessBase` up (shown `#–`, never matched by `flow:N`).
     private func group(for t: Transaction) -> Int32 {
-        if let wanted = addresses.tuple(t.transport, client: t.client, server: t.server),
-           let g = openFlows.find(hash: wanted.hash, matches: { flowTable[$0].tuple == wanted }) {
+        if let number = t.analysis.flow, number > 0 {
+            if number < slotByFlowNumber.count, slotByFlowNumber[number] >= 0 { return slotByFlowNumber[number] }
+            let tuple = addresses.hold(t.transport, client: t.client, server: t.server)
+            let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
+            flowOrder.append(g)
+            if number >= slotByFlowNumber.count {
+                slotByFlowNumber.append(contentsOf: repeatElement(-1, count: max(number + 1, slotByFlowNumber.count * 2) - slotByFlowNumber.count))
+            }
+            slotByFlowNumber[number] = g
             return g
         }
-        flowNumbers += 1
+        if let wanted = addresses.tuple(t.transport, client: t.client, server: t.server),
+           let g = numberless.find(hash: wanted.hash, matches: { flowTable[$0].tuple == wanted }) {
+            return g
+        }
+        numberlessFlows += 1
         let tuple = addresses.hold(t.transport, client: t.client, server: t.server)
-        let g = flowTable.add(FlowRecord(tuple: tuple, number: flowNumbers))
+        let number = FlowGroup.numberlessBase + numberlessFlows
+        let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
         flowOrder.append(g)
-        if openFlows.count >= nextFlowSweep { sweepIdleFlows() }
-        openFlows.insert(g, hash: tuple.hash, hashOf: flowHash)
+        numberless.insert(g, hash: tuple.hash, hashOf: flowHash)
+        numberlessByNumber[number] = g
         return g
     }
 
@@ -401,14 +411,6 @@ public final class QueryStore {
     func key(of f: FlowRecord) -> FlowGroup.Key {
         let (client, server) = addresses.endpoints(of: f.tuple)
         return FlowGroup.Key(transport: f.tuple.transport, client: client, server: server)
-    }
-
-    /// Closes the flows idle for `flowIdleNanoseconds` to new rows; amortised: the table at least doubles between
-    /// sweeps.
-    private func sweepIdleFlows() {
-        let horizon = latestTime - QueryStore.flowIdleNanoseconds
-        openFlows.filter({ lastActivity(flow: $0) >= horizon }, hashOf: flowHash)
-        nextFlowSweep = max(flowSweepMinimum, 2 * openFlows.count)
     }
 
     private func noteTime(_ slot: Int32) {
@@ -487,7 +489,13 @@ public final class QueryStore {
             flowTable[flow].count -= 1
             invalidate(flow: flow)
             if flowTable[flow].count == 0 {
-                openFlows.remove(flow, hash: flowHash(flow))
+                let number = flowTable[flow].number
+                if number < FlowGroup.numberlessBase {
+                    slotByFlowNumber[number] = -1
+                } else {
+                    numberless.remove(flow, hash: flowHash(flow))
+                    numberlessByNumber[number] = nil
+                }
                 flowTable[flow].first = -1
                 flowTable[flow].last = -1
                 emptied = true

@@ -200,8 +200,13 @@ public struct FlowGroup {
 
     unowned(unsafe) let store: QueryStore
     let slot: Int32
-    /// 1-based, in order of first appearance (the `flow:N` filter term).
+    /// The analysis's flow number (the CSV's `flow` column, the `flow:N` filter term), 1-based in order of first
+    /// appearance; from `numberlessBase` up, a group of rows the analysis gave no flow (`label` shows `#–`).
     public let number: Int
+    /// Where the numbers of groups without an analysis flow number start (past any the analysis gives).
+    public static let numberlessBase = 1 << 48
+    /// `#3`, or `#–` for rows without a flow number.
+    public var label: String { number < FlowGroup.numberlessBase ? "#\(number)" : "#–" }
 
     var record: FlowRecord { store.flowRecord(self) }
     public var key: Key { store.key(of: record) }

@@ -75,7 +75,7 @@ public struct FlowsScreen {
             let s = g.stats
             let mark = s.marked == 0 ? " " : s.marked == g.entries.count ? "*" : "+"
             var x = canvas.put(0, y, mark, .marked)
-            x = canvas.put(x, y, padLeft("#\(g.number)", 5) + "  " + pad(g.key.transport.rawValue, 5) + " ")
+            x = canvas.put(x, y, padLeft(g.label, 5) + "  " + pad(g.key.transport.rawValue, 5) + " ")
             canvas.put(x, y, QueryRow.fit("\(names.label(g.key.client)) → \(names.label(g.key.server))", max(8, numbersX - x - 1)))
             x = numbersX
             for (label, width) in columns {

@@ -245,7 +245,7 @@ public struct QueriesScreen {
         let s = g.stats
         let fold = collapsed ? "▸" : "▾"
         let mark = s.marked == 0 ? " " : s.marked == g.entries.count ? "*" : "+"
-        var x = canvas.put(0, y, "\(mark)\(fold) #\(g.number) \(flowLabel(g, names: names))  \(s.queries) quer\(s.queries == 1 ? "y" : "ies")", .title)
+        var x = canvas.put(0, y, "\(mark)\(fold) \(g.label) \(flowLabel(g, names: names))  \(s.queries) quer\(s.queries == 1 ? "y" : "ies")", .title)
         if s.unanswered > 0 { x = canvas.put(x, y, "  ✗\(s.unanswered)" + (canvas.width >= 100 ? " unanswered" : ""), .unanswered) }
         if s.retries > 0 { x = canvas.put(x, y, "  ↻\(s.retries)", .retry) }
         if s.pending > 0 {
