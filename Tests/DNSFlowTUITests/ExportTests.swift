@@ -280,3 +280,42 @@ struct PcapFileWriterTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["p"])
     }
 }
+
+@Suite("CSV export of rows")
+struct RowExportTests {
+    /// A row whose packets cannot be read again (evicted from memory, a file changed since) is exported with its
+    /// question, times and analysis, and says it: never written as if its answer had no records.
+    @Test func aRowWhosePacketsAreGoneSaysSoInItsExport() throws {
+        let all = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let s = QueryStore()
+        s.rebuild = { _ in nil }  // the packets are gone
+        for t in all { s.settled(t) }
+        let answered = try #require(s.entries.first { $0.facts.hasResponse })
+        let rows = CSVRows.parse(TransactionCSV.header + TransactionCSV.row(s.transaction(of: answered)))
+        let column = Dictionary(uniqueKeysWithValues: zip(rows[0], rows[1]))
+        #expect(column["status"] == "answered" && column["rcode"] == "NOERROR" && column["qname"] == "web.default.svc.cluster.local")
+        #expect(column["answers"] == "" && column["answer_data"] == TransactionCSV.notReadableAgain)
+        #expect(column["query_size"] == "" && column["response_size"] == "" && column["input"] == "" && column["tc"] == "")
+        #expect(column["latency_ms"] != "" && column["flow"] == "1")
+        // Read again, the same row has its records.
+        let whole = try #require(all.first { $0.sequence == answered.sequence })
+        let full = Dictionary(uniqueKeysWithValues: zip(rows[0], CSVRows.parse(TransactionCSV.header + TransactionCSV.row(whole))[1]))
+        #expect(full["answers"] == "1" && full["answer_data"] != TransactionCSV.notReadableAgain && full["input"] == "0")
+    }
+}
+
+/// RFC 4180 rows, for the checks above.
+enum CSVRows {
+    static func parse(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+        var chars = Array(text)[...]
+        while let c = chars.popFirst() {
+            if quoted {
+                if c == "\"" { if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false } } else { field.append(c) }
+            } else if c == "\"" { quoted = true } else if c == "," { row.append(field); field = "" } else if c == "\n" {
+                row.append(field); rows.append(row); row = []; field = ""
+            } else { field.append(c) }
+        }
+        return rows
+    }
+}

@@ -10,6 +10,10 @@ public enum TransactionCSV {
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
+    /// `answer_data` of a row exported from the interface whose packets could not be read again (evicted from memory,
+    /// or the capture file changed or was cut since it was read).
+    public static let notReadableAgain = "(packets not readable again: records unknown)"
+
     /// Written straight into one buffer of octets (numbers, times, addresses and names included): building a
     /// string per field and joining them cost 40,000 instructions a row, more than decoding and analysing it.
     public static func row(_ t: Transaction, names: AddressNames = .none) -> String {
@@ -21,6 +25,9 @@ public enum TransactionCSV {
         let a = t.analysis
         let isQuery = t.query != nil && !t.isUnmatchable
         let digits = t.precisionDigits
+        // Made from an interface row whose packets could not be read again (input -1): what the packets held (the
+        // records, sizes, EDNS, flags, frames) is left empty and `answer_data` says why, never a zero count.
+        let readable = first.point.input >= 0
         var row = CSVRow(capacity: 320)
         row.field { first.timestamp.appendISO8601(to: &$0) }
         row.text(first.transport.rawValue)
@@ -35,21 +42,22 @@ public enum TransactionCSV {
         row.text(m.header.opcode.description)
         row.text(r.map { $0.rcode.description })
         row.milliseconds(t.latencyNanoseconds, digits: digits)
-        row.int(r.map { $0.answers.count })
+        row.int(readable ? r.map { $0.answers.count } : nil)
         row.untrusted { out in
+            guard readable else { return out.append(contentsOf: TransactionCSV.notReadableAgain.utf8) }
             guard let r else { return }
             for (i, answer) in r.answers.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ";")) }
                 answer.appendRData(to: &out)
             }
         }
-        row.text(r?.header.isTruncated == true ? "1" : "0")
+        row.text(readable ? (r?.header.isTruncated == true ? "1" : "0") : nil)
         row.text(t.status.rawValue)
         row.field { out in t.response?.timestamp.appendISO8601(to: &out) }
-        row.int(q.map { $0.size })
-        row.int(r.map { $0.size })
-        row.int(m.edns.map { Int($0.udpPayloadSize) })
-        row.text(m.edns.map { $0.dnssecOK ? "1" : "0" })
+        row.int(readable ? q.map { $0.size } : nil)
+        row.int(readable ? r.map { $0.size } : nil)
+        row.int(readable ? m.edns.map { Int($0.udpPayloadSize) } : nil)
+        row.text(readable ? m.edns.map { $0.dnssecOK ? "1" : "0" } : nil)
         row.field { out in
             if let e = q?.error { out.append(contentsOf: e.code.rawValue.utf8) }
             if let e = r?.error {
@@ -57,9 +65,9 @@ public enum TransactionCSV {
                 out.append(contentsOf: e.code.rawValue.utf8)
             }
         }
-        row.int(first.point.input)
-        row.int(t.query.map { $0.point.frame })
-        row.int(t.response.map { $0.point.frame })
+        row.int(readable ? first.point.input : nil)
+        row.int(readable ? t.query.map { $0.point.frame } : nil)
+        row.int(readable ? t.response.map { $0.point.frame } : nil)
         row.int(isQuery ? a.attempt : nil)
         row.milliseconds(a.retryGapNanoseconds, digits: digits)
         row.text(isQuery ? (a.isProbableRetry ? "1" : "0") : nil)
@@ -124,6 +132,10 @@ public enum FlowCSV {
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
+
+    /// `answer_data` of a row exported from the interface whose packets could not be read again (evicted from memory,
+    /// or the capture file changed or was cut since it was read).
+    public static let notReadableAgain = "(packets not readable again: records unknown)"
 
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
