@@ -27,6 +27,8 @@ struct Runner {
         // Exact percentiles are the summary's; the interface and the line printer, which may run for days, count
         // latencies in a histogram instead of keeping each one (16 bytes an answer, for ever).
         configuration.exactLatencies = command.summary
+        // The interface draws a pair's bracket as soon as its packets prove its state.
+        configuration.provisionalPairStates = command.usesInterface
         let filter = command.expression.joined(separator: " ")
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
         configuration.names = names
@@ -68,108 +70,47 @@ struct Runner {
         let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
         let stdout = OutputFile.standardOutput()
         let printsLines = csvOutput == nil && flowsOutput == nil && !command.summary
-        csvOutput?.write(TransactionCSV.header)
-        flowsOutput?.write(FlowCSV.header)
-        var flowRows = InSequence<String>()
-        func writeFinishedFlows(_ pipeline: inout Pipeline) {
-            for f in pipeline.takeFinishedFlows() {
-                if let flowsOutput { flowRows.add(f.id - 1, FlowCSV.row(f, names: names)) { flowsOutput.write($0) } }
-            }
-        }
-
-        // Files are read on a second thread (DecodeAhead), which frees what the analysis is done with.
-        configuration.handsBackSpent = handles.first?.isLive != true
-        var pipeline = Pipeline(configuration: configuration)
-        // Transactions settle out of order (an unanswered query only after the match window); the CSV, and
-        // the lines of an offline run, are written in order of each transaction's first message. Rows wait
-        // rendered, the cheapest form. Live lines are printed as each transaction settles.
         let isLive = handles.first?.isLive == true
-        var csvRows = InSequence<String>()
-        var lines = InSequence<String>()
-        // Live, a query's line is printed as soon as its fate is known (answered, or proven lost by a re-send or its
-        // window), with the analysis so far; the findings its lookup proves follow on lines of their own when it settles.
-        var lastFindingLookup: [String: Int] = [:]
-        let onTransaction: (Transaction) -> Void = { t in
-            if let csvOutput { csvRows.add(t.sequence, TransactionCSV.row(t, names: names)) { csvOutput.write($0) } }
-            if printsLines {
-                if isLive {
-                    for id in t.analysis.findings where lastFindingLookup[id] != t.analysis.resolution ?? t.sequence {
-                        lastFindingLookup[id] = t.analysis.resolution ?? t.sequence
-                        stdout.write(TransactionLine.finding(id, t, names: names) + "\n")
-                    }
-                } else {
-                    lines.add(t.sequence, TransactionLine.render(t, names: names) + "\n") { stdout.write($0) }
-                }
-            }
-        }
-        let onMatched: (Transaction) -> Void = { t in
-            if printsLines, isLive { stdout.write(TransactionLine.render(t, names: names) + "\n") }
-        }
 
+        // Before any thread starts: threads inherit the signal mask the handlers' set-up unblocks.
         installSignalHandlers(handles)
+        // Files are read on a second thread (DecodeAhead), which frees what the analysis is done with.
+        configuration.handsBackSpent = !isLive
+        let pipeline = Pipeline(configuration: configuration)
+        let feed: PacketFeed
+        if isLive {
+            feed = LiveFeed(handles[0], stage: pipeline.front, limit: command.count)
+        } else if let speed = command.replay {
+            feed = ReplayFeed(FileFeed(handles, stage: pipeline.front, limit: command.count), speed: speed)
+        } else {
+            feed = FileFeed(handles, stage: pipeline.front, limit: command.count)
+        }
+        let driver = Driver(pipeline: pipeline, feed: feed)
+
         if command.usesInterface {
             var loop = InterfaceLoop(command: command, handles: handles, names: names, packets: packets!)
-            let status = try loop.run(&pipeline, stop: { stopRequested != 0 })
-            reportStop(handles, pipeline.summary)
-            return reportInputProblems(handles, pipeline.summary) ?? status
+            let status = try loop.run(driver, stop: { stopRequested != 0 })
+            reportStop(handles, driver.pipeline.summary)
+            return reportInputProblems(handles, driver.pipeline.summary) ?? status
         }
-        var seen = 0
-        var queueDropped = 0
-        if handles.count == 1, handles[0].isLive {
-            let handle = handles[0]
-            printError("listening on \(handle.name), link-type \(handle.linkType), snapshot length \(command.snaplen) bytes")
-            // The kernel's buffer is drained on a thread of its own; packets are analysed here as they come.
-            let reader = LiveReader(handle)
-            reader.start()
-            loop: while true {
-                // Interrupted: the capture stops, and what was already read is still analysed (nothing it counted
-                // as received goes missing).
-                if stopRequested != 0 || outputFailed != 0 { reader.stop() }
-                switch reader.take(waitingUpTo: 100) {
-                case .packets(let batch):
-                    for p in batch {
-                        pipeline.process(p, onMatched: onMatched, onTransaction: onTransaction)
-                        writeFinishedFlows(&pipeline)
-                        seen += 1
-                        if let limit = command.count, seen >= limit { break loop }
-                    }
-                    if printsLines { stdout.flush() }
-                case .idle:
-                    // Time moves on without packets: windows pass, lookups whose last answer came complete.
-                    let clock = realtimeNanoseconds() - InterfaceLoop.liveClockMargin
-                    pipeline.tick(now: Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(clock), onMatched: onMatched,
-                                  onTransaction: onTransaction)
-                    writeFinishedFlows(&pipeline)
-                    if printsLines { stdout.flush() }
-                case .ended:
-                    break loop
-                }
-            }
-            reader.stop()
-            queueDropped = reader.overflowDropped
-        } else {
-            // Files: reading and decoding on a second thread, matching and analysis here.
-            let ahead = DecodeAhead(source: MergedSource(handles), stage: pipeline.front, limit: command.count)
-            ahead.start()
-            while let batch = ahead.next() {
-                for d in batch.packets {
-                    pipeline.consume(d, onTransaction: onTransaction)
-                    writeFinishedFlows(&pipeline)
-                }
-                pipeline.updatePacketStats(batch.stats)
-                // Freed on the reading thread: this one is the busier.
-                ahead.recycle(batch.packets, pipeline.takeSpent())
-                // Interrupted: stop reading; what was already decoded is still analysed (the stage's state has it).
-                if stopRequested != 0 || outputFailed != 0 { ahead.stop() }
-            }
-            ahead.stop()
-            pipeline.front = ahead.stage
+        if isLive {
+            printError("listening on \(handles[0].name), link-type \(handles[0].linkType), snapshot length \(command.snaplen) bytes")
         }
-        pipeline.finish(onMatched: onMatched, onTransaction: onTransaction)
-        if let csvOutput { csvRows.flush { csvOutput.write($0) } }
-        writeFinishedFlows(&pipeline)
-        if let flowsOutput { flowRows.flush { flowsOutput.write($0) } }
-        lines.flush { stdout.write($0) }
+        var outputs = BatchOutputs(
+            csv: csvOutput.map { CSVSink($0, names: names) }, flows: flowsOutput.map { FlowsSink($0, names: names) },
+            lines: printsLines ? LinesSink(stdout, names: names, isLive: isLive) : nil)
+        // Live, packets are analysed as they come (idle, the clock moves the analysis on); files to their end.
+        // Interrupted: reading stops, and what was already read is still analysed (nothing counted goes missing).
+        driver.shouldStop = { stopRequested != 0 || outputFailed != 0 }
+        while true {
+            if driver.shouldStop() { driver.stop() }
+            let outcome = driver.run(into: &outputs, waitingUpTo: isLive ? 100 : 0)
+            if outcome == .finished { break }
+            if printsLines { stdout.flush() }
+        }
+        outputs.flush()
+        let pipelineDone = driver.pipeline
+        let queueDropped = (feed as? LiveFeed)?.reader.overflowDropped ?? 0
 
         var notes: [(key: String, value: Int)] = []
         for h in handles {
@@ -184,13 +125,13 @@ struct Runner {
         notes.append((key: "truncated_inputs", value: truncated.count))
 
         if command.summary {
-            let report = SummaryReport(summary: pipeline.summary, inputNames: handles.map(\.name), captureNotes: notes)
+            let report = SummaryReport(summary: pipelineDone.summary, inputNames: handles.map(\.name), captureNotes: notes)
             let target = command.csv == "-" || command.flowsCSV == "-" ? OutputFile(stderr: ()) : stdout
             target.write(command.json ? report.json : report.text)
             target.flush()
         } else if let h = handles.first, h.isLive, let k = h.kernelStats() {
             let behind = queueDropped > 0 ? ", \(queueDropped) dropped by dnsflow (analysis fell behind)" : ""
-            printError("\(pipeline.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel\(behind)")
+            printError("\(pipelineDone.summary.packet.packets) packets captured, \(k.received) received by filter, \(k.dropped) dropped by kernel\(behind)")
         }
         stdout.flush()
         // An output that could not be written stopped the run: no file is left half written, and it says why.
@@ -207,8 +148,8 @@ struct Runner {
             throw error
         }
 
-        reportStop(handles, pipeline.summary)
-        return reportInputProblems(handles, pipeline.summary) ?? 0
+        reportStop(handles, pipelineDone.summary)
+        return reportInputProblems(handles, pipelineDone.summary) ?? 0
     }
 
     /// A file read stopped by a signal says so (a live capture ends that way anyway, and prints its counts).

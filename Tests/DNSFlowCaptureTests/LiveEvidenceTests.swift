@@ -15,14 +15,17 @@ struct LiveEvidenceTests {
         var detail: String
     }
 
-    func feed(_ path: String, tickAfter: Int64?) throws -> (events: [Event], packets: Int) {
-        var pipeline = Pipeline()
+    func feed(_ path: String, tickAfter: Int64?, pairStates: Bool = false) throws -> (events: [Event], packets: Int) {
+        var configuration = Pipeline.Configuration()
+        configuration.provisionalPairStates = pairStates
+        var pipeline = Pipeline(configuration: configuration)
         let handle = try PcapHandle.openFile(fixturesDirectory.appendingPathComponent(path).path, input: 0)
         var events: [Event] = []
         var n = 0
         var last = Timestamp(seconds: 0, nanoseconds: 0)
         let matched: (Transaction) -> Void = { t in
-            events.append(Event(afterPacket: n, kind: "matched", sequence: t.sequence, detail: "\(t.status.rawValue) attempt \(t.analysis.attempt)"))
+            let pair = t.analysis.pairState.map { " pair \($0.rawValue)" } ?? ""
+            events.append(Event(afterPacket: n, kind: "matched", sequence: t.sequence, detail: "\(t.status.rawValue) attempt \(t.analysis.attempt)" + pair))
         }
         let final: (Transaction) -> Void = { t in
             events.append(Event(afterPacket: n, kind: "final", sequence: t.sequence, detail: t.analysis.findings.joined(separator: ",")))
@@ -32,7 +35,7 @@ struct LiveEvidenceTests {
             n += 1
             last = p.timestamp
             pipeline.process(p, onQuery: { seq, _, a in
-                events.append(Event(afterPacket: n, kind: "query", sequence: seq, detail: "attempt \(a.attempt)"))
+                events.append(Event(afterPacket: n, kind: "query", sequence: seq, detail: "attempt \(a.attempt)" + (a.pairState.map { " pair \($0.rawValue)" } ?? "")))
             }, onMatched: matched, onTransaction: final)
         }
         if let tickAfter { pipeline.tick(now: last.addingNanoseconds(last.totalNanoseconds + tickAfter), onMatched: matched, onTransaction: final) }
@@ -55,5 +58,15 @@ struct LiveEvidenceTests {
         // Without the tick, the rows wait for more traffic (or the end of input).
         let (untick, _) = try feed("lab/race-5s/pod.pcap", tickAfter: nil)
         #expect(untick.filter { $0.kind == "final" }.isEmpty)
+    }
+
+    /// For the interface, pending rows carry their pair's state as far as the packets prove it: re-sent as soon as the
+    /// re-send arrives, on the re-send and on the original it made unanswerable.
+    @Test func aPairIsSeenReSentAsTheReSendArrives() throws {
+        let (events, _) = try feed("lab/race-5s/pod.pcap", tickAfter: nil, pairStates: true)
+        #expect(events.contains(Event(afterPacket: 6, kind: "query", sequence: 3, detail: "attempt 2 pair retried")), "\(events)")
+        #expect(events.contains(Event(afterPacket: 6, kind: "matched", sequence: 1, detail: "unanswered attempt 1 pair retried")))
+        #expect(events.contains(Event(afterPacket: 2, kind: "matched", sequence: 0, detail: "answered attempt 1")),
+                "nothing proven yet when the A is answered: its AAAA has not been sent")
     }
 }

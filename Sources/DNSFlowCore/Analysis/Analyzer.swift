@@ -34,6 +34,9 @@ struct Analyzer {
         /// 5-tuples held at most (a flood from random ports opens one per query): beyond it the longest idle end
         /// early, as idle ones do after the horizon.
         var maxFlows = 200_000
+        /// Give pending queries their pair's state so far (`provisionalPairState`): the interface draws the bracket
+        /// before the lookup settles. Off for batch outputs, which only read final states.
+        var provisionalPairStates = false
     }
 
     struct ChainKey: Hashable {
@@ -138,6 +141,7 @@ struct Analyzer {
     /// Counts by flow id, for the flows in `flows`, when finished flows are kept.
     private(set) var flowStats = SequenceMap<FlowStats>()
     var finishedFlows: [FlowStats] = []
+    var hasFinishedFlows: Bool { !finishedFlows.isEmpty }
     private var flowIDs = 0
     private var annotations = SequenceMap<Analysis>()
     private var chains: [ChainKey: Chain] = [:]
@@ -262,8 +266,26 @@ struct Analyzer {
         held.update(seq) { $0.analysis.responseSightings += 1 }
     }
 
-    /// What a query's arrival proved of it (attempt, gap, chain, pair, lookup, flow): its analysis until it settles.
-    func provisional(_ seq: Int) -> Analysis? { annotations[seq] }
+    /// What a query's arrival proved of it (attempt, gap, chain, pair, lookup, flow; with `provisionalPairStates`, its
+    /// pair's state so far): its analysis until it settles.
+    func provisional(_ seq: Int) -> Analysis? {
+        guard var a = annotations[seq] else { return nil }
+        if configuration.provisionalPairStates { a.pairState = provisionalPairState(a.pair) }
+        return a
+    }
+
+    /// A pair's state as far as its packets show it now (`finalize` decides it): `retried` once either of its queries
+    /// was re-sent, `ok` once both were answered at once; nil while nothing is proven.
+    func provisionalPairState(_ pid: Int?) -> Analysis.PairState? {
+        guard let pid, let chains = pairs.read(pid, { $0.chains }), chains.count == 2 else { return nil }
+        var answeredChains = 0
+        for c in chains {
+            let members = chainMembers(c)
+            if members.count > 1 { return .retried }
+            if members.contains(where: { answered.contains($0) }) { answeredChains += 1 }
+        }
+        return answeredChains == 2 ? .ok : nil
+    }
 
     /// A transaction settled in the matcher. Queries wait for their resolution; the rest go at once.
     /// Takes `t` over (`consuming`): the analysis is set in the transaction's own box, not in a copy of it.
@@ -301,7 +323,13 @@ struct Analyzer {
             count(flows[i].id) { $0.unanswered += 1 }
         }
         t.analysis = a
-        shown(t)
+        if configuration.provisionalPairStates, a.pair != nil {
+            t.analysis.pairState = provisionalPairState(a.pair)
+            shown(t)
+            t.analysis.pairState = nil
+        } else {
+            shown(t)
+        }
         // Its lookup was finalised already (early, by `maxOpenLookups`; or a late re-send of a finished one):
         // nothing left to wait for.
         if let rid = a.resolution, !resolutions.contains(rid) {

@@ -25,6 +25,8 @@ public struct Pipeline {
         public var maxOpenLookups = 100_000
         /// 5-tuples the analysis holds at most (`Analyzer.Configuration.maxFlows`).
         public var maxFlows = 200_000
+        /// Pending queries carry their pair's state so far, for a view that draws brackets before lookups settle.
+        public var provisionalPairStates = false
         public init() {}
     }
 
@@ -53,12 +55,16 @@ public struct Pipeline {
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
         analysis.maxOpenLookups = configuration.maxOpenLookups
         analysis.maxFlows = configuration.maxFlows
+        analysis.provisionalPairStates = configuration.provisionalPairStates
         analyzer = Analyzer(configuration: analysis)
         summary.keepsExactLatencies = configuration.exactLatencies
     }
 
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
     public var activeFlows: [FlowStats] { analyzer.flowStats.keys.sorted().compactMap { analyzer.flowStats[$0] } }
+
+    /// Whether flows went idle since the last `takeFinishedFlows`.
+    public var hasFinishedFlows: Bool { analyzer.hasFinishedFlows }
 
     /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
     public mutating func takeFinishedFlows() -> [FlowStats] {

@@ -1,0 +1,217 @@
+import DNSFlowCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a feed has for the driver now.
+public enum FeedItem {
+    /// The next packets, in capture order, through the first stage (link layers to parsed DNS messages).
+    case packets([DecodedPacket])
+    /// Nothing due yet: a live capture whose queue is drained, a replay whose next packet's time has not come.
+    /// `clock`: the capture time reached, when the feed knows it (the analysis moves on to it without a packet).
+    case idle(clock: Timestamp?)
+    /// Everything was handed out (the input ended, the count was reached, or the feed was stopped).
+    case ended
+}
+
+/// Packets from where they come, decoded, in capture order: files (merged by time, read and decoded ahead on a thread
+/// of their own), a live interface (drained on a thread of its own, decoded as taken), or a replay of files at their
+/// recorded pace. The first stage lives in the feed; `finishedStage` hands it over once, at the end, with what it still
+/// holds (an unfinished TCP stream, say), for the pipeline's `finish`.
+public protocol PacketFeed: AnyObject {
+    var isLive: Bool { get }
+    /// The next packets, or why there are none now (waiting up to `milliseconds` for a live one). The consumer lets go
+    /// of one batch before asking for the next (files free it on the reading thread).
+    func next(waitingUpTo milliseconds: Int) -> FeedItem
+    /// The first stage's counts, as of the packets handed out (files: as of the last whole batch, exact at the end).
+    var stats: PacketStats { get }
+    /// Stops reading: what was read already is still handed out, then `.ended`.
+    func stop()
+    /// After `.ended`: the first stage as the feed leaves it.
+    func finishedStage() -> DecodingStage
+    /// Where the feed gets the transactions the consumer is done with, to free them with what it read (files: on the
+    /// reading thread, the less busy one), each time it moves on to a new batch.
+    var takeSpent: (() -> [Transaction])? { get set }
+}
+
+/// Files (or standard input), merged by time, read and decoded a few batches ahead on a second thread (`DecodeAhead`).
+public final class FileFeed: PacketFeed {
+    private let ahead: DecodeAhead
+    /// The batch handed out last: given back to the reading thread with the next one.
+    private var handedOut: [DecodedPacket] = []
+    private var ended = false
+    public private(set) var stats = PacketStats()
+    public var isLive: Bool { false }
+    public var takeSpent: (() -> [Transaction])?
+
+    /// `limit`: at most this many packets (`-c`).
+    public init(_ handles: [PcapHandle], stage: DecodingStage, limit: Int? = nil) {
+        ahead = DecodeAhead(source: MergedSource(handles), stage: stage, limit: limit)
+        ahead.start()
+    }
+
+    public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
+        guard !ended, let next = ahead.next() else {
+            ended = true
+            ahead.recycle(handedOut, takeSpent?() ?? [])
+            handedOut = []
+            return .ended
+        }
+        // The batch done with, and the transactions made of it, are freed on the reading thread.
+        ahead.recycle(handedOut, takeSpent?() ?? [])
+        handedOut = next.packets
+        stats = next.stats
+        return .packets(next.packets)
+    }
+
+    public func stop() { ahead.stop() }
+
+    public func finishedStage() -> DecodingStage {
+        ahead.stop()
+        return ahead.stage
+    }
+}
+
+/// A live interface: a thread drains the kernel's buffer (`LiveReader`); packets are decoded here as they are taken.
+public final class LiveFeed: PacketFeed {
+    public let reader: LiveReader
+    private var stage: DecodingStage
+    private let limit: Int?
+    private var handed = 0
+    public var isLive: Bool { true }
+    public var stats: PacketStats { stage.stats }
+
+    /// How far behind the clock a live capture's time is taken to be: a packet the kernel stamped may still be on its
+    /// way to the reader.
+    public static let clockMargin: Int64 = 250_000_000
+
+    /// `limit`: at most this many packets (`-c`); the capture stops there.
+    public init(_ handle: PcapHandle, stage: DecodingStage, limit: Int? = nil) {
+        reader = LiveReader(handle)
+        self.stage = stage
+        self.limit = limit
+        reader.start()
+    }
+
+    public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
+        if let limit, handed >= limit {
+            reader.stop()
+            return .ended
+        }
+        switch reader.take(waitingUpTo: milliseconds) {
+        case .packets(var batch):
+            if let limit, handed + batch.count > limit { batch.removeLast(handed + batch.count - limit) }
+            handed += batch.count
+            return .packets(batch.map { stage.decode($0) })
+        case .idle:
+            // Drained: the capture's time is the clock's.
+            return .idle(clock: Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(realtimeNanoseconds() - LiveFeed.clockMargin))
+        case .ended:
+            return .ended
+        }
+    }
+
+    public func stop() { reader.stop() }
+    public func finishedStage() -> DecodingStage {
+        reader.stop()
+        return stage
+    }
+    public var takeSpent: (() -> [Transaction])?
+}
+
+/// Files played at their recorded pace (× `speed`), as a live capture of the same packets would arrive: a packet is
+/// handed out when its time comes, and in between the replay's clock is the capture time reached. Paused, the clock
+/// stops and nothing is handed out.
+public final class ReplayFeed: PacketFeed {
+    private let files: FileFeed
+    private var schedule: Replay
+    /// Read, not yet due.
+    private var waiting: [DecodedPacket] = []
+    private var index = 0
+    public var isPaused = false
+    public var isLive: Bool { false }
+    public var stats: PacketStats { files.stats }
+
+    public init(_ files: FileFeed, speed: Double) {
+        self.files = files
+        schedule = Replay(speed: speed, startedAt: monotonicNanoseconds())
+    }
+
+    public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
+        let now = monotonicNanoseconds()
+        schedule.pause(isPaused, now: now)
+        if isPaused { return .idle(clock: nil) }
+        if index == waiting.count {
+            waiting = []
+            switch files.next() {
+            case .packets(let batch):
+                waiting = batch
+                index = 0
+            case .idle(let clock): return .idle(clock: clock)
+            case .ended: return .ended
+            }
+        }
+        // The packets whose time has come.
+        let start = index
+        while index < waiting.count, schedule.isDue(waiting[index].packet.timestamp, now: now) { index += 1 }
+        if index > start { return .packets(Array(waiting[start..<index])) }
+        let next = waiting[index].packet.timestamp.totalNanoseconds
+        let reached = schedule.captureTime(now: now).map { min($0, next - 1) }
+        return .idle(clock: reached.map { Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(max(0, $0)) })
+    }
+
+    public func stop() { files.stop() }
+    public func finishedStage() -> DecodingStage { files.finishedStage() }
+    public var takeSpent: (() -> [Transaction])? {
+        get { files.takeSpent }
+        set { files.takeSpent = newValue }
+    }
+}
+
+/// Plays packets at their recorded pace: packet time minus the first packet's time, divided by the speed, is when it
+/// is due on the monotonic clock. A pause shifts the schedule by its length.
+public struct Replay {
+    public let speed: Double
+    var startedAt: Int64
+    var firstPacket: Int64?
+    var pausedAt: Int64?
+
+    public init(speed: Double, startedAt: Int64) {
+        self.speed = speed
+        self.startedAt = startedAt
+    }
+
+    public mutating func isDue(_ t: Timestamp, now: Int64) -> Bool {
+        let ts = t.totalNanoseconds
+        if firstPacket == nil { firstPacket = ts }
+        let due = startedAt + Int64(Double(ts - firstPacket!) / speed)
+        return now >= due
+    }
+
+    /// The capture time the replay has reached (nanoseconds since the epoch); before its first packet, nil.
+    public func captureTime(now: Int64) -> Int64? {
+        guard let first = firstPacket else { return nil }
+        let clock = pausedAt ?? now
+        return first + Int64(Double(max(0, clock - startedAt)) * speed)
+    }
+
+    public mutating func pause(_ paused: Bool, now: Int64) {
+        if paused, pausedAt == nil { pausedAt = now }
+        if !paused, let p = pausedAt {
+            startedAt += now - p
+            pausedAt = nil
+        }
+    }
+}
+
+public func monotonicNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+public func realtimeNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}

@@ -1,0 +1,102 @@
+import DNSFlowCore
+
+/// `--csv`: one row per transaction, in the order of each one's first message, with its final values.
+struct CSVSink: EvidenceSink {
+    let output: OutputFile
+    let names: AddressNames
+    /// Rows wait rendered (the cheapest form) until every earlier one has settled.
+    private var rows = InSequence<String>()
+
+    init(_ output: OutputFile, names: AddressNames) {
+        self.output = output
+        self.names = names
+        output.write(TransactionCSV.header)
+    }
+
+    mutating func settled(_ t: Transaction) {
+        rows.add(t.sequence, TransactionCSV.row(t, names: names)) { output.write($0) }
+    }
+
+    mutating func flush() { rows.flush { output.write($0) } }
+}
+
+/// `--flows-csv`: one row per flow as it ends (idle for the horizon, or at the end of input), in flow order.
+struct FlowsSink: EvidenceSink {
+    let output: OutputFile
+    let names: AddressNames
+    private var rows = InSequence<String>()
+
+    init(_ output: OutputFile, names: AddressNames) {
+        self.output = output
+        self.names = names
+        output.write(FlowCSV.header)
+    }
+
+    mutating func flowsFinished(_ flows: [FlowStats]) {
+        for f in flows { rows.add(f.id - 1, FlowCSV.row(f, names: names)) { output.write($0) } }
+    }
+
+    mutating func flush() { rows.flush { output.write($0) } }
+}
+
+/// The line output. Read from files, one line per transaction with its final values, in order. Live, a query's line
+/// as soon as its fate is known (answered, or proven lost by a re-send or its window) with the analysis so far, and
+/// the findings its lookup proves on lines of their own when it settles.
+struct LinesSink: EvidenceSink {
+    let output: OutputFile
+    let names: AddressNames
+    let isLive: Bool
+    private var lines = InSequence<String>()
+    /// The lookup each finding was last printed for (a lookup's rows share its findings: printed once).
+    private var lastFindingLookup: [String: Int] = [:]
+
+    init(_ output: OutputFile, names: AddressNames, isLive: Bool) {
+        self.output = output
+        self.names = names
+        self.isLive = isLive
+    }
+
+    mutating func matched(_ t: Transaction) {
+        if isLive { output.write(TransactionLine.render(t, names: names) + "\n") }
+    }
+
+    mutating func settled(_ t: Transaction) {
+        guard isLive else {
+            lines.add(t.sequence, TransactionLine.render(t, names: names) + "\n") { output.write($0) }
+            return
+        }
+        let lookup = t.analysis.resolution ?? t.sequence
+        for id in t.analysis.findings where lastFindingLookup[id] != lookup {
+            lastFindingLookup[id] = lookup
+            output.write(TransactionLine.finding(id, t, names: names) + "\n")
+        }
+    }
+
+    mutating func flush() {
+        lines.flush { output.write($0) }
+        output.flush()
+    }
+}
+
+/// The batch outputs asked for, fed together.
+struct BatchOutputs: EvidenceSink {
+    var csv: CSVSink?
+    var flows: FlowsSink?
+    var lines: LinesSink?
+
+    mutating func matched(_ t: Transaction) { lines?.matched(t) }
+
+    mutating func settled(_ t: Transaction) {
+        csv?.settled(t)
+        lines?.settled(t)
+    }
+
+    mutating func flowsFinished(_ finished: [FlowStats]) { flows?.flowsFinished(finished) }
+
+    /// End of input: what waited for an earlier row is written.
+    mutating func flush() {
+        csv?.flush()
+        flows?.flush()
+        lines?.flush()
+    }
+}
