@@ -60,12 +60,14 @@ public struct TransactionMatcher {
         let seq = nextSequence
         if !observed.message.isResponse {
             nextSequence += 1
-            let key = Key(observed, client: observed.source, server: observed.destination)
             // A re-send under the same key (same socket, id and question): a response goes to the latest send, so the
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
-            supersede(key, before: observed.timestamp, emit: emit)
+            // (One lookup of the key: the list is edited where it lies.)
+            var superseded = InlineList<Int>()
+            Self.append((seq, observed.timestamp), to: &open[Key(observed, client: observed.source, server: observed.destination),
+                                                           default: InlineList()], waiting: waiting, superseded: &superseded)
+            for old in superseded { settleSuperseded(old, emit: emit) }
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
-            open[key, default: InlineList()].append((seq, observed.timestamp))
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
@@ -88,23 +90,26 @@ public struct TransactionMatcher {
     /// Queries settled unanswered because a later send under their key made them unmatchable.
     public private(set) var superseded = 0
 
-    /// Settles the waiting queries under `key` sent at or before `time`: a response now goes to the newer send.
-    private mutating func supersede(_ key: Key, before time: Timestamp, emit: (Transaction) -> Void) {
-        guard let i = open.index(forKey: key) else { return }
-        let list = open.values[i]
-        var kept = InlineList<(sequence: Int, time: Timestamp)>()
-        var gone: [Int] = []
-        for entry in list {
-            if entry.time <= time, waiting.contains(entry.sequence) { gone.append(entry.sequence) } else { kept.append(entry) }
+    /// Appends a send to its key's list, taking out (into `superseded`) the waiting sends it makes unanswerable: those
+    /// sent at or before it.
+    private static func append(_ entry: (sequence: Int, time: Timestamp), to list: inout InlineList<(sequence: Int, time: Timestamp)>,
+                               waiting: SequenceMap<Transaction>, superseded: inout InlineList<Int>) {
+        if !list.isEmpty {
+            var kept = InlineList<(sequence: Int, time: Timestamp)>()
+            for e in list {
+                if e.time <= entry.time, waiting.contains(e.sequence) { superseded.append(e.sequence) } else { kept.append(e) }
+            }
+            if !superseded.isEmpty { list = kept }
         }
-        guard !gone.isEmpty else { return }
-        if kept.isEmpty { open.remove(at: i) } else { open.values[i] = kept }
-        for seq in gone {
-            guard let t = waiting.removeValue(forKey: seq) else { continue }
-            for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
-            superseded += 1
-            emit(t)
-        }
+        list.append(entry)
+    }
+
+    /// A waiting query a later send under its key made unanswerable: settled now, unanswered.
+    private mutating func settleSuperseded(_ seq: Int, emit: (Transaction) -> Void) {
+        guard let t = waiting.removeValue(forKey: seq) else { return }
+        for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
+        superseded += 1
+        emit(t)
     }
 
     /// Another sighting of a waiting query, with the endpoints it had there (after DNAT, say): its response may
