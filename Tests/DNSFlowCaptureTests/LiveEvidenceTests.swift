@@ -69,4 +69,19 @@ struct LiveEvidenceTests {
         #expect(events.contains(Event(afterPacket: 2, kind: "matched", sequence: 0, detail: "answered attempt 1")),
                 "nothing proven yet when the A is answered: its AAAA has not been sent")
     }
+
+    /// The summary is a consumer like the others: a `SummarySink` fed the settled transactions of a run counts what the
+    /// pipeline's own summary counts.
+    @Test func aSummarySinkCountsWhatThePipelineDoes() throws {
+        for path in ["lab/race-10s/pod.pcap", "lab/musl/pod.pcap", "captures/dns.pcap"] where FileManager.default.fileExists(atPath: fixturesDirectory.appendingPathComponent(path).path) {
+            let decoded = try decode([fixturesDirectory.appendingPathComponent(path).path])
+            var sink = SummarySink()
+            for t in decoded.transactions { sink.settled(t) }
+            let a = sink.summary, b = decoded.summary
+            #expect(a.answered == b.answered && a.unanswered == b.unanswered && a.resends == b.resends, "\(path)")
+            #expect(a.pairStates == b.pairStates && a.resolutions == b.resolutions && a.slowResolutions == b.slowResolutions)
+            #expect(a.findings.mapValues(\.count) == b.findings.mapValues(\.count) && a.findings.mapValues(\.example) == b.findings.mapValues(\.example))
+            #expect(a.latencyFigures?.p99 == b.latencyFigures?.p99)
+        }
+    }
 }

@@ -36,7 +36,10 @@ public struct Pipeline {
     public var front: DecodingStage
     public var decoder: PacketDecoder { front.decoder }
     public private(set) var matcher: TransactionMatcher
-    public private(set) var summary = Summary()
+    /// The summary's counts: a sink of the pipeline's own (every final transaction), beside what only the pipeline
+    /// sees (packets, messages, malformed ones, sightings folded).
+    private var counts: SummarySink
+    public var summary: Summary { counts.summary }
     public private(set) var diagnostics: [Diagnostic] = []
     private var sightings: SightingIndex
     private var lastTimestamp = Timestamp(seconds: 0, nanoseconds: 0)
@@ -57,7 +60,8 @@ public struct Pipeline {
         analysis.maxFlows = configuration.maxFlows
         analysis.provisionalPairStates = configuration.provisionalPairStates
         analyzer = Analyzer(configuration: analysis)
-        summary.keepsExactLatencies = configuration.exactLatencies
+        counts = SummarySink(names: configuration.names)
+        counts.summary.keepsExactLatencies = configuration.exactLatencies
     }
 
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
@@ -93,7 +97,7 @@ public struct Pipeline {
         front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
         note(packet, found)
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
-        summary.packet = front.decoder.stats
+        counts.summary.packet = front.decoder.stats
         payloads.removeAll(keepingCapacity: true)
         scratchPayloads = payloads
     }
@@ -116,12 +120,12 @@ public struct Pipeline {
     private mutating func note(_ packet: CapturedPacket, _ found: [Diagnostic]) {
         for d in found { keep(d) }
         if !packet.linkType.isSupported {
-            summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
+            counts.summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
         }
     }
 
     /// The first stage's counts, as of the last packet given to `consume`.
-    public mutating func updatePacketStats(_ stats: PacketStats) { summary.packet = stats }
+    public mutating func updatePacketStats(_ stats: PacketStats) { counts.summary.packet = stats }
 
     private var scratchPayloads: [DNSPayload] = []
     private var scratchSettled: [Transaction] = []
@@ -158,8 +162,8 @@ public struct Pipeline {
         for t in settled { analyzer.settled(t, shown: onMatched) { released.append($0) } }
         analyzer.finish { released.append($0) }
         for t in released { settle(t, onTransaction) }
-        summary.addCaptureWideFindings(names: configuration.names)
-        summary.packet = front.decoder.stats
+        counts.summary.addCaptureWideFindings(names: configuration.names)
+        counts.summary.packet = front.decoder.stats
     }
 
     private mutating func handle(
@@ -185,7 +189,7 @@ public struct Pipeline {
             let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
             countMalformed(kind, error.reason, payload)
         }
-        if box.message.trailingBytes > 0 { summary.messagesWithTrailingBytes += 1 }
+        if box.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, payload.timestamp)
         var observed = ObservedMessage(
             timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
@@ -204,7 +208,7 @@ public struct Pipeline {
                   earlier.isResponse == box.message.isResponse
         {
             // Seen before: another sighting of that message, not a new one (and never a retry).
-            summary.foldedSightings += 1
+            counts.summary.foldedSightings += 1
             if box.message.isResponse {
                 analyzer.responseSighting(earlier.sequence)
             } else {
@@ -226,8 +230,8 @@ public struct Pipeline {
 
     /// Counted once per message, whatever number of times it was seen.
     private mutating func countMessage(_ message: DNSMessage) {
-        summary.dnsMessages += 1
-        if message.isResponse { summary.responses += 1 } else { summary.queryMessages += 1 }
+        counts.summary.dnsMessages += 1
+        if message.isResponse { counts.summary.responses += 1 } else { counts.summary.queryMessages += 1 }
     }
 
     private mutating func finishHandling(
@@ -261,52 +265,14 @@ public struct Pipeline {
     }
 
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {
-        summary.queriesGivenUp = matcher.givenUp
-        summary.lookupsCutShort = analyzer.cutShort
-        let a = t.analysis
-        if t.query != nil, !t.isUnmatchable {
-            if a.attempt > 1 { summary.resends += 1 }
-            if a.isProbableRetry { summary.probableRetries += 1 }
-            // A pair is counted on its first member's first attempt.
-            if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
-            for id in a.findings {
-                guard let i = Finding.index(of: id) else { continue }
-                if summary.findingCounts[i] == nil {
-                    summary.findingCounts[i] = Summary.FindingCount(finding: Finding.all[i], count: 0, rows: 0, example: "")
-                }
-                if t.sequence < summary.findingCounts[i]!.exampleSequence {
-                    let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
-                    summary.findingCounts[i]!.example = "\(q) at \(t.time.iso8601) (\(configuration.names.label(t.client)) > \(configuration.names.label(t.server)))"
-                    summary.findingCounts[i]!.exampleSequence = t.sequence
-                }
-                summary.findingCounts[i]!.rows += 1
-                if summary.lastResolutionByFinding[i] != a.resolution {
-                    summary.findingCounts[i]!.count += 1
-                    summary.lastResolutionByFinding[i] = a.resolution
-                }
-            }
-            if a.resolution == t.sequence, let total = a.resolutionNanoseconds {
-                summary.resolutions += 1
-                if total >= 1_000_000_000 { summary.slowResolutions += 1 }
-                summary.slowestResolutionNanoseconds = max(summary.slowestResolutionNanoseconds, total)
-            }
-        }
-        switch t.status {
-        case .answered:
-            summary.answered += 1
-            if let l = t.latencyNanoseconds { summary.addLatency(l, server: t.server.address) }
-            summary.latencyDigits = max(summary.latencyDigits, t.precisionDigits)
-        case .unanswered: summary.unanswered += 1
-        case .orphanResponse: summary.orphanResponses += 1
-        case .malformed:
-            summary.unmatchable += 1
-            if t.query != nil { summary.unmatchableQueries += 1 }
-        }
+        counts.summary.queriesGivenUp = matcher.givenUp
+        counts.summary.lookupsCutShort = analyzer.cutShort
+        counts.settled(t)
         onTransaction(t)
     }
 
     private mutating func countMalformed(_ kind: Diagnostic.Kind, _ reason: String, _ payload: DNSPayload) {
-        summary.dnsMalformed[kind, default: 0] += 1
+        counts.summary.dnsMalformed[kind, default: 0] += 1
         keep(Diagnostic(kind: kind, reason: reason, timestamp: payload.timestamp, point: payload.point))
     }
 
