@@ -519,21 +519,37 @@ public struct App {
         let s = summary
         // Final counts, and what the rows already prove (a re-send, a query it made unanswerable) before that.
         let unanswered = s.unanswered + store.unansweredPending, resends = s.resends + store.resendsPending
-        // Long labels when they fit, short ones on a narrow terminal.
-        for short in [false, true] {
+        // Long labels when they fit, short ones on a narrow terminal; narrower still, without p50 and no evictions; last,
+        // the lookups' own words shortened.
+        for level in 0..<4 {
+            let short = level > 0, shortest = level >= 2
             func label(_ long: String, _ brief: String) -> String { short ? brief : long }
+            // The lookups keep their words until nothing else can give way.
+            func lookupLabel(_ long: String, _ brief: String) -> String { level == 3 ? brief : long }
+            // What the application waited leads: lookups (whole search-list walks), how many took 1 s or more, the
+            // longest; then the packets and queries behind them, and per-query latency.
             var parts: [(String, Role)] = [
+                (lookupLabel("lookups", "lk") + " \(s.resolutions)", .normal),
+                ("slow \(s.slowResolutions)", s.slowResolutions > 0 ? .latencyTimeout : .normal),
+            ]
+            if s.resolutions > 0 {
+                let (text, role) = QueryRow.latencyText(s.slowestResolutionNanoseconds)
+                parts.append((lookupLabel("worst ", "max ") + text.dropFirst(), role))
+            }
+            parts += [
                 (label("packets", "pkts") + " \(status.packetsShown ?? s.packet.packets)", .normal), (label("queries", "q") + " \(s.queryMessages)", .normal),
                 (label("answered", "ans") + " \(s.answered + store.answeredPending)", .normal),
                 (label("unanswered", "✗") + " \(unanswered)", unanswered > 0 ? .unanswered : .normal),
                 (label("re-sends", "↻") + " \(resends)", resends > 0 ? .retry : .normal),
             ]
             if let p50 = status.p50, let p99 = status.p99 {
-                parts.append(("p50 \(QueryRow.duration(p50))", .normal))
+                if !shortest { parts.append(("p50 \(QueryRow.duration(p50))", .normal)) }
                 parts.append(("p99 \(QueryRow.duration(p99))", QueryRow.latencyText(p99).1))
             }
             if let drops = status.kernelDrops { parts.append((label("drops", "drop") + " \(drops)", drops > 0 ? .unanswered : .normal)) }
-            parts.append((label("evicted", "evict") + " \(store.evicted)", store.evicted > 0 ? .retry : .normal))
+            if store.evicted > 0 || !shortest {
+                parts.append((label("evicted", "evict") + " \(store.evicted)", store.evicted > 0 ? .retry : .normal))
+            }
             // A flood: queries that stopped waiting early, lookups finalised early (only when there are some).
             let cut = s.queriesGivenUp + s.lookupsCutShort
             if cut > 0 { parts.append((label("flood: given up", "given up") + " \(s.queriesGivenUp)/\(s.lookupsCutShort)", .unanswered)) }
@@ -543,7 +559,7 @@ public struct App {
             if !queries.filter.isEmpty { parts.append(("/" + queries.filter.text, .finding)) }
             if queries.problemsOnly { parts.append((label("problems only", "f"), .finding)) }
             let length = parts.map { $0.0.count + 2 }.reduce(0, +)
-            if length > c.width, !short { continue }
+            if length > c.width, level < 3 { continue }
             var x = 1
             for (text, role) in parts { x = c.put(x, y, text, role) + 2 }
             return

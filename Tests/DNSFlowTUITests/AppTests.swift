@@ -105,6 +105,22 @@ struct AppTests {
         #expect(text.contains("0000  "))
     }
 
+    /// The status bar leads with what the application waited: lookups, the slow ones, the longest (the 10 s race's
+    /// walk waited 10.01 s, though no query took a millisecond); `s` sorts by it, Flows shows it per flow.
+    @Test func theLookupsWaitLeads() throws {
+        var app = try loadedApp("Fixtures/lab/race-10s/pod.pcap")
+        let wide = app.render(width: 132, height: 24).text.split(separator: "\n")
+        #expect(wide[1].hasPrefix(" lookups 1  slow 1  worst 10.01 s  packets 14"), "\(wide[1])")
+        let narrow = app.render(width: 80, height: 24).text.split(separator: "\n")
+        #expect(narrow[1].hasPrefix(" lookups 1  slow 1  worst 10.01 s  pkts 14") && narrow[1].count <= 80, "\(narrow[1])")
+        app.keys("g", "s")
+        #expect(app.queries.sort == .wait)
+        #expect(app.render(width: 132, height: 24).text.contains("NAME (by lookup wait▼)"))
+        app.keys("2")
+        let flows = app.render(width: 132, height: 24).text
+        #expect(flows.contains("WAITED") && flows.contains("‼10.01 s"))
+    }
+
     @Test func filterPromptAppliesAndRejects() throws {
         var app = try loadedApp("Fixtures/lab/race-5s/pod.pcap")
         app.keys("g", "/")

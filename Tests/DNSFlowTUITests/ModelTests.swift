@@ -123,6 +123,13 @@ struct ModelTests {
         #expect(try count("pair:retried") == 4)
         #expect(try count("flow:1") == 4)
         #expect(try count("proto:tcp") == 0)
+        // What the lookup waited (5.01 s, on every row of it), not one query's latency.
+        #expect(try count("wait>1s") == 4)
+        #expect(try count("wait>=5s") == 4)
+        #expect(try count("wait<1s") == 0)
+        #expect(try count("wait>6s") == 0)
+        #expect(try count("waiter") == 0, "a word that only starts with wait is a name")
+        #expect(throws: FilterError.self) { try QueryFilter("wait>soon") }
         #expect(throws: FilterError.self) { try QueryFilter("colour:red") }
         #expect(throws: FilterError.self) { try QueryFilter(">fast") }
         #expect(throws: FilterError.self) { try QueryFilter("status:lost") }
@@ -132,6 +139,11 @@ struct ModelTests {
     @Test func problemRowsAreTheOnesWorthALook() throws {
         let (clean, _) = try store("Fixtures/lab/clean/pod.pcap")
         #expect(clean.entries.filter(\.isProblem).isEmpty)
+        // A lookup that waited a second or more is a problem on every row, even where each query was fast and answered.
+        let (walk, _) = try store("Fixtures/lab/race-10s/pod.pcap")
+        let slow = walk.entries.filter { ($0.facts.resolutionNanoseconds ?? 0) >= 1_000_000_000 }
+        #expect(!slow.isEmpty && slow.allSatisfy(\.isProblem))
+        #expect(slow.contains { $0.facts.status == .answered && $0.facts.attempt == 1 && ($0.facts.latencyNanoseconds ?? 0) < 1_000_000 })
         let (race, _) = try store("Fixtures/lab/race-5s/pod.pcap")
         #expect(race.entries.filter(\.isProblem).count == 4)
     }

@@ -74,6 +74,7 @@ struct QueryFactsTests {
         if t.status == .unanswered || a.attempt > 1 || a.isProbableRetry { return true }
         if let state = a.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
+        if let w = a.resolutionNanoseconds, w >= 1_000_000_000 { return true }
         if let r = t.responseRCode, r != .noError, r != .nxDomain { return true }
         return false
     }

@@ -77,11 +77,11 @@ print("%.6f" % (resend - first))')
   wait_all playing "\[replay"
   sleep 1
   tm capture-pane -p -t race >"$out/one-second.txt"
-  shown=$(grep -oE "packets [0-9]+" "$out/one-second.txt" | awk '{ print $2 }')
+  shown=$(grep -oE "(packets|pkts) [0-9]+" "$out/one-second.txt" | awk '{ print $2 }')
   [[ -n $shown && $shown -lt $total ]] || fail "replay: $shown of $total packets counted 1 s into a 5 s recording"
   resent=$(python3 -c "import sys; print(float(sys.argv[1]) + float(sys.argv[2]))" "$start" "$offset")
   DEADLINE=$(python3 -c "import sys; print(float(sys.argv[1]) + 1.5)" "$resent")
-  wait_all resent "↻2 \+5" "re-sends [1-9]" "✗ no answer" "packets $total"
+  wait_all resent "↻2 \+5" "(re-sends|↻) [1-9]" "✗ no answer" "(packets|pkts) $total"
   echo "race-check: replay: re-send marker, count and lost query on screen $(elapsed "$(now)" "$resent") s after the re-send's time"
   tm send-keys -t race 4
   wait_all finding "conntrack-race"
@@ -132,7 +132,7 @@ lookup web.live.test & pids+=($!)
 resent=$(resend_time web.live.test)
 DEADLINE=$(python3 -c "import sys; print(float(sys.argv[1]) + 1.5)" "$resent")
 # On Queries: the re-send's marker, the count, the original marked as not answered in time.
-wait_all resent "↻2 \+5" "re-sends [1-9]" "✗ no answer"
+wait_all resent "↻2 \+5" "(re-sends|↻) [1-9]" "✗ no answer"
 echo "race-check: ui: re-send marker, count and lost query on screen after $(elapsed "$(now)" "$resent") s"
 tm send-keys -t race 4
 wait_all finding "conntrack-race"

@@ -4,7 +4,9 @@ import DNSFlowCore
 ///
 ///     type:AAAA  rcode:NXDOMAIN  status:unanswered  proto:tcp  id:4660  retry  pair:partial
 ///     client:10.1.2.3  server:10.96.0.10  flow:3  finding:conntrack-race  >100ms  <5ms  >=1s
+///     wait>1s  wait<=50ms
 ///
+/// `>100ms` bounds one query's latency; `wait>1s` what its lookup waited (the whole search-list walk).
 /// A leading `!` negates a term (`!type:PTR`).
 public struct QueryFilter: Equatable, Sendable {
     public let text: String
@@ -25,6 +27,9 @@ public struct QueryFilter: Equatable, Sendable {
         case finding(String)
         case latencyAbove(Int64, orEqual: Bool)
         case latencyBelow(Int64, orEqual: Bool)
+        /// What the row's lookup waited (its whole search-list walk), above or below a bound.
+        case waitAbove(Int64, orEqual: Bool)
+        case waitBelow(Int64, orEqual: Bool)
     }
 
     struct Term: Equatable, Sendable {
@@ -35,7 +40,8 @@ public struct QueryFilter: Equatable, Sendable {
     public static let syntax = [
         "name substring (bare word)", "type:AAAA", "rcode:NXDOMAIN", "status:unanswered|answered|pending|orphan-response|malformed",
         "proto:udp|tcp", "id:4660", "retry", "pair:ok|retried|partial|failed|single", "client:10.1.2.3", "server:10.96.0.10",
-        "flow:3", "finding:conntrack-race", ">100ms  <5ms  >=1s", "!term negates",
+        "flow:3", "finding:conntrack-race", ">100ms  <5ms  >=1s (one query's latency)",
+        "wait>1s  wait<=50ms (what the query's lookup waited: its whole search-list walk)", "!term negates",
     ]
 
     public var isEmpty: Bool { terms.isEmpty }
@@ -59,6 +65,13 @@ public struct QueryFilter: Equatable, Sendable {
         let lower = w.lowercased()
         if lower == "retry" { return .retry }
         if let p = try latency(lower) { return p }
+        if lower.hasPrefix("wait"), let p = try latency(String(lower.dropFirst(4))) {
+            switch p {
+            case .latencyAbove(let ns, let eq): return .waitAbove(ns, orEqual: eq)
+            case .latencyBelow(let ns, let eq): return .waitBelow(ns, orEqual: eq)
+            default: break
+            }
+        }
         guard let colon = lower.firstIndex(of: ":"), colon != lower.startIndex else { return .name(lower) }
         let key = String(lower[..<colon])
         let value = String(lower[lower.index(after: colon)...])
@@ -127,6 +140,12 @@ public struct QueryFilter: Equatable, Sendable {
         case .latencyAbove(let ns, let eq):
             guard let l = t.latencyNanoseconds else { return false }
             return eq ? l >= ns : l > ns
+        case .waitAbove(let ns, let eq):
+            guard let w = t.resolutionNanoseconds else { return false }
+            return eq ? w >= ns : w > ns
+        case .waitBelow(let ns, let eq):
+            guard let w = t.resolutionNanoseconds else { return false }
+            return eq ? w <= ns : w < ns
         case .latencyBelow(let ns, let eq):
             guard let l = t.latencyNanoseconds else { return false }
             return eq ? l <= ns : l < ns

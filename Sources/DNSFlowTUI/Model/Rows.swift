@@ -171,6 +171,7 @@ struct RowRecord {
         if t.isRetry { return true }
         if let state = t.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
+        if let w = t.resolutionNanoseconds, w >= 1_000_000_000 { return true }
         if let r = t.rcode, r != .noError, r != .nxDomain { return true }
         return false
     }
@@ -196,6 +197,8 @@ public struct FlowGroup {
         public var marked = 0
         public var worstLatency: Int64?
         public var medianLatency: Int64?
+        /// The longest any lookup with a query in this flow waited (its whole search-list walk).
+        public var worstWait: Int64?
     }
 
     unowned(unsafe) let store: QueryStore

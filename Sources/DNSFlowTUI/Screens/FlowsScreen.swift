@@ -2,7 +2,7 @@ import DNSFlowCore
 
 /// The Flows screen: one row per 5-tuple with its counts and latencies; Enter drills into its queries.
 public struct FlowsScreen {
-    public enum Sort: String, CaseIterable, Sendable { case first, queries, unanswered, latency }
+    public enum Sort: String, CaseIterable, Sendable { case first, wait, queries, unanswered, latency }
 
     public internal(set) var cursor = ListCursor()
     public var sort = Sort.first
@@ -23,6 +23,7 @@ public struct FlowsScreen {
         rows = store.flows.filter { $0.entries.contains(where: shows) }
         switch sort {
         case .first: break
+        case .wait: rows.sort { ($0.stats.worstWait ?? -1, $1.number) > ($1.stats.worstWait ?? -1, $0.number) }
         case .queries: rows.sort { ($0.stats.queries, $1.number) > ($1.stats.queries, $0.number) }
         case .unanswered: rows.sort { ($0.stats.unanswered, $0.stats.retries, $1.number) > ($1.stats.unanswered, $1.stats.retries, $0.number) }
         case .latency: rows.sort { ($0.stats.worstLatency ?? -1, $1.number) > ($1.stats.worstLatency ?? -1, $0.number) }
@@ -52,8 +53,8 @@ public struct FlowsScreen {
 
     /// Number columns (label, width); the median only when there is room for it.
     private static func columns(_ width: Int) -> [(String, Int)] {
-        let all = [("QUERIES", 7), ("ANSWERED", 8), ("UNANS", 6), ("RETRIES", 7), ("MEDIAN", 10), ("WORST", 10)]
-        return width >= 110 ? all : all.filter { $0.0 != "MEDIAN" }
+        let all = [("WAITED", 10), ("QUERIES", 7), ("ANSWERED", 8), ("UNANS", 6), ("RETRIES", 7), ("MEDIAN", 10), ("WORST", 10)]
+        return width >= 120 ? all : width >= 100 ? all.filter { $0.0 != "MEDIAN" } : all.filter { $0.0 != "MEDIAN" && $0.0 != "ANSWERED" }
     }
 
     public func render(into canvas: inout Canvas, y0: Int, height: Int, names: AddressNames = .none) {
@@ -81,6 +82,7 @@ public struct FlowsScreen {
             for (label, width) in columns {
                 let (text, role): (String, Role)
                 switch label {
+                case "WAITED": (text, role) = s.worstWait.map(QueryRow.latencyText) ?? ("–", .normal)
                 case "QUERIES": (text, role) = (String(s.queries), .normal)
                 case "ANSWERED": (text, role) = (String(s.answered), .normal)
                 case "UNANS": (text, role) = s.unanswered > 0 ? ("✗\(s.unanswered)", .unanswered) : ("0", .normal)

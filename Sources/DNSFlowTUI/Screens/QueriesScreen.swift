@@ -2,13 +2,17 @@ import DNSFlowCore
 
 /// What the list screens share: the filter, the problems-only switch and the sort column.
 public enum SortKey: String, CaseIterable, Sendable {
-    case time, latency, name, type
+    case time, wait, latency, name, type
 
     var next: SortKey { SortKey.allCases[(SortKey.allCases.firstIndex(of: self)! + 1) % SortKey.allCases.count] }
 
     func ordered(_ a: Entry, _ b: Entry) -> Bool {
         switch self {
         case .time: return a.sequence < b.sequence
+        case .wait:
+            // The longest lookups first (every row of a lookup carries what it waited); a lookup not settled yet last.
+            let wa = a.facts.resolutionNanoseconds ?? -1, wb = b.facts.resolutionNanoseconds ?? -1
+            return wa != wb ? wa > wb : a.sequence < b.sequence
         case .latency:
             // Slowest first; unanswered (no latency) slower than any answer.
             let la = a.facts.latencyNanoseconds ?? (a.isPending ? -1 : .max)
@@ -218,7 +222,8 @@ public struct QueriesScreen {
         let w = canvas.width
         let rc = rcodeColumn(w)
         let arrow = "▼"
-        canvas.put(0, y0, "  TIME         PR ID    TYPE  " + (sort == .name ? "NAME" + arrow : sort == .type ? "NAME (by type" + arrow + ")" : "NAME"), .header)
+        canvas.put(0, y0, "  TIME         PR ID    TYPE  " + (sort == .name ? "NAME" + arrow : sort == .type ? "NAME (by type" + arrow + ")"
+            : sort == .wait ? "NAME (by lookup wait" + arrow + ")" : "NAME"), .header)
         canvas.put(rc, y0, "RCODE    LATENCY" + (sort == .latency ? arrow : ""), .header)
         canvas.paintRow(y0, .header)
         if lines.isEmpty {
@@ -255,10 +260,18 @@ public struct QueriesScreen {
                 x = canvas.put(x, y, " " + text, role)
             }
         }
+        if let waited = s.worstWait {
+            let (text, role) = QueryRow.latencyText(waited)
+            x = canvas.put(x, y, "  waited ", .title)
+            x = canvas.put(x, y, text, role)
+        }
+        // The slowest single query, secondary: only where it fits whole.
         if let worst = s.worstLatency {
             let (text, role) = QueryRow.latencyText(worst)
-            x = canvas.put(x, y, "  worst ", .title)
-            canvas.put(x, y, text, role)
+            if x + 14 + text.count <= canvas.width {
+                x = canvas.put(x, y, "  worst query ", .title)
+                canvas.put(x, y, text, role)
+            }
         }
     }
 
