@@ -144,3 +144,33 @@ struct QueriesScreenTests {
         #expect(lines.firstIndex(of: 1 << 40) == ids.count && lines.firstIndex(of: -3) == 3)
     }
 }
+
+@Suite("Names on screen")
+struct NameFitTests {
+    /// The steps of one search-list walk, cut to the Queries column at 80x24 (28 characters): each reads differently,
+    /// and what tells them apart (the search suffix) stays in view.
+    @Test func theStepsOfAWalkNeverReadAlike() {
+        let walk = ["api.example.com.default.svc.cluster.local", "api.example.com.svc.cluster.local",
+                    "api.example.com.cluster.local", "api.example.com"]
+        for width in [12, 16, 20, 28, 40] {
+            let fitted = QueryRow.distinctFits(walk.map { ($0, width) })
+            #expect(Set(fitted).count == walk.count, "width \(width): \(fitted)")
+            #expect(fitted.allSatisfy { $0.count <= width }, "width \(width): \(fitted)")
+        }
+        let at28 = QueryRow.distinctFits(walk.map { ($0, 28) })
+        #expect(at28[0].contains("default"), "\(at28)")
+        #expect(at28[3] == "api.example.com")
+        // Names that differ anywhere, cut anywhere.
+        var state: UInt64 = 11
+        func next(_ n: UInt64) -> Int { state = state &* 6_364_136_223_846_793_005 &+ 1; return Int((state >> 33) % n) }
+        for _ in 0..<300 {
+            let base = String((0..<(10 + next(30))).map { _ in Character(UnicodeScalar(UInt8(97 + next(3)))) })
+            var other = Array(base)
+            other[next(UInt64(other.count))] = "z"
+            let width = 6 + next(30)
+            let fitted = QueryRow.distinctFits([(base, width), (String(other), width)])
+            #expect(fitted[0] != fitted[1], "\(base) / \(String(other)) at \(width): \(fitted)")
+            #expect(fitted.allSatisfy { $0.count <= width })
+        }
+    }
+}

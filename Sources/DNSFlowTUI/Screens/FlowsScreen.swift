@@ -54,7 +54,9 @@ public struct FlowsScreen {
     /// Number columns (label, width); the median only when there is room for it.
     private static func columns(_ width: Int) -> [(String, Int)] {
         let all = [("WAITED", 10), ("QUERIES", 7), ("ANSWERED", 8), ("UNANS", 6), ("RETRIES", 7), ("MEDIAN", 10), ("WORST", 10)]
-        return width >= 120 ? all : width >= 100 ? all.filter { $0.0 != "MEDIAN" } : all.filter { $0.0 != "MEDIAN" && $0.0 != "ANSWERED" }
+        // Narrower, the per-query figures give way first: the 5-tuple (both ports) and the wait stay whole.
+        return width >= 120 ? all : width >= 100 ? all.filter { $0.0 != "MEDIAN" }
+            : [("WAITED", 9), ("QUERIES", 7), ("UNANS", 5), ("RETRIES", 7)]
     }
 
     public func render(into canvas: inout Canvas, y0: Int, height: Int, names: AddressNames = .none) {
@@ -62,7 +64,8 @@ public struct FlowsScreen {
         let columns = FlowsScreen.columns(w)
         let numbersWidth = columns.map { $0.1 + 1 }.reduce(0, +)
         let numbersX = max(34, w - numbersWidth - 1)
-        canvas.put(0, y0, "     #  PROTO CLIENT → SERVER" + (sort == .first ? "" : "   (by \(sort.rawValue)▼)"), .header)
+        let narrow = w < 100
+        canvas.put(0, y0, (narrow ? "     #  PR  " : "     #  PROTO ") + "CLIENT → SERVER" + (sort == .first ? "" : "   (by \(sort.rawValue)▼)"), .header)
         canvas.put(numbersX, y0, columns.map { " " + padLeft($0.0, $0.1) }.joined(), .header)
         canvas.paintRow(y0, .header)
         if rows.isEmpty {
@@ -76,7 +79,7 @@ public struct FlowsScreen {
             let s = g.stats
             let mark = s.marked == 0 ? " " : s.marked == g.entries.count ? "*" : "+"
             var x = canvas.put(0, y, mark, .marked)
-            x = canvas.put(x, y, padLeft(g.label, 5) + "  " + pad(g.key.transport.rawValue, 5) + " ")
+            x = canvas.put(x, y, padLeft(g.label, 5) + "  " + pad(g.key.transport.rawValue, narrow ? 3 : 5) + " ")
             canvas.put(x, y, QueryRow.fit("\(names.label(g.key.client)) → \(names.label(g.key.server))", max(8, numbersX - x - 1)))
             x = numbersX
             for (label, width) in columns {

@@ -232,14 +232,31 @@ public struct QueriesScreen {
             return
         }
         let end = min(lines.count, cursor.top + height - 1)
-        for (row, i) in (cursor.top..<max(cursor.top, end)).enumerated() {
-            let y = y0 + 1 + row
-            switch lines[i] {
-            case .flow(let g): QueriesScreen.drawFlow(g, collapsed: collapsed.contains(g.number), into: &canvas, y: y, names: names)
-            case .query(let e): QueriesScreen.drawQuery(e, into: &canvas, y: y, rcodeColumn: rc)
-            }
-            if i == cursor.index { canvas.paintRow(y, .selected) }
+        let visible = (cursor.top..<max(cursor.top, end)).map { lines[$0] }
+        // The names on screen, cut so that different ones never read alike.
+        var questions = [String](), widths = [Int]()
+        for case .query(let e) in visible {
+            questions.append(e.facts.name?.name.presentation(trailingDot: false) ?? "")
+            widths.append(QueriesScreen.nameWidth(e.facts, rcodeColumn: rc))
         }
+        var fitted = QueryRow.distinctFits(Array(zip(questions, widths)))[...]
+        for (row, line) in visible.enumerated() {
+            let y = y0 + 1 + row
+            switch line {
+            case .flow(let g): QueriesScreen.drawFlow(g, collapsed: collapsed.contains(g.number), into: &canvas, y: y, names: names)
+            case .query(let e): QueriesScreen.drawQuery(e, name: fitted.popFirst() ?? "", into: &canvas, y: y, rcodeColumn: rc)
+            }
+            if cursor.top + row == cursor.index { canvas.paintRow(y, .selected) }
+        }
+    }
+
+    /// Where a row's name starts: after the mark, time, pair marker, id and type.
+    static let nameColumn = 30
+
+    /// The room a row's name has: up to the retry marker, if any, before the RCODE column.
+    static func nameWidth(_ t: QueryFacts, rcodeColumn: Int) -> Int {
+        let retry = QueryRow.retryMarker(t).map { " " + $0 } ?? ""
+        return max(8, rcodeColumn - nameColumn - 1 - retry.count)
     }
 
     static func flowLabel(_ g: FlowGroup, names: AddressNames) -> String {
@@ -275,7 +292,7 @@ public struct QueriesScreen {
         }
     }
 
-    static func drawQuery(_ e: Entry, into canvas: inout Canvas, y: Int, rcodeColumn: Int) {
+    static func drawQuery(_ e: Entry, name: String, into canvas: inout Canvas, y: Int, rcodeColumn: Int) {
         let t = e.facts
         var x = canvas.put(0, y, e.isMarked ? "*" : " ", .marked)
         x = canvas.put(x, y, " " + String(t.time.timeOfDay.prefix(12)) + " ")
@@ -284,8 +301,7 @@ public struct QueriesScreen {
         x = canvas.put(x, y, " " + pad(String(t.id), 5) + " ")
         x = canvas.put(x, y, pad(t.type?.description ?? "?", 5) + " ")
         let retry = QueryRow.retryMarker(t).map { " " + $0 } ?? ""
-        let nameWidth = max(8, rcodeColumn - x - 1 - retry.count)
-        canvas.put(x, y, QueryRow.fit(t.name?.name.presentation(trailingDot: false) ?? "", nameWidth))
+        canvas.put(x, y, name)
         if !retry.isEmpty { canvas.put(rcodeColumn - retry.count - 1, y, retry, .retry) }
         if let r = t.rcode {
             canvas.put(rcodeColumn, y, pad(r.description, 9), r == .noError || r == .nxDomain ? .normal : .rcodeError)

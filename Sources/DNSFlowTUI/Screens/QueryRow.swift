@@ -84,6 +84,62 @@ public enum QueryRow {
         return "\(whole)." + (frac < 10 ? "0" : "") + "\(frac)"
     }
 
+    /// Names cut to their widths so that two different names never read the same: each is cut in the middle (`fit`);
+    /// where different names would then read alike — the steps of one search-list walk,
+    /// `api.example.com.default.svc.cluster.local` and `api.example.com.svc.cluster.local` — each of them is cut only
+    /// where those names agree, so that what tells them apart stays in view.
+    public static func distinctFits(_ items: [(name: String, width: Int)]) -> [String] {
+        var out = items.map { fit($0.name, $0.width) }
+        var byRendering: [String: [Int]] = [:]
+        for (i, s) in out.enumerated() { byRendering[s, default: []].append(i) }
+        for (_, members) in byRendering where members.count > 1 && Set(members.map { items[$0].name }).count > 1 {
+            let names = members.map { Array(items[$0].name) }
+            let shortest = names.map(\.count).min() ?? 0
+            var prefix = 0
+            while prefix < shortest, names.allSatisfy({ $0[prefix] == names[0][prefix] }) { prefix += 1 }
+            var suffix = 0
+            while suffix < shortest - prefix, names.allSatisfy({ $0[$0.count - 1 - suffix] == names[0][names[0].count - 1 - suffix] }) { suffix += 1 }
+            for i in members {
+                out[i] = cut(Array(items[i].name), keeping: prefix..<(items[i].name.count - suffix), width: items[i].width)
+            }
+        }
+        return out
+    }
+
+    /// `name` in `width` columns, cut with `…` only outside `keep` (and one character of context each side of it): in
+    /// the part before it, the part after it, or both; where that cannot fit, the end of the name that holds `keep`.
+    static func cut(_ name: [Character], keeping keep: Range<Int>, width: Int) -> String {
+        let n = name.count
+        guard n > width, width > 3 else { return String(name.prefix(max(0, width))) }
+        let excess = n - width
+        let before = max(1, keep.lowerBound - 1), after = min(n - 1, keep.upperBound + 1)
+        let roomBefore = before - 1, roomAfter = max(0, n - 1 - after)
+        func removing(_ ranges: [Range<Int>]) -> String {
+            var s = "", i = 0
+            for r in ranges {
+                s += String(name[i..<r.lowerBound]) + "…"
+                i = r.upperBound
+            }
+            return s + String(name[i...])
+        }
+        if roomBefore >= excess + 1 {
+            let start = 1 + (roomBefore - excess - 1) / 2
+            return removing([start..<(start + excess + 1)])
+        }
+        if roomAfter >= excess + 1 {
+            let start = after + (roomAfter - excess - 1) / 2
+            return removing([start..<(start + excess + 1)])
+        }
+        if roomBefore + roomAfter >= excess + 2, roomBefore > 0, roomAfter > 0 {
+            let first = min(roomBefore, excess + 1), second = excess + 2 - first
+            guard second <= roomAfter else { return "…" + String(name.suffix(width - 1)) }
+            return removing([1..<(1 + first), after..<(after + second)])
+        }
+        // No room outside what differs: its end, which holds the search suffix.
+        let end = min(n, keep.upperBound + 1)
+        return "…" + String(name[max(0, end - (width - 1))..<end])
+    }
+
     /// A name cut to `width` in the middle, so that both the host and the domain stay visible.
     public static func fit(_ s: String, _ width: Int) -> String {
         guard s.count > width, width > 3 else { return String(s.prefix(max(0, width))) }
