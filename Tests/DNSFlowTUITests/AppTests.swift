@@ -121,6 +121,35 @@ struct AppTests {
         #expect(flows.contains("WAITED") && flows.contains("‼10.01 s"))
     }
 
+    /// Timeline: zooming keeps the selected row on screen; scrolled before the first query and zoomed out, the axis
+    /// reads as durations (`−10 s`), never as negative nanosecond counts; a query the client gave up on ends its red
+    /// bar where its lookup ended, not at the end of the capture.
+    @Test func theTimelineZoomsAroundTheSelectedRowAndReadsRight() throws {
+        var app = try loadedApp("Fixtures/lab/race-10s/pod.pcap")
+        app.keys("3")
+        app.keys("End")
+        app.keys("Up", "Up")
+        let selected = app.timeline.rows[app.timeline.cursor.index].head
+        let sent = selected.facts.time.totalNanoseconds
+        for key in ["+", "+", "+", "+", "-", "-", "-", "-", "-", "-", "+"] {
+            app.keys(key)
+            _ = app.render(width: 132, height: 34)
+            let start = try #require(app.timeline.start), span = try #require(app.timeline.span)
+            #expect(sent >= start && sent < start + span, "the selected row's send left the window after \(key)")
+            #expect(app.timeline.rows[app.timeline.cursor.index].head.sequence == selected.sequence)
+        }
+        app.keys("h", "h", "+", "+", "-", "-", "-", "-")
+        let axis = app.render(width: 132, height: 34).text.split(separator: "\n")[2]
+        #expect(!axis.contains("+-") && !axis.contains("000000"), "\(axis)")
+        // parallel-loss: a query never answered, given up on when its lookup ended 3.0 s after it began.
+        var lost = try loadedApp("Fixtures/lab/parallel-loss/pod.pcap")
+        lost.keys("3")
+        _ = lost.render(width: 132, height: 34)
+        let row = try #require(lost.timeline.rows.first { $0.gaveUp != nil })
+        let bar = try #require(row.gaveUp) - row.head.facts.time.totalNanoseconds
+        #expect(bar > 0 && bar <= 3_100_000_000, "the bar runs \(bar) ns")
+    }
+
     @Test func filterPromptAppliesAndRejects() throws {
         var app = try loadedApp("Fixtures/lab/race-5s/pod.pcap")
         app.keys("g", "/")

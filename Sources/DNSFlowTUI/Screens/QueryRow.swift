@@ -56,6 +56,7 @@ public enum QueryRow {
     /// An axis label: `500 µs`, `20 ms`, `2 s`, `1.5 s` (no trailing zeros).
     public static func shortDuration(_ ns: Int64) -> String {
         if ns == 0 { return "0" }
+        if ns < 0 { return "−" + shortDuration(ns == .min ? .max : -ns) }
         let (value, unit): (Double, String) =
             ns >= 1_000_000_000 ? (Double(ns) / 1e9, "s") : ns >= 1_000_000 ? (Double(ns) / 1e6, "ms") : ns >= 1_000 ? (Double(ns) / 1e3, "µs") : (Double(ns), "ns")
         var text = format2(value)

@@ -11,6 +11,9 @@ public struct TimelineScreen {
         /// The first attempt, then its re-sends in order.
         public var attempts: [Entry]
         public var head: Entry { attempts[0] }
+        /// When the client stopped waiting for this query's last attempt, if it was never answered: its lookup's end
+        /// (the lookup's first send and what it waited); nil while that is not known.
+        public var gaveUp: Int64?
     }
 
     public internal(set) var cursor = ListCursor()
@@ -35,6 +38,12 @@ public struct TimelineScreen {
         self.filterKey = filterKey
         let shown = store.entries.filter { $0.facts.hasQuery && shows($0) }
         rows = TimelineScreen.rows(shown)
+        for i in rows.indices {
+            let last = rows[i].attempts[rows[i].attempts.count - 1]
+            guard !last.facts.hasResponse, !last.isPending, let waited = last.facts.resolutionNanoseconds,
+                  let lookup = last.facts.resolution, let first = store.entry(sequence: lookup) else { continue }
+            rows[i].gaveUp = first.facts.time.totalNanoseconds + waited
+        }
         histogram = Histogram(shown)
         latest = store.latestTime
         if !cursor.follows, let selected, let i = rows.firstIndex(where: { $0.head.sequence == selected }) {
@@ -75,11 +84,13 @@ public struct TimelineScreen {
 
     private func sent(_ e: Entry) -> Int64 { e.facts.time.totalNanoseconds }
 
-    /// Where an attempt's bar ends: its answer, its re-send, or the end of the data.
+    /// Where an attempt's bar ends: its answer, its re-send; unanswered and last, when the client gave up on it (its
+    /// lookup's end), or, still waiting, the end of the data.
     private func end(of attempt: Int, in row: Row) -> (Int64, answered: Bool) {
         let e = row.attempts[attempt]
         if let r = e.facts.responseTime, e.facts.hasQuery { return (r.totalNanoseconds, true) }
         if attempt + 1 < row.attempts.count { return (sent(row.attempts[attempt + 1]), false) }
+        if let gaveUp = row.gaveUp { return (max(gaveUp, sent(e)), false) }
         return (max(latest, sent(e)), false)
     }
 
@@ -96,14 +107,15 @@ public struct TimelineScreen {
         }
         guard let span, let start else { return false }
         switch action {
-        case .zoomIn:
-            let focus = start + span / 2
-            self.span = max(1_000, span / 2)
-            self.start = focus - self.span! / 2
-        case .zoomOut:
-            let focus = start + span / 2
-            self.span = min(86_400 * 1_000_000_000, span * 2)
-            self.start = focus - self.span! / 2
+        case .zoomIn, .zoomOut:
+            // Around the selected row's first send (where the eye is), which keeps its place on screen: the row stays
+            // in view however far in or out.
+            let newSpan = action == .zoomIn ? max(1_000, span / 2) : min(86_400 * 1_000_000_000, span * 2)
+            var focus = start + span / 2
+            if let row = rows[safe: cursor.index] { focus = min(max(sent(row.head), start), start + span) }
+            self.start = focus - Int64(Double(focus - start) * Double(newSpan) / Double(span))
+            self.span = newSpan
+            follow()
         case .scrollEarlier: self.start = start - span / 4
         case .scrollLater: self.start = start + span / 4
         case .toggleHistogram: showsHistogram.toggle()
@@ -173,7 +185,7 @@ public struct TimelineScreen {
             let tx = x(t)
             if tx >= barX, tx < barX + barWidth {
                 canvas.put(tx, y0 + 1, "┬", .dim)
-                let label = "+" + QueryRow.shortDuration(t - origin)
+                let label = (t >= origin ? "+" : "−") + QueryRow.shortDuration(abs(t - origin))
                 if tx >= lastLabelEnd, tx + label.count <= barX + barWidth + 1 {
                     lastLabelEnd = canvas.put(tx, y0, label, .header) + 1
                 }
