@@ -22,6 +22,9 @@ public struct App {
 
     indirect enum PromptKind: Equatable {
         case filter, exportMarked, exportAll, savePcap
+        /// Flows: the shown flows, in the `--flows-csv` columns. Findings: one finding's rows.
+        case exportFlows
+        case exportFinding(String)
         case overwrite(path: String, of: PromptKind)
     }
 
@@ -225,7 +228,30 @@ public struct App {
             }
             prompt = Prompt(kind: .exportMarked, label: "export \(rowCount(store.markedCount, "marked ")) to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
         case .exportAll:
-            prompt = Prompt(kind: .exportAll, label: "export \(rowCount(queries.shownEntries(store).count)) to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
+            let file = directory + "dnsflow-\(fileStamp())"
+            switch screen {
+            case .flows:
+                let n = flows.rows.count
+                prompt = Prompt(kind: .exportFlows, label: "export \(n) flow\(n == 1 ? "" : "s") to CSV: ", text: file + "-flows.csv")
+            case .findings:
+                guard let f = findings.selected, f.finding.id != "slow-server" else {
+                    message = ("no finding with rows selected (slow-server is capture-wide)", .message)
+                    return true
+                }
+                let n = findingRows(f.finding.id).count
+                prompt = Prompt(kind: .exportFinding(f.finding.id), label: "export the \(rowCount(n)) of \(f.finding.id) to CSV: ",
+                                text: file + "-\(f.finding.id).csv")
+            default:
+                prompt = Prompt(kind: .exportAll, label: "export \(rowCount(queries.shownEntries(store).count)) to CSV: ", text: file + ".csv")
+            }
+        case .markAllShown:
+            let shown = queries.shownEntries(store)
+            for e in shown where !e.isMarked { store.setMarked(e, true) }
+            message = ("marked \(rowCount(shown.count)) the filter shows (U clears every mark)", .message)
+        case .clearMarks:
+            let marked = store.markedEntries
+            for e in marked { store.setMarked(e, false) }
+            message = ("cleared the marks of \(rowCount(marked.count))", .message)
         case .savePcap:
             guard store.markedCount > 0 else {
                 message = ("nothing marked: Space marks a row; w saves the marked queries' packets", .rcodeError)
@@ -361,7 +387,7 @@ public struct App {
             } catch {
                 message = ("filter not applied: \(error.description)", .rcodeError)
             }
-        case .exportMarked, .exportAll, .savePcap:
+        case .exportMarked, .exportAll, .savePcap, .exportFlows, .exportFinding:
             let path = p.text.trimmingSpaces
             guard !path.isEmpty else {
                 message = ("no file name: nothing written", .message)
@@ -372,8 +398,17 @@ public struct App {
         }
     }
 
+    /// The rows a finding names (what Enter on it shows).
+    private func findingRows(_ id: String) -> [Entry] { store.entries.filter { $0.facts.findings.contains(id) } }
+
     private mutating func write(_ kind: PromptKind, to path: String, overwrite: Bool) {
-        let rows = kind == .exportAll ? queries.shownEntries(store) : store.markedEntries
+        let rows: [Entry]
+        switch kind {
+        case .exportAll: rows = queries.shownEntries(store)
+        case .exportFinding(let id): rows = findingRows(id)
+        case .exportFlows: rows = []
+        default: rows = store.markedEntries
+        }
         do {
             if kind == .savePcap {
                 var points: [CapturePoint] = []
@@ -390,6 +425,11 @@ public struct App {
                 try AtomicFile.write(bytes, to: path, overwrite: overwrite)
                 let missing = points.count - found.count
                 message = ("wrote \(found.count) packets to \(path)" + (missing > 0 ? " (\(missing) no longer held)" : ""), .message)
+            } else if kind == .exportFlows {
+                var text = FlowCSV.header
+                for g in flows.rows { text += FlowCSV.row(QueryStore.flowStats(g), names: names) }
+                try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
+                message = ("wrote \(flows.rows.count) flow\(flows.rows.count == 1 ? "" : "s") to \(path)", .message)
             } else {
                 var text = TransactionCSV.header
                 for e in rows { text += TransactionCSV.row(store.transaction(of: e), names: names) }
@@ -400,7 +440,7 @@ public struct App {
             if error.exists {
                 prompt = Prompt(kind: .overwrite(path: path, of: kind), label: "\(path) exists; overwrite? (y/n) ", text: "")
             } else {
-                message = ("not written: \(error.description)" + (kind == .exportAll ? "" : "; the marks are kept"), .rcodeError)
+                message = ("not written: \(error.description)" + (kind == .exportMarked || kind == .savePcap ? "; the marks are kept" : ""), .rcodeError)
             }
         }
     }

@@ -20,7 +20,7 @@ public enum ScreenID: Int, Hashable, Sendable, CaseIterable {
 public enum Action: String, Hashable, Sendable, CaseIterable {
     case up, down, pageUp, pageDown, home, end, open, back, quit, help
     case screen1, screen2, screen3, screen4, nextScreen, previousScreen
-    case toggleGrouping, collapse, expand, mark, export, exportAll, savePcap, filter, problems, pause, sort
+    case toggleGrouping, collapse, expand, mark, markAllShown, clearMarks, export, exportAll, savePcap, filter, problems, pause, sort
     case zoomIn, zoomOut, scrollEarlier, scrollLater, toggleHistogram
 }
 
@@ -69,8 +69,10 @@ public enum KeyBindings {
         KeyBinding(["/"], .filter, "filter rows (name, type:AAAA, rcode:NXDOMAIN, status:unanswered, retry, client:IP, >100ms …)", on: lists, footer: "filter"),
         KeyBinding(["f"], .problems, "only problem rows: unanswered, retried, partial pairs, slow queries and lookups, errors", on: lists, footer: "problems"),
         KeyBinding(["s"], .sort, "sort by the next column (Queries: time, lookup wait, latency, name, type; Flows: first seen, wait, queries, unanswered, worst query)", on: [.queries, .flows]),
+        KeyBinding(["T"], .markAllShown, "mark every row the filter shows (tag all)", on: rows),
+        KeyBinding(["U"], .clearMarks, "clear every mark (untag all)", on: rows),
         KeyBinding(["e"], .export, "export the marked rows to CSV", on: lists, footer: "export"),
-        KeyBinding(["E"], .exportAll, "export every row the filter shows to CSV", on: lists),
+        KeyBinding(["E"], .exportAll, "export what the screen shows to CSV (Queries, Timeline: its rows; Flows: the flows, --flows-csv columns; Findings: the selected finding's rows)", on: lists),
         KeyBinding(["w"], .savePcap, "save the marked queries' packets to a pcap file", on: lists),
         KeyBinding(["p"], .pause, "pause / resume the display of a live capture or replay"),
         KeyBinding(["+", "="], .zoomIn, "zoom in", on: [.timeline], footer: "zoom"),

@@ -204,6 +204,44 @@ struct AppTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["dnsflow-20261126-120000.csv"])
     }
 
+    /// `E` exports what the screen shows: Flows the flows, in `--flows-csv`'s columns and values; Findings the selected
+    /// finding's rows. `T` marks every row the filter shows, `U` clears every mark; `s` shows the new order from its top.
+    @Test func eachScreenExportsWhatItShowsAndMarksGoInOneKey() throws {
+        var app = try loadedApp("Fixtures/lab/race-10s/pod.pcap")
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        app.directory = dir.path + "/"
+        // The analysis's own flows, as --flows-csv writes them.
+        var configuration = Pipeline.Configuration()
+        configuration.keepsFinishedFlows = true
+        var pipeline = Pipeline(configuration: configuration)
+        let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent("Fixtures/lab/race-10s/pod.pcap").path, input: 0)])
+        while let p = source.next() { pipeline.process(p) { _ in } }
+        pipeline.finish { _ in }
+        let expected = FlowCSV.header + pipeline.takeFinishedFlows().sorted { $0.id < $1.id }.map { FlowCSV.row($0) }.joined()
+        app.keys("2", "E")
+        #expect(app.render(width: 100, height: 24).text.contains("export 4 flows to CSV"))
+        app.keys("Enter")
+        let flows = try String(contentsOfFile: dir.appendingPathComponent("dnsflow-20261126-120000-flows.csv").path, encoding: .utf8)
+        #expect(flows == expected)
+        app.keys("4", "E", "Enter")
+        let findingFile = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.contains("conntrack-race") || $0.contains("serial") || $0.contains("answer") || $0.contains("ndots") })
+        let findingRows = try String(contentsOfFile: dir.appendingPathComponent(findingFile).path, encoding: .utf8).split(separator: "\n")
+        let id = String(findingFile.dropFirst("dnsflow-20261126-120000-".count).dropLast(4))
+        let findingColumn = TransactionCSV.columns.firstIndex(of: "finding")!
+        #expect(findingRows.count > 1 && findingRows.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false)[findingColumn].contains(id) })
+        // Marks: all the filter shows, then none.
+        app.keys("1", "/")
+        app.type("type:AAAA")
+        app.keys("Enter", "T")
+        #expect(app.store.markedCount == 4 && app.store.markedEntries.allSatisfy { $0.facts.type == .aaaa })
+        app.keys("U")
+        #expect(app.store.markedCount == 0)
+        // Sorting shows the list from its top.
+        app.keys("/", "Ctrl-U", "Enter", "g", "End", "s")
+        #expect(app.queries.cursor.index == 0)
+    }
+
     @Test func wSavesTheMarkedPacketsAsPcap() throws {
         var app = try loadedApp("Fixtures/lab/race-5s/pod.pcap")
         let dir = try temporaryDirectory()

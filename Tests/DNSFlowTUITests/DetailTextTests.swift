@@ -92,10 +92,14 @@ struct DetailTextTests {
         #expect(text.contains("  ;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 46376"))
         #expect(text.contains("  attempt        1"))
         #expect(text.contains("  sightings      query seen 1 time, response 0 times"))
-        // The findings this query is evidence for: the conntrack race, with its fix on the next line.
+        // The findings this query is evidence for: the conntrack race, with its fix below, wrapped to 80 columns
+        // (never cut at the edge of the screen).
         let race = try #require(text.firstIndex { $0.contains("conntrack-race: ") })
         #expect(lines[race].runs.map(\.role) == [.finding])
-        #expect(text[race + 1].hasPrefix("      fix: add `options: [{name: single-request-reopen}]`"))
+        let fix = try #require(text.firstIndex { $0.hasPrefix("      fix: add `options: [{name: single-request-reopen}]`") })
+        #expect(fix > race && fix <= race + 2)
+        #expect(text.allSatisfy { $0.count <= 78 } || text.filter { $0.count > 78 }.allSatisfy { !$0.contains("fix:") && !$0.contains("conntrack") })
+        #expect(text[fix...].prefix(4).joined(separator: " ").contains("lose the conntrack insertion race under DNAT"))
     }
 
     @Test func reSentQueryShowsItsGap() throws {

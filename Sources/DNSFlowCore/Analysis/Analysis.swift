@@ -56,6 +56,15 @@ public struct FlowStats: Sendable {
     public var lastSeen: Timestamp
     public var latencies: [Int64] = []
 
+    public init(id: Int, transport: TransportProtocol, client: Endpoint, server: Endpoint, firstSeen: Timestamp, lastSeen: Timestamp) {
+        self.id = id
+        self.transport = transport
+        self.client = client
+        self.server = server
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+
     /// Nearest-rank percentile in nanoseconds.
     public func latencyPercentile(_ p: Double) -> Int64? {
         nearestRankPercentile(p, sorted: latencies.sorted())

@@ -133,10 +133,6 @@ public enum FlowCSV {
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
-    /// `answer_data` of a row exported from the interface whose packets could not be read again (evicted from memory,
-    /// or the capture file changed or was cut since it was read).
-    public static let notReadableAgain = "(packets not readable again: records unknown)"
-
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
         func ms(_ p: Double) -> String { f.latencyPercentile(p).map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }

@@ -142,6 +142,30 @@ public final class QueryStore {
 
     func kept(_ sequence: Int) -> Transaction? { keptTransactions.isEmpty ? nil : keptTransactions[sequence] }
 
+    /// A flow group as the analysis's flows are exported (`--flows-csv` columns), from the rows it holds.
+    public static func flowStats(_ g: FlowGroup) -> FlowStats {
+        let key = g.key
+        let rows = g.entries.map(\.facts)
+        let first = rows.map(\.time).min() ?? Timestamp(seconds: 0, nanoseconds: 0)
+        var last = first
+        var f = FlowStats(id: g.number, transport: key.transport, client: key.client, server: key.server, firstSeen: first, lastSeen: first)
+        for t in rows {
+            last = max(last, t.time, t.responseTime ?? t.time)
+            guard t.hasQuery else { continue }
+            f.queries += 1
+            if t.attempt > 1 { f.retries += 1 }
+            switch t.status {
+            case .answered:
+                f.answered += 1
+                if let l = t.latencyNanoseconds { f.latencies.append(l) }
+            case .unanswered: f.unanswered += 1
+            default: break
+            }
+        }
+        f.lastSeen = last
+        return f
+    }
+
     func stats(of g: FlowGroup) -> FlowGroup.Stats {
         if let s = statsCache[g.slot], flowRecord(g).number == g.number { return s }
         var s = FlowGroup.Stats()

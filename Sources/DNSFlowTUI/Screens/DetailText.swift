@@ -58,6 +58,23 @@ public enum DetailText {
 
     static let indent = "  "
 
+    /// Text wrapped at word boundaries to fit 80 columns (the page is drawn from column 1), each line after the first
+    /// indented a further `hanging`: a finding's explanation and fix read whole, never cut at the screen's edge.
+    static func wrapped(_ text: String, indent: String, hanging: String = "  ", role: Role = .normal, width: Int = 78) -> [StyledLine] {
+        var lines: [StyledLine] = []
+        var line = indent
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            let lead = lines.isEmpty ? indent : indent + hanging
+            if line.count > lead.count, line.count + 1 + word.count > width {
+                lines.append(StyledLine(line, role))
+                line = indent + hanging
+            }
+            line += (line.count > (lines.isEmpty ? indent : indent + hanging).count ? " " : "") + word
+        }
+        lines.append(StyledLine(line, role))
+        return lines
+    }
+
     /// `  name        value`: field names in one column.
     static func field(_ name: String, _ value: String, _ role: Role = .normal) -> StyledLine {
         var line = StyledLine(indent + name.padding(15))
@@ -201,8 +218,9 @@ public enum DetailText {
             out.append(StyledLine(indent + "findings"))
             for id in a.findings {
                 let finding = Finding.byID[id]
-                out.append(StyledLine(indent + indent + (finding.map { "\($0.id): \($0.title)" } ?? id), .finding))
-                if let fix = finding?.fix { out.append(StyledLine(indent + indent + indent + "fix: " + fix)) }
+                out += wrapped(finding.map { "\($0.id): \($0.title)" } ?? id, indent: indent + indent,
+                               hanging: String(repeating: " ", count: id.count + 2), role: .finding)
+                if let fix = finding?.fix { out += wrapped("fix: " + fix, indent: indent + indent + indent, hanging: "     ") }
             }
         }
         return out

@@ -46,6 +46,7 @@ public struct FlowsScreen {
             cursor.move(.down, count: rows.count, page: page)
         case .sort:
             sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
+            cursor.move(.home, count: rows.count, page: page)
         default: return false
         }
         return true

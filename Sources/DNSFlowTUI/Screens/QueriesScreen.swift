@@ -210,7 +210,12 @@ public struct QueriesScreen {
             }
             cursor.move(.down, count: lines.count, page: page)
             selected = selectedLine?.identity
-        case .sort: sort = sort.next
+        case .sort:
+            // The list from its top, in the new order (keeping the old row in view looked unsorted).
+            sort = sort.next
+            update(store, page: page, allowStale: true)
+            cursor.move(.home, count: lines.count, page: page)
+            selected = selectedLine?.identity
         default: return false
         }
         update(store, page: page, allowStale: true)
