@@ -192,7 +192,13 @@ public struct TimelineScreen {
             }
             t += tick
         }
-        for (row, i) in (cursor.top..<min(rows.count, cursor.top + height - 2)).enumerated() {
+        let visible = cursor.top..<min(rows.count, cursor.top + height - 2)
+        // The names on screen, cut so that different ones never read alike (the steps of one walk).
+        let nameX = 1 + (showsTime ? 14 : 1) + 2 + 7
+        let names = QueryRow.distinctFits(visible.map {
+            (rows[$0].head.facts.name?.name.presentation(trailingDot: false) ?? "", max(4, labelWidth - nameX))
+        })
+        for (row, i) in visible.enumerated() {
             let y = y0 + 2 + row
             let r = rows[i]
             let head = r.head.facts
@@ -202,7 +208,7 @@ public struct TimelineScreen {
             let (pair, role) = QueryRow.pairMarker(head, isFirstOfPair: r.head.isFirstOfPair)
             lx = canvas.put(lx, y, pair, role)
             lx = canvas.put(lx, y, " " + pad(head.type?.description ?? "?", 5) + " ")
-            canvas.put(lx, y, QueryRow.fit(head.name?.name.presentation(trailingDot: false) ?? "", max(4, labelWidth - lx)))
+            canvas.put(lx, y, names[row])
             if i == cursor.index {
                 for cx in 0..<labelWidth { canvas.highlight(cx, y) }
             }
