@@ -152,26 +152,51 @@ public struct App {
 
     private func page(_ height: Int) -> Int {
         let content = App.contentHeight(height)
-        switch screen {
-        case .timeline:
-            let histogram = timeline.showsHistogram && content >= 18 ? min(TimelineScreen.bands.count + 3, content / 2) : 0
-            return max(1, content - histogram - 2)
-        default: return max(1, content - 1)
-        }
+        return currentScreen()?.page(content: content) ?? max(1, content - 1)
     }
 
     /// Brings the shown screen's cached rows up to date (call before drawing or handling input). Only the screen on
     /// view is recomputed: the others catch up when switched to.
     public mutating func refresh(height: Int) {
-        let p = page(height)
+        let context = self.context(height)
+        withScreen { $0.update(context) }
+    }
+
+    /// What the screens see of the model, for a terminal `height` rows high.
+    private func context(_ height: Int) -> ScreenContext {
         let q = queries
-        let stale = defersRecompute
+        return ScreenContext(store: store, page: page(height), names: names, summary: summary, shows: q.shows,
+                             filterKey: "\(q.filter.text)|\(q.problemsOnly)", allowStale: defersRecompute)
+    }
+
+    /// The screen on view, as a `Screen` (nil: an overlay's id): the one place a tab is mapped to its screen.
+    @discardableResult
+    private mutating func withScreen<R>(_ body: (inout any Screen) -> R) -> R? {
         switch screen {
-        case .queries: queries.update(store, page: p, allowStale: stale)
-        case .flows: flows.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p, allowStale: stale)
-        case .timeline: timeline.update(store, shows: q.shows, filterKey: "\(q.filter.text)|\(q.problemsOnly)", page: p, allowStale: stale)
-        case .findings: findings.update(summary)
-        default: break
+        case .queries: return App.with(&queries, body)
+        case .flows: return App.with(&flows, body)
+        case .timeline: return App.with(&timeline, body)
+        case .findings: return App.with(&findings, body)
+        default: return nil
+        }
+    }
+
+    /// `body` on `screen`, moved into the box and back (not copied: its rows, a million lines, stay unshared).
+    private static func with<S: Screen, R>(_ screen: inout S, _ body: (inout any Screen) -> R) -> R {
+        var boxed: any Screen = screen
+        screen = S()
+        defer { screen = boxed as! S }
+        return body(&boxed)
+    }
+
+    /// What the screen on view is, for drawing (read only: a copy in the box is fine).
+    private func currentScreen() -> (any Screen)? {
+        switch screen {
+        case .queries: queries
+        case .flows: flows
+        case .timeline: timeline
+        case .findings: findings
+        default: nil
         }
     }
 
@@ -264,14 +289,13 @@ public struct App {
                 return true
             }
             setPaused(!isPaused)
-        case .open: open(height: height)
         default:
-            switch screen {
-            case .queries: queries.perform(action, store: store, page: p)
-            case .flows: flows.perform(action, store: store, page: p)
-            case .timeline: timeline.perform(action, store: store, page: p)
-            case .findings: findings.perform(action, page: p)
-            default: break
+            let context = self.context(height)
+            switch withScreen({ $0.react(to: action, context) }) ?? .ignored {
+            case .ignored, .handled: break
+            case .drill(let filter): drill(into: filter)
+            case .detail(let e): openDetail(e)
+            case .message(let text, let role): message = (text, role)
             }
         }
         refresh(height: height)
@@ -295,30 +319,6 @@ public struct App {
         backStack.append((screen, queries.filter))
         queries.filter = (try? QueryFilter(filterText)) ?? queries.filter
         screen = .queries
-    }
-
-    private mutating func open(height: Int) {
-        switch screen {
-        case .queries:
-            switch queries.selectedLine {
-            case .flow?: queries.perform(.open, store: store, page: page(height))
-            case .query(let e)?: openDetail(e)
-            case nil: break
-            }
-        case .flows:
-            if let g = flows.selected, g.number < FlowGroup.numberlessBase { drill(into: "flow:\(g.number)") }
-        case .timeline:
-            if let row = timeline.rows[safe: timeline.cursor.index] { openDetail(row.attempts[row.attempts.count - 1]) }
-        case .findings:
-            if let f = findings.selected {
-                if f.finding.id == "slow-server" {
-                    message = ("slow-server is capture-wide: sort Flows by latency (s) to see the server", .message)
-                } else {
-                    drill(into: "finding:\(f.finding.id)")
-                }
-            }
-        default: break
-        }
     }
 
     private mutating func openDetail(_ e: Entry) {
@@ -467,22 +467,9 @@ public struct App {
                 return false
             }
             guard help == nil, detail == nil else { return false }
-            let p = page(height)
-            switch screen {
-            case .queries:
-                let row = y - 3
-                guard row >= 0, queries.cursor.top + row < queries.lines.count else { return false }
-                queries.cursor.select(queries.cursor.top + row, count: queries.lines.count, page: p)
-            case .flows:
-                let row = y - 3
-                guard row >= 0, flows.cursor.top + row < flows.rows.count else { return false }
-                flows.cursor.select(flows.cursor.top + row, count: flows.rows.count, page: p)
-            case .timeline:
-                let row = y - 4
-                guard row >= 0, timeline.cursor.top + row < timeline.rows.count else { return false }
-                timeline.cursor.select(timeline.cursor.top + row, count: timeline.rows.count, page: p)
-            default: return false
-            }
+            // Rows from the layout: the two bars at the top, then the screen's own headings.
+            let context = self.context(height)
+            guard withScreen({ $0.select(row: y - 2 - $0.headingRows, context) }) == true else { return false }
             refresh(height: height)
             return true
         }
@@ -519,13 +506,7 @@ public struct App {
         } else if let detail {
             detail.render(into: &c, y0: 2, height: content)
         } else {
-            switch screen {
-            case .queries: queries.render(into: &c, y0: 2, height: content, names: names)
-            case .flows: flows.render(into: &c, y0: 2, height: content, names: names)
-            case .timeline: timeline.render(into: &c, y0: 2, height: content, store: store)
-            case .findings: findings.render(into: &c, y0: 2, height: content)
-            default: break
-            }
+            currentScreen()?.render(into: &c, y0: 2, height: content, context(height))
         }
         drawFooter(into: &c, y: height - 1)
         return c

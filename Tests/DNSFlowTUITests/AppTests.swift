@@ -298,6 +298,17 @@ struct AppTests {
         #expect(app.queries.cursor.index == 2)
         app.handle(mouse: .wheelDown(x: 10, y: 5), width: 100, height: 24)
         #expect(app.queries.cursor.index == 5)
+        // Rows from each screen's layout: the Timeline has its axis under its headings, Flows has none.
+        app.keys("3")
+        app.handle(mouse: .click(x: 10, y: 6), width: 100, height: 24)
+        #expect(app.timeline.cursor.index == 2)
+        app.keys("2")
+        app.handle(mouse: .click(x: 10, y: 4), width: 100, height: 24)
+        #expect(app.flows.cursor.index == 1)
+        // Findings are blocks: a click there selects nothing.
+        app.keys("4")
+        let selectedNothing = !app.handle(mouse: .click(x: 10, y: 6), width: 100, height: 24)
+        #expect(selectedNothing)
     }
 
     @Test func aSmallTerminalSaysSo() throws {

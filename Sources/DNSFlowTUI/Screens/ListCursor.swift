@@ -44,4 +44,11 @@ public struct ListCursor: Equatable, Sendable {
         if index >= top + page { top = index - page + 1 }
         top = max(0, top)
     }
+
+    /// Selects the row drawn `shown` rows below the first on view (a click); false when no row is there.
+    public mutating func select(shown: Int, count: Int, page: Int) -> Bool {
+        guard shown >= 0, top + shown < count else { return false }
+        select(top + shown, count: count, page: page)
+        return true
+    }
 }
