@@ -318,19 +318,4 @@ public struct QueriesScreen {
     /// RCODE (9) and latency (12) take the right edge; the name gets the rest.
     static func rcodeColumn(_ width: Int) -> Int { max(40, width - 22) }
     private func rcodeColumn(_ width: Int) -> Int { QueriesScreen.rcodeColumn(width) }
-
-    static func pad(_ s: String, _ n: Int) -> String {
-        s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
-    }
-}
-
-func pad(_ s: String, _ n: Int) -> String { QueriesScreen.pad(s, n) }
-
-/// Right-aligned in `n` columns.
-func padLeft(_ s: String, _ n: Int) -> String {
-    s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
-}
-
-extension Array {
-    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
 }
