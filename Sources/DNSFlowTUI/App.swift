@@ -46,8 +46,12 @@ public struct App {
     public var flows = FlowsScreen()
     public var timeline = TimelineScreen()
     public var findings = FindingsScreen()
-    public private(set) var detail: TextScreen?
-    public private(set) var help: TextScreen?
+    /// Detail and Help over the screen on view, the last one shown: Esc or q takes it off and shows what was under it.
+    private var overlays: [(id: ScreenID, page: TextScreen)] = []
+    /// What is on top: Help, Detail, or nil for the screen itself.
+    private var overlay: ScreenID? { overlays.last?.id }
+    public var detail: TextScreen? { overlays.last { $0.id == .detail }?.page }
+    public var help: TextScreen? { overlays.last { $0.id == .help }?.page }
     public var status: Status
     public private(set) var summary = Summary()
     public var names = AddressNames()
@@ -143,6 +147,8 @@ public struct App {
         return sequences.count
     }
 
+    static var helpPage: TextScreen { TextScreen(title: "Help — every key", lines: HelpText.lines) }
+
     // MARK: layout
 
     public static let minimumSize = (width: 60, height: 12)
@@ -212,19 +218,19 @@ public struct App {
         }
         message = nil
         if key == "Resize" { return true }
-        let on = help != nil ? ScreenID.help : detail != nil ? .detail : screen
+        let on = overlay ?? screen
         guard let action = KeyBindings.action(for: key, on: on) else { return true }
         let p = page(height)
-        if help != nil || detail != nil {
+        if let top = overlay {
             switch action {
-            case .back, .quit: if help != nil { help = nil } else { detail = nil }
-            case .help: help = help == nil ? TextScreen(title: "Help — every key", lines: HelpText.lines) : nil
+            case .back, .quit: overlays.removeLast()
+            case .help:
+                if top == .help { overlays.removeLast() } else { overlays.append((.help, App.helpPage)) }
             case .up, .down, .pageUp, .pageDown, .home, .end:
-                if help != nil { help!.perform(action, page: p) } else { detail!.perform(action, page: p) }
+                overlays[overlays.count - 1].page.perform(action, page: p)
             default:
-                // Switching screens leaves the overlay.
-                help = nil
-                detail = nil
+                // Switching screens leaves the overlays.
+                overlays.removeAll()
                 return handle(key: key, height: height)
             }
             return true
@@ -233,7 +239,7 @@ public struct App {
         case .quit:
             if !goBack() { wantsQuit = true }
         case .back: _ = goBack()
-        case .help: help = TextScreen(title: "Help — every key", lines: HelpText.lines)
+        case .help: overlays.append((.help, App.helpPage))
         case .screen1: switchTo(.queries)
         case .screen2: switchTo(.flows)
         case .screen3: switchTo(.timeline)
@@ -324,7 +330,7 @@ public struct App {
     private mutating func openDetail(_ e: Entry) {
         let t = store.transaction(of: e)
         let q = t.question.map { "\($0.name.presentation(trailingDot: false)) \($0.type)" } ?? "?"
-        detail = TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))
+        overlays.append((.detail, TextScreen(title: "Detail — \(q)", lines: DetailText.lines(for: t, packet: packets, names: names))))
     }
 
     /// `1 marked row`, `2 marked rows`.
@@ -458,15 +464,14 @@ public struct App {
         case .click(let x, let y):
             if y == 0 {
                 for (tab, range) in App.tabRanges(findings: summary.findings.count) where range.contains(x) {
-                    help = nil
-                    detail = nil
+                    overlays.removeAll()
                     switchTo(tab)
                     refresh(height: height)
                     return true
                 }
                 return false
             }
-            guard help == nil, detail == nil else { return false }
+            guard overlay == nil else { return false }
             // Rows from the layout: the two bars at the top, then the screen's own headings.
             let context = self.context(height)
             guard withScreen({ $0.select(row: y - 2 - $0.headingRows, context) }) == true else { return false }
@@ -501,10 +506,8 @@ public struct App {
         drawTabs(into: &c)
         drawStatus(into: &c, y: 1)
         let content = App.contentHeight(height)
-        if let help {
-            help.render(into: &c, y0: 2, height: content)
-        } else if let detail {
-            detail.render(into: &c, y0: 2, height: content)
+        if let top = overlays.last {
+            top.page.render(into: &c, y0: 2, height: content)
         } else {
             currentScreen()?.render(into: &c, y0: 2, height: content, context(height))
         }
@@ -515,13 +518,13 @@ public struct App {
     private func drawTabs(into c: inout Canvas) {
         c.paintRow(0, .tab)
         c.put(0, 0, " dnsflow ", .tabActive)
-        let active = help != nil ? nil : detail != nil ? nil : screen
+        let active = overlay == nil ? screen : nil
         let tabs = App.tabRanges(findings: summary.findings.count)
         for (tab, range) in tabs {
             c.put(range.lowerBound, 0, App.tabLabel(tab, findings: summary.findings.count), tab == active ? .tabActive : .tab)
         }
         var tabsEnd = (tabs.last?.1.upperBound ?? 50) + 1
-        if let overlay = help != nil ? "Help" : detail != nil ? "Detail" : nil {
+        if let overlay = overlay?.title {
             tabsEnd = c.put(tabsEnd, 0, " ▸ \(overlay) ", .tabActive) + 1
         }
         var mode = status.mode
@@ -598,9 +601,9 @@ public struct App {
             c.put(0, y, " " + message.text, message.role)
             return
         }
-        let on = help != nil ? ScreenID.help : detail != nil ? .detail : screen
+        let on = overlay ?? screen
         var x = 0
-        let keys = help != nil || detail != nil ? [("Esc", "back"), ("↑↓", "scroll"), ("1-4", "screens"), ("q", "back")] : KeyBindings.footer(on: on)
+        let keys = overlay != nil ? [("Esc", "back"), ("↑↓", "scroll"), ("1-4", "screens"), ("q", "back")] : KeyBindings.footer(on: on)
         for (key, label) in keys where x + key.count + label.count + 2 < c.width {
             x = c.put(x, y, key, .footerKey)
             x = c.put(x, y, " " + label + " ", .footer)

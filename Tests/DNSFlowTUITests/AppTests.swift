@@ -93,6 +93,15 @@ struct AppTests {
         #expect(app.detail == nil && !app.wantsQuit)
         app.keys("?", "q")
         #expect(app.help == nil && !app.wantsQuit)
+        // Overlays stack: Help over Detail comes off first, and Detail is still there under it.
+        app.keys("Enter", "?")
+        #expect(app.help != nil && app.detail != nil)
+        #expect(app.render(width: 100, height: 24).text.contains("Help — every key"))
+        app.keys("Esc")
+        #expect(app.help == nil && app.detail != nil)
+        #expect(app.render(width: 100, height: 24).text.contains("Detail — "))
+        app.keys("q")
+        #expect(app.detail == nil && !app.wantsQuit)
         app.keys("q")
         #expect(app.wantsQuit)
     }
