@@ -28,11 +28,6 @@ public struct App {
         case overwrite(path: String, of: PromptKind)
     }
 
-    struct Prompt {
-        var kind: PromptKind
-        var label: String
-        var text: String
-    }
 
     enum Event {
         case query(Int, ObservedMessage, Analysis)
@@ -67,7 +62,7 @@ public struct App {
     public var defersRecompute = false
     public private(set) var isPaused = false
     public private(set) var message: (text: String, role: Role)?
-    var prompt: Prompt?
+    var prompt: Prompt<PromptKind>?
     private var held: [Event] = []
     /// Screens and filters to return to (Enter on a flow or a finding drills in; q and Esc come back).
     private var backStack: [(screen: ScreenID, filter: QueryFilter)] = []
@@ -356,35 +351,20 @@ public struct App {
 
     private mutating func editPrompt(_ key: String) -> Bool {
         guard var p = prompt else { return false }
-        if case .overwrite(let path, let kind) = p.kind {
-            prompt = nil
-            if key == "y" || key == "Y" { write(kind, to: path, overwrite: true) } else { message = ("not written: \(path) exists", .message) }
-            return true
+        let outcome = p.edit(key)
+        prompt = nil
+        switch outcome {
+        case .editing: prompt = p
+        case .cancelled: message = ("cancelled", .message)
+        case .submitted: submit(p)
+        case .answered(let yes):
+            guard case .overwrite(let path, let kind) = p.kind else { break }
+            if yes { write(kind, to: path, overwrite: true) } else { message = ("not written: \(path) exists", .message) }
         }
-        switch key {
-        case "Esc":
-            prompt = nil
-            message = ("cancelled", .message)
-            return true
-        case "Enter":
-            prompt = nil
-            submit(p)
-            return true
-        case "Backspace":
-            if !p.text.isEmpty { p.text.removeLast() }
-        case "Ctrl-U":
-            p.text = ""
-        case "Space":
-            p.text.append(" ")
-        default:
-            guard key.count == 1, let scalar = key.unicodeScalars.first, scalar.value >= 0x20, scalar.value != 0x7f else { return true }
-            p.text.append(key)
-        }
-        prompt = p
         return true
     }
 
-    private mutating func submit(_ p: Prompt) {
+    private mutating func submit(_ p: Prompt<PromptKind>) {
         switch p.kind {
         case .filter:
             do {
@@ -407,44 +387,21 @@ public struct App {
     /// The rows a finding names (what Enter on it shows).
     private func findingRows(_ id: String) -> [Entry] { store.entries.filter { $0.facts.findings.contains(id) } }
 
+    /// Writes what `kind` exports (the prompt's answer) to `path`; says how it went in the footer.
     private mutating func write(_ kind: PromptKind, to path: String, overwrite: Bool) {
-        let rows: [Entry]
+        let content: ExportContent
         switch kind {
-        case .exportAll: rows = queries.shownEntries(store)
-        case .exportFinding(let id): rows = findingRows(id)
-        case .exportFlows: rows = []
-        default: rows = store.markedEntries
+        case .exportAll: content = .rows(queries.shownEntries(store))
+        case .exportFinding(let id): content = .rows(findingRows(id))
+        case .exportFlows: content = .flows(flows.rows)
+        case .savePcap: content = .packets(store.markedEntries)
+        default: content = .rows(store.markedEntries)
         }
         do {
-            if kind == .savePcap {
-                var points: [CapturePoint] = []
-                for e in rows {
-                    if let q = e.queryPacket { points.append(q.point) }
-                    if let r = e.responsePacket { points.append(r.point) }
-                }
-                let found = points.compactMap(packets)
-                guard !found.isEmpty else {
-                    message = ("no packets held for the marked rows (evicted): nothing written", .rcodeError)
-                    return
-                }
-                let bytes = try PcapFileWriter.encode(found.sorted { $0.timestamp < $1.timestamp })
-                try AtomicFile.write(bytes, to: path, overwrite: overwrite)
-                let missing = points.count - found.count
-                message = ("wrote \(found.count) packets to \(path)" + (missing > 0 ? " (\(missing) no longer held)" : ""), .message)
-            } else if kind == .exportFlows {
-                var text = FlowCSV.header
-                for g in flows.rows { text += FlowCSV.row(QueryStore.flowStats(g), names: names) }
-                try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
-                message = ("wrote \(flows.rows.count) flow\(flows.rows.count == 1 ? "" : "s") to \(path)", .message)
-            } else {
-                var text = TransactionCSV.header
-                for e in rows { text += TransactionCSV.row(store.transaction(of: e), names: names) }
-                try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
-                message = ("wrote \(rowCount(rows.count)) to \(path)", .message)
-            }
+            message = try Exports.write(content, to: path, overwrite: overwrite, store: store, names: names, packets: packets)
         } catch {
             if error.exists {
-                prompt = Prompt(kind: .overwrite(path: path, of: kind), label: "\(path) exists; overwrite? (y/n) ", text: "")
+                prompt = Prompt(kind: .overwrite(path: path, of: kind), label: "\(path) exists; overwrite? (y/n) ", text: "", isQuestion: true)
             } else {
                 message = ("not written: \(error.description)" + (kind == .exportMarked || kind == .savePcap ? "; the marks are kept" : ""), .rcodeError)
             }
