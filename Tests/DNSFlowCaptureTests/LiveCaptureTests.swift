@@ -180,6 +180,28 @@ func runRaceCheck(_ mode: String) throws {
 
 /// `--replay` of the lab's race capture behaves as a live capture of it would: packets counted as they play, the
 /// re-send's evidence and the finding within 1.5 s of the re-send's place in the recording. Needs tmux only.
+/// The interface on the lab's captures in a real terminal at 80x24 (scripts/live/screens-check.sh asserts): the 10 s
+/// race's wait leads the status bar and stays with `f`, every distinct name reads distinctly, the Timeline's axis
+/// never reads negative nanoseconds while zooming, `E` on Flows writes what `--flows-csv` writes. Needs tmux only.
+@Suite("Screens in a real terminal")
+struct ScreensInATerminalTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux"))
+    func theLabCapturesReadRightAt80x24() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-screens-\(UUID().uuidString)")
+        let check = Process()
+        check.executableURL = packageRoot.appendingPathComponent("scripts/live/screens-check.sh")
+        check.arguments = [dnsflowBinary.path, out.path]
+        let output = Pipe()
+        check.standardError = output
+        check.standardOutput = output
+        try check.run()
+        let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "\(message)")
+        if check.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
+    }
+}
+
 @Suite("Replay in real time")
 struct ReplayTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux"))

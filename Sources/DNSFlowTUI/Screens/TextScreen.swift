@@ -54,6 +54,12 @@ public enum HelpText {
             }
             out.append(StyledLine(""))
         }
+        out.append(StyledLine("Latency and waited", .title))
+        out.append(StyledLine("  latency  one query: from its packet to its answer's (>100ms, s: latency)"))
+        out.append(StyledLine("  waited   what the application waited: its lookup, the whole search-list walk of one"))
+        out.append(StyledLine("           getaddrinfo call, first query to last answer or give-up, re-sends included"))
+        out.append(StyledLine("           (status bar: lookups, slow = waited 1 s or more, worst; wait>1s; s: lookup wait)"))
+        out.append(StyledLine(""))
         out.append(StyledLine("Filter terms (/), all must hold", .title))
         for term in QueryFilter.syntax { out.append(StyledLine("  " + term)) }
         out.append(StyledLine(""))
