@@ -37,10 +37,45 @@ public struct App {
 
     public let store: QueryStore
     public private(set) var screen = ScreenID.queries
-    public var queries = QueriesScreen()
-    public var flows = FlowsScreen()
-    public var timeline = TimelineScreen()
-    public var findings = FindingsScreen()
+    /// The tab screens, by id (`ScreenID.makeScreen`): App knows them only as `Screen`s, but for the four accessors
+    /// below (the Queries filter rules what Flows and the Timeline show; tests read their state).
+    private var screens: [ScreenID: any Screen] = Dictionary(uniqueKeysWithValues: ScreenID.tabs.compactMap { id in id.makeScreen().map { (id, $0) } })
+    public var queries: QueriesScreen {
+        get { screens[.queries] as! QueriesScreen }
+        _modify {
+            // Taken out while changed: the only reference to its rows, never copied.
+            var screen = screens.removeValue(forKey: .queries) as! QueriesScreen
+            defer { screens[.queries] = screen }
+            yield &screen
+        }
+    }
+    public var flows: FlowsScreen {
+        get { screens[.flows] as! FlowsScreen }
+        _modify {
+            // Taken out while changed: the only reference to its rows, never copied.
+            var screen = screens.removeValue(forKey: .flows) as! FlowsScreen
+            defer { screens[.flows] = screen }
+            yield &screen
+        }
+    }
+    public var timeline: TimelineScreen {
+        get { screens[.timeline] as! TimelineScreen }
+        _modify {
+            // Taken out while changed: the only reference to its rows, never copied.
+            var screen = screens.removeValue(forKey: .timeline) as! TimelineScreen
+            defer { screens[.timeline] = screen }
+            yield &screen
+        }
+    }
+    public var findings: FindingsScreen {
+        get { screens[.findings] as! FindingsScreen }
+        _modify {
+            // Taken out while changed: the only reference to its rows, never copied.
+            var screen = screens.removeValue(forKey: .findings) as! FindingsScreen
+            defer { screens[.findings] = screen }
+            yield &screen
+        }
+    }
     /// Detail and Help over the screen on view, the last one shown: Esc or q takes it off and shows what was under it.
     private var overlays: [(id: ScreenID, page: TextScreen)] = []
     /// What is on top: Help, Detail, or nil for the screen itself.
@@ -170,36 +205,15 @@ public struct App {
                              filterKey: "\(q.filter.text)|\(q.problemsOnly)", allowStale: defersRecompute)
     }
 
-    /// The screen on view, as a `Screen` (nil: an overlay's id): the one place a tab is mapped to its screen.
+    /// `body` on the screen on view, changed where it lies (nil: no screen has that id).
     @discardableResult
     private mutating func withScreen<R>(_ body: (inout any Screen) -> R) -> R? {
-        switch screen {
-        case .queries: return App.with(&queries, body)
-        case .flows: return App.with(&flows, body)
-        case .timeline: return App.with(&timeline, body)
-        case .findings: return App.with(&findings, body)
-        default: return nil
-        }
+        guard screens[screen] != nil else { return nil }
+        return body(&screens[screen]!)
     }
 
-    /// `body` on `screen`, moved into the box and back (not copied: its rows, a million lines, stay unshared).
-    private static func with<S: Screen, R>(_ screen: inout S, _ body: (inout any Screen) -> R) -> R {
-        var boxed: any Screen = screen
-        screen = S()
-        defer { screen = boxed as! S }
-        return body(&boxed)
-    }
-
-    /// What the screen on view is, for drawing (read only: a copy in the box is fine).
-    private func currentScreen() -> (any Screen)? {
-        switch screen {
-        case .queries: queries
-        case .flows: flows
-        case .timeline: timeline
-        case .findings: findings
-        default: nil
-        }
-    }
+    /// The screen on view, for drawing.
+    private func currentScreen() -> (any Screen)? { screens[screen] }
 
     // MARK: keys
 
@@ -235,13 +249,13 @@ public struct App {
             if !goBack() { wantsQuit = true }
         case .back: _ = goBack()
         case .help: overlays.append((.help, App.helpPage))
-        case .screen1: switchTo(.queries)
-        case .screen2: switchTo(.flows)
-        case .screen3: switchTo(.timeline)
-        case .screen4: switchTo(.findings)
+        case .screen1, .screen2, .screen3, .screen4:
+            // `screenN`: the N-th tab.
+            if let n = Int(action.rawValue.dropFirst("screen".count)), ScreenID.tabs.indices.contains(n - 1) { switchTo(ScreenID.tabs[n - 1]) }
         case .nextScreen, .previousScreen:
-            let i = ScreenID.tabs.firstIndex(of: screen) ?? 0
-            switchTo(ScreenID.tabs[(i + (action == .nextScreen ? 1 : 3)) % 4])
+            let tabs = ScreenID.tabs
+            let i = tabs.firstIndex(of: screen) ?? 0
+            switchTo(tabs[(i + (action == .nextScreen ? 1 : tabs.count - 1)) % tabs.count])
         case .filter:
             prompt = Prompt(kind: .filter, label: "filter: ", text: queries.filter.text)
         case .problems:
@@ -255,19 +269,17 @@ public struct App {
             prompt = Prompt(kind: .exportMarked, label: "export \(rowCount(store.markedCount, "marked ")) to CSV: ", text: directory + "dnsflow-\(fileStamp()).csv")
         case .exportAll:
             let file = directory + "dnsflow-\(fileStamp())"
-            switch screen {
+            switch currentScreen()?.exportScope ?? .shownRows {
             case .flows:
                 let n = flows.rows.count
                 prompt = Prompt(kind: .exportFlows, label: "export \(n) flow\(n == 1 ? "" : "s") to CSV: ", text: file + "-flows.csv")
-            case .findings:
-                guard let f = findings.selected, f.finding.id != "slow-server" else {
-                    message = ("no finding with rows selected (slow-server is capture-wide)", .message)
-                    return true
-                }
-                let n = findingRows(f.finding.id).count
-                prompt = Prompt(kind: .exportFinding(f.finding.id), label: "export the \(rowCount(n)) of \(f.finding.id) to CSV: ",
-                                text: file + "-\(f.finding.id).csv")
-            default:
+            case .finding(let id):
+                prompt = Prompt(kind: .exportFinding(id), label: "export the \(rowCount(findingRows(id).count)) of \(id) to CSV: ",
+                                text: file + "-\(id).csv")
+            case .nothing(let why):
+                message = (why, .message)
+                return true
+            case .shownRows:
                 prompt = Prompt(kind: .exportAll, label: "export \(rowCount(queries.shownEntries(store).count)) to CSV: ", text: file + ".csv")
             }
         case .markAllShown:

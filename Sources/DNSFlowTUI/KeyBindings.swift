@@ -4,6 +4,17 @@ public enum ScreenID: Int, Hashable, Sendable, CaseIterable {
 
     public static let tabs: [ScreenID] = [.queries, .flows, .timeline, .findings]
 
+    /// A tab's screen, new (nil for the overlays): a new screen is its file, its case here and its line below.
+    func makeScreen() -> (any Screen)? {
+        switch self {
+        case .queries: QueriesScreen()
+        case .flows: FlowsScreen()
+        case .timeline: TimelineScreen()
+        case .findings: FindingsScreen()
+        case .detail, .help: nil
+        }
+    }
+
     public var title: String {
         switch self {
         case .queries: "Queries"

@@ -29,6 +29,18 @@ public enum Reaction: Equatable {
     case message(String, Role)
 }
 
+/// What `E` exports on a screen.
+public enum ExportScope: Equatable {
+    /// Every row the filter shows (`--csv` columns).
+    case shownRows
+    /// The flows on the screen (`--flows-csv` columns).
+    case flows
+    /// One finding's rows.
+    case finding(String)
+    /// Nothing here to export, and why.
+    case nothing(String)
+}
+
 /// One screen of the interface, as an object: it updates from the model, handles a key and says what the key asks
 /// of the application, selects a row by its place on screen (a click), and renders into the rows it is given. A new
 /// screen is a type conforming to this, plus its keys in `KeyBindings.table`.
@@ -43,10 +55,13 @@ public protocol Screen {
     /// Selects the row drawn `row` rows below the headings; false when there is none there.
     mutating func select(row: Int, _ context: ScreenContext) -> Bool
     func render(into canvas: inout Canvas, y0: Int, height: Int, _ context: ScreenContext)
+    /// What `E` exports here.
+    var exportScope: ExportScope { get }
 }
 
 extension Screen {
     public func page(content: Int) -> Int { max(1, content - headingRows) }
+    public var exportScope: ExportScope { .shownRows }
 }
 
 extension QueriesScreen: Screen {
@@ -69,6 +84,7 @@ extension QueriesScreen: Screen {
 
 extension FlowsScreen: Screen {
     public var headingRows: Int { 1 }
+    public var exportScope: ExportScope { .flows }
     public mutating func update(_ c: ScreenContext) {
         update(c.store, shows: c.shows, filterKey: c.filterKey, page: c.page, allowStale: c.allowStale)
     }
@@ -121,6 +137,10 @@ extension TimelineScreen: Screen {
 
 extension FindingsScreen: Screen {
     public var headingRows: Int { 1 }
+    public var exportScope: ExportScope {
+        guard let f = selected, f.finding.id != "slow-server" else { return .nothing("no finding with rows selected (slow-server is capture-wide)") }
+        return .finding(f.finding.id)
+    }
     public mutating func update(_ c: ScreenContext) { update(c.summary) }
 
     public mutating func react(to action: Action, _ c: ScreenContext) -> Reaction {
