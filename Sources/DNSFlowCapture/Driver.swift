@@ -5,8 +5,8 @@ import DNSFlowCore
 /// at the end of input finishes the pipeline with what the first stage still holds. Batch outputs run it to the end;
 /// the interface runs it a slice of time at a time between redraws.
 public final class Driver {
-    // Not checked for overlapping access at run time: the driver is used from one thread, and the checks were a
-    // percent of the whole analysis.
+    // Not checked for overlapping access at run time: the driver is used from one thread, and these are touched for
+    // every packet.
     @exclusivity(unchecked) @usableFromInline var pipelineState: Pipeline
     public var pipeline: Pipeline { pipelineState }
     public let feed: PacketFeed

@@ -54,6 +54,7 @@ struct InterfaceLoop {
         var lastRecompute: Int64 = 0, recomputeCost: Int64 = 0
         var dirty = true
         var outcome = Driver.Outcome.more
+        var lastEvents = 0
 
         while !stop(), !sink.app.wantsQuit {
             // 1. Packets, for one slice of time (idle: the clock moves the analysis on).
@@ -64,7 +65,9 @@ struct InterfaceLoop {
                 if replay != nil { sink.app.status.packetsShown = driver.packets }
                 if outcome != .more { driver.updatePacketStats() }
             }
-            if driver.packets != before || outcome == .idle { dirty = true }
+            // Redrawn when rows changed (a packet, or the clock settling something); ages move once a second below.
+            if driver.packets != before || sink.events != lastEvents { dirty = true }
+            lastEvents = sink.events
             if outcome == .finished, !finished {
                 finished = true
                 dirty = true
@@ -80,7 +83,7 @@ struct InterfaceLoop {
             // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.
             let (w, h) = terminal.size
             let now = monotonicNanoseconds()
-            if isLive, now - lastFigures >= 1_000_000_000 { dirty = true }
+            if isLive || replay != nil, now - lastFigures >= 1_000_000_000 { dirty = true }
             if dirty, now - lastDraw >= max(50_000_000, 4 * drawCost) || (finished && now - lastDraw >= 50_000_000) {
                 // Status: the counts at every draw; what costs (a sort for the percentiles, kernel counters) once a
                 // second, and once more at the end.
@@ -168,12 +171,23 @@ struct InterfaceSink: EvidenceSink {
         if followsPackets { app.store.advance(to: packet.timestamp.totalNanoseconds) }
     }
 
+    /// Rows' events so far (a change to draw).
+    private(set) var events = 0
+
     mutating func querySeen(_ sequence: Int, _ query: ObservedMessage, _ analysis: Analysis) {
         app.queryArrived(sequence, query, analysis)
+        events &+= 1
     }
 
-    mutating func matched(_ t: Transaction) { app.matched(t) }
-    mutating func settled(_ t: Transaction) { app.add(t) }
+    mutating func matched(_ t: Transaction) {
+        app.matched(t)
+        events &+= 1
+    }
+
+    mutating func settled(_ t: Transaction) {
+        app.add(t)
+        events &+= 1
+    }
 
     mutating func clock(_ now: Timestamp) {
         if !app.isPaused { app.store.advance(to: now.totalNanoseconds) }
