@@ -164,10 +164,16 @@ struct LiveCaptureTests {
 
 /// Runs scripts/live/race-check.sh in one of its modes; its screens are kept on failure.
 func runRaceCheck(_ mode: String) throws {
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-race-\(mode)-\(UUID().uuidString)")
+    try runCheckScript("race-check.sh", name: "race-\(mode)", extra: [mode])
+}
+
+/// Runs a check script of scripts/live with the binary and an output folder (then `extra`), expecting it to pass;
+/// the folder (its screens) is kept on failure.
+func runCheckScript(_ script: String, name: String, extra: [String] = []) throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-\(name)-\(UUID().uuidString)")
     let check = Process()
-    check.executableURL = packageRoot.appendingPathComponent("scripts/live/race-check.sh")
-    check.arguments = [dnsflowBinary.path, out.path, mode]
+    check.executableURL = packageRoot.appendingPathComponent("scripts/live/\(script)")
+    check.arguments = [dnsflowBinary.path, out.path] + extra
     let output = Pipe()
     check.standardError = output
     check.standardOutput = output
@@ -178,8 +184,6 @@ func runRaceCheck(_ mode: String) throws {
     if check.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
 }
 
-/// `--replay` of the lab's race capture behaves as a live capture of it would: packets counted as they play, the
-/// re-send's evidence and the finding within 1.5 s of the re-send's place in the recording. Needs tmux only.
 /// The interface on the lab's captures in a real terminal at 80x24 (scripts/live/screens-check.sh asserts): the 10 s
 /// race's wait leads the status bar and stays with `f`, every distinct name reads distinctly, the Timeline's axis
 /// never reads negative nanoseconds while zooming, `E` on Flows writes what `--flows-csv` writes. Needs tmux only.
@@ -187,18 +191,7 @@ func runRaceCheck(_ mode: String) throws {
 struct ScreensInATerminalTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "needs tmux"))
     func theLabCapturesReadRightAt80x24() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-screens-\(UUID().uuidString)")
-        let check = Process()
-        check.executableURL = packageRoot.appendingPathComponent("scripts/live/screens-check.sh")
-        check.arguments = [dnsflowBinary.path, out.path]
-        let output = Pipe()
-        check.standardError = output
-        check.standardOutput = output
-        try check.run()
-        let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "\(message)")
-        if check.terminationStatus == 0 { try? FileManager.default.removeItem(at: out) }
+        try runCheckScript("screens-check.sh", name: "screens")
     }
 }
 
