@@ -57,8 +57,18 @@ public final class PcapHandle {
         var errbuf = PcapStatus.errorBuffer()
         let handle: OpaquePointer?
         if path == "-" {
-            handle = pcap_fopen_offline_with_tstamp_precision(fdopen(0, "rb"), UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
-            guard let handle else { throw .notACapture("standard input", PcapStatus.string(errbuf)) }
+            // A descriptor of its own: closing the capture leaves standard input itself open (a descriptor 0 closed
+            // while other threads open files would be given to one of them).
+            let fd = fcntl(0, F_DUPFD_CLOEXEC, 3)
+            guard fd >= 0, let stream = fdopen(fd, "rb") else {
+                if fd >= 0 { close(fd) }
+                throw .notACapture("standard input", "it is not open")
+            }
+            handle = pcap_fopen_offline_with_tstamp_precision(stream, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf)
+            guard let handle else {
+                fclose(stream)
+                throw .notACapture("standard input", PcapStatus.string(errbuf))
+            }
             return PcapHandle(name: "-", input: input, isLive: false, handle: handle)
         }
         var st = stat()
