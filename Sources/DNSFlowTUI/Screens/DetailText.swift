@@ -22,18 +22,9 @@ public enum DetailText {
     /// Text wrapped at word boundaries to fit 80 columns (the page is drawn from column 1), each line after the first
     /// indented a further `hanging`: a finding's explanation and fix read whole, never cut at the screen's edge.
     static func wrapped(_ text: String, indent: String, hanging: String = "  ", role: Role = .normal, width: Int = 78) -> [StyledLine] {
-        var lines: [StyledLine] = []
-        var line = indent
-        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-            let lead = lines.isEmpty ? indent : indent + hanging
-            if line.count > lead.count, line.count + 1 + word.count > width {
-                lines.append(StyledLine(line, role))
-                line = indent + hanging
-            }
-            line += (line.count > (lines.isEmpty ? indent : indent + hanging).count ? " " : "") + word
-        }
-        lines.append(StyledLine(line, role))
-        return lines
+        let first = wrap(text, width: width - indent.count)
+        let rest = first.count > 1 ? wrap(first.dropFirst().joined(separator: " "), width: width - indent.count - hanging.count) : []
+        return [StyledLine(indent + first[0], role)] + rest.map { StyledLine(indent + hanging + $0, role) }
     }
 
     /// `  name        value`: field names in one column.
