@@ -131,6 +131,36 @@ public struct CapturedPacket: Sendable {
     }
 }
 
+/// A TCP connection attempt to a DNS port and what came back: a client whose connect never completes sends no DNS
+/// message at all, only SYNs (and their retransmissions), and its wait is in them.
+public struct ConnectionEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// A SYN (without ACK) to a DNS port: the client's connect, or its retransmission.
+        case attempt
+        /// A SYN-ACK from a DNS port: the server accepted.
+        case accepted
+        /// A RST from a DNS port to a client that has not sent data yet: the server (or a firewall) refused.
+        case refused
+    }
+
+    public var kind: Kind
+    public var timestamp: Timestamp
+    public var client: Endpoint
+    public var server: Endpoint
+    /// The SYN's sequence number (the client's initial one): a retransmission repeats it.
+    public var sequence: UInt32
+    public var point: CapturePoint
+
+    public init(kind: Kind, timestamp: Timestamp, client: Endpoint, server: Endpoint, sequence: UInt32, point: CapturePoint) {
+        self.kind = kind
+        self.timestamp = timestamp
+        self.client = client
+        self.server = server
+        self.sequence = sequence
+        self.point = point
+    }
+}
+
 /// A DNS message's bytes as carried by one UDP datagram or framed out of one TCP stream.
 public struct DNSPayload: Sendable {
     public var timestamp: Timestamp

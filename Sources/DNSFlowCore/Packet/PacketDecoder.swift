@@ -36,9 +36,11 @@ public struct PacketDecoder {
     }
 
     /// Decodes one captured packet; `emit` receives each DNS payload it completes (none, one, or several
-    /// for a TCP segment that carries several messages); `diagnose` receives each defect.
+    /// for a TCP segment that carries several messages); `diagnose` receives each defect; `connect` each TCP
+    /// connection attempt to a DNS port and its answer (SYN, SYN-ACK, RST).
     public mutating func decode(
-        _ packet: CapturedPacket, emit: (DNSPayload) -> Void, diagnose: (Diagnostic) -> Void
+        _ packet: CapturedPacket, emit: (DNSPayload) -> Void, diagnose: (Diagnostic) -> Void,
+        connect: (ConnectionEvent) -> Void = { _ in }
     ) {
         stats.packets += 1
         stats.bytes += packet.originalLength
@@ -55,13 +57,16 @@ public struct PacketDecoder {
             return
         }
         var point = packet.point
-        point.interfaceIndex = frame.interfaceIndex
+        // The link layer's interface (SLL2), else the file's (a pcapng interface).
+        point.interfaceIndex = frame.interfaceIndex ?? packet.point.interfaceIndex
         point.packetType = frame.packetType
         point.vlans = frame.vlans
         withoutActuallyEscaping(emit) { emit in
             withoutActuallyEscaping(diagnose) { diagnose in
-                var context = Context(packet: packet, point: point, emit: emit, diagnose: diagnose)
-                decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
+                withoutActuallyEscaping(connect) { connect in
+                    var context = Context(packet: packet, point: point, emit: emit, diagnose: diagnose, connect: connect)
+                    decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
+                }
             }
         }
     }
@@ -79,6 +84,7 @@ public struct PacketDecoder {
         var reassembled = false
         var emit: (DNSPayload) -> Void
         var diagnose: (Diagnostic) -> Void
+        var connect: (ConnectionEvent) -> Void
     }
 
     private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket, _ diagnose: (Diagnostic) -> Void) {
@@ -162,6 +168,8 @@ public struct PacketDecoder {
             if datagram.isCutShort {
                 fail(.truncatedTCP, "TCP segment cut off by the snaplen", context.packet, context.diagnose)
             }
+            connectionEvent(flags: offsetFlags, sport: sport, dport: dport, sequence: seq, payloadEmpty: c.remaining == 0,
+                            datagram, &context)
             let segment = TCPDNSReassembler.Segment(
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
@@ -178,6 +186,28 @@ public struct PacketDecoder {
         default:
             if depth == 0 { stats.otherTransport += 1 }
         }
+    }
+
+    /// SYN to a DNS port, SYN-ACK or RST from one: the connection's fate, which carries no DNS message.
+    private func connectionEvent(
+        flags: UInt16, sport: UInt16, dport: UInt16, sequence: UInt32, payloadEmpty: Bool, _ datagram: IPDatagram,
+        _ context: inout Context
+    ) {
+        let syn = flags & 0x02 != 0, ack = flags & 0x10 != 0, rst = flags & 0x04 != 0
+        let kind: ConnectionEvent.Kind
+        if syn, !ack, !rst, isDNS(dport, nil) {
+            kind = .attempt
+        } else if syn, ack, !rst, isDNS(sport, nil) {
+            kind = .accepted
+        } else if rst, payloadEmpty, isDNS(sport, nil), !isDNS(dport, nil) {
+            kind = .refused
+        } else {
+            return
+        }
+        let a = Endpoint(address: datagram.source, port: sport), b = Endpoint(address: datagram.destination, port: dport)
+        context.connect(ConnectionEvent(
+            kind: kind, timestamp: context.packet.timestamp, client: kind == .attempt ? a : b, server: kind == .attempt ? b : a,
+            sequence: sequence, point: context.point))
     }
 
     /// A transport header too short to read: a defect when its ports (if we have them) are DNS ports.

@@ -14,9 +14,23 @@ public struct TCPDNSReassembler {
         public init() {}
     }
 
+    /// One direction of one connection as one capture point sees it: a node's `-i any` (or a pcapng with several
+    /// interfaces, or merged captures) sees each segment once per interface it crosses, and each copy is its own
+    /// stream — a second copy is another sighting of the same messages, not a retransmission.
     struct StreamKey: Hashable {
         var source: Endpoint
         var destination: Endpoint
+        var input: Int
+        var interfaceIndex: UInt32?
+        var packetType: UInt16?
+
+        init(_ s: Segment) {
+            source = s.source
+            destination = s.destination
+            input = s.point.input
+            interfaceIndex = s.point.interfaceIndex
+            packetType = s.point.packetType
+        }
     }
 
     public struct Segment {
@@ -62,7 +76,7 @@ public struct TCPDNSReassembler {
     mutating func process(_ s: Segment, stats: inout PacketStats, emit: (DNSPayload) -> Void) {
         stats.tcpSegments += 1
         sweep(now: s.timestamp, stats: &stats)
-        let key = StreamKey(source: s.source, destination: s.destination)
+        let key = StreamKey(s)
         if s.isRST {
             streams[key] = nil
             return
