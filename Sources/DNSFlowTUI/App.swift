@@ -522,11 +522,11 @@ public struct App {
             // What the application waited leads: lookups (whole search-list walks), how many took 1 s or more, the
             // longest; then the packets and queries behind them, and per-query latency.
             var parts: [(String, Role)] = [
-                (lookupLabel("lookups", "lk") + " \(s.resolutions)", .normal),
-                ("slow \(s.slowResolutions)", s.slowResolutions > 0 ? .latencyTimeout : .normal),
+                (lookupLabel("lookups", "lk") + " \(s.lookups)", .normal),
+                ("slow \(s.slowLookups)", s.slowLookups > 0 ? .latencyTimeout : .normal),
             ]
-            if s.resolutions > 0 {
-                let (text, role) = QueryRow.latencyText(s.slowestResolutionNanoseconds)
+            if s.lookups > 0 {
+                let (text, role) = QueryRow.latencyText(s.slowestLookupNanoseconds)
                 parts.append((lookupLabel("worst ", "max ") + text.dropFirst(), role))
             }
             parts += [

@@ -65,7 +65,7 @@ struct LinesSink: EvidenceSink {
             lines.add(t.sequence, TransactionLine.render(t, names: names) + "\n") { output.write($0) }
             return
         }
-        let lookup = t.analysis.resolution ?? t.sequence
+        let lookup = t.analysis.lookup ?? t.sequence
         for id in t.analysis.findings where lastFindingLookup[id] != lookup {
             lastFindingLookup[id] = lookup
             output.write(TransactionLine.finding(id, t, names: names) + "\n")

@@ -112,7 +112,7 @@ struct LabFixtureTests {
         try checkAgainstTruth(labFixtures.appendingPathComponent(scenario))
     }
 
-    /// Re-sends, pair states and resolution times against the truth and the client's own clock.
+    /// Re-sends, pair states and lookup times against the truth and the client's own clock.
     @Test("analysis matches the truth", arguments: scenarios)
     func analysisMatchesTruth(_ scenario: String) throws {
         let directory = labFixtures.appendingPathComponent(scenario)
@@ -121,10 +121,10 @@ struct LabFixtureTests {
         let queries = decoded.transactions.filter { $0.query != nil }
         #expect(queries.filter { $0.analysis.attempt > 1 }.count == truth.resends, "\(scenario): re-sends")
         #expect(decoded.summary.resends == truth.resends, "\(scenario): re-sends in the summary")
-        #expect(decoded.summary.resolutions == Set(queries.compactMap(\.analysis.resolution)).count)
+        #expect(decoded.summary.lookups == Set(queries.compactMap(\.analysis.lookup)).count)
         #expect(queries.allSatisfy { $0.analysis.querySightings == 1 }, "\(scenario): one sighting each on the pod")
 
-        // Each lookup the client timed is the span of the resolutions that began during it (getent may call
+        // Each lookup the client timed is the span of the lookups dnsflow found that began during it (getent may call
         // getaddrinfo more than once), within 5 ms: the client's clock also counts its own start-up.
         let client = try String(contentsOf: directory.appendingPathComponent("client.tsv"), encoding: .utf8)
         for line in client.split(separator: "\n").dropFirst() {
@@ -134,10 +134,10 @@ struct LabFixtureTests {
                 let t = Double($0.time.seconds) + Double($0.time.nanoseconds) / 1e9
                 return t >= start && t <= start + wall && $0.analysis.attempt == 1
             }
-            let resolutions = Dictionary(grouping: inside, by: { $0.analysis.resolution! })
+            let lookups = Dictionary(grouping: inside, by: { $0.analysis.lookup! })
             let first = try #require(inside.map(\.time).min(), "\(scenario): no query during the lookup of \(f[0])")
-            let end = resolutions.values.compactMap { r -> Int64? in
-                guard let t = r.min(by: { $0.time < $1.time }), let total = t.analysis.resolutionNanoseconds else { return nil }
+            let end = lookups.values.compactMap { r -> Int64? in
+                guard let t = r.min(by: { $0.time < $1.time }), let total = t.analysis.lookupNanoseconds else { return nil }
                 return t.time.nanoseconds(since: first) + total
             }.max() ?? 0
             let seen = Double(end) / 1e9

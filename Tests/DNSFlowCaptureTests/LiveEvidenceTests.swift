@@ -79,7 +79,7 @@ struct LiveEvidenceTests {
             for t in decoded.transactions { sink.settled(t) }
             let a = sink.summary, b = decoded.summary
             #expect(a.answered == b.answered && a.unanswered == b.unanswered && a.resends == b.resends, "\(path)")
-            #expect(a.pairStates == b.pairStates && a.resolutions == b.resolutions && a.slowResolutions == b.slowResolutions)
+            #expect(a.pairStates == b.pairStates && a.lookups == b.lookups && a.slowLookups == b.slowLookups)
             #expect(a.findings.mapValues(\.count) == b.findings.mapValues(\.count) && a.findings.mapValues(\.example) == b.findings.mapValues(\.example))
             #expect(a.latencyFigures?.p99 == b.latencyFigures?.p99)
         }

@@ -1,7 +1,7 @@
 import Testing
 @testable import DNSFlowCore
 
-@Suite("Analysis: sightings, attempts, pairs, resolutions")
+@Suite("Analysis: sightings, attempts, pairs, lookups")
 struct AnalysisTests {
     static let client: [UInt8] = [198, 18, 1, 2]
     static let clusterIP: [UInt8] = [198, 18, 3, 10]
@@ -90,7 +90,7 @@ struct AnalysisTests {
         #expect(Set(partial.transactions.map(\.analysis.pair)).count == 1)
     }
 
-    @Test func searchListWalkIsOneResolution() {
+    @Test func searchListWalkIsOneLookup() {
         let client = Self.client
         func step(_ name: String, _ id: UInt16, _ ms: Int64, _ port: UInt16, positive: Bool) -> [CapturedPacket] {
             let resp: [UInt8] = positive ? Wire.response(id: id, name: name) : Wire.header(id: id, flags: 0x8183) + Wire.name(name) + Wire.u16(1) + Wire.u16(1)
@@ -102,10 +102,10 @@ struct AnalysisTests {
             + step("api.example.com.cluster.local", 3, 4, 40003, positive: false)
             + step("api.example.com", 4, 6, 40004, positive: true)
             + step("other.example", 5, 8, 40005, positive: true))
-        let resolutions = result.transactions.map(\.analysis.resolution)
-        #expect(Set(resolutions.prefix(4)).count == 1)
-        #expect(resolutions[4] != resolutions[0])
-        #expect(result.transactions[0].analysis.resolutionNanoseconds == 7_000_000)
+        let lookups = result.transactions.map(\.analysis.lookup)
+        #expect(Set(lookups.prefix(4)).count == 1)
+        #expect(lookups[4] != lookups[0])
+        #expect(result.transactions[0].analysis.lookupNanoseconds == 7_000_000)
         // The three NXDOMAIN search steps were wasted; the answer and the other name were not.
         #expect(result.transactions.map { $0.analysis.findings.contains("ndots-expansion") } == [true, true, true, false, false])
     }
@@ -145,15 +145,15 @@ struct AnalysisTests {
 
     @Test func continuationRule() {
         func labels(_ s: String) -> DNSName { DNSName(s) }
-        #expect(Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("web.svc.cluster.local")))
-        #expect(Analyzer.continues(from: labels("web.cluster.local"), to: labels("web")))
-        #expect(Analyzer.continues(from: labels("a.b.c.d.e.f"), to: labels("a.b.c.d.e.f.default.svc.cluster.local")))
-        #expect(!Analyzer.continues(from: labels("web.default.svc.cluster.local"), to: labels("db.default.svc.cluster.local")))
-        #expect(!Analyzer.continues(from: labels("web"), to: labels("web")))
-        #expect(Analyzer.continues(from: labels("web"), to: labels("web.cluster.local")))
-        #expect(!Analyzer.continues(from: labels("web.default"), to: labels("webx.default")))
-        #expect(!Analyzer.continues(from: labels("we.b"), to: labels("web")))
-        #expect(Analyzer.continues(from: labels("web.a"), to: labels("web.b")))
+        #expect(Lookups.continues(from: labels("web.default.svc.cluster.local"), to: labels("web.svc.cluster.local")))
+        #expect(Lookups.continues(from: labels("web.cluster.local"), to: labels("web")))
+        #expect(Lookups.continues(from: labels("a.b.c.d.e.f"), to: labels("a.b.c.d.e.f.default.svc.cluster.local")))
+        #expect(!Lookups.continues(from: labels("web.default.svc.cluster.local"), to: labels("db.default.svc.cluster.local")))
+        #expect(!Lookups.continues(from: labels("web"), to: labels("web")))
+        #expect(Lookups.continues(from: labels("web"), to: labels("web.cluster.local")))
+        #expect(!Lookups.continues(from: labels("web.default"), to: labels("webx.default")))
+        #expect(!Lookups.continues(from: labels("we.b"), to: labels("web")))
+        #expect(Lookups.continues(from: labels("web.a"), to: labels("web.b")))
     }
 }
 

@@ -8,11 +8,11 @@ struct FlowMarksTests {
     @Test func marksAgreeWithADictionary() {
         var rng = SplitMix(state: 42)
         var marks = FlowMarks()
-        var reference: [Analyzer.FlowKey: (id: Int, lastSeen: Int64)] = [:]
+        var reference: [FlowKey: (id: Int, lastSeen: Int64)] = [:]
         let server = Endpoint(address: .v4(0xc613_000a), port: 53)
-        func key(_ n: UInt64) -> Analyzer.FlowKey {
+        func key(_ n: UInt64) -> FlowKey {
             let address: IPAddress = n % 5 == 0 ? .v6(0x2001_0db8_0000_0000, n % 97) : .v4(0x0a00_0000 | UInt32(n % 97))
-            return Analyzer.FlowKey(transport: n % 11 == 0 ? .tcp : .udp,
+            return FlowKey(transport: n % 11 == 0 ? .tcp : .udp,
                                     client: Endpoint(address: address, port: UInt16(1024 + n % 300)), server: server)
         }
         var id = 0

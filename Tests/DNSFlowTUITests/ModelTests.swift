@@ -141,7 +141,7 @@ struct ModelTests {
         #expect(clean.entries.filter(\.isProblem).isEmpty)
         // A lookup that waited a second or more is a problem on every row, even where each query was fast and answered.
         let (walk, _) = try store("Fixtures/lab/race-10s/pod.pcap")
-        let slow = walk.entries.filter { ($0.facts.resolutionNanoseconds ?? 0) >= 1_000_000_000 }
+        let slow = walk.entries.filter { ($0.facts.lookupNanoseconds ?? 0) >= 1_000_000_000 }
         #expect(!slow.isEmpty && slow.allSatisfy(\.isProblem))
         #expect(slow.contains { $0.facts.status == .answered && $0.facts.attempt == 1 && ($0.facts.latencyNanoseconds ?? 0) < 1_000_000 })
         let (race, _) = try store("Fixtures/lab/race-5s/pod.pcap")

@@ -30,7 +30,7 @@ struct QueryFactsTests {
             #expect(f.hasQuery == (t.query != nil))
             #expect(f.analysis == t.analysis, "sequence \(t.sequence)")
             #expect(f.pairState == t.analysis.pairState && f.attempt == t.analysis.attempt)
-            #expect(f.chain == t.analysis.chain && f.pair == t.analysis.pair && f.resolution == t.analysis.resolution)
+            #expect(f.chain == t.analysis.chain && f.pair == t.analysis.pair && f.lookup == t.analysis.lookup)
         }
     }
 
@@ -74,7 +74,7 @@ struct QueryFactsTests {
         if t.status == .unanswered || a.attempt > 1 || a.isProbableRetry { return true }
         if let state = a.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
-        if let w = a.resolutionNanoseconds, w >= 1_000_000_000 { return true }
+        if let w = a.lookupNanoseconds, w >= 1_000_000_000 { return true }
         if let r = t.responseRCode, r != .noError, r != .nxDomain { return true }
         return false
     }
@@ -86,8 +86,8 @@ struct QueryFactsTests {
         a.isProbableRetry = true
         a.chain = 0
         a.pair = Int(Int32.max)
-        a.resolution = 12
-        a.resolutionNanoseconds = 0
+        a.lookup = 12
+        a.lookupNanoseconds = 0
         a.flow = 3
         a.querySightings = 2
         a.responseSightings = 255
@@ -104,14 +104,14 @@ struct QueryFactsTests {
         }
         // Beyond what packs, the whole analysis is boxed: every accessor still tells the truth.
         for change in [{ (a: inout Analysis) in a.chain = Int(Int32.max) + 1 }, { $0.attempt = 70_000 }, { $0.attempt = 256 },
-                       { $0.querySightings = 1 << 20 }, { $0.responseSightings = 256 }, { $0.resolutionNanoseconds = .min },
+                       { $0.querySightings = 1 << 20 }, { $0.responseSightings = 256 }, { $0.lookupNanoseconds = .min },
                        { $0.flow = Int(Int32.min) }] {
             var b = a
             change(&b)
             let p = PackedAnalysis(b)
             #expect(p.analysis == b)
             #expect(p.attempt == b.attempt && p.chain == b.chain && p.pair == b.pair && p.pairState == b.pairState)
-            #expect(p.resolutionNanoseconds == b.resolutionNanoseconds && p.findings == b.findings)
+            #expect(p.lookupNanoseconds == b.lookupNanoseconds && p.findings == b.findings)
         }
     }
 

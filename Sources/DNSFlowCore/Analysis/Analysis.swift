@@ -28,9 +28,9 @@ public struct Analysis: Hashable, Sendable {
     /// precondition.
     public var sameSocket: Bool?
     /// Shared by every query of one getaddrinfo call's search-list walk.
-    public var resolution: Int?
-    /// From the resolution's first query to its last response (or last query): what the application waited.
-    public var resolutionNanoseconds: Int64?
+    public var lookup: Int?
+    /// From the lookup's first query to its last response (or last query): what the application waited.
+    public var lookupNanoseconds: Int64?
     /// The 5-tuple's id.
     public var flow: Int?
     /// How many times the query (and the response) was seen: more than once on `-i any` or merged captures.

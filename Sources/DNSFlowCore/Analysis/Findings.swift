@@ -69,7 +69,22 @@ public struct Finding: Hashable, Sendable {
     public static func index(of id: String) -> Int? { all.firstIndex { $0.id == id } }
 }
 
-/// The rules, applied to the finished transactions of one resolution.
+/// How many capture points see each client's queries (2 on a node's `-i any`: before and after DNAT): the most
+/// sightings of any of its queries so far. The lost-between-points rule compares a query's sightings with it. Only
+/// clients seen at more than one point are held.
+struct CapturePoints {
+    private var byClient: [IPAddress: Int] = [:]
+
+    /// The client's count, raised by the sightings of these rows (its finished lookup's).
+    mutating func count(for client: IPAddress, rows: [Transaction]) -> Int {
+        var points = byClient[client] ?? 1
+        for t in rows { points = max(points, t.analysis.querySightings) }
+        if points > 1 { byClient[client] = points }
+        return points
+    }
+}
+
+/// The rules, applied to the finished transactions of one lookup.
 enum FindingRules {
     static let timeoutFloor: Int64 = 900_000_000
 
@@ -85,12 +100,12 @@ enum FindingRules {
         return true
     }
 
-    /// Finding ids for each transaction (by sequence) of one resolution.
+    /// Finding ids for each transaction (by sequence) of one lookup.
     /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
     static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> SequenceMap<[String]> {
         var out = SequenceMap<[String]>()
         let answeredAtOnce = isAnsweredAtOnce(rows)
-        // Most resolutions: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
+        // Most lookups: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
         // grouping below — it is most of the analysis's cost on a busy capture.
         if answeredAtOnce, rows.allSatisfy({ $0.responseRCode == .noError }) { return out }
         func mark(_ ts: [Transaction], _ f: Finding) {
@@ -144,7 +159,7 @@ enum FindingRules {
                     mark(members, .muslResolver)
                 }
             }
-            // serial-fallback: at or after the resolution's first re-send that followed a timeout, the two sends of
+            // serial-fallback: at or after the lookup's first re-send that followed a timeout, the two sends of
             // one attempt went one at a time (the second after the first's answer).
             if let firstTimeout = firstTimeoutResend {
                 for (_, sends) in Dictionary(grouping: members, by: { SequenceKey($0.analysis.attempt) }) where sends.count == 2 {

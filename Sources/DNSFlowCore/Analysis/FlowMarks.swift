@@ -17,7 +17,7 @@ struct FlowMarks {
     var count: Int { index.count }
 
     /// The slot of the 5-tuple's mark, if it has one.
-    func find(_ key: Analyzer.FlowKey) -> Int32? {
+    func find(_ key: FlowKey) -> Int32? {
         guard let wanted = addresses.tuple(key.transport, client: key.client, server: key.server) else { return nil }
         return index.find(hash: wanted.hash) { marks[Int($0)].tuple == wanted }
     }
@@ -28,7 +28,7 @@ struct FlowMarks {
     }
 
     /// A mark for a 5-tuple that has none.
-    mutating func add(_ key: Analyzer.FlowKey, id: Int, lastSeen: Int64) -> Int32 {
+    mutating func add(_ key: FlowKey, id: Int, lastSeen: Int64) -> Int32 {
         let mark = Mark(tuple: addresses.hold(key.transport, client: key.client, server: key.server), id: id,
                         lastSeen: lastSeen)
         let slot: Int32

@@ -64,7 +64,7 @@ public struct SequenceKey: Hashable, Sendable {
     @inline(__always) public func _rawHashValue(seed: Int) -> Int { FastHash.mix(UInt64(UInt(bitPattern: value)), seed: seed) }
 }
 
-/// A dictionary from sequence numbers (transactions, chains, pairs, resolutions) to values; also for any other `Int`
+/// A dictionary from sequence numbers (transactions, chains, pairs, lookups) to values; also for any other `Int`
 /// key that is already a hash.
 public struct SequenceMap<Value> {
     private var storage: [SequenceKey: Value] = [:]

@@ -74,8 +74,8 @@ public enum TransactionCSV {
         row.int(a.pair)
         row.text(a.pairState?.rawValue)
         row.text(a.sameSocket.map { $0 ? "1" : "0" })
-        row.int(a.resolution)
-        row.milliseconds(a.resolutionNanoseconds, digits: digits)
+        row.int(a.lookup)
+        row.milliseconds(a.lookupNanoseconds, digits: digits)
         row.int(a.flow)
         row.int(isQuery ? a.querySightings : max(1, a.responseSightings))
         row.field { out in

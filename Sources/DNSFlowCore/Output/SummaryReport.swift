@@ -51,7 +51,7 @@ public struct SummaryReport {
         row("re-sends", "\(s.resends) (same client, id and question)" + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : ""))
         let pairOrder: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
         row("A/AAAA pairs", pairOrder.map { "\(s.pairStates[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
-        row("resolutions", "\(s.resolutions), \(s.slowResolutions) took 1 s or more, slowest \(ms(s.resolutions > 0 ? s.slowestResolutionNanoseconds : nil)) ms")
+        row("resolutions", "\(s.lookups), \(s.slowLookups) took 1 s or more, slowest \(ms(s.lookups > 0 ? s.slowestLookupNanoseconds : nil)) ms")
         if let l = s.latencyFigures {
             row("latency p50/p90/p99/max", "\(ms(l.p50)) / \(ms(l.p90)) / \(ms(l.p99)) / \(ms(l.max)) ms")
         } else {
@@ -109,9 +109,9 @@ public struct SummaryReport {
         fields.append(("probable_retries", "\(s.probableRetries)"))
         fields.append(("pairs", "{" + [Analysis.PairState.ok, .retried, .partial, .failed, .single]
             .map { "\(JSON.string($0.rawValue)):\(s.pairStates[$0] ?? 0)" }.joined(separator: ",") + "}"))
-        fields.append(("resolutions", "\(s.resolutions)"))
-        fields.append(("slow_resolutions", "\(s.slowResolutions)"))
-        fields.append(("slowest_resolution_ms", ms(s.resolutions > 0 ? s.slowestResolutionNanoseconds : nil)))
+        fields.append(("resolutions", "\(s.lookups)"))
+        fields.append(("slow_resolutions", "\(s.slowLookups)"))
+        fields.append(("slowest_resolution_ms", ms(s.lookups > 0 ? s.slowestLookupNanoseconds : nil)))
         fields.append(("findings", "[" + s.rankedFindings.map {
             "{\"id\":\(JSON.string($0.finding.id)),\"title\":\(JSON.string($0.finding.title)),\"count\":\($0.count),"
                 + "\"rows\":\($0.rows),\"example\":\(JSON.string($0.example)),\"fix\":\(JSON.string($0.finding.fix))}"

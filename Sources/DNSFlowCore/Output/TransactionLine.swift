@@ -38,7 +38,7 @@ public enum TransactionLine {
         var s = "\(t.time.timeOfDay) finding \(id): \(title) ("
         if let q = t.question { s += "\(q.type)? \(q.name) " }
         s += "from \(names.label(t.client))"
-        if let waited = t.analysis.resolutionNanoseconds {
+        if let waited = t.analysis.lookupNanoseconds {
             s += ", lookup waited " + TransactionCSV.formatMilliseconds(waited, digits: 6) + " ms"
         }
         return s + ")"

@@ -27,13 +27,13 @@ public struct Summary: Sendable {
     public var probableRetries = 0
     /// A/AAAA pairs (and lone queries) by state.
     public var pairStates: [Analysis.PairState: Int] = [:]
-    public var resolutions = 0
-    /// Resolutions that took a second or more, and the slowest.
-    public var slowResolutions = 0
-    public var slowestResolutionNanoseconds: Int64 = 0
+    public var lookups = 0
+    /// Lookups that took a second or more, and the slowest.
+    public var slowLookups = 0
+    public var slowestLookupNanoseconds: Int64 = 0
     public struct FindingCount: Sendable {
         public var finding: Finding
-        /// Resolutions (lookups) it was found in.
+        /// Lookups it was found in.
         public var count: Int
         /// Transactions that are evidence for it.
         public var rows: Int
@@ -132,8 +132,8 @@ public struct Summary: Sendable {
     }
     /// Findings by their place in `Finding.all` (counted per row: no string hashed per row).
     var findingCounts = [FindingCount?](repeating: nil, count: Finding.all.count)
-    /// The resolution each finding was last counted for.
-    var lastResolutionByFinding = [Int?](repeating: nil, count: Finding.all.count)
+    /// The lookup each finding was last counted for.
+    var lastLookupByFinding = [Int?](repeating: nil, count: Finding.all.count)
 
     /// Findings, most important first.
     public var rankedFindings: [FindingCount] {

@@ -26,15 +26,15 @@ public struct SummarySink: EvidenceSink {
                     summary.findingCounts[i]!.exampleSequence = t.sequence
                 }
                 summary.findingCounts[i]!.rows += 1
-                if summary.lastResolutionByFinding[i] != a.resolution {
+                if summary.lastLookupByFinding[i] != a.lookup {
                     summary.findingCounts[i]!.count += 1
-                    summary.lastResolutionByFinding[i] = a.resolution
+                    summary.lastLookupByFinding[i] = a.lookup
                 }
             }
-            if a.resolution == t.sequence, let total = a.resolutionNanoseconds {
-                summary.resolutions += 1
-                if total >= 1_000_000_000 { summary.slowResolutions += 1 }
-                summary.slowestResolutionNanoseconds = max(summary.slowestResolutionNanoseconds, total)
+            if a.lookup == t.sequence, let total = a.lookupNanoseconds {
+                summary.lookups += 1
+                if total >= 1_000_000_000 { summary.slowLookups += 1 }
+                summary.slowestLookupNanoseconds = max(summary.slowestLookupNanoseconds, total)
             }
         }
         switch t.status {

@@ -106,7 +106,7 @@ public struct Transaction: Sendable {
         set { unique(); fields.isUnmatchable = newValue }
     }
 
-    /// Attempts, pair, resolution, flow and sightings (filled in by the analysis).
+    /// Attempts, pair, lookup, flow and sightings (filled in by the analysis).
     public var analysis: Analysis {
         get { fields.analysis }
         _modify { unique(); yield &fields.analysis }

@@ -1,6 +1,6 @@
 /// Pairs queries with responses, in bounded memory.
 ///
-/// A response answers the most recent still-unanswered query with the same key sent at or before it,
+/// A response answers the most recent still-unanswered query with the same key (`QueryKey`) sent at or before it,
 /// within the window: when a resolver re-sends on one socket with one id, the response goes to the latest
 /// send and the earlier ones stay unanswered. A query nothing answers within the window is unanswered; a
 /// response with no query is an orphan.
@@ -9,21 +9,6 @@
 /// has passed), and nothing is kept after that: memory holds only the queries still waiting. Every
 /// transaction carries `sequence`, the order of its first message; `InSequence` restores that order.
 public struct TransactionMatcher {
-    struct Key: Hashable {
-        var transport: TransportProtocol
-        var client: Endpoint
-        var server: Endpoint
-        var id: UInt16
-        var name: DNSName
-        var type: DNSType
-        var qclass: DNSClass
-
-        func _rawHashValue(seed: Int) -> Int {
-            let small = UInt64(id) << 32 | UInt64(type.rawValue) << 16 | UInt64(qclass.rawValue)
-            return FastHash.mix(FastHash.fold(FastHash.fold(FastHash.flow(transport, client, server), name.fingerprint), small), seed: seed)
-        }
-    }
-
     public struct Configuration: Sendable {
         /// How long a query waits for its response, in capture time.
         public var windowSeconds: Int64 = 60
@@ -38,7 +23,7 @@ public struct TransactionMatcher {
     private var waiting = SequenceMap<Transaction>()
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
-    private var open: [Key: InlineList<(sequence: Int, time: Timestamp)>] = [:]
+    private var open: [QueryKey: InlineList<(sequence: Int, time: Timestamp)>] = [:]
     /// Waiting sequences in arrival order with the seconds of their times, all the window compares (answered ones are
     /// skipped lazily): checking the oldest, at every message, reads no transaction. 16 bytes a query of the last
     /// minute.
@@ -64,18 +49,18 @@ public struct TransactionMatcher {
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
             // (One lookup of the key: the list is edited where it lies.)
             var superseded = InlineList<Int>()
-            Self.append((seq, observed.timestamp), to: &open[Key(observed, client: observed.source, server: observed.destination),
+            Self.append((seq, observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
                                                            default: InlineList()], waiting: waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
             waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
-        let key = Key(observed, client: observed.destination, server: observed.source)
+        let key = QueryKey(observed, client: observed.destination, server: observed.source)
         if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
-                if let q = t.query { close(match, key: Key(q, client: q.source, server: q.destination)) }
+                if let q = t.query { close(match, key: QueryKey(q, client: q.source, server: q.destination)) }
                 for alias in aliases { close(match, key: alias) }
             }
             t.response = observed
@@ -117,7 +102,7 @@ public struct TransactionMatcher {
     public mutating func addSighting(of seq: Int, _ observed: ObservedMessage) {
         // Matched by the first sighting's time, as the query itself.
         guard let sent = waiting[seq]?.query?.timestamp else { return }
-        let key = Key(observed, client: observed.source, server: observed.destination)
+        let key = QueryKey(observed, client: observed.source, server: observed.destination)
         if open[key]?.contains(where: { $0.sequence == seq }) != true {
             open[key, default: InlineList()].append((seq, sent))
             sightingKeys[seq, default: []].append(key)
@@ -148,7 +133,7 @@ public struct TransactionMatcher {
 
     /// Removes and returns the most recent open query for `key` sent at or before `time`, within the window.
     /// One hash lookup in the common case (one query per key).
-    private mutating func takeMatchingQuery(for key: Key, at time: Timestamp) -> Int? {
+    private mutating func takeMatchingQuery(for key: QueryKey, at time: Timestamp) -> Int? {
         guard let i = open.index(forKey: key) else { return nil }
         // Read through one copy of the list (each `open.values[i]` copies the whole list out of the table).
         let list = open.values[i]
@@ -168,9 +153,9 @@ public struct TransactionMatcher {
     }
 
     /// Keys a query was registered under besides its first sighting's (few, and only while it waits).
-    private var sightingKeys = SequenceMap<[Key]>()
+    private var sightingKeys = SequenceMap<[QueryKey]>()
 
-    private mutating func close(_ seq: Int, key: Key) {
+    private mutating func close(_ seq: Int, key: QueryKey) {
         guard let i = open.index(forKey: key) else { return }
         open.values[i].removeAll { $0.sequence == seq }
         if open.values[i].isEmpty { open.remove(at: i) }
@@ -190,7 +175,7 @@ public struct TransactionMatcher {
                 givenUp += 1
             }
             guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
-            if let q = t.query { close(seq, key: Key(q, client: q.source, server: q.destination)) }
+            if let q = t.query { close(seq, key: QueryKey(q, client: q.source, server: q.destination)) }
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
             emit(t)
@@ -199,15 +184,6 @@ public struct TransactionMatcher {
             expiry.removeFirst(expiryHead)
             expiryHead = 0
         }
-    }
-}
-
-extension TransactionMatcher.Key {
-    init(_ observed: ObservedMessage, client: Endpoint, server: Endpoint) {
-        let q = observed.message.question
-        self.init(
-            transport: observed.transport, client: client, server: server, id: observed.message.id,
-            name: q?.name.lowercased ?? .root, type: q?.type ?? DNSType(0), qclass: q?.qclass ?? DNSClass(0))
     }
 }
 

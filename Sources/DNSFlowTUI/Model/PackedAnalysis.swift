@@ -4,12 +4,12 @@ import DNSFlowCore
 /// list, and what is rare, in one shared object. A whole analysis whose values do not fit (a query re-sent 70,000
 /// times, ids past 2^31) is boxed there.
 struct PackedAnalysis {
-    private var resolutionNanosecondsValue: Int64
+    private var lookupNanosecondsValue: Int64
     /// The findings (most rows have none; rows with the same list share one `Extra`), and when the values do not pack
     /// (or a retry gap is set, rare) the whole analysis, which every accessor then reads; also a response time too
     /// far from the query's to pack.
     private var extra: Extra?
-    private var chainValue: Int32, pairValue: Int32, resolutionValue: Int32, flowValue: Int32
+    private var chainValue: Int32, pairValue: Int32, lookupValue: Int32, flowValue: Int32
     private var attemptValue: UInt8
     private var querySightings: UInt8, responseSightings: UInt8
     private var bits: UInt8
@@ -37,10 +37,10 @@ struct PackedAnalysis {
             guard let n = Int32(exactly: v), n != PackedAnalysis.none else { return nil }
             return .some(n)
         }
-        resolutionNanosecondsValue = .min
+        lookupNanosecondsValue = .min
         chainValue = PackedAnalysis.none
         pairValue = PackedAnalysis.none
-        resolutionValue = PackedAnalysis.none
+        lookupValue = PackedAnalysis.none
         flowValue = PackedAnalysis.none
         attemptValue = 0
         querySightings = 0
@@ -51,8 +51,8 @@ struct PackedAnalysis {
         // A re-send's gap is kept whole with the rest (most rows have none: eight bytes each otherwise).
         guard a.retryGapNanoseconds == nil, let attempt = UInt8(exactly: a.attempt),
               let qs = UInt8(exactly: a.querySightings), let rs = UInt8(exactly: a.responseSightings),
-              let chain = pack(a.chain), let pair = pack(a.pair), let resolution = pack(a.resolution), let flow = pack(a.flow),
-              a.resolutionNanoseconds != .min else {
+              let chain = pack(a.chain), let pair = pack(a.pair), let lookup = pack(a.lookup), let flow = pack(a.flow),
+              a.lookupNanoseconds != .min else {
             extra = Extra(findings: findings, whole: a)
             return
         }
@@ -61,9 +61,9 @@ struct PackedAnalysis {
         responseSightings = rs
         chainValue = chain ?? PackedAnalysis.none
         pairValue = pair ?? PackedAnalysis.none
-        resolutionValue = resolution ?? PackedAnalysis.none
+        lookupValue = lookup ?? PackedAnalysis.none
         flowValue = flow ?? PackedAnalysis.none
-        resolutionNanosecondsValue = a.resolutionNanoseconds ?? .min
+        lookupNanosecondsValue = a.lookupNanoseconds ?? .min
         var bits: UInt8 = a.isProbableRetry ? 1 : 0
         if let s = a.sameSocket { bits |= s ? 2 : 4 }
         if let p = a.pairState, let i = PackedAnalysis.pairStates.firstIndex(of: p) { bits |= UInt8(i + 1) << 3 }
@@ -88,9 +88,9 @@ struct PackedAnalysis {
     }
     var chain: Int? { whole.map(\.chain) ?? PackedAnalysis.unpack(chainValue) }
     var pair: Int? { whole.map(\.pair) ?? PackedAnalysis.unpack(pairValue) }
-    var resolution: Int? { whole.map(\.resolution) ?? PackedAnalysis.unpack(resolutionValue) }
-    var resolutionNanoseconds: Int64? {
-        whole.map(\.resolutionNanoseconds) ?? (resolutionNanosecondsValue == .min ? nil : resolutionNanosecondsValue)
+    var lookup: Int? { whole.map(\.lookup) ?? PackedAnalysis.unpack(lookupValue) }
+    var lookupNanoseconds: Int64? {
+        whole.map(\.lookupNanoseconds) ?? (lookupNanosecondsValue == .min ? nil : lookupNanosecondsValue)
     }
 
     var analysis: Analysis {
@@ -102,8 +102,8 @@ struct PackedAnalysis {
         a.pair = pair
         a.pairState = pairState
         a.sameSocket = bits & 2 != 0 ? true : bits & 4 != 0 ? false : nil
-        a.resolution = resolution
-        a.resolutionNanoseconds = resolutionNanoseconds
+        a.lookup = lookup
+        a.lookupNanoseconds = lookupNanoseconds
         a.flow = PackedAnalysis.unpack(flowValue)
         a.querySightings = Int(querySightings)
         a.responseSightings = Int(responseSightings)

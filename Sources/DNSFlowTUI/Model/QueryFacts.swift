@@ -129,8 +129,8 @@ public struct QueryFacts: TransactionFacts {
     @inline(__always) public var pairState: Analysis.PairState? { packed.pairState }
     public var chain: Int? { packed.chain }
     public var pair: Int? { packed.pair }
-    public var resolution: Int? { packed.resolution }
-    public var resolutionNanoseconds: Int64? { packed.resolutionNanoseconds }
+    public var lookup: Int? { packed.lookup }
+    public var lookupNanoseconds: Int64? { packed.lookupNanoseconds }
     public var findings: [String] { packed.findings }
     /// A re-send (same id) or a probable one (new id, same question, while the previous was unanswered).
     @inline(__always) public var isRetry: Bool { attempt > 1 || isProbableRetry }

@@ -141,10 +141,10 @@ public struct QueryFilter: Equatable, Sendable {
             guard let l = t.latencyNanoseconds else { return false }
             return eq ? l >= ns : l > ns
         case .waitAbove(let ns, let eq):
-            guard let w = t.resolutionNanoseconds else { return false }
+            guard let w = t.lookupNanoseconds else { return false }
             return eq ? w >= ns : w > ns
         case .waitBelow(let ns, let eq):
-            guard let w = t.resolutionNanoseconds else { return false }
+            guard let w = t.lookupNanoseconds else { return false }
             return eq ? w <= ns : w < ns
         case .latencyBelow(let ns, let eq):
             guard let l = t.latencyNanoseconds else { return false }

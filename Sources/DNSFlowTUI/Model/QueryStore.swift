@@ -190,7 +190,7 @@ public final class QueryStore {
             default: break
             }
             if let l = t.latencyNanoseconds { latencies.append(l) }
-            if let w = t.resolutionNanoseconds { s.worstWait = max(s.worstWait ?? 0, w) }
+            if let w = t.lookupNanoseconds { s.worstWait = max(s.worstWait ?? 0, w) }
         }
         latencies.sort()
         s.worstLatency = latencies.last

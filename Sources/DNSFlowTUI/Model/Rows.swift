@@ -171,7 +171,7 @@ struct RowRecord {
         if t.isRetry { return true }
         if let state = t.pairState, state != .ok, state != .single { return true }
         if let l = t.latencyNanoseconds, l >= 100_000_000 { return true }
-        if let w = t.resolutionNanoseconds, w >= 1_000_000_000 { return true }
+        if let w = t.lookupNanoseconds, w >= 1_000_000_000 { return true }
         if let r = t.rcode, r != .noError, r != .nxDomain { return true }
         return false
     }

@@ -155,11 +155,11 @@ public enum DetailText {
             out.append(pair)
         }
         if let same = a.sameSocket { out.append(field("same socket", same ? "yes" : "no")) }
-        if let resolution = a.resolution {
-            let time = a.resolutionNanoseconds.map {
+        if let lookup = a.lookup {
+            let time = a.lookupNanoseconds.map {
                 ", " + TransactionCSV.formatMilliseconds($0, digits: t.precisionDigits) + " ms from its first query to its last answer"
             } ?? ""
-            out.append(field("resolution", String(resolution) + time))
+            out.append(field("resolution", String(lookup) + time))
         }
         if let flow = a.flow { out.append(field("flow", String(flow))) }
         out.append(field("sightings", "query seen \(t.query == nil ? 0 : a.querySightings) \(times(t.query == nil ? 0 : a.querySightings)), "

@@ -11,7 +11,7 @@ public enum SortKey: String, CaseIterable, Sendable {
         case .time: return a.sequence < b.sequence
         case .wait:
             // The longest lookups first (every row of a lookup carries what it waited); a lookup not settled yet last.
-            let wa = a.facts.resolutionNanoseconds ?? -1, wb = b.facts.resolutionNanoseconds ?? -1
+            let wa = a.facts.lookupNanoseconds ?? -1, wb = b.facts.lookupNanoseconds ?? -1
             return wa != wb ? wa > wb : a.sequence < b.sequence
         case .latency:
             // Slowest first; unanswered (no latency) slower than any answer.

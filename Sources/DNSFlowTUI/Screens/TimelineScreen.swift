@@ -40,8 +40,8 @@ public struct TimelineScreen {
         rows = TimelineScreen.rows(shown)
         for i in rows.indices {
             let last = rows[i].attempts[rows[i].attempts.count - 1]
-            guard !last.facts.hasResponse, !last.isPending, let waited = last.facts.resolutionNanoseconds,
-                  let lookup = last.facts.resolution, let first = store.entry(sequence: lookup) else { continue }
+            guard !last.facts.hasResponse, !last.isPending, let waited = last.facts.lookupNanoseconds,
+                  let lookup = last.facts.lookup, let first = store.entry(sequence: lookup) else { continue }
             rows[i].gaveUp = first.facts.time.totalNanoseconds + waited
         }
         histogram = Histogram(shown)
@@ -263,7 +263,7 @@ public struct TimelineScreen {
         }
     }
 
-    /// Per band: lookups (each resolution once, by what the application waited) and queries (by latency); and the
+    /// Per band: lookups (each lookup once, by what the application waited) and queries (by latency); and the
     /// queries never answered. Counted when the rows change, not at every draw.
     struct Histogram {
         var lookups = Array(repeating: 0, count: TimelineScreen.bands.count)
@@ -276,7 +276,7 @@ public struct TimelineScreen {
             for e in entries where !e.isWaiting && e.facts.hasQuery {
                 let t = e.facts
                 if let l = t.latencyNanoseconds { queries[TimelineScreen.band(l)] += 1 }
-                if t.resolution == e.sequence, let total = t.resolutionNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
+                if t.lookup == e.sequence, let total = t.lookupNanoseconds { lookups[TimelineScreen.band(total)] += 1 }
                 if t.status == .unanswered { never += 1 }
             }
         }

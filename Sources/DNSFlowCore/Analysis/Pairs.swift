@@ -1,0 +1,111 @@
+/// The A and AAAA queries of one search step (getaddrinfo asks both at once), and how they fared together.
+///
+/// Evidence:
+/// * pair: an A and an AAAA first attempt from one client address for one name, the second within `pairWindow`
+///   of the first and not yet paired.
+///
+/// Any other first attempt is a pair of its own (state `single`). A pair is held until its lookup is final (`finish`);
+/// a first query still waiting for its sibling is found by the sibling's `QuestionKey`. The lookups' bound
+/// (`maxOpenLookups`) bounds the pairs: each belongs to one open lookup.
+struct Pairs {
+    struct Pair {
+        /// The first attempt's sequence.
+        var id: Int
+        /// The chain of each query (its first attempt's sequence): one, or two once the sibling came.
+        var chains: InlineList<Int>
+        /// Whether the two first attempts left from one socket (nil until the sibling came).
+        var sameSocket: Bool?
+        var firstSocket: FlowKey
+        /// The sibling's type while the pair waits for it.
+        var waitingType: DNSType?
+        var firstTime: Timestamp
+        /// The sibling's key in `pending` (an A or AAAA).
+        var key: QuestionKey?
+        var lookup: Int
+
+        /// The sibling's first attempt arrived: the pair is whole.
+        mutating func join(_ seq: Int, sameSocket: Bool) {
+            chains.append(seq)
+            self.sameSocket = sameSocket
+            waitingType = nil
+        }
+    }
+
+    private let pairWindow: Int64
+    private var pairs = SequenceMap<Pair>()
+    /// Pairs waiting for their sibling, by the sibling's key.
+    private var pending: [QuestionKey: Int] = [:]
+
+    init(configuration: Analyzer.Configuration) { pairWindow = configuration.pairWindow }
+
+    /// An A or AAAA first attempt whose sibling is waiting for it, within the pair window: the pair is whole. Returns
+    /// the pair and its lookup; nil when no pair waits for this one.
+    mutating func join(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey,
+                       at time: Timestamp) -> (pair: Int, lookup: Int)? {
+        guard type == .a || type == .aaaa,
+              let pid = pending.removeValue(forKey: QuestionKey(client: client, name: name, type: type)),
+              let (sameSocket, lookup) = pairs[pid].flatMap({ pair in
+                  time.nanoseconds(since: pair.firstTime) <= pairWindow && pair.waitingType == type
+                      ? (pair.firstSocket == socket, pair.lookup) : nil
+              })
+        else { return nil }
+        pairs.update(pid) { $0.join(seq, sameSocket: sameSocket) }
+        return (pid, lookup)
+    }
+
+    /// A first attempt no waiting pair took: a pair of its own, waiting for its sibling if it is an A or AAAA.
+    mutating func open(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey,
+                       at time: Timestamp, lookup: Int) {
+        var pair = Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
+                        waitingType: nil, firstTime: time, lookup: lookup)
+        if type == .a || type == .aaaa {
+            let waitFor: DNSType = type == .a ? .aaaa : .a
+            let key = QuestionKey(client: client, name: name, type: waitFor)
+            pair.waitingType = waitFor
+            pair.key = key
+            pending[key] = seq
+        }
+        pairs[seq] = pair
+    }
+
+    /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could
+    /// still be re-sent): the last step of a lookup with a positive answer is then over.
+    func isAnswered(_ pid: Int, attempts: Attempts) -> Bool {
+        pairs.read(pid) { p in p.waitingType == nil && p.chains.allSatisfy { attempts.isAnswered(chain: $0) } } ?? false
+    }
+
+    /// A pair's state as far as its packets show it now (`finish` decides it): `retried` once either of its queries
+    /// was re-sent, `ok` once both were answered at once; nil while nothing is proven.
+    func provisionalState(_ pid: Int?, attempts: Attempts) -> Analysis.PairState? {
+        guard let pid, let chains = pairs.read(pid, { $0.chains }), chains.count == 2 else { return nil }
+        var answeredChains = 0
+        for c in chains {
+            let members = attempts.members(c)
+            if members.count > 1 { return .retried }
+            if members.contains(where: { attempts.isAnswered($0) }) { answeredChains += 1 }
+        }
+        return answeredChains == 2 ? .ok : nil
+    }
+
+    /// The pair's lookup is final: its state from its chains' outcomes, and whether it left from one socket. The pair
+    /// and its chains are forgotten.
+    mutating func finish(_ pid: Int, forgetting attempts: inout Attempts) -> (state: Analysis.PairState, sameSocket: Bool?)? {
+        guard let pair = pairs.removeValue(forKey: pid) else { return nil }
+        if let key = pair.key, pending[key] == pid { pending[key] = nil }
+        var answeredChains = 0
+        var resent = false
+        // Each chain read once and forgotten (the two chains of a pair have different keys, so forgetting one does
+        // not change what the other reads).
+        for c in pair.chains {
+            let members = attempts.takeMembers(c)
+            if members.contains(where: { attempts.isAnswered($0) }) { answeredChains += 1 }
+            if members.count > 1 { resent = true }
+        }
+        guard pair.chains.count == 2 else { return (.single, pair.sameSocket) }
+        switch answeredChains {
+        case 2: return (resent ? .retried : .ok, pair.sameSocket)
+        case 1: return (.partial, pair.sameSocket)
+        default: return (.failed, pair.sameSocket)
+        }
+    }
+}
