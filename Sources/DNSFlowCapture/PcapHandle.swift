@@ -23,6 +23,10 @@ public final class PcapHandle {
     private var offsets: RecordOffsets?
     /// pcapng: each packet's interface (a capture point of its own).
     private var pcapngInterfaces: PcapngInterfaces?
+    /// A pcapng file that describes more than one interface before its first packet: dumpcap writes each
+    /// interface's packets as it gets them, so the file is in time order within an interface but not across them
+    /// (`MergedSource` puts them back in order).
+    public private(set) var hasSeveralInterfaces = false
 
     init(name: String, input: Int, isLive: Bool, handle: OpaquePointer) {
         self.name = name
@@ -40,6 +44,7 @@ public final class PcapHandle {
                 offsets = RecordOffsets(snapshot: Int64(pcap_snapshot(handle)))
             } else {
                 pcapngInterfaces = PcapngInterfaces(descriptor: fileno(file))
+                hasSeveralInterfaces = (pcapngInterfaces?.leadingInterfaces() ?? 0) > 1
             }
         } else {
             seekableFile = nil

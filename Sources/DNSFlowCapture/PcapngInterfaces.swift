@@ -24,6 +24,20 @@ struct PcapngInterfaces {
         bigEndian = order != 0x1A2B_3C4D
     }
 
+    /// How many interfaces the file describes before its first packet (dumpcap describes every interface it captures
+    /// on there).
+    mutating func leadingInterfaces() -> Int {
+        var position: Int64 = 0, count = 0
+        for _ in 0..<Self.maxBlocks {
+            guard let type = read32(at: position, bigEndian: bigEndian),
+                  let length = read32(at: position + 4, bigEndian: bigEndian), length >= 12, length % 4 == 0
+            else { break }
+            if type == 1 { count += 1 } else if type != 0x0A0D_0D0A { break }
+            position += Int64(length)
+        }
+        return count
+    }
+
     /// The interface id of the first packet block at or after `offset`; nil when none is found or the file is damaged.
     mutating func interfaceID(at offset: Int64) -> UInt32? {
         var position = offset

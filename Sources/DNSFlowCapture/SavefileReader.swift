@@ -22,12 +22,15 @@ public final class SavefileReader: @unchecked Sendable {
         public var originalLength: Int
         public var seconds: Int64
         public var nanoseconds: UInt32
+        /// pcapng: the interface the packet block names (each interface is a capture point).
+        public var interface: UInt32?
 
-        public init(data: [UInt8], originalLength: Int, seconds: Int64, nanoseconds: UInt32) {
+        public init(data: [UInt8], originalLength: Int, seconds: Int64, nanoseconds: UInt32, interface: UInt32? = nil) {
             self.data = data
             self.originalLength = originalLength
             self.seconds = seconds
             self.nanoseconds = nanoseconds
+            self.interface = interface
         }
     }
 
@@ -397,7 +400,7 @@ public final class SavefileReader: @unchecked Sendable {
             let original = Self.u32(fixed, 0, big)
             let captured = min(original, interface.snapshot, UInt32(clamping: body - 4))
             guard let data = read(at: at + 12, count: Int(captured)) else { return nil }
-            return Record(data: data, originalLength: Int(original), seconds: 0, nanoseconds: 0)
+            return Record(data: data, originalLength: Int(original), seconds: 0, nanoseconds: 0, interface: 0)
         }
         // Enhanced: interface id(4); obsolete: interface id(2), drops(2). Then time stamp high, low, captured and
         // original lengths.
@@ -409,7 +412,8 @@ public final class SavefileReader: @unchecked Sendable {
         guard captured <= interface.snapshot, Int64(captured) <= body - 20,
               let data = read(at: at + 28, count: Int(captured)) else { return nil }
         let time = interface.time(UInt64(Self.u32(fixed, 4, big)) << 32 | UInt64(Self.u32(fixed, 8, big)))
-        return Record(data: data, originalLength: Int(original), seconds: time.seconds, nanoseconds: time.nanoseconds)
+        return Record(data: data, originalLength: Int(original), seconds: time.seconds, nanoseconds: time.nanoseconds,
+                      interface: UInt32(id))
     }
 
     // MARK: - Reading

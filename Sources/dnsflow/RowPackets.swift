@@ -61,6 +61,8 @@ final class PacketStore {
         if let reader = reader(point) {
             guard let r = reader.record(at: point.fileOffset) else { return nil }
             let digits: UInt8 = r.nanoseconds % 1000 == 0 ? 6 : 9
+            var point = point
+            point.interfaceIndex = r.interface
             return CapturedPacket(timestamp: Timestamp(seconds: r.seconds, nanoseconds: r.nanoseconds, digits: digits),
                                   linkType: linkTypes[point.input], data: r.data, originalLength: r.originalLength,
                                   point: point)

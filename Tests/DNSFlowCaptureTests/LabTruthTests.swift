@@ -34,6 +34,10 @@ struct LabTruth: Decodable {
     var lost_between_pod_and_server: Int
     var nft_dropped: Int
     var resends: Int
+    /// Re-sends with a new id (Go), and copies of one send to further nameservers at once (musl): absent from the
+    /// scenarios made before they were counted.
+    var resends_new_id: Int?
+    var fanouts: Int?
     var lookups: [Lookup]
 
     static func load(_ directory: URL) throws -> LabTruth {
@@ -50,9 +54,9 @@ func checkAgainstTruth(_ directory: URL, sourceLocation: SourceLocation = #_sour
     for (name, captureTruth) in truth.captures.sorted(by: { $0.key < $1.key }) {
         let decoded = try decode([directory.appendingPathComponent(name).path])
         let label = "\(truth.scenario)/\(name)"
-        if name == "node-any.pcap", let pod = truth.captures["pod.pcap"] {
-            // Every query crosses the node twice (before and after DNAT): folded into one message with two
-            // sightings, the node's rows are the pod's rows.
+        if name == "node-any.pcap" || name == "node.pcapng", let pod = truth.captures["pod.pcap"] {
+            // Every query crosses the node twice (before and after DNAT; on `-i any`, or dumpcap's two interfaces in
+            // one pcapng): folded into one message with two sightings, the node's rows are the pod's rows.
             func rows(_ ts: [(String, Int, String, Int, String)]) -> [String] { ts.map { "\($0)" }.sorted() }
             let mine = rows(decoded.transactions.filter { $0.query != nil }.map {
                 ($0.client.description, Int($0.id), $0.question!.name.presentation(trailingDot: false).lowercased(),
@@ -119,13 +123,14 @@ struct LabFixtureTests {
         let truth = try LabTruth.load(directory)
         let decoded = try decode([directory.appendingPathComponent("pod.pcap").path])
         let queries = decoded.transactions.filter { $0.query != nil }
-        #expect(queries.filter { $0.analysis.attempt > 1 }.count == truth.resends, "\(scenario): re-sends")
-        #expect(decoded.summary.resends == truth.resends, "\(scenario): re-sends in the summary")
+        let resends = truth.resends + (truth.resends_new_id ?? 0)
+        #expect(queries.filter(\.analysis.isResend).count == resends, "\(scenario): re-sends")
+        #expect(decoded.summary.resends == resends, "\(scenario): re-sends in the summary")
         #expect(decoded.summary.lookups == Set(queries.compactMap(\.analysis.lookup)).count)
         #expect(queries.allSatisfy { $0.analysis.querySightings == 1 }, "\(scenario): one sighting each on the pod")
 
         // Each lookup the client timed is the span of the lookups dnsflow found that began during it (getent may call
-        // getaddrinfo more than once), within 5 ms: the client's clock also counts its own start-up.
+        // getaddrinfo more than once), within max(25 ms, 2 %): the client's clock also counts its own start-up and exit.
         let client = try String(contentsOf: directory.appendingPathComponent("client.tsv"), encoding: .utf8)
         for line in client.split(separator: "\n").dropFirst() {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false)
@@ -141,7 +146,7 @@ struct LabFixtureTests {
                 return t.time.nanoseconds(since: first) + total
             }.max() ?? 0
             let seen = Double(end) / 1e9
-            #expect(abs(seen - wall) < 0.005, "\(scenario): \(f[0]) took \(wall) s by the client's clock, \(seen) s by dnsflow's")
+            #expect(abs(seen - wall) <= max(0.025, 0.02 * wall), "\(scenario): \(f[0]) took \(wall) s by the client's clock, \(seen) s by dnsflow's")
         }
 
         let states = Set(queries.compactMap(\.analysis.pairState))
@@ -154,7 +159,9 @@ struct LabFixtureTests {
             #expect(!states.isEmpty)
         }
         let sameSocket = Set(queries.compactMap(\.analysis.sameSocket))
-        #expect(sameSocket == (scenario == "single-request-reopen" ? [false] : [true]), "\(scenario): same socket \(sameSocket)")
+        // glibc's single-request-reopen and Go's resolver ask A and AAAA from a socket each.
+        let socketEach: Set<String> = ["single-request-reopen", "lost-last", "go-race", "go-dead-nameserver", "go-all-lost"]
+        #expect(sameSocket == (socketEach.contains(scenario) ? [false] : [true]), "\(scenario): same socket \(sameSocket)")
     }
 
     /// The findings each scenario must show, and the loss findings it must not.
@@ -169,7 +176,8 @@ struct LabFixtureTests {
         let expected: [String: Set<String>] = [
             "clean": ["ndots-expansion"], "use-vc": [], "single-request-reopen": [], "ndots-external": ["ndots-expansion"],
             "race-5s": ["conntrack-race", "serial-fallback"], "race-10s": ["conntrack-race", "serial-fallback", "ndots-expansion"],
-            "single-request": ["conntrack-race", "serial-fallback"], "tc-fallback": ["tc-fallback"],
+            // single-request was sequential from the start: nothing fell back (after the timeout it opens a socket per query).
+            "single-request": ["conntrack-race"], "tc-fallback": ["tc-fallback"],
         ]
         if let want = expected[scenario] {
             #expect(found.intersection(lossFindings.union(["tc-fallback", "ndots-expansion", "musl-resolver"])) == want, "\(scenario): \(found)")

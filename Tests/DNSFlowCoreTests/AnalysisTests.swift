@@ -67,13 +67,43 @@ struct AnalysisTests {
         #expect(Set(result.transactions.map(\.analysis.chain)).count == 1)
     }
 
-    @Test func newIDWhileUnansweredIsAProbableRetry() {
+    @Test func newIDSoonWhileUnansweredIsAProbableRetry() {
         let result = run([
             sll2(Wire.query(id: 1, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
-            sll2(Wire.query(id: 2, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 2000, frame: 2),
+            sll2(Wire.query(id: 2, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 500, frame: 2),
         ])
         #expect(result.transactions.map(\.analysis.isProbableRetry) == [false, true])
         #expect(result.transactions.map(\.analysis.attempt) == [1, 1])
+        #expect(result.transactions.map(\.analysis.link) == [nil, nil])
+    }
+
+    /// Go's resolver re-sends a lost query after its timeout from a new socket with a new id: the same question from
+    /// the same client, a timeout later, the first still unanswered — the second attempt of one query.
+    @Test func newIDAfterATimeoutIsAResendLinkedByItsQuestion() {
+        let result = run([
+            sll2(Wire.query(id: 1, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(Wire.query(id: 2, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 5000, frame: 2),
+            sll2(Wire.query(id: 3, name: "x.example"), from: Self.client, to: Self.clusterIP, sport: 40002, dport: 53, ifindex: 5, ms: 10000, frame: 3),
+        ])
+        #expect(result.transactions.map(\.analysis.attempt) == [1, 2, 3])
+        #expect(result.transactions.map(\.analysis.link) == [nil, .question, .question])
+        #expect(result.transactions.map(\.analysis.isProbableRetry) == [false, false, false])
+        #expect(Set(result.transactions.map(\.analysis.chain)).count == 1)
+        #expect(result.summary.resends == 2 && result.summary.resendsWithNewID == 2)
+        // Nothing answered: the client gave up a timeout after its last send.
+        #expect(result.transactions.first?.analysis.lookupNanoseconds == 15_000_000_000)
+    }
+
+    /// An answered question asked again with a new id is not a re-send: it was answered.
+    @Test func newIDAfterAnAnswerIsANewQuery() {
+        let q1 = Wire.query(id: 1, name: "x.example"), q2 = Wire.query(id: 2, name: "x.example")
+        let result = run([
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(Wire.response(id: 1, name: "x.example"), from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 1, frame: 2),
+            sll2(q2, from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 5000, frame: 3),
+        ])
+        #expect(result.transactions.map(\.analysis.attempt) == [1, 1])
+        #expect(result.transactions.map(\.analysis.link) == [nil, nil])
     }
 
     @Test func pairStatesAndSockets() {
@@ -204,6 +234,42 @@ struct TCFallbackTests {
         Wire.packet(Wire.ethernet(payload: ip), seconds: 1_700_000_000 + ms / 1000, micros: UInt32(ms % 1000) * 1000, frame: frame)
     }
 
+    /// TC=1, then SYNs to port 53 that nothing accepts: the client waited in connect, and no DNS message went over
+    /// TCP — tcp-blocked, not tc-fallback. The SYNs are the lookup's: it lasts until the last of them at least.
+    @Test func truncatedAnswerThenUnansweredSYNsIsTCPBlocked() {
+        let q = Wire.query(id: 77, name: "big.example")
+        var tc = Wire.response(id: 77, name: "big.example")
+        tc[2] |= 0x02   // TC
+        var pipeline = Pipeline()
+        var out: [Transaction] = []
+        var events: [ConnectionEvent] = []
+        pipeline.process(packet(Wire.ipv4(payload: Wire.udp(sport: 40000, dport: 53, payload: q)), ms: 0, frame: 1)) { out.append($0) }
+        pipeline.process(packet(Wire.ipv4(src: [198, 18, 0, 1], dst: [198, 18, 0, 2], payload: Wire.udp(sport: 53, dport: 40000, payload: tc)), ms: 1, frame: 2)) { out.append($0) }
+        for (i, ms) in [2, 1002, 2002, 3002].enumerated() {
+            let syn = packet(Wire.ipv4(proto: 6, payload: Wire.tcp(sport: 41000, dport: 53, seq: 1000, flags: 0x02)), ms: Int64(ms), frame: 3 + i)
+            var decoder = PacketDecoder()
+            decoder.decode(syn, emit: { _ in }, diagnose: { _ in }, connect: { events.append($0) })
+            pipeline.process(syn) { out.append($0) }
+        }
+        pipeline.finish { out.append($0) }
+        #expect(events.map(\.kind) == [.attempt, .attempt, .attempt, .attempt])
+        #expect(events.first.map { "\($0.client) > \($0.server)" } == "198.18.0.2.41000 > 198.18.0.1.53")
+        #expect(Set(pipeline.summary.findings.keys) == ["tcp-blocked"])
+        #expect(out.first?.analysis.lookupNanoseconds == 3_002_000_000)
+    }
+
+    @Test func synAckAndResetAreTheConnectionsFate() {
+        var events: [ConnectionEvent] = []
+        var decoder = PacketDecoder()
+        for (flags, sport, dport) in [(UInt8(0x12), UInt16(53), UInt16(41000)), (0x14, 53, 41000), (0x10, 41000, 53)] {
+            let p = packet(Wire.ipv4(proto: 6, payload: Wire.tcp(sport: sport, dport: dport, seq: 5, flags: flags)), ms: 0, frame: 1)
+            decoder.decode(p, emit: { _ in }, diagnose: { _ in }, connect: { events.append($0) })
+        }
+        // SYN-ACK: accepted; RST-ACK from the server: refused; a bare ACK: nothing.
+        #expect(events.map(\.kind) == [.accepted, .refused])
+        #expect(events.allSatisfy { $0.server.port == 53 && $0.client.port == 41000 })
+    }
+
     @Test func truncatedAnswerWithoutTCPIsFlagged() {
         let q = Wire.query(id: 77, name: "big.example")
         var tc = Wire.response(id: 77, name: "big.example")
@@ -213,7 +279,8 @@ struct TCFallbackTests {
         pipeline.process(packet(Wire.ipv4(payload: Wire.udp(sport: 40000, dport: 53, payload: q)), ms: 0, frame: 1)) { out.append($0) }
         pipeline.process(packet(Wire.ipv4(src: [198, 18, 0, 1], dst: [198, 18, 0, 2], payload: Wire.udp(sport: 53, dport: 40000, payload: tc)), ms: 1, frame: 2)) { out.append($0) }
         pipeline.finish { out.append($0) }
-        #expect(Set(pipeline.summary.findings.keys) == ["tc-fallback", "tc-fallback-failed"])
+        // No TCP follow-up and no connection attempted: the fallback is missing (musl before 1.2.4), not done.
+        #expect(Set(pipeline.summary.findings.keys) == ["tc-fallback-failed"])
     }
 }
 
@@ -231,6 +298,11 @@ struct MuslFanOutTests {
         pipeline.process(Wire.packet(Wire.ethernet(payload: r), micros: 900, frame: 3)) { out.append($0) }
         pipeline.finish { out.append($0) }
         #expect(pipeline.summary.findings["musl-resolver"] != nil)
-        #expect(out.filter { $0.query != nil }.map(\.analysis.attempt).sorted() == [1, 2])
+        // One attempt asked of two nameservers: a fan-out copy, not a re-send.
+        let queries = out.filter { $0.query != nil }.sorted { $0.sequence < $1.sequence }
+        #expect(queries.map(\.analysis.attempt) == [1, 1])
+        #expect(queries.map(\.analysis.link) == [nil, .fanOut])
+        #expect(pipeline.summary.resends == 0 && pipeline.summary.fanOutCopies == 1)
+        #expect(queries.compactMap(\.analysis.pairState).allSatisfy { $0 != .retried })
     }
 }

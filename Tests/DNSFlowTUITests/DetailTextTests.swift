@@ -51,7 +51,7 @@ struct DetailTextTests {
         #expect(!text.contains { $0.contains("OPT PSEUDOSECTION") })   // no EDNS in this capture
 
         // The second attempt, 5 s after the first; its pair state with the letter the Queries screen shows.
-        #expect(text.contains("  attempt        2  +5.00 s after the previous attempt"))
+        #expect(text.contains("  attempt        2  +5.00 s after the previous attempt; same id"))
         #expect(roles(of: "+5.00 s", in: lines) == [.retry])
         #expect(text.contains { $0.hasPrefix("  pair           ") && $0.contains("r retried") })
         #expect(text.contains("  same socket    yes"))
@@ -106,7 +106,7 @@ struct DetailTextTests {
         let all = try Self.race5s()
         let t = try #require(all.first { $0.question?.type == .a && $0.analysis.attempt == 2 })
         let lines = try detail(t, Self.race)
-        #expect(lines.map(\.text).contains("  attempt        2  +5.00 s after the previous attempt"))
+        #expect(lines.map(\.text).contains("  attempt        2  +5.00 s after the previous attempt; same id"))
         #expect(roles(of: "+5.00 s", in: lines) == [.retry])
         #expect(lines.map(\.text).contains("  probable retry no"))
     }

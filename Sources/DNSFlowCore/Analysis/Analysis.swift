@@ -38,6 +38,23 @@ public struct Analysis: Hashable, Sendable {
     public var responseSightings = 0
     /// Ids of the findings this transaction is evidence for (`Finding.byID`).
     public var findings: [String] = []
+    /// What joined this send to its chain (nil for a chain's first send).
+    public var link: AttemptLink?
+
+    /// The evidence that makes a send part of an earlier query's chain.
+    public enum AttemptLink: String, Hashable, Sendable {
+        /// Same client address, DNS id and question: a re-send (any port, transport or server).
+        case id
+        /// Same client address and question with a new id, the earlier send unanswered, a timeout-sized gap later: a
+        /// re-send from a new socket (Go's resolver).
+        case question
+        /// The same send to another nameserver within `fanOutWindow` of the attempt's first: one attempt asking every
+        /// nameserver at once (musl), not a re-send; it keeps the attempt number of the send it copies.
+        case fanOut = "fan-out"
+    }
+
+    /// A re-send of the query (the second or later attempt), not a copy of one attempt to another nameserver.
+    public var isResend: Bool { attempt > 1 && link != .fanOut }
 
     public init() {}
 }

@@ -13,6 +13,13 @@ struct Analyzer {
         var pairWindow: Int64 = 30_000_000_000
         var lookupGap: Int64 = 31_000_000_000
         var sightingWindow: Int64 = 50_000_000
+        /// The same send to another nameserver this soon after its attempt began is a copy of that attempt (fan-out).
+        var fanOutWindow: Int64 = 50_000_000
+        /// A re-send with a new id is told from a new query by a timeout-sized gap at least this long.
+        var resendFloor: Int64 = FindingRules.timeoutFloor
+        /// A lookup whose TCP connection never completed waits this long without activity before it is over (the
+        /// client may still be retrying the connect or go on with its walk).
+        var quietAfterFailedConnect: Int64 = 10_000_000_000
         /// Every query answered and nothing new for this long: the walk is over, even without a positive answer.
         var quietAfterAnswers: Int64 = 2_000_000_000
         var horizon: Int64 = 61_000_000_000
@@ -81,23 +88,26 @@ struct Analyzer {
 
         let key = QueryKey(transport: q.transport, client: q.source, server: q.destination, id: q.message.id,
                            question: asked).attemptKey
-        if let attempt = attempts.continueChain(key, seq, at: q.timestamp) {
+        let client = q.source.address, server = q.destination.address
+        let questionKey = QuestionKey(client: client, name: asked.name, type: asked.type)
+        if let attempt = attempts.continueChain(key, seq, server: server, at: q.timestamp)
+            ?? attempts.continueByQuestion(key, seq, questionKey, server: server, at: q.timestamp)
+        {
             a.attempt = attempt.number
             a.retryGapNanoseconds = attempt.gap
+            a.link = attempt.link
             a.chain = attempt.chain
             a.pair = attempt.pair
             a.lookup = attempt.lookup
-            flows.count(a.flow) { $0.retries += 1 }
+            if a.isResend { flows.count(a.flow) { $0.retries += 1 } }
         } else {
             a.chain = seq
-            let client = q.source.address
-            a.isProbableRetry = attempts.firstAttempt(
-                seq, of: QuestionKey(client: client, name: asked.name, type: asked.type), at: q.timestamp)
+            a.isProbableRetry = attempts.firstAttempt(seq, of: questionKey, at: q.timestamp)
             let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, at: q.timestamp)
             a.pair = pair
             a.lookup = lookup
             attempts.open(Attempts.Chain(id: seq, key: key, members: InlineList(CollectionOfOne(seq)),
-                                         lastTime: q.timestamp, pair: pair, lookup: lookup))
+                                         lastTime: q.timestamp, pair: pair, lookup: lookup, server: server))
         }
         if let l = a.lookup { lookups.gained(l, query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) }
         annotations[seq] = a
@@ -108,12 +118,28 @@ struct Analyzer {
         }
     }
 
+    /// Another capture point's copy of a query (its response may have come already).
     mutating func querySighting(_ seq: Int) {
-        annotations.update(seq) { $0.querySightings += 1 }
+        if annotations.contains(seq) {
+            annotations.update(seq) { $0.querySightings += 1 }
+        } else {
+            held.update(seq) { $0.analysis.querySightings += 1 }
+        }
     }
 
-    mutating func responseSighting(_ seq: Int) {
-        held.update(seq) { $0.analysis.responseSightings += 1 }
+    /// Another capture point's copy of a response. It travels toward the client, so the latest copy is the one seen
+    /// nearest the client: the transaction takes it, and its latency is measured where the client is (from the query's
+    /// first copy, also the nearest the client).
+    mutating func responseSighting(_ seq: Int, _ r: ObservedMessage) {
+        held.update(seq) {
+            $0.analysis.responseSightings += 1
+            if let current = $0.response, r.timestamp >= current.timestamp { $0.response = r }
+        }
+    }
+
+    /// A TCP connection attempt to a DNS port (or its answer): evidence for its client's open lookup.
+    mutating func connection(_ e: ConnectionEvent) {
+        lookups.connection(e)
     }
 
     /// What a query's arrival proved of it (attempt, gap, chain, pair, lookup, flow; with `provisionalPairStates`, its
@@ -218,7 +244,7 @@ struct Analyzer {
         if let joined = pairs.join(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time) {
             return joined
         }
-        let lookup = lookups.join(seq, client: client, name: asked.name, at: time)
+        let lookup = lookups.join(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time)
         pairs.open(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time, lookup: lookup)
         lookups.gained(lookup, pair: seq)
         return (seq, lookup)
@@ -254,7 +280,7 @@ struct Analyzer {
             rows.append(t)
         }
         let points = capturePoints.count(for: lookup.client, rows: rows)
-        let findings = FindingRules.evaluate(rows, pointsForClient: points)
+        let findings = FindingRules.evaluate(rows, pointsForClient: points, connections: lookup.connections)
         // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
         for i in rows.indices {
             if let f = findings[rows[i].sequence] { rows[i].analysis.findings = f }

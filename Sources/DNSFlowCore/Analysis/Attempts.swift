@@ -2,11 +2,16 @@
 /// attempts are probable retries of an earlier query.
 ///
 /// Evidence:
-/// * attempt: same client address, same DNS id, same question, within `attemptWindow` — any port or transport.
+/// * attempt: same client address, same DNS id, same question, within `attemptWindow` — any port or transport
+///   (linked by `id`). The same send to another nameserver within `fanOutWindow` of the attempt's first send is a copy
+///   of that attempt (musl asks every nameserver at once: `fanOut`), not a re-send.
+/// * re-send with a new id: same client address and question, the chain's sends all unanswered, at least
+///   `resendFloor` (a timeout) after its last send and within `retryWindow` — from any socket (Go's resolver re-sends
+///   the lost query from a new socket with a new id: linked by `question`).
 /// * probable retry: same client address and question, a new id, the previous query still unanswered, within
-///   `retryWindow`.
+///   `retryWindow` but sooner than a timeout: a query of its own, flagged.
 ///
-/// A chain is held until its lookup is final (`takeMembers`). For the probable-retry rule each question's latest first
+/// A chain is held until its lookup is final (`takeChain`). For the probable-retry rule each question's latest first
 /// attempt is remembered for `retryWindow`, and at most twice `maxOpenLookups` of them (a flood of new questions: a
 /// probable retry is then told only within the newest).
 struct Attempts {
@@ -19,14 +24,48 @@ struct Attempts {
         var lastTime: Timestamp
         var pair: Int
         var lookup: Int
+        /// The latest attempt's number (fan-out copies share it), when it began and the nameserver of its last send.
+        var attemptNumber = 1
+        var attemptStart: Timestamp
+        var lastServer: IPAddress
+        /// Keys of re-sends with a new id linked to this chain (filed under them too; rare).
+        var linkedKeys: [QueryKey] = []
+
+        init(id: Int, key: QueryKey, members: InlineList<Int>, lastTime: Timestamp, pair: Int, lookup: Int, server: IPAddress) {
+            self.id = id
+            self.key = key
+            self.members = members
+            self.lastTime = lastTime
+            self.pair = pair
+            self.lookup = lookup
+            attemptStart = lastTime
+            lastServer = server
+        }
+
+        /// A send joins the chain: a copy of the current attempt to another nameserver, or the next attempt.
+        mutating func add(_ seq: Int, server: IPAddress, at time: Timestamp, fanOutWindow: Int64, link: Analysis.AttemptLink) -> Attempt {
+            defer {
+                members.append(seq)
+                lastTime = time
+                lastServer = server
+            }
+            if link == .id, server != lastServer, time.nanoseconds(since: attemptStart) <= fanOutWindow {
+                return Attempt(number: attemptNumber, gap: nil, link: .fanOut, chain: id, pair: pair, lookup: lookup)
+            }
+            attemptNumber += 1
+            attemptStart = time
+            return Attempt(number: attemptNumber, gap: time.nanoseconds(since: lastTime), link: link, chain: id, pair: pair, lookup: lookup)
+        }
     }
 
     /// A send the attempt rule added to an existing chain.
     struct Attempt {
-        /// 2 for the second send, and so on.
+        /// 2 for the second send, and so on (a fan-out copy has its attempt's number).
         var number: Int
-        /// Since the chain's previous attempt.
-        var gap: Int64
+        /// Since the chain's previous send (nil for a fan-out copy: not a re-send).
+        var gap: Int64?
+        /// The evidence that put it in the chain.
+        var link: Analysis.AttemptLink
         var chain: Int
         var pair: Int
         var lookup: Int
@@ -34,6 +73,8 @@ struct Attempts {
 
     private let attemptWindow: Int64
     private let retryWindow: Int64
+    private let fanOutWindow: Int64
+    private let resendFloor: Int64
     /// First attempts remembered at most for the probable-retry rule.
     private let maxQuestions: Int
 
@@ -51,22 +92,38 @@ struct Attempts {
     init(configuration: Analyzer.Configuration) {
         attemptWindow = configuration.attemptWindow
         retryWindow = configuration.retryWindow
+        fanOutWindow = configuration.fanOutWindow
+        resendFloor = configuration.resendFloor
         maxQuestions = 2 * configuration.maxOpenLookups
     }
 
-    /// Adds the send to the chain of its key, if the chain's last attempt is within the attempt window.
-    mutating func continueChain(_ key: QueryKey, _ seq: Int, at time: Timestamp) -> Attempt? {
+    /// Adds the send to the chain of its key, if the chain's last send is within the attempt window.
+    mutating func continueChain(_ key: QueryKey, _ seq: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
         guard let id = chainByKey[key] else { return nil }
         var attempt: Attempt?
-        let window = attemptWindow
+        let window = attemptWindow, fanOut = fanOutWindow
         // Edited where it lies (no copy of the member list).
         chains.update(id) { chain in
-            let gap = time.nanoseconds(since: chain.lastTime)
-            guard gap <= window else { return }
-            attempt = Attempt(number: chain.members.count + 1, gap: gap, chain: id, pair: chain.pair, lookup: chain.lookup)
-            chain.members.append(seq)
-            chain.lastTime = time
+            guard time.nanoseconds(since: chain.lastTime) <= window else { return }
+            attempt = chain.add(seq, server: server, at: time, fanOutWindow: fanOut, link: .id)
         }
+        return attempt
+    }
+
+    /// A send with a new id of a question whose latest chain is still unanswered, a timeout or more after that chain's
+    /// last send and within the retry window: the chain's next attempt, filed under this key too.
+    mutating func continueByQuestion(_ key: QueryKey, _ seq: Int, _ question: QuestionKey, server: IPAddress,
+                                     at time: Timestamp) -> Attempt? {
+        guard let previous = lastQuestion[question], !previous.answered else { return nil }
+        var attempt: Attempt?
+        let floor = resendFloor, window = retryWindow, fanOut = fanOutWindow
+        chains.update(previous.sequence) { chain in
+            let gap = time.nanoseconds(since: chain.lastTime)
+            guard gap >= floor, gap <= window else { return }
+            attempt = chain.add(seq, server: server, at: time, fanOutWindow: fanOut, link: .question)
+            chain.linkedKeys.append(key)
+        }
+        if attempt != nil { chainByKey[key] = previous.sequence }
         return attempt
     }
 
@@ -85,7 +142,7 @@ struct Attempts {
 
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
     mutating func open(_ chain: Chain) {
-        if let old = chainByKey.updateValue(chain.id, forKey: chain.key) { chains[old] = nil }
+        if let old = chainByKey.updateValue(chain.id, forKey: chain.key), old != chain.id { chains[old] = nil }
         chains[chain.id] = chain
     }
 
@@ -113,12 +170,18 @@ struct Attempts {
         members(chainID).contains { answered.contains($0) }
     }
 
-    /// The chain's attempts, as `members` reads them, and the chain forgotten (its lookup is final).
-    mutating func takeMembers(_ chainID: Int) -> InlineList<Int> {
-        guard let chain = chains.removeValue(forKey: chainID) else { return InlineList(CollectionOfOne(chainID)) }
+    /// How many attempts the chain has had (fan-out copies not counted): more than one, it was re-sent.
+    func attemptCount(_ chainID: Int) -> Int { chains.read(chainID) { $0.attemptNumber } ?? 1 }
+
+    /// The chain's attempts, as `members` reads them, and how many attempts they were; the chain forgotten (its lookup
+    /// is final).
+    mutating func takeChain(_ chainID: Int) -> (members: InlineList<Int>, attempts: Int) {
+        guard let chain = chains.removeValue(forKey: chainID) else { return (InlineList(CollectionOfOne(chainID)), 1) }
         // Only the latest chain of a key is held, so the key is this chain's; checked all the same.
-        if let i = chainByKey.index(forKey: chain.key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
-        return chain.members
+        for key in CollectionOfOne(chain.key) + chain.linkedKeys {
+            if let i = chainByKey.index(forKey: key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
+        }
+        return (chain.members, chain.attemptNumber)
     }
 
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions`. A newer entry for the

@@ -8,15 +8,35 @@ public struct Finding: Hashable, Sendable {
     /// Order of importance in reports (lower first).
     public var rank: Int
 
+    public static let bothLost = Finding(
+        id: "both-lost", title: "both queries of a lookup step were lost: not the A/AAAA race, the path lost everything for a while",
+        fix: "the race loses one of two; losing both points at the path or the server: check the DNS service's endpoints and NetworkPolicy, `conntrack -S` (drop, early_drop: a full table), the DNS pods' load and restarts",
+        evidence: "a pair whose A and AAAA first attempts both went unanswered, to a nameserver that answered something else in the lookup or to the only one asked",
+        rank: 0)
+    public static let deadNameserver = Finding(
+        id: "dead-nameserver", title: "a nameserver never answered; the client failed over to the next one after its timeout",
+        fix: "remove or repair the dead nameserver (the address in the example) in resolv.conf / the pod's dnsConfig; every lookup pays one timeout for it while it is listed first",
+        evidence: "in one lookup, every query to one nameserver address unanswered while another nameserver answered the same lookup",
+        rank: 0)
+    public static let tcpBlocked = Finding(
+        id: "tcp-blocked", title: "UDP answer truncated (TC=1) and the TCP connection to port 53 never completed: the client waited in connect",
+        fix: "allow TCP/53 from the pods to the DNS service (and its NetworkPolicy, security groups, the node's firewall); or keep answers under 512 octets (EDNS, fewer records)",
+        evidence: "a query answered over UDP with TC=1, then SYNs from the client to port 53 with no SYN-ACK (or a RST), and no DNS message over TCP",
+        rank: 1)
+    public static let lostQuery = Finding(
+        id: "lost-query", title: "a query got no answer; the client waited its timeout and asked again",
+        fix: "find where it died: capture on the node (`-i any`) and at the DNS pod to see the hop (lost-between-points); `conntrack -S`; the DNS server's logs",
+        evidence: "an unanswered attempt re-sent 0.9 s or more later (same id, or a new id from a new socket as Go's resolver does), not explained by conntrack-race, both-lost or dead-nameserver",
+        rank: 2)
     public static let conntrackRace = Finding(
         id: "conntrack-race", title: "A and AAAA left from one socket, one was lost and re-sent after the resolver timeout",
         fix: "add `options: [{name: single-request-reopen}]` to the pod's dnsConfig (glibc), or run NodeLocal DNSCache; kernels before 5.0 lose the conntrack insertion race under DNAT",
-        evidence: "a pair whose first attempts shared one 5-tuple, one answered at its first attempt, the other unanswered and re-sent with the same id at least 0.9 s later",
+        evidence: "a pair whose first attempts shared one 5-tuple, one answered at its first attempt, the other unanswered and re-sent with the same id at least 0.9 s later (the race's signature; lost-between-points on node captures confirms the hop)",
         rank: 0)
     public static let serialFallback = Finding(
         id: "serial-fallback", title: "after a timeout the client switched to asking one query at a time",
         fix: "the cause is the timeout before it (see conntrack-race / lost queries); single-request-reopen avoids the shared socket",
-        evidence: "in a resolution that already had a re-send after 0.9 s or more, a pair whose second query left only after the first was answered",
+        evidence: "in a lookup that already had a re-send after 0.9 s or more, a pair whose second query left from the same socket only after the first was answered",
         rank: 1)
     public static let answerGivenUp = Finding(
         id: "answer-given-up", title: "a query was never answered: the application got only the other address family",
@@ -31,12 +51,12 @@ public struct Finding: Hashable, Sendable {
     public static let tcFallback = Finding(
         id: "tc-fallback", title: "UDP answer truncated (TC=1), asked again over TCP",
         fix: "answers over 512 octets cost a TCP round trip; enable EDNS (options edns0) or trim the answer; make sure TCP/53 is open",
-        evidence: "a query answered over UDP with TC=1 and the same question and id asked again over TCP (or, flagged, never asked again)",
+        evidence: "a query answered over UDP with TC=1 and the same question and id asked again over TCP",
         rank: 4)
     public static let tcFallbackFailed = Finding(
         id: "tc-fallback-failed", title: "UDP answer truncated (TC=1) and the TCP follow-up is missing or failed",
         fix: "open TCP/53 from the pods to the DNS service; musl before 1.2.4 never falls back (it uses the truncated answer)",
-        evidence: "a query answered over UDP with TC=1 and no TCP attempt of the same question and id, or none that was answered without error",
+        evidence: "a query answered over UDP with TC=1 and no TCP connection attempted (musl before 1.2.4), or a TCP query of the same question and id that was not answered without error",
         rank: 4)
     public static let serverErrors = Finding(
         id: "server-errors", title: "the server answered with an error (SERVFAIL, REFUSED or NOTIMP)",
@@ -60,12 +80,12 @@ public struct Finding: Hashable, Sendable {
         rank: 7)
 
     public static let all: [Finding] = [
-        .conntrackRace, .serialFallback, .answerGivenUp, .lostBetweenPoints, .tcFallbackFailed, .tcFallback, .serverErrors, .slowServer,
-        .ndotsExpansion, .muslResolver,
+        .conntrackRace, .deadNameserver, .bothLost, .serialFallback, .tcpBlocked, .answerGivenUp, .lostQuery, .lostBetweenPoints,
+        .tcFallbackFailed, .tcFallback, .serverErrors, .slowServer, .ndotsExpansion, .muslResolver,
     ]
     public static let byID: [String: Finding] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 
-    /// The finding's place in `all` (ten: a search, no hash).
+    /// The finding's place in `all` (fourteen: a search, no hash).
     public static func index(of id: String) -> Int? { all.firstIndex { $0.id == id } }
 }
 
@@ -81,6 +101,32 @@ struct CapturePoints {
         for t in rows { points = max(points, t.analysis.querySightings) }
         if points > 1 { byClient[client] = points }
         return points
+    }
+}
+
+/// What a lookup's client did over TCP besides DNS messages: connection attempts to port 53 (SYNs, retransmissions
+/// included) and what came back. A connect that never completes carries no DNS message; this is its evidence.
+public struct ConnectionTally: Hashable, Sendable {
+    public var attempts = 0
+    public var accepted = 0
+    public var refused = 0
+    public var firstAttempt: Timestamp?
+    public var lastAttempt: Timestamp?
+
+    public init() {}
+
+    /// SYNs went out and nothing accepted them.
+    public var neverCompleted: Bool { attempts > 0 && accepted == 0 }
+
+    mutating func add(_ e: ConnectionEvent) {
+        switch e.kind {
+        case .attempt:
+            attempts += 1
+            firstAttempt = min(firstAttempt ?? e.timestamp, e.timestamp)
+            lastAttempt = max(lastAttempt ?? e.timestamp, e.timestamp)
+        case .accepted: accepted += 1
+        case .refused: refused += 1
+        }
     }
 }
 
@@ -102,7 +148,8 @@ enum FindingRules {
 
     /// Finding ids for each transaction (by sequence) of one lookup.
     /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
-    static func evaluate(_ rows: [Transaction], pointsForClient: Int) -> SequenceMap<[String]> {
+    /// `connections`: the lookup's TCP connection attempts to port 53.
+    static func evaluate(_ rows: [Transaction], pointsForClient: Int, connections: ConnectionTally = ConnectionTally()) -> SequenceMap<[String]> {
         var out = SequenceMap<[String]>()
         let answeredAtOnce = isAnsweredAtOnce(rows)
         // Most lookups: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
@@ -112,7 +159,7 @@ enum FindingRules {
             for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
         }
         let queries = answeredAtOnce ? rows : rows.filter { $0.hasQuery && !$0.isUnmatchable }
-        if !answeredAtOnce { groupRules(queries, pointsForClient: pointsForClient, mark: mark) }
+        if !answeredAtOnce { groupRules(queries, connections: connections, mark: mark, marked: { seq, f in out[seq]?.contains(f.id) == true }) }
         for t in queries {
             if let r = t.responseRCode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
             if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
@@ -129,22 +176,43 @@ enum FindingRules {
         return out
     }
 
-    /// The rules that look at pairs and chains: conntrack-race, answer-given-up, musl-resolver, serial-fallback,
-    /// tc-fallback.
-    private static func groupRules(_ queries: [Transaction], pointsForClient: Int, mark: ([Transaction], Finding) -> Void) {
+    /// The rules that look at pairs, chains and nameservers: dead-nameserver, both-lost, conntrack-race,
+    /// answer-given-up, lost-query, musl-resolver, serial-fallback, tc-fallback, tcp-blocked.
+    private static func groupRules(
+        _ queries: [Transaction], connections: ConnectionTally, mark: ([Transaction], Finding) -> Void,
+        marked: (Int, Finding) -> Bool
+    ) {
         let chains = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.chain ?? $0.sequence) }).mapValues { $0.sorted { $0.sequence < $1.sequence } }
         let pairs = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.pair ?? $0.sequence) })
-        let firstTimeoutResend = queries.filter { ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor }.map(\.time).min()
+        let firstTimeoutResend = queries.filter { $0.analysis.isResend && ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor }.map(\.time).min()
+
+        // dead-nameserver: a nameserver asked in this lookup that answered none of it, while another answered.
+        var answeredBy: [IPAddress: Int] = [:], askedOf: [IPAddress: Int] = [:]
+        for t in queries {
+            askedOf[t.server.address, default: 0] += 1
+            if t.status == .answered { answeredBy[t.server.address, default: 0] += 1 }
+        }
+        let dead = Set(askedOf.keys.filter { answeredBy[$0] == nil })
+        if !dead.isEmpty, !answeredBy.isEmpty {
+            mark(queries.filter { dead.contains($0.server.address) }, .deadNameserver)
+        }
+        let explainedByDeadServer = !dead.isEmpty && !answeredBy.isEmpty
 
         for (_, members) in pairs {
             let legs = Dictionary(grouping: members, by: { SequenceKey($0.analysis.chain ?? $0.sequence) }).values.map { $0.sorted { $0.sequence < $1.sequence } }
             guard legs.count == 2 else { continue }
             let sameSocket = members.first?.analysis.sameSocket == true
+            // both-lost: neither first attempt answered (a fan-out copy of it counts as the same attempt).
+            let firstAnswered = legs.map { leg in leg.contains { $0.analysis.attempt == 1 && $0.status == .answered } }
+            if !firstAnswered[0], !firstAnswered[1], !explainedByDeadServer {
+                mark(members, .bothLost)
+            }
             for (lost, other) in [(legs[0], legs[1]), (legs[1], legs[0])] {
                 guard let lostFirst = lost.first, let otherFirst = other.first else { continue }
                 // conntrack-race
-                if sameSocket, lostFirst.status == .unanswered, otherFirst.status == .answered,
-                   lost.dropFirst().contains(where: { ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor })
+                if sameSocket, lostFirst.status == .unanswered, otherFirst.status == .answered, otherFirst.analysis.attempt == 1,
+                   lost.dropFirst().contains(where: { $0.analysis.isResend && $0.analysis.link == .id && ($0.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor }),
+                   !explainedByDeadServer
                 {
                     mark(members, .conntrackRace)
                 }
@@ -153,18 +221,25 @@ enum FindingRules {
                     mark(lost, .answerGivenUp)
                 }
                 // musl-resolver
-                if sameSocket, other.count == 1, otherFirst.status == .answered, lost.count >= 2, lostFirst.status == .unanswered,
-                   lost.dropFirst().allSatisfy({ ($0.analysis.retryGapNanoseconds ?? 0) < timeoutFloor })
+                if sameSocket, other.allSatisfy({ !$0.analysis.isResend }), otherFirst.status == .answered,
+                   lost.contains(where: { $0.analysis.isResend }), lostFirst.status == .unanswered,
+                   lost.filter(\.analysis.isResend).allSatisfy({ ($0.analysis.retryGapNanoseconds ?? 0) < timeoutFloor })
                 {
                     mark(members, .muslResolver)
                 }
             }
             // serial-fallback: at or after the lookup's first re-send that followed a timeout, the two sends of
-            // one attempt went one at a time (the second after the first's answer).
-            if let firstTimeout = firstTimeoutResend {
-                for (_, sends) in Dictionary(grouping: members, by: { SequenceKey($0.analysis.attempt) }) where sends.count == 2 {
+            // one attempt went one at a time (the second after the first's answer) on one socket. (A client that was
+            // sequential from the start — single-request — opens a socket per query after a timeout instead. A dead
+            // nameserver already names the timeout's cause.)
+            if let firstTimeout = firstTimeoutResend, !explainedByDeadServer {
+                for (_, sends) in Dictionary(grouping: members.filter { $0.analysis.link != .fanOut }, by: { SequenceKey($0.analysis.attempt) })
+                    where sends.count == 2
+                {
                     let ordered = sends.sorted { $0.time < $1.time }
-                    if ordered[0].time >= firstTimeout, let answer = ordered[0].responseTime, answer <= ordered[1].time {
+                    if ordered[0].time >= firstTimeout, let answer = ordered[0].responseTime, answer <= ordered[1].time,
+                       ordered[0].client == ordered[1].client, ordered[0].transport == ordered[1].transport
+                    {
                         mark(sends, .serialFallback)
                     }
                 }
@@ -172,21 +247,30 @@ enum FindingRules {
         }
 
         for (_, attempts) in chains {
-            // musl fan-out: the same send to several servers at once, from one port.
-            if let first = attempts.first {
-                let fanOut = attempts.filter {
-                    $0.client == first.client && $0.transport == first.transport && $0.time.nanoseconds(since: first.time) < 50_000_000
+            // musl fan-out: the same send to several servers at once.
+            if attempts.contains(where: { $0.analysis.link == .fanOut }) { mark(attempts, .muslResolver) }
+            // lost-query: an unanswered send re-sent after a timeout, when nothing more specific names the cause.
+            for (i, t) in attempts.enumerated() where t.analysis.isResend && (t.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor {
+                guard i > 0, attempts[i - 1].status == .unanswered else { continue }
+                let specific: [Finding] = [.conntrackRace, .bothLost, .deadNameserver]
+                if !specific.contains(where: { marked(t.sequence, $0) || marked(attempts[i - 1].sequence, $0) }) {
+                    mark([attempts[i - 1], t], .lostQuery)
                 }
-                if Set(fanOut.map(\.server.address)).count >= 2 { mark(fanOut, .muslResolver) }
             }
-            // tc-fallback
+            // tc-fallback, tcp-blocked, tc-fallback-failed
             if let truncated = attempts.first(where: { $0.transport == .udp && $0.responseHeader?.isTruncated == true }) {
                 let followUp = attempts.filter { $0.transport == .tcp && $0.sequence > truncated.sequence }
-                mark([truncated] + followUp, .tcFallback)
-                let succeeded = followUp.contains { $0.status == .answered && $0.responseRCode == .noError }
-                if !succeeded { mark([truncated] + followUp, .tcFallbackFailed) }
+                if !followUp.isEmpty {
+                    mark([truncated] + followUp, .tcFallback)
+                    if !followUp.contains(where: { $0.status == .answered && $0.responseRCode == .noError }) {
+                        mark([truncated] + followUp, .tcFallbackFailed)
+                    }
+                } else if connections.neverCompleted {
+                    mark([truncated], .tcpBlocked)
+                } else if connections.attempts == 0 {
+                    mark([truncated], .tcFallbackFailed)
+                }
             }
         }
-
     }
 }

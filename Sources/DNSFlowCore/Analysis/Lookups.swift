@@ -3,9 +3,18 @@
 /// Evidence:
 /// * lookup: a client's steps whose names walk one search list — the next name is the previous one's base
 ///   (its labels shared with the previous name) with another suffix, or the base alone — with no positive answer
-///   yet, within `lookupGap` of the previous activity.
+///   yet, within `lookupGap` of the previous activity. A question the lookup already had answered, asked again as a
+///   new query, starts a new walk (the application asked again) — except the same name right after a truncated
+///   exchange (within `sightingWindow` of its last answer: glibc repeats the UDP and TCP exchange inside one call).
+///   A truncated answer (TC=1) is not a positive one: the client goes on over TCP.
+/// * its TCP connects: SYNs to port 53 from the client while its open lookup waits for TCP (a truncated answer came)
+///   belong to that lookup (a connect that never completes is what the client waited for); a SYN before any lookup
+///   (use-vc) starts the lookup that its connection's first query opens.
 /// * complete: all its queries settled, and either a positive answer to every query of its last step (then after
-///   `sightingWindow`, for late sightings), or `horizon` without activity.
+///   `sightingWindow`, for late sightings), or every query answered and `quietAfterAnswers` without activity
+///   (`quietAfterFailedConnect` when a connect never completed), or `horizon` without activity.
+/// * what the application waited: from the first query to the last response, SYN or query; ending on a query nothing
+///   answered, plus the client's timeout as its re-sends showed it (this lookup's, else the client's latest).
 ///
 /// A lookup is held until it is final (`take`). At most `maxOpenLookups` are held (a flood of queries nobody answers
 /// would otherwise hold each one for the horizon): beyond it the oldest is finalised at once (`nextBeyondBound`).
@@ -28,6 +37,14 @@ struct Lookups {
         var lastAnswer: Timestamp?
         /// The longest gap between two attempts: the client's timeout, as observed.
         var longestRetryGap: Int64 = 0
+        /// Its TCP connection attempts to port 53 and their answers.
+        var connections = ConnectionTally()
+        /// A UDP answer of it was truncated.
+        var wasTruncated = false
+        /// Questions it had answered (name fingerprint and type): one asked again as a new query is a new walk.
+        var answeredQuestions = InlineList<UInt64>()
+        /// The client's timeout seen in its earlier lookups' re-sends (0: none), when this one has none of its own.
+        var clientTimeout: Int64 = 0
 
         mutating func gained(query seq: Int, at time: Timestamp, retryGap: Int64) {
             members.append(seq)
@@ -43,7 +60,37 @@ struct Lookups {
             lastActivity = max(lastActivity, r.timestamp)
             end = max(end, r.timestamp)
             lastAnswer = max(lastAnswer ?? r.timestamp, r.timestamp)
-            if r.message.rcode == .noError, !r.message.answers.isEmpty { hasPositive = true }
+            if r.message.header.isTruncated {
+                wasTruncated = true
+            } else if r.message.rcode == .noError, !r.message.answers.isEmpty {
+                hasPositive = true
+            }
+            if let q = r.message.question {
+                let asked = Lookup.questionMark(q.name.lowercased, q.type)
+                if !answeredQuestions.contains(asked) { answeredQuestions.append(asked) }
+            }
+        }
+
+        static func questionMark(_ name: DNSName, _ type: DNSType) -> UInt64 {
+            FastHash.fold(name.fingerprint, UInt64(type.rawValue))
+        }
+
+        /// A connection attempt of its client (a SYN, a SYN-ACK, a RST).
+        mutating func connection(_ e: ConnectionEvent) {
+            connections.add(e)
+            if e.kind == .attempt {
+                lastActivity = max(lastActivity, e.timestamp)
+                end = max(end, e.timestamp)
+            }
+        }
+
+        /// Whether a new query for `name` (of `type`) walks on in this lookup.
+        func takes(_ name: DNSName, _ type: DNSType, at time: Timestamp, sightingWindow: Int64) -> Bool {
+            if answeredQuestions.contains(Lookup.questionMark(name, type)) {
+                // Asked and answered already: a new walk, unless glibc is repeating a truncated exchange.
+                return wasTruncated && name == lastName && lastAnswer.map { time.nanoseconds(since: $0) <= sightingWindow } == true
+            }
+            return Lookups.continues(from: lastName, to: name) || (wasTruncated && name == lastName)
         }
 
         /// What the application waited: from the first query to the last response (or last query). Ending on a query
@@ -51,9 +98,10 @@ struct Lookups {
         /// showed is added (if it re-sent at all).
         var waitedNanoseconds: Int64 {
             var end = end
-            if lastAnswer.map({ $0 < lastQuery }) ?? true, longestRetryGap > 0 {
+            let timeout = longestRetryGap > 0 ? longestRetryGap : clientTimeout
+            if lastAnswer.map({ $0 < lastQuery }) ?? true, timeout > 0 {
                 end = max(end, Timestamp(seconds: 0, nanoseconds: 0, digits: lastQuery.digits)
-                    .addingNanoseconds(lastQuery.totalNanoseconds + longestRetryGap))
+                    .addingNanoseconds(lastQuery.totalNanoseconds + timeout))
             }
             return end.nanoseconds(since: firstTime)
         }
@@ -72,6 +120,12 @@ struct Lookups {
     /// window later.
     private var ready: [(at: Timestamp, id: Int)] = []
     private var readyHead = 0
+    /// Each client's latest re-send gap (its timeout, as seen), for a later lookup that ends on a lost query without
+    /// re-sending it. Held for clients that re-sent at all; at most `maxOpenLookups` (then started afresh).
+    private var timeoutByClient: [IPAddress: Int64] = [:]
+    /// First SYNs no open lookup took, by the client's endpoint: the lookup that the connection's first query opens
+    /// began there (use-vc connects before it asks). At most `maxOpenLookups` (then started afresh).
+    private var connectBefore: [Endpoint: Timestamp] = [:]
 
     init(configuration: Analyzer.Configuration) { self.configuration = configuration }
 
@@ -82,21 +136,28 @@ struct Lookups {
     private(set) var cutShort = 0
 
     /// Continues the client's open lookup whose last name walks to this one, or starts a new one; returns its id.
-    mutating func join(_ seq: Int, client: IPAddress, name: DNSName, at time: Timestamp) -> Int {
+    mutating func join(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey, at time: Timestamp) -> Int {
         // Taken out and put back: edited in place, not copied.
         var open = openByClient.removeValue(forKey: client) ?? []
+        let window = configuration.sightingWindow
         open.removeAll { id in
             guard let r = lookups[id] else { return true }
-            return r.hasPositive || time.nanoseconds(since: r.lastActivity) > configuration.lookupGap
+            let redo = r.wasTruncated && r.lastAnswer.map { time.nanoseconds(since: $0) <= window } == true
+            return (r.hasPositive && !redo) || time.nanoseconds(since: r.lastActivity) > configuration.lookupGap
         }
-        if let id = open.last(where: { Lookups.continues(from: lookups[$0]!.lastName, to: name) }) {
+        if let id = open.last(where: { lookups[$0]!.takes(name, type, at: time, sightingWindow: window) }) {
             lookups.update(id) { $0.lastName = name }
             openByClient[client] = open
             return id
         }
         order.append(seq)
-        lookups[seq] = Lookup(id: seq, client: client, firstTime: time, lastActivity: time, lastName: name, end: time,
-                              lastQuery: time)
+        var first = time
+        if socket.transport == .tcp, !connectBefore.isEmpty, let syn = connectBefore.removeValue(forKey: socket.client),
+           syn <= time, time.nanoseconds(since: syn) <= configuration.lookupGap {
+            first = syn
+        }
+        lookups[seq] = Lookup(id: seq, client: client, firstTime: first, lastActivity: time, lastName: name, end: time,
+                              lastQuery: time, clientTimeout: timeoutByClient[client] ?? 0)
         open.append(seq)
         if open.count > 64 { open.removeFirst(open.count - 64) }
         openByClient[client] = open
@@ -104,7 +165,31 @@ struct Lookups {
     }
 
     mutating func gained(_ id: Int, query seq: Int, at time: Timestamp, retryGap: Int64) {
-        lookups.update(id) { $0.gained(query: seq, at: time, retryGap: retryGap) }
+        var client: IPAddress?
+        lookups.update(id) {
+            $0.gained(query: seq, at: time, retryGap: retryGap)
+            client = $0.client
+        }
+        if retryGap > 0, let client {
+            if timeoutByClient.count >= configuration.maxOpenLookups { timeoutByClient.removeAll() }
+            timeoutByClient[client] = retryGap
+        }
+    }
+
+    /// A TCP connection attempt (or its answer) of a client: it belongs to the client's latest open lookup that waits
+    /// for TCP (a truncated answer came); a first SYN with none is remembered for the lookup its first query opens.
+    mutating func connection(_ e: ConnectionEvent) {
+        let client = e.client.address, gap = configuration.lookupGap
+        if let open = openByClient[client],
+           let id = open.last(where: { id in
+               lookups.read(id) { $0.wasTruncated && e.timestamp.nanoseconds(since: $0.lastActivity) <= gap } ?? false
+           })
+        {
+            lookups.update(id) { $0.connection(e) }
+        } else if e.kind == .attempt, connectBefore[e.client] == nil {
+            if connectBefore.count >= configuration.maxOpenLookups { connectBefore.removeAll() }
+            connectBefore[e.client] = e.timestamp
+        }
     }
 
     mutating func gained(_ id: Int, pair pid: Int) {
@@ -158,7 +243,8 @@ struct Lookups {
             guard r.settled == r.members.count else { return false }
             let quiet = now.nanoseconds(since: r.lastActivity)
             if quiet > configuration.horizon { return true }
-            if quiet > configuration.quietAfterAnswers, r.members.allSatisfy({ attempts.isAnswered($0) }) { return true }
+            let quietEnough = r.connections.neverCompleted ? configuration.quietAfterFailedConnect : configuration.quietAfterAnswers
+            if quiet > quietEnough, r.members.allSatisfy({ attempts.isAnswered($0) }) { return true }
             guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return false }
             // The last step is over.
             return pairs.isAnswered(last, attempts: attempts)

@@ -3,6 +3,7 @@
 /// Evidence:
 /// * pair: an A and an AAAA first attempt from one client address for one name, the second within `pairWindow`
 ///   of the first and not yet paired.
+/// * its state: `retried` when a query of it had a second attempt (a fan-out copy to another nameserver is not one).
 ///
 /// Any other first attempt is a pair of its own (state `single`). A pair is held until its lookup is final (`finish`);
 /// a first query still waiting for its sibling is found by the sibling's `QuestionKey`. The lookups' bound
@@ -80,9 +81,8 @@ struct Pairs {
         guard let pid, let chains = pairs.read(pid, { $0.chains }), chains.count == 2 else { return nil }
         var answeredChains = 0
         for c in chains {
-            let members = attempts.members(c)
-            if members.count > 1 { return .retried }
-            if members.contains(where: { attempts.isAnswered($0) }) { answeredChains += 1 }
+            if attempts.attemptCount(c) > 1 { return .retried }
+            if attempts.members(c).contains(where: { attempts.isAnswered($0) }) { answeredChains += 1 }
         }
         return answeredChains == 2 ? .ok : nil
     }
@@ -97,9 +97,9 @@ struct Pairs {
         // Each chain read once and forgotten (the two chains of a pair have different keys, so forgetting one does
         // not change what the other reads).
         for c in pair.chains {
-            let members = attempts.takeMembers(c)
+            let (members, tries) = attempts.takeChain(c)
             if members.contains(where: { attempts.isAnswered($0) }) { answeredChains += 1 }
-            if members.count > 1 { resent = true }
+            if tries > 1 { resent = true }
         }
         guard pair.chains.count == 2 else { return (.single, pair.sameSocket) }
         switch answeredChains {

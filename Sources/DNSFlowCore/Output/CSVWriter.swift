@@ -5,7 +5,7 @@ public enum TransactionCSV {
         "qclass", "opcode", "rcode", "latency_ms", "answers", "answer_data", "tc", "status", "response_time",
         "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
         "response_frame", "attempt", "retry_gap_ms", "probable_retry", "pair", "pair_state", "same_socket",
-        "resolution", "resolution_ms", "flow", "sightings", "finding", "client_name", "server_name",
+        "resolution", "resolution_ms", "flow", "sightings", "finding", "client_name", "server_name", "attempt_link",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
@@ -86,6 +86,7 @@ public enum TransactionCSV {
         }
         row.untrusted { out in if let n = names[t.client.address] { out.append(contentsOf: n.utf8) } }
         row.untrusted { out in if let n = names[t.server.address] { out.append(contentsOf: n.utf8) } }
+        row.text(a.link?.rawValue)
         return row.finish()
     }
 

@@ -48,7 +48,9 @@ public struct SummaryReport {
         if s.lookupsCutShort > 0 { row("lookups cut short", "\(s.lookupsCutShort) transactions (more lookups open at once than dnsflow holds)") }
         if p.snaplenTruncated > 0 { row("cut by snaplen", p.snaplenTruncated) }
         for (k, v) in captureNotes { row(k.replacingUnderscores(), v) }
-        row("re-sends", "\(s.resends) (same client, id and question)" + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : ""))
+        row("re-sends", "\(s.resends) (same client, id and question" + (s.resendsWithNewID > 0 ? "; \(s.resendsWithNewID) with a new id after a timeout" : "") + ")"
+            + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : "")
+            + (s.fanOutCopies > 0 ? "; \(s.fanOutCopies) copies to further nameservers at once (fan-out, not re-sends)" : ""))
         let pairOrder: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
         row("A/AAAA pairs", pairOrder.map { "\(s.pairStates[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         row("resolutions", "\(s.lookups), \(s.slowLookups) took 1 s or more, slowest \(ms(s.lookups > 0 ? s.slowestLookupNanoseconds : nil)) ms")
@@ -107,6 +109,8 @@ public struct SummaryReport {
         for (k, v) in captureNotes { fields.append((k, "\(v)")) }
         fields.append(("resends", "\(s.resends)"))
         fields.append(("probable_retries", "\(s.probableRetries)"))
+        fields.append(("resends_new_id", "\(s.resendsWithNewID)"))
+        fields.append(("fan_out_copies", "\(s.fanOutCopies)"))
         fields.append(("pairs", "{" + [Analysis.PairState.ok, .retried, .partial, .failed, .single]
             .map { "\(JSON.string($0.rawValue)):\(s.pairStates[$0] ?? 0)" }.joined(separator: ",") + "}"))
         fields.append(("resolutions", "\(s.lookups)"))

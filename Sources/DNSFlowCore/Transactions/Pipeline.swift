@@ -93,8 +93,10 @@ public struct Pipeline {
         var payloads = scratchPayloads
         scratchPayloads = []
         var found: [Diagnostic] = []
-        front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) })
+        var connections: [ConnectionEvent] = []
+        front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) }, connect: { connections.append($0) })
         note(packet, found)
+        for e in connections { analyzer.connection(e) }
         for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
         counts.summary.packet = front.decoder.stats
         payloads.removeAll(keepingCapacity: true)
@@ -110,6 +112,7 @@ public struct Pipeline {
         onTransaction: (Transaction) -> Void
     ) {
         note(decoded.packet, decoded.diagnostics)
+        for e in decoded.connections { analyzer.connection(e) }
         for (payload, box) in decoded.parsed {
             handle(payload, parsed: box, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
@@ -209,7 +212,7 @@ public struct Pipeline {
             // Seen before: another sighting of that message, not a new one (and never a retry).
             counts.summary.foldedSightings += 1
             if box.message.isResponse {
-                analyzer.responseSighting(earlier.sequence)
+                analyzer.responseSighting(earlier.sequence, observed)
             } else {
                 analyzer.querySighting(earlier.sequence)
                 matcher.addSighting(of: earlier.sequence, observed)
@@ -303,7 +306,7 @@ public struct DecodingStage: @unchecked Sendable {
             var payload = $0
             payload.sightingHash = SightingIndex.hash(payload.transport, payload.bytes)
             d.parsed.append((payload, DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)))
-        }, diagnose: { d.diagnostics.append($0) })
+        }, diagnose: { d.diagnostics.append($0) }, connect: { d.connections.append($0) })
         return d
     }
 
@@ -319,4 +322,6 @@ public struct DecodedPacket: Sendable {
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     public internal(set) var diagnostics: [Diagnostic] = []
+    /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
+    public internal(set) var connections: [ConnectionEvent] = []
 }

@@ -25,6 +25,10 @@ public struct Summary: Sendable {
     public var resends = 0
     /// Same question, new id, while the previous query was unanswered.
     public var probableRetries = 0
+    /// Re-sends joined to their query by its question alone: a new id after a timeout-sized gap (Go's resolver).
+    public var resendsWithNewID = 0
+    /// Copies of one attempt sent to further nameservers at once (musl): not re-sends.
+    public var fanOutCopies = 0
     /// A/AAAA pairs (and lone queries) by state.
     public var pairStates: [Analysis.PairState: Int] = [:]
     public var lookups = 0

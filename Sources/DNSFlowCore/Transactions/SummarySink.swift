@@ -11,7 +11,9 @@ public struct SummarySink: EvidenceSink {
     public mutating func settled(_ t: Transaction) {
         let a = t.analysis
         if t.query != nil, !t.isUnmatchable {
-            if a.attempt > 1 { summary.resends += 1 }
+            if a.isResend { summary.resends += 1 }
+            if a.link == .question { summary.resendsWithNewID += 1 }
+            if a.link == .fanOut { summary.fanOutCopies += 1 }
             if a.isProbableRetry { summary.probableRetries += 1 }
             // A pair is counted on its first member's first attempt.
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }

@@ -141,9 +141,15 @@ public enum DetailText {
         var out = [StyledLine("Analysis", .title)]
         if t.query != nil, !t.isUnmatchable {
             var attempt = field("attempt", String(a.attempt))
-            if a.attempt > 1 {
+            switch a.link {
+            case .fanOut?:
+                attempt.append("  ")
+                attempt.append("the same send to another nameserver at once (fan-out: not a re-send)", .normal)
+            case let link? where a.attempt > 1:
                 attempt.append("  ")
                 attempt.append("+" + QueryRow.format2(Double(a.retryGapNanoseconds ?? 0) / 1e9) + " s after the previous attempt", .retry)
+                attempt.append(link == .question ? "; a new id from a new socket, linked by its question" : "; same id", .retry)
+            default: break
             }
             out.append(attempt)
             out.append(field("probable retry", a.isProbableRetry ? "yes (same question, new id, previous still unanswered)" : "no",
