@@ -87,4 +87,28 @@ struct LabDiagnosisTests {
         let lost = node.transactions.filter { $0.analysis.findings.contains("lost-between-points") }.count
         #expect(lost == truth.nft_dropped, "\(scenario): lost-between-points \(lost), dropped \(truth.nft_dropped)")
     }
+
+    /// The pod's capture and the DNS pod's, merged: each message is seen at both points, and the latency is measured
+    /// where the client is — the query's first copy and the response's last, both the pod's — to the nanosecond of the
+    /// pod's truth; a query lost on the way was last seen at the pod (input 0).
+    @Test("merged capture points: latency where the client is, lost queries' last point", arguments: scenarios)
+    func mergedPoints(_ scenario: String) throws {
+        let directory = labFixtures.appendingPathComponent(scenario)
+        let truth = try LabTruth.load(directory)
+        let merged = try decode([directory.appendingPathComponent("pod.pcap").path, directory.appendingPathComponent("dns.pcap").path])
+        let pod = try #require(truth.captures["pod.pcap"])
+        var want: [String: String] = [:]
+        for t in pod.transactions where t.status == "answered" { want["\(t.id) \(t.qname.lowercased()) \(t.qtype) \(t.frame)"] = t.latency_us }
+        for t in merged.transactions where t.status == .answered && t.query?.point.input == 0 {
+            let key = "\(t.id) \(t.question!.name.presentation(trailingDot: false).lowercased()) \(t.question!.type.rawValue) \(t.query!.point.frame)"
+            guard let us = want[key].flatMap({ Decimal(string: $0) }), let l = t.latencyNanoseconds else { continue }
+            #expect(Decimal(l) == us * 1000, "\(scenario): latency of \(key) at the pod")
+            #expect(t.response?.point.input == 0, "\(scenario): \(key) answered at the pod's point")
+        }
+        let lost = merged.transactions.filter { $0.query != nil && $0.status == .unanswered }
+        #expect(lost.count == truth.lost_between_pod_and_server, "\(scenario): lost queries")
+        #expect(lost.allSatisfy { $0.analysis.lastSeen == "0" && $0.analysis.findings.contains("lost-between-points") },
+                "\(scenario): lost queries last seen at the pod")
+        if !lost.isEmpty { #expect(merged.summary.lostLastSeen == ["0": lost.count]) }
+    }
 }

@@ -36,6 +36,9 @@ public struct Analysis: Hashable, Sendable {
     /// How many times the query (and the response) was seen: more than once on `-i any` or merged captures.
     public var querySightings = 1
     public var responseSightings = 0
+    /// An unanswered query seen at several capture points: where it was seen last (`CapturePoint.label`) — beyond it,
+    /// it died.
+    public var lastSeen: String?
     /// Ids of the findings this transaction is evidence for (`Finding.byID`).
     public var findings: [String] = []
     /// What joined this send to its chain (nil for a chain's first send).

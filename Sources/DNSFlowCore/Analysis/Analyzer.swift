@@ -119,13 +119,17 @@ struct Analyzer {
     }
 
     /// Another capture point's copy of a query (its response may have come already).
-    mutating func querySighting(_ seq: Int) {
+    mutating func querySighting(_ seq: Int, at point: CapturePoint) {
         if annotations.contains(seq) {
             annotations.update(seq) { $0.querySightings += 1 }
+            lastSightings[seq] = point
         } else {
             held.update(seq) { $0.analysis.querySightings += 1 }
         }
     }
+
+    /// The latest other-point copy of each query still waiting (for an unanswered one's `lastSeen`).
+    private var lastSightings = SequenceMap<CapturePoint>()
 
     /// Another capture point's copy of a response. It travels toward the client, so the latest copy is the one seen
     /// nearest the client: the transaction takes it, and its latency is measured where the client is (from the query's
@@ -156,6 +160,7 @@ struct Analyzer {
     /// an orphan or a malformed message as it is), before `emit` has it final.
     mutating func settled(_ t: consuming Transaction, shown: (Transaction) -> Void = { _ in }, emit: (Transaction) -> Void) {
         if let r = t.response { lastTime = max(lastTime, r.timestamp) }
+        let lastSighting = lastSightings.isEmpty ? nil : lastSightings.removeValue(forKey: t.sequence)
         guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
                 let socket = FlowKey(transport: r.transport, client: r.destination, server: r.source)
@@ -173,6 +178,7 @@ struct Analyzer {
             flows.answered(socket, response: r.timestamp, latency: t.latencyNanoseconds)
         } else {
             flows.unanswered(socket)
+            if let point = lastSighting { a.lastSeen = point.label }
         }
         t.analysis = a
         if configuration.provisionalPairStates, a.pair != nil {
@@ -283,7 +289,13 @@ struct Analyzer {
         let findings = FindingRules.evaluate(rows, pointsForClient: points, connections: lookup.connections)
         // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
         for i in rows.indices {
-            if let f = findings[rows[i].sequence] { rows[i].analysis.findings = f }
+            if let f = findings[rows[i].sequence] {
+                rows[i].analysis.findings = f
+                // Lost between points and seen at one only: its last point is its first.
+                if rows[i].analysis.lastSeen == nil, f.contains(Finding.lostBetweenPoints.id) {
+                    rows[i].analysis.lastSeen = rows[i].query?.point.label
+                }
+            }
             emit(rows[i])
         }
     }

@@ -6,6 +6,7 @@ public enum TransactionCSV {
         "query_size", "response_size", "edns_udp_size", "dnssec_ok", "malformed", "input", "query_frame",
         "response_frame", "attempt", "retry_gap_ms", "probable_retry", "pair", "pair_state", "same_socket",
         "resolution", "resolution_ms", "flow", "sightings", "finding", "client_name", "server_name", "attempt_link",
+        "latency_point", "last_seen",
     ]
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
@@ -87,7 +88,28 @@ public enum TransactionCSV {
         row.untrusted { out in if let n = names[t.client.address] { out.append(contentsOf: n.utf8) } }
         row.untrusted { out in if let n = names[t.server.address] { out.append(contentsOf: n.utf8) } }
         row.text(a.link?.rawValue)
+        row.field { out in TransactionCSV.appendLatencyPoint(t, to: &out) }
+        row.untrusted { out in if let p = a.lastSeen { out.append(contentsOf: p.utf8) } }
         return row.finish()
+    }
+
+    /// Where the latency was measured: the capture point of the query's first copy (the one nearest the client), and
+    /// of the response's last copy when that is another input or interface (`0/if3>1`). Written as octets: a string
+    /// per row is a cost every row of `--csv` would pay.
+    static func appendLatencyPoint(_ t: Transaction, to out: inout [UInt8]) {
+        guard let q = t.query?.point, let r = t.response?.point else { return }
+        func append(_ p: CapturePoint) {
+            Timestamp.append(Int64(p.input), width: 0, to: &out)
+            if let i = p.interfaceIndex {
+                out.append(contentsOf: "/if".utf8)
+                Timestamp.append(Int64(i), width: 0, to: &out)
+            }
+        }
+        append(q)
+        if q.input != r.input || q.interfaceIndex != r.interfaceIndex {
+            out.append(UInt8(ascii: ">"))
+            append(r)
+        }
     }
 
     static func needsQuotes(_ field: String) -> Bool {

@@ -51,6 +51,11 @@ public struct SummaryReport {
         row("re-sends", "\(s.resends) (same client, id and question" + (s.resendsWithNewID > 0 ? "; \(s.resendsWithNewID) with a new id after a timeout" : "") + ")"
             + (s.probableRetries > 0 ? "; \(s.probableRetries) probable retries with a new id" : "")
             + (s.fanOutCopies > 0 ? "; \(s.fanOutCopies) copies to further nameservers at once (fan-out, not re-sends)" : ""))
+        if !s.lostLastSeen.isEmpty {
+            row("lost between points", "\(s.lostLastSeen.values.reduce(0, +)), last seen at "
+                + s.lostLastSeen.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+                + " and never at the next point")
+        }
         let pairOrder: [Analysis.PairState] = [.ok, .retried, .partial, .failed, .single]
         row("A/AAAA pairs", pairOrder.map { "\(s.pairStates[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         row("resolutions", "\(s.lookups), \(s.slowLookups) took 1 s or more, slowest \(ms(s.lookups > 0 ? s.slowestLookupNanoseconds : nil)) ms")
@@ -111,6 +116,8 @@ public struct SummaryReport {
         fields.append(("probable_retries", "\(s.probableRetries)"))
         fields.append(("resends_new_id", "\(s.resendsWithNewID)"))
         fields.append(("fan_out_copies", "\(s.fanOutCopies)"))
+        fields.append(("lost_last_seen", "{" + s.lostLastSeen.sorted { $0.key < $1.key }
+            .map { "\(JSON.string($0.key)):\($0.value)" }.joined(separator: ",") + "}"))
         fields.append(("pairs", "{" + [Analysis.PairState.ok, .retried, .partial, .failed, .single]
             .map { "\(JSON.string($0.rawValue)):\(s.pairStates[$0] ?? 0)" }.joined(separator: ",") + "}"))
         fields.append(("resolutions", "\(s.lookups)"))

@@ -100,6 +100,15 @@ public struct CapturePoint: Hashable, Sendable {
         h.combine(vlans)
     }
 
+    /// Where the packet was seen, for outputs: the input (the n-th `-r`, from 0), the interface (SLL2's index, or a
+    /// pcapng interface) and the direction (SLL) when known — `0`, `0/if3`, `0/if3/In`.
+    public var label: String {
+        var s = String(input)
+        if let i = interfaceIndex { s += "/if\(i)" }
+        if let d = direction { s += "/" + d }
+        return s
+    }
+
     /// `In`/`Out`/`M`/`B`/`P` as tcpdump prints Linux cooked directions.
     public var direction: String? {
         switch packetType {

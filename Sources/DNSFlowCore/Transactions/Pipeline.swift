@@ -214,7 +214,7 @@ public struct Pipeline {
             if box.message.isResponse {
                 analyzer.responseSighting(earlier.sequence, observed)
             } else {
-                analyzer.querySighting(earlier.sequence)
+                analyzer.querySighting(earlier.sequence, at: observed.point)
                 matcher.addSighting(of: earlier.sequence, observed)
             }
             return finishHandling(&settled, onMatched, onTransaction)

@@ -29,6 +29,8 @@ public struct Summary: Sendable {
     public var resendsWithNewID = 0
     /// Copies of one attempt sent to further nameservers at once (musl): not re-sends.
     public var fanOutCopies = 0
+    /// Queries lost between capture points, by the point they were last seen at (`CapturePoint.label`).
+    public var lostLastSeen: [String: Int] = [:]
     /// A/AAAA pairs (and lone queries) by state.
     public var pairStates: [Analysis.PairState: Int] = [:]
     public var lookups = 0

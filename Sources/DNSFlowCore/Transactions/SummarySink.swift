@@ -14,6 +14,9 @@ public struct SummarySink: EvidenceSink {
             if a.isResend { summary.resends += 1 }
             if a.link == .question { summary.resendsWithNewID += 1 }
             if a.link == .fanOut { summary.fanOutCopies += 1 }
+            if t.status == .unanswered, let point = a.lastSeen, a.findings.contains(Finding.lostBetweenPoints.id) {
+                summary.lostLastSeen[point, default: 0] += 1
+            }
             if a.isProbableRetry { summary.probableRetries += 1 }
             // A pair is counted on its first member's first attempt.
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }

@@ -48,8 +48,9 @@ struct PackedAnalysis {
         bits = 0
         let findings = shared?.findings ?? a.findings
         extra = findings.isEmpty ? nil : shared ?? Extra(findings: findings)
-        // A re-send's gap (and a fan-out copy's link) is kept whole with the rest (most rows have none).
-        guard a.retryGapNanoseconds == nil, a.link == nil, let attempt = UInt8(exactly: a.attempt),
+        // A re-send's gap (a fan-out copy's link, a lost query's last capture point) is kept whole with the rest (most
+        // rows have none).
+        guard a.retryGapNanoseconds == nil, a.link == nil, a.lastSeen == nil, let attempt = UInt8(exactly: a.attempt),
               let qs = UInt8(exactly: a.querySightings), let rs = UInt8(exactly: a.responseSightings),
               let chain = pack(a.chain), let pair = pack(a.pair), let lookup = pack(a.lookup), let flow = pack(a.flow),
               a.lookupNanoseconds != .min else {
