@@ -71,6 +71,12 @@ public struct SummaryReport {
             for f in s.rankedFindings {
                 lines.append("  \(f.finding.id): \(f.finding.title)")
                 lines.append("      \(f.count) lookup\(f.count == 1 ? "" : "s"), \(f.rows) queries; e.g. \(f.example)")
+                if f.finding == .conntrackRace {
+                    // What the wire shows: the race's signature at one point, or the loss located between two.
+                    lines.append(s.lostLastSeen.isEmpty
+                        ? "      seen: the race's signature at one capture point; capture the node as well (-i any) to see the hop where the query died"
+                        : "      confirmed: lost queries last seen at " + s.lostLastSeen.keys.sorted().joined(separator: ", ") + " and never at the next point")
+                }
                 lines.append("      fix: \(f.finding.fix)")
             }
         }
