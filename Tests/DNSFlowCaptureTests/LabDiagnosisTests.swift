@@ -107,7 +107,7 @@ struct LabDiagnosisTests {
         }
         let lost = merged.transactions.filter { $0.query != nil && $0.status == .unanswered }
         #expect(lost.count == truth.lost_between_pod_and_server, "\(scenario): lost queries")
-        #expect(lost.allSatisfy { $0.analysis.lastSeen == "0" && $0.analysis.findings.contains("lost-between-points") },
+        #expect(lost.allSatisfy { $0.analysis.lastSeen?.label == "0" && $0.analysis.findings.contains("lost-between-points") },
                 "\(scenario): lost queries last seen at the pod")
         if !lost.isEmpty { #expect(merged.summary.lostLastSeen == ["0": lost.count]) }
     }

@@ -36,9 +36,28 @@ public struct Analysis: Hashable, Sendable {
     /// How many times the query (and the response) was seen: more than once on `-i any` or merged captures.
     public var querySightings = 1
     public var responseSightings = 0
-    /// An unanswered query seen at several capture points: where it was seen last (`CapturePoint.label`) — beyond it,
-    /// it died.
-    public var lastSeen: String?
+    /// An unanswered query seen at several capture points: where it was seen last — beyond it, it died.
+    public var lastSeen: Place?
+
+    /// A capture point as the analysis keeps it (no vlans, no frame: plain values, copied with every row).
+    public struct Place: Hashable, Sendable {
+        public var input: Int32
+        public var interfaceIndex: UInt32?
+        public var packetType: UInt16?
+
+        public init(_ p: CapturePoint) {
+            input = Int32(truncatingIfNeeded: p.input)
+            interfaceIndex = p.interfaceIndex
+            packetType = p.packetType
+        }
+
+        /// `CapturePoint.label`'s form: `0`, `0/if3`, `0/if3/In`.
+        public var label: String {
+            var p = CapturePoint(input: Int(input), frame: 0, interfaceIndex: interfaceIndex, packetType: packetType)
+            p.vlans = []
+            return p.label
+        }
+    }
     /// Ids of the findings this transaction is evidence for (`Finding.byID`).
     public var findings: [String] = []
     /// What joined this send to its chain (nil for a chain's first send).

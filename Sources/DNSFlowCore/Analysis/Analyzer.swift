@@ -102,8 +102,9 @@ struct Analyzer {
             if a.isResend { flows.count(a.flow) { $0.retries += 1 } }
         } else {
             a.chain = seq
-            a.isProbableRetry = attempts.firstAttempt(seq, of: questionKey, at: q.timestamp)
-            let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, at: q.timestamp)
+            let first = attempts.firstAttempt(seq, of: questionKey, at: q.timestamp)
+            a.isProbableRetry = first.probableRetry
+            let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, answeredIn: first.answeredIn, at: q.timestamp)
             a.pair = pair
             a.lookup = lookup
             attempts.open(Attempts.Chain(id: seq, key: key, members: InlineList(CollectionOfOne(seq)),
@@ -137,7 +138,7 @@ struct Analyzer {
     mutating func responseSighting(_ seq: Int, _ r: ObservedMessage) {
         held.update(seq) {
             $0.analysis.responseSightings += 1
-            if let current = $0.response, r.timestamp >= current.timestamp { $0.response = r }
+            if let current = $0.responseTime, r.timestamp >= current { $0.response = r }
         }
     }
 
@@ -178,7 +179,7 @@ struct Analyzer {
             flows.answered(socket, response: r.timestamp, latency: t.latencyNanoseconds)
         } else {
             flows.unanswered(socket)
-            if let point = lastSighting { a.lastSeen = point.label }
+            if let point = lastSighting { a.lastSeen = Analysis.Place(point) }
         }
         t.analysis = a
         if configuration.provisionalPairStates, a.pair != nil {
@@ -246,11 +247,11 @@ struct Analyzer {
     /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step (a pair, in the lookup it
     /// continues or a new one); returns (pair, lookup).
     private mutating func joinPair(_ seq: Int, _ asked: QueryKey.Question, client: IPAddress, socket: FlowKey,
-                                   at time: Timestamp) -> (Int, Int) {
+                                   answeredIn: Int?, at time: Timestamp) -> (Int, Int) {
         if let joined = pairs.join(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time) {
             return joined
         }
-        let lookup = lookups.join(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time)
+        let lookup = lookups.join(seq, client: client, name: asked.name, answeredIn: answeredIn, socket: socket, at: time)
         pairs.open(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time, lookup: lookup)
         lookups.gained(lookup, pair: seq)
         return (seq, lookup)
@@ -293,7 +294,7 @@ struct Analyzer {
                 rows[i].analysis.findings = f
                 // Lost between points and seen at one only: its last point is its first.
                 if rows[i].analysis.lastSeen == nil, f.contains(Finding.lostBetweenPoints.id) {
-                    rows[i].analysis.lastSeen = rows[i].query?.point.label
+                    rows[i].analysis.lastSeen = rows[i].query.map { Analysis.Place($0.point) }
                 }
             }
             emit(rows[i])

@@ -127,17 +127,20 @@ struct Attempts {
         return attempt
     }
 
-    /// A first attempt of `question`: remembered as its latest, and whether it is a probable retry of the one before.
-    mutating func firstAttempt(_ seq: Int, of question: QuestionKey, at time: Timestamp) -> Bool {
-        var probableRetry = false
-        if let previous = lastQuestion.updateValue((seq, time, false), forKey: question), !previous.answered,
-           time.nanoseconds(since: previous.time) <= retryWindow
-        {
-            probableRetry = true
+    /// A first attempt of `question`: remembered as its latest. Returns whether it is a probable retry of the one
+    /// before, and the lookup in which the one before was answered (asked again after an answer: a new walk).
+    mutating func firstAttempt(_ seq: Int, of question: QuestionKey, at time: Timestamp) -> (probableRetry: Bool, answeredIn: Int?) {
+        var probableRetry = false, answeredIn: Int?
+        if let previous = lastQuestion.updateValue((seq, time, false), forKey: question) {
+            if !previous.answered {
+                probableRetry = time.nanoseconds(since: previous.time) <= retryWindow
+            } else {
+                answeredIn = chains.read(previous.sequence) { $0.lookup }
+            }
         }
         questionOrder.append((question, time))
         if questionOrder.count - questionHead > maxQuestions { forget(now: time) }
-        return probableRetry
+        return (probableRetry, answeredIn)
     }
 
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
@@ -178,7 +181,8 @@ struct Attempts {
     mutating func takeChain(_ chainID: Int) -> (members: InlineList<Int>, attempts: Int) {
         guard let chain = chains.removeValue(forKey: chainID) else { return (InlineList(CollectionOfOne(chainID)), 1) }
         // Only the latest chain of a key is held, so the key is this chain's; checked all the same.
-        for key in CollectionOfOne(chain.key) + chain.linkedKeys {
+        if let i = chainByKey.index(forKey: chain.key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
+        for key in chain.linkedKeys {
             if let i = chainByKey.index(forKey: key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
         }
         return (chain.members, chain.attemptNumber)

@@ -107,11 +107,10 @@ struct CapturePoints {
 /// What a lookup's client did over TCP besides DNS messages: connection attempts to port 53 (SYNs, retransmissions
 /// included) and what came back. A connect that never completes carries no DNS message; this is its evidence.
 public struct ConnectionTally: Hashable, Sendable {
-    public var attempts = 0
-    public var accepted = 0
-    public var refused = 0
-    public var firstAttempt: Timestamp?
-    public var lastAttempt: Timestamp?
+    /// Counts (saturating): held in every open lookup, so kept small.
+    public private(set) var attempts: UInt16 = 0
+    public private(set) var accepted: UInt16 = 0
+    public private(set) var refused: UInt16 = 0
 
     public init() {}
 
@@ -120,12 +119,9 @@ public struct ConnectionTally: Hashable, Sendable {
 
     mutating func add(_ e: ConnectionEvent) {
         switch e.kind {
-        case .attempt:
-            attempts += 1
-            firstAttempt = min(firstAttempt ?? e.timestamp, e.timestamp)
-            lastAttempt = max(lastAttempt ?? e.timestamp, e.timestamp)
-        case .accepted: accepted += 1
-        case .refused: refused += 1
+        case .attempt: attempts = attempts &+ (attempts == .max ? 0 : 1)
+        case .accepted: accepted = accepted &+ (accepted == .max ? 0 : 1)
+        case .refused: refused = refused &+ (refused == .max ? 0 : 1)
         }
     }
 }

@@ -41,8 +41,6 @@ struct Lookups {
         var connections = ConnectionTally()
         /// A UDP answer of it was truncated.
         var wasTruncated = false
-        /// Questions it had answered (name fingerprint and type): one asked again as a new query is a new walk.
-        var answeredQuestions = InlineList<UInt64>()
         /// The client's timeout seen in its earlier lookups' re-sends (0: none), when this one has none of its own.
         var clientTimeout: Int64 = 0
 
@@ -65,14 +63,11 @@ struct Lookups {
             } else if r.message.rcode == .noError, !r.message.answers.isEmpty {
                 hasPositive = true
             }
-            if let q = r.message.question {
-                let asked = Lookup.questionMark(q.name.lowercased, q.type)
-                if !answeredQuestions.contains(asked) { answeredQuestions.append(asked) }
-            }
         }
 
-        static func questionMark(_ name: DNSName, _ type: DNSType) -> UInt64 {
-            FastHash.fold(name.fingerprint, UInt64(type.rawValue))
+        /// Whether glibc may be repeating a truncated exchange of this lookup at `time` (right after its last answer).
+        func mayRepeatTruncated(at time: Timestamp, window: Int64) -> Bool {
+            wasTruncated && lastAnswer.map { time.nanoseconds(since: $0) <= window } == true
         }
 
         /// A connection attempt of its client (a SYN, a SYN-ACK, a RST).
@@ -84,12 +79,10 @@ struct Lookups {
             }
         }
 
-        /// Whether a new query for `name` (of `type`) walks on in this lookup.
-        func takes(_ name: DNSName, _ type: DNSType, at time: Timestamp, sightingWindow: Int64) -> Bool {
-            if answeredQuestions.contains(Lookup.questionMark(name, type)) {
-                // Asked and answered already: a new walk, unless glibc is repeating a truncated exchange.
-                return wasTruncated && name == lastName && lastAnswer.map { time.nanoseconds(since: $0) <= sightingWindow } == true
-            }
+        /// Whether a new query for `name` walks on in this lookup; `answeredHere`: its question was asked and answered
+        /// in this lookup already (then it is a new walk, unless glibc is repeating a truncated exchange).
+        func takes(_ name: DNSName, answeredHere: Bool, at time: Timestamp, sightingWindow: Int64) -> Bool {
+            if answeredHere { return name == lastName && mayRepeatTruncated(at: time, window: sightingWindow) }
             return Lookups.continues(from: lastName, to: name) || (wasTruncated && name == lastName)
         }
 
@@ -136,16 +129,19 @@ struct Lookups {
     private(set) var cutShort = 0
 
     /// Continues the client's open lookup whose last name walks to this one, or starts a new one; returns its id.
-    mutating func join(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey, at time: Timestamp) -> Int {
-        // Taken out and put back: edited in place, not copied.
+    /// `answeredIn`: the lookup in which this client's same question was last asked and answered, if any.
+    mutating func join(_ seq: Int, client: IPAddress, name: DNSName, answeredIn: Int?, socket: FlowKey, at time: Timestamp) -> Int {
+        // Taken out and put back: edited in place, not copied. Lookups are read where they lie.
         var open = openByClient.removeValue(forKey: client) ?? []
-        let window = configuration.sightingWindow
+        let window = configuration.sightingWindow, gap = configuration.lookupGap
         open.removeAll { id in
-            guard let r = lookups[id] else { return true }
-            let redo = r.wasTruncated && r.lastAnswer.map { time.nanoseconds(since: $0) <= window } == true
-            return (r.hasPositive && !redo) || time.nanoseconds(since: r.lastActivity) > configuration.lookupGap
+            lookups.read(id) { r in
+                (r.hasPositive && !r.mayRepeatTruncated(at: time, window: window)) || time.nanoseconds(since: r.lastActivity) > gap
+            } ?? true
         }
-        if let id = open.last(where: { lookups[$0]!.takes(name, type, at: time, sightingWindow: window) }) {
+        if let id = open.last(where: { id in
+            lookups.read(id) { $0.takes(name, answeredHere: id == answeredIn, at: time, sightingWindow: window) } ?? false
+        }) {
             lookups.update(id) { $0.lastName = name }
             openByClient[client] = open
             return id

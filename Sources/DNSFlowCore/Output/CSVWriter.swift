@@ -89,7 +89,7 @@ public enum TransactionCSV {
         row.untrusted { out in if let n = names[t.server.address] { out.append(contentsOf: n.utf8) } }
         row.text(a.link?.rawValue)
         row.field { out in TransactionCSV.appendLatencyPoint(t, to: &out) }
-        row.untrusted { out in if let p = a.lastSeen { out.append(contentsOf: p.utf8) } }
+        row.field { out in if let p = a.lastSeen { out.append(contentsOf: p.label.utf8) } }
         return row.finish()
     }
 

@@ -15,7 +15,7 @@ public struct SummarySink: EvidenceSink {
             if a.link == .question { summary.resendsWithNewID += 1 }
             if a.link == .fanOut { summary.fanOutCopies += 1 }
             if t.status == .unanswered, let point = a.lastSeen, a.findings.contains(Finding.lostBetweenPoints.id) {
-                summary.lostLastSeen[point, default: 0] += 1
+                summary.lostLastSeen[point.label, default: 0] += 1
             }
             if a.isProbableRetry { summary.probableRetries += 1 }
             // A pair is counted on its first member's first attempt.
