@@ -111,4 +111,20 @@ struct LabDiagnosisTests {
                 "\(scenario): lost queries last seen at the pod")
         if !lost.isEmpty { #expect(merged.summary.lostLastSeen == ["0": lost.count]) }
     }
+
+    /// Pod, node (`-i any`) and DNS pod merged: a TCP segment is seen at four points (the node sees it on two
+    /// interfaces), each copy is its own stream and each message one message with four sightings — no segment taken
+    /// for a retransmission (tshark finds none), no TCP query with fewer sightings than its UDP neighbours would have.
+    @Test("TCP across capture points is folded like UDP", arguments: ["use-vc", "tc-fallback"])
+    func tcpAcrossPoints(_ scenario: String) throws {
+        let d = labFixtures.appendingPathComponent(scenario)
+        let merged = try decode(["pod.pcap", "node-any.pcap", "dns.pcap"].map { d.appendingPathComponent($0).path })
+        let pod = try decode([d.appendingPathComponent("pod.pcap").path])
+        #expect(merged.summary.packet.tcpRetransmissions == 0, "\(scenario): retransmissions")
+        #expect(merged.summary.queries == pod.summary.queries, "\(scenario): queries")
+        let tcp = merged.transactions.filter { $0.query != nil && $0.transport == .tcp }
+        #expect(!tcp.isEmpty)
+        #expect(tcp.allSatisfy { $0.analysis.querySightings == 4 && $0.analysis.responseSightings == 4 },
+                "\(scenario): \(tcp.map { ($0.analysis.querySightings, $0.analysis.responseSightings) })")
+    }
 }

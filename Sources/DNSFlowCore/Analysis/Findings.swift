@@ -91,15 +91,20 @@ public struct Finding: Hashable, Sendable {
 
 /// How many capture points see each client's queries (2 on a node's `-i any`: before and after DNAT): the most
 /// sightings of any of its queries so far. The lost-between-points rule compares a query's sightings with it. Only
-/// clients seen at more than one point are held.
+/// clients seen at more than one point are held, at most `maxClients` (beyond it, counting starts afresh: a client's
+/// next lookup with every copy seen sets its count again).
 struct CapturePoints {
     private var byClient: [IPAddress: Int] = [:]
+    static let maxClients = 100_000
 
     /// The client's count, raised by the sightings of these rows (its finished lookup's).
     mutating func count(for client: IPAddress, rows: [Transaction]) -> Int {
         var points = byClient[client] ?? 1
         for t in rows { points = max(points, t.analysis.querySightings) }
-        if points > 1 { byClient[client] = points }
+        if points > 1, byClient[client] != points {
+            if byClient.count >= Self.maxClients { byClient.removeAll() }
+            byClient[client] = points
+        }
         return points
     }
 }
