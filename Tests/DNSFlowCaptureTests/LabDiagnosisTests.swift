@@ -127,4 +127,14 @@ struct LabDiagnosisTests {
         #expect(tcp.allSatisfy { $0.analysis.querySightings == 4 && $0.analysis.responseSightings == 4 },
                 "\(scenario): \(tcp.map { ($0.analysis.querySightings, $0.analysis.responseSightings) })")
     }
+
+    /// The line output says which evidence made a send a re-send, and that a fan-out copy is none.
+    @Test func linesSayWhatLinkedASend() throws {
+        let go = try decode([labFixtures.appendingPathComponent("go-race/pod.pcap").path]).transactions.map { TransactionLine.render($0) }
+        #expect(go.contains { $0.contains("[attempt 2, +5004.099 ms, new id]") && $0.contains("AAAA?") })
+        let musl = try decode([labFixtures.appendingPathComponent("musl-two-nameservers/pod.pcap").path]).transactions
+            .map { TransactionLine.render($0) }
+        #expect(musl.filter { $0.contains("[attempt 1, the same send to another nameserver]") }.count == 4)
+        #expect(!musl.contains { $0.contains("attempt 2") })
+    }
 }

@@ -26,7 +26,13 @@ public enum TransactionLine {
         }
         if let e = t.query?.message.error ?? t.response?.message.error { s += " MALFORMED(\(e.code))" }
         let a = t.analysis
-        if a.attempt > 1 { s += " [attempt \(a.attempt), +" + TransactionCSV.formatMilliseconds(a.retryGapNanoseconds ?? 0, digits: 6) + " ms]" }
+        switch a.link {
+        case .fanOut?: s += " [attempt \(a.attempt), the same send to another nameserver]"
+        case .question? where a.attempt > 1:
+            s += " [attempt \(a.attempt), +" + TransactionCSV.formatMilliseconds(a.retryGapNanoseconds ?? 0, digits: 6) + " ms, new id]"
+        default:
+            if a.attempt > 1 { s += " [attempt \(a.attempt), +" + TransactionCSV.formatMilliseconds(a.retryGapNanoseconds ?? 0, digits: 6) + " ms]" }
+        }
         if !a.findings.isEmpty { s += " {" + a.findings.joined(separator: ", ") + "}" }
         return s
     }
