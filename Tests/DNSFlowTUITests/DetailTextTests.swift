@@ -102,6 +102,19 @@ struct DetailTextTests {
         #expect(text[fix...].prefix(4).joined(separator: " ").contains("lose the conntrack insertion race under DNAT"))
     }
 
+    /// On the node (`-i any`): where the latency was measured, and where the lost AAAA was seen last.
+    @Test func severalPointsShowWhereTheLatencyWasMeasuredAndWhereTheLossWas() throws {
+        let node = "Fixtures/lab/race-5s/node-any.pcap"
+        let all = try transactions(node)
+        let lost = try #require(all.first { $0.question?.type == .aaaa && $0.status == .unanswered })
+        let lostText = try detail(lost, node).map(\.text)
+        #expect(lostText.contains("  last seen      at point 0/if2/In, never at the next: it died after it"), "\(lostText)")
+        let answered = try #require(all.first { $0.status == .answered })
+        let answeredText = try detail(answered, node).map(\.text)
+        #expect(answeredText.contains { $0.hasPrefix("  latency at     point 0/if2") && $0.hasSuffix("(the copies nearest the client)") },
+                "\(answeredText)")
+    }
+
     @Test func reSentQueryShowsItsGap() throws {
         let all = try Self.race5s()
         let t = try #require(all.first { $0.question?.type == .a && $0.analysis.attempt == 2 })

@@ -170,6 +170,15 @@ public enum DetailText {
         if let flow = a.flow { out.append(field("flow", String(flow))) }
         out.append(field("sightings", "query seen \(t.query == nil ? 0 : a.querySightings) \(times(t.query == nil ? 0 : a.querySightings)), "
             + "response \(a.responseSightings) \(times(a.responseSightings))"))
+        if a.querySightings > 1 || a.responseSightings > 1, let q = t.query?.point, let r = t.response?.point {
+            // Several capture points: the latency is measured on the copies nearest the client.
+            let at = q.input == r.input && q.interfaceIndex == r.interfaceIndex ? "point " + Analysis.Place(q).label
+                : "query at " + Analysis.Place(q).label + ", response at " + Analysis.Place(r).label
+            out.append(field("latency at", at + " (the copies nearest the client)"))
+        }
+        if let place = a.lastSeen {
+            out.append(field("last seen", "at point " + place.label + ", never at the next: it died after it", .retry))
+        }
         if a.findings.isEmpty {
             out.append(field("findings", "none"))
         } else {
