@@ -30,10 +30,12 @@ let package = Package(
         .target(name: "CAllocatorConfig"),
         // capset(2), which Swift cannot reach (syscall is variadic): giving up setcap's capabilities.
         .target(name: "CPrivileges"),
+        // The commit a release was built from (`--version`), defined by scripts/package.
+        .target(name: "CBuildInfo"),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
-                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI", "CAllocatorConfig", "CPrivileges",
+                "DNSFlowCore", "DNSFlowCapture", "DNSFlowTUI", "CAllocatorConfig", "CPrivileges", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc as the allocator of release builds (libjemalloc-dev). Packets are decoded on one thread and

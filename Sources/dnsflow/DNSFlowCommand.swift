@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 import DNSFlowCapture
 import DNSFlowCore
 #if canImport(Glibc)
@@ -24,8 +25,13 @@ struct DNSFlowCommand: ParsableCommand {
               ssh node tcpdump -U -w - port 53 | dnsflow -r -
               nsenter -t PID -n dnsflow -i eth0 --csv -
               dnsflow -i any host 198.18.0.10
-            """
+            """,
+        version: DNSFlowCommand.versionLine
     )
+
+    /// This release's version; `--version` prints it with the commit it was built from.
+    static let version = "0.18.0"
+    static var versionLine: String { "dnsflow \(version) (commit \(String(cString: dnsflow_commit())))" }
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read packets from a pcap/pcapng file (- for stdin). Repeatable; inputs are merged by timestamp.", valueName: "file"))
     var files: [String] = []
@@ -41,6 +47,9 @@ struct DNSFlowCommand: ParsableCommand {
 
     @Flag(name: .customShort("p"), help: "Do not put the interface into promiscuous mode.")
     var noPromiscuous = false
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the packets (the DNS ports, and the filter's) to standard output as pcap instead of analysing them (-w -; flushed per packet: a stream for dnsflow -r - elsewhere).", valueName: "-"))
+    var writeFile: String?
 
     @Option(name: .customShort("c"), help: ArgumentHelp("Stop after this many packets.", valueName: "count"))
     var count: Int?
@@ -98,6 +107,13 @@ struct DNSFlowCommand: ParsableCommand {
         if replay != nil && interface != nil { throw ValidationError("--replay plays files (-r); a live capture already runs at its own pace") }
         if maxQueries < 100 { throw ValidationError("--max-queries must be at least 100") }
         if sightingWindow < 0 || sightingWindow > 10_000 { throw ValidationError("--sighting-window must be 0-10000 ms") }
+        if writeFile != nil {
+            if csv != nil || flowsCSV != nil || summary || replay != nil {
+                throw ValidationError("-w writes the packets themselves: it goes without --csv, --flows-csv, --summary and --replay")
+            }
+            if files.count > 1 { throw ValidationError("-w copies one input: give -i INTERFACE or one -r FILE") }
+            if writeFile != "-" { throw ValidationError("-w writes to standard output only (-w -): redirect it to keep a file") }
+        }
     }
 
     /// `--replay` may stand alone (speed 1), as `--replay=SPEED`, or with the speed as the next argument.
