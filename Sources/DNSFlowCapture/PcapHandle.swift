@@ -202,6 +202,39 @@ public final class PcapHandle {
         }
     }
 
+    /// Copies every packet read to a pcap file (`-`: standard output), flushed packet by packet — a stream another
+    /// dnsflow (or Wireshark) reads as it comes: `dnsflow -i any -w -` in a pod, read by `dnsflow -r -` on a laptop.
+    /// Stops at `limit` packets, when `stop` says so, at the end of a file, or when the output cannot be written (its
+    /// reader went away). Returns the packets written.
+    public func write(to path: String, limit: Int?, stop: () -> Bool) throws(CaptureError) -> Int {
+        guard let dumper = pcap_dump_open(handle, path) else {
+            throw .pcap(path == "-" ? "standard output" : path, PcapStatus.lastError(handle))
+        }
+        defer { pcap_dump_close(dumper) }
+        let user = UnsafeMutablePointer<UInt8>(dumper)
+        var written = 0
+        while !stop(), limit.map({ written < $0 }) ?? true {
+            var header: UnsafeMutablePointer<pcap_pkthdr>?
+            var data: UnsafePointer<UInt8>?
+            let status = pcap_next_ex(handle, &header, &data)
+            if status == 1, let header, let data {
+                frame += 1
+                if var program = fileFilter, pcap_offline_filter(&program, header, data) == 0 { continue }
+                pcap_dump(user, header, data)
+                guard pcap_dump_flush(dumper) == 0 else { break }
+                written += 1
+            } else if status == 0 {
+                continue
+            } else {
+                if status != PCAP_ERROR_BREAK, !breakRequested {
+                    readError = PcapStatus.lastError(handle)
+                }
+                break
+            }
+        }
+        return written
+    }
+
     /// Reads without waiting (live): `next()` returns `.idle` at once when nothing is there, so an interface can
     /// poll the capture and the keyboard in turn.
     public func setNonblocking() {

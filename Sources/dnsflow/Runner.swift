@@ -66,6 +66,15 @@ struct Runner {
             try Privileges.drop(to: account)
         }
         try Privileges.dropCapabilities()
+        if let path = command.writeFile {
+            installSignalHandlers(handles)
+            if handles[0].isLive {
+                printError("listening on \(handles[0].name), link-type \(handles[0].linkType), snapshot length \(command.snaplen) bytes")
+            }
+            let written = try handles[0].write(to: path, limit: command.count, stop: { stopRequested != 0 })
+            if handles[0].isLive { printError("\(written) packets written") }
+            return reportInputProblems(handles, Summary()) ?? 0
+        }
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
         let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
         let stdout = OutputFile.standardOutput()
