@@ -61,13 +61,33 @@ enum Privileges {
 
     static func lookUp(_ name: String) -> Account? {
         if let pw = getpwnam(name) { return Account(name: String(cString: pw.pointee.pw_name), uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid) }
-        // A number, as tcpdump's -Z does not take but `sudo -u '#1000'` does.
-        guard let uid = uid_t(name) else { return nil }
-        return lookUp(uid: uid)
+        if let account = passwdFile().first(where: { $0.name == name }) { return account }
+        // A number, as tcpdump's -Z does not take but `sudo -u '#1000'` does: `UID` or `UID:GID`. Where no account
+        // has it (an empty container), the number alone, its group the same number unless given.
+        let parts = name.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let uid = uid_t(parts[0]) else { return nil }
+        if parts.count == 2 {
+            guard let gid = gid_t(parts[1]) else { return nil }
+            return Account(name: lookUp(uid: uid)?.name ?? String(uid), uid: uid, gid: gid)
+        }
+        return lookUp(uid: uid) ?? Account(name: String(uid), uid: uid, gid: gid_t(uid))
     }
 
     static func lookUp(uid: uid_t) -> Account? {
-        guard let pw = getpwuid(uid) else { return nil }
-        return Account(name: String(cString: pw.pointee.pw_name), uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        if let pw = getpwuid(uid) {
+            return Account(name: String(cString: pw.pointee.pw_name), uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        }
+        return passwdFile().first { $0.uid == uid }
+    }
+
+    /// The accounts of /etc/passwd, read directly: a static build cannot load glibc's NSS modules, so `getpwnam` finds
+    /// nothing there even for users the file lists (an empty container has no file, and then no user but a number).
+    static func passwdFile(_ path: String = "/etc/passwd") -> [Account] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count >= 4, !f[0].isEmpty, !f[0].hasPrefix("#"), let uid = uid_t(f[2]), let gid = gid_t(f[3]) else { return nil }
+            return Account(name: String(f[0]), uid: uid, gid: gid)
+        }
     }
 }

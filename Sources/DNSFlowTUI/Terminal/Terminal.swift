@@ -19,12 +19,30 @@ public final class Terminal {
     /// Colours off: NO_COLOR set, or a terminal without them (`TERM=vt100`); reverse and bold carry the bars.
     public let usesColour: Bool
 
+    /// The release tarball carries the terminal descriptions the interface needs (`share/terminfo` beside `bin/`), for
+    /// an empty container or a node without them: searched after the system's, unless TERMINFO or TERMINFO_DIRS says
+    /// otherwise.
+    static func useBundledTerminfo() {
+        guard getenv("TERMINFO") == nil, getenv("TERMINFO_DIRS") == nil else { return }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        // Without /proc (a bare chroot), the path it was started by.
+        let exe = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments.first ?? ""
+        guard let slash = exe.lastIndex(of: "/") else { return }
+        let bundled = String(exe[..<slash]) + "/../share/terminfo"
+        var st = stat()
+        guard stat(bundled, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return }
+        // An empty entry is ncurses' compiled-in default list (the system's).
+        setenv("TERMINFO_DIRS", ":" + bundled, 1)
+    }
+
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
     }
 
     public init() throws(OpenError) {
         dnsflow_set_locale()
+        Terminal.useBundledTerminfo()
         if isatty(0) != 0 {
             input = dnsflow_stdin()
             ownsInput = false
