@@ -128,7 +128,7 @@ struct LiveCaptureTests {
 
     /// 20,000 DNS packets/s for 3 s in bursts of 64 (bench/flood.c), with the interface open and without: nothing
     /// lost in the kernel or by dnsflow, every packet counted. (Before the reader thread and TPACKET_V3 this lost
-    /// 91 % with the interface open and half without.) The 200,000/s figure is in the README, from the same script.
+    /// 91 % with the interface open and half without.) The 200,000/s figure is in docs/DEVELOPING.md, from the same script.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") && FileManager.default.isExecutableFile(atPath: "/usr/bin/cc"),
                    "needs tmux and a C compiler"))
     func aBurstyFloodLosesNothing() throws {
