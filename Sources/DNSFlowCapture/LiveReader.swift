@@ -86,7 +86,9 @@ public final class LiveReader: @unchecked Sendable {
         // Non-blocking reads, and poll(2) on the capture's descriptor when there is nothing: a partial batch is
         // handed over as soon as the kernel has no more, and a stop is seen within 100 ms.
         handle.setNonblocking()
-        let fd = handle.selectableDescriptor
+        // A stream (a pipe of pcap) has no non-blocking mode: it is asked whether a packet is there before each read.
+        let stream = handle.isStream
+        let fd = stream ? handle.streamDescriptor : handle.selectableDescriptor
         var batch: [CapturedPacket] = []
         var batchBytes = 0
         var lastStats = LiveReader.monotonicMilliseconds()
@@ -96,6 +98,7 @@ public final class LiveReader: @unchecked Sendable {
             // Up to 256 packets or an idle read per hand-over: the lock is taken once per batch, not per packet.
             var idle = false
             while batch.count < 256 {
+                if stream, !handle.streamReady() { idle = true; break }
                 switch handle.next() {
                 case .packet(let p):
                     batch.append(p)
@@ -126,7 +129,7 @@ public final class LiveReader: @unchecked Sendable {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&p, 1, 100)
                 // The interface went down (or another socket error): the capture ends, as tcpdump's does.
-                if p.revents & Int16(POLLERR) != 0, handle.takeSocketError() { ended = true }
+                if !stream, p.revents & Int16(POLLERR) != 0, handle.takeSocketError() { ended = true }
             }
         }
         let last = handle.kernelStats()

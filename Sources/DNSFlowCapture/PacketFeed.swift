@@ -78,6 +78,10 @@ public final class LiveFeed: PacketFeed {
     private var stage: DecodingStage
     private let limit: Int?
     private var handed = 0
+    /// A stream of pcap from elsewhere (a pipe): its time is its packets', moved on by the time passed here since the
+    /// last one came (the other host's clock need not agree with this one's).
+    public let followsPackets: Bool
+    private var lastPacket: (time: Timestamp, arrived: Int64)?
     public var isLive: Bool { true }
     public var stats: PacketStats { stage.stats }
 
@@ -90,6 +94,7 @@ public final class LiveFeed: PacketFeed {
         reader = LiveReader(handle)
         self.stage = stage
         self.limit = limit
+        followsPackets = handle.isStream
         reader.start()
     }
 
@@ -102,9 +107,15 @@ public final class LiveFeed: PacketFeed {
         case .packets(var batch):
             if let limit, handed + batch.count > limit { batch.removeLast(handed + batch.count - limit) }
             handed += batch.count
+            if followsPackets, let last = batch.last { lastPacket = (last.timestamp, monotonicNanoseconds()) }
             return .packets(batch.map { stage.decode($0) })
         case .idle:
-            // Drained: the capture's time is the clock's.
+            // Drained: the capture's time is the clock's (a stream's: its last packet's, plus the time since).
+            if followsPackets {
+                guard let last = lastPacket else { return .idle(clock: nil) }
+                let since = monotonicNanoseconds() - last.arrived - LiveFeed.clockMargin
+                return .idle(clock: since > 0 ? last.time.addingNanoseconds(since) : nil)
+            }
             return .idle(clock: Timestamp(seconds: 0, nanoseconds: 0).addingNanoseconds(realtimeNanoseconds() - LiveFeed.clockMargin))
         case .ended:
             return .ended

@@ -258,6 +258,18 @@ public final class PcapHandle {
     /// The descriptor to poll(2) for a live capture's packets (-1 where libpcap has none).
     public var selectableDescriptor: Int32 { pcap_get_selectable_fd(handle) }
 
+    /// A capture read from a pipe or a FIFO (standard input, ssh, the kubectl plugin's stream): packets come as they
+    /// are captured elsewhere, so it is read like a live capture (`LiveReader`), not in batches to its end.
+    public var isStream: Bool {
+        guard !isLive, seekableFile == nil, let file = pcap_file(handle) else { return false }
+        var st = stat()
+        return fstat(fileno(file), &st) == 0 && (st.st_mode & S_IFMT == S_IFIFO || st.st_mode & S_IFMT == S_IFSOCK)
+    }
+
+    /// For a stream: whether a packet can be read now without waiting; and its descriptor, to wait on.
+    func streamReady() -> Bool { pcap_file(handle).map { dnsflow_stream_ready($0) != 0 } ?? true }
+    var streamDescriptor: Int32 { pcap_file(handle).map { fileno($0) } ?? -1 }
+
     /// How far through a capture file reading has got (0...1); nil for a pipe or a live capture.
     public var progress: Double? {
         guard !isLive, let file = pcap_file(handle) else { return nil }

@@ -34,8 +34,10 @@ struct InterfaceLoop {
         }
         let isLive = driver.feed.isLive
         let replay = driver.feed as? ReplayFeed
+        // A stream from elsewhere (a pipe): live, but on the clock of its own packets.
+        let isStream = (driver.feed as? LiveFeed)?.followsPackets == true
         var sink = InterfaceSink(app: App(source: handles.map(\.name).joined(separator: " "), store: store), packets: packets,
-                                 followsPackets: !isLive && replay == nil)
+                                 followsPackets: (!isLive && replay == nil) || isStream)
         sink.app.names = names
         sink.app.packets = { packets[$0] }
         // Rows keep what the list needs; Detail and the exports decode their packets again.
@@ -78,7 +80,7 @@ struct InterfaceLoop {
                         : "\(h.name): capture is cut off after \(h.packetsRead) packets; showing what was read", role: Role.rcodeError)
                 }
             }
-            if isLive, !sink.app.isPaused { store.advance(to: realtimeNanoseconds()) }
+            if isLive, !isStream, !sink.app.isPaused { store.advance(to: realtimeNanoseconds()) }
             // 2. Draw, then keys. While data pours in, a redraw (which recomputes the rows on view) waits at least
             // 50 ms and four times what the last one cost: reading keeps 80 % of the time however many rows there are.
             let (w, h) = terminal.size

@@ -80,14 +80,16 @@ struct Runner {
         let stdout = OutputFile.standardOutput()
         let printsLines = csvOutput == nil && flowsOutput == nil && !command.summary
         let isLive = handles.first?.isLive == true
+        // One pipe of pcap (standard input, a FIFO, ssh, the kubectl plugin): read as it comes, like a live capture.
+        let isStream = handles.count == 1 && handles[0].isStream && command.replay == nil
 
         // Before any thread starts: threads inherit the signal mask the handlers' set-up unblocks.
         installSignalHandlers(handles)
         // Files are read on a second thread (DecodeAhead), which frees what the analysis is done with.
-        configuration.handsBackSpent = !isLive
+        configuration.handsBackSpent = !isLive && !isStream
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
-        if isLive {
+        if isLive || isStream {
             feed = LiveFeed(handles[0], stage: pipeline.front, limit: command.count)
         } else if let speed = command.replay {
             feed = ReplayFeed(FileFeed(handles, stage: pipeline.front, limit: command.count), speed: speed)
@@ -107,13 +109,13 @@ struct Runner {
         }
         var outputs = BatchOutputs(
             csv: csvOutput.map { CSVSink($0, names: names) }, flows: flowsOutput.map { FlowsSink($0, names: names) },
-            lines: printsLines ? LinesSink(stdout, names: names, isLive: isLive) : nil)
+            lines: printsLines ? LinesSink(stdout, names: names, isLive: isLive || isStream) : nil)
         // Live, packets are analysed as they come (idle, the clock moves the analysis on); files to their end.
         // Interrupted: reading stops, and what was already read is still analysed (nothing counted goes missing).
         driver.shouldStop = { stopRequested != 0 || outputFailed != 0 }
         while true {
             if driver.shouldStop() { driver.stop() }
-            let outcome = driver.run(into: &outputs, waitingUpTo: isLive ? 100 : 0)
+            let outcome = driver.run(into: &outputs, waitingUpTo: isLive || isStream ? 100 : 0)
             if outcome == .finished { break }
             if printsLines { stdout.flush() }
         }

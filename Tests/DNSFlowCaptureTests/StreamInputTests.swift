@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// A capture read from a pipe (`ssh node dnsflow -i any -w - | dnsflow -r -`, the kubectl plugin's stream) is read as it
+/// comes, like a live capture: a query's line is out while the pipe stays open, not when it closes.
+@Suite("Streams of pcap")
+struct StreamInputTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aStreamIsAnalysedAsItComes() throws {
+        let capture = try Data(contentsOf: labFixtures.appendingPathComponent("race-5s/pod.pcap"))
+        let p = Process()
+        p.executableURL = dnsflowBinary
+        p.arguments = ["-r", "-", "--no-ui"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // The file header and the first query and its response (race-5s: 24 + two records).
+        var end = 24
+        for _ in 0..<2 {
+            let length = Int(capture[end + 8]) | Int(capture[end + 9]) << 8 | Int(capture[end + 10]) << 16 | Int(capture[end + 11]) << 24
+            end += 16 + length
+        }
+        input.fileHandleForWriting.write(capture.prefix(end))
+        // Its line, while the pipe is still open.
+        let deadline = Date().addingTimeInterval(3)
+        var seen = ""
+        let reader = output.fileHandleForReading
+        let flags = fcntl(reader.fileDescriptor, F_GETFL)
+        _ = fcntl(reader.fileDescriptor, F_SETFL, flags | O_NONBLOCK)
+        while Date() < deadline, !seen.contains("\n") {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(reader.fileDescriptor, &buffer, buffer.count)
+            if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(20_000) }
+        }
+        #expect(seen.contains("A? web.default.svc.cluster.local. NOERROR"), "nothing within 3 s of the packets, pipe open: \(seen)")
+        input.fileHandleForWriting.write(capture.dropFirst(end))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+}
