@@ -73,8 +73,12 @@ public final class FileFeed: PacketFeed {
 }
 
 /// A live interface: a thread drains the kernel's buffer (`LiveReader`); packets are decoded here as they are taken.
+/// Or streams of pcap from elsewhere (pipes: ssh, the kubectl plugin), a reader each, merged as they come: what each
+/// has is taken and handed on in time order, so that a quiet stream never holds the others back.
 public final class LiveFeed: PacketFeed {
-    public let reader: LiveReader
+    public var reader: LiveReader { readers[0] }
+    private let readers: [LiveReader]
+    private var endedReaders: Set<Int> = []
     private var stage: DecodingStage
     private let limit: Int?
     private var handed = 0
@@ -90,12 +94,17 @@ public final class LiveFeed: PacketFeed {
     public static let clockMargin: Int64 = 250_000_000
 
     /// `limit`: at most this many packets (`-c`); the capture stops there.
-    public init(_ handle: PcapHandle, stage: DecodingStage, limit: Int? = nil) {
-        reader = LiveReader(handle)
+    public convenience init(_ handle: PcapHandle, stage: DecodingStage, limit: Int? = nil) {
+        self.init(streams: [handle], stage: stage, limit: limit)
+    }
+
+    /// One live interface, or one or more streams (`PcapHandle.isStream`).
+    public init(streams handles: [PcapHandle], stage: DecodingStage, limit: Int? = nil) {
+        readers = handles.map { LiveReader($0) }
         self.stage = stage
         self.limit = limit
-        followsPackets = handle.isStream
-        reader.start()
+        followsPackets = handles.allSatisfy(\.isStream)
+        for r in readers { r.start() }
     }
 
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
@@ -103,7 +112,7 @@ public final class LiveFeed: PacketFeed {
             reader.stop()
             return .ended
         }
-        switch reader.take(waitingUpTo: milliseconds) {
+        switch take(waitingUpTo: milliseconds) {
         case .packets(var batch):
             if let limit, handed + batch.count > limit { batch.removeLast(handed + batch.count - limit) }
             handed += batch.count
@@ -122,9 +131,32 @@ public final class LiveFeed: PacketFeed {
         }
     }
 
-    public func stop() { reader.stop() }
+    /// One reader: its batch. Several: what each has now (waiting up to `milliseconds` for any), in time order.
+    private func take(waitingUpTo milliseconds: Int) -> LiveReader.Batch {
+        if readers.count == 1 { return readers[0].take(waitingUpTo: milliseconds) }
+        let deadline = monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
+        while true {
+            var merged: [CapturedPacket] = []
+            for (i, r) in readers.enumerated() where !endedReaders.contains(i) {
+                switch r.take(waitingUpTo: 0) {
+                case .packets(let batch): merged += batch
+                case .idle: break
+                case .ended: endedReaders.insert(i)
+                }
+            }
+            if !merged.isEmpty {
+                // Stable: a stream's own order is kept where times tie.
+                return .packets(merged.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }.map(\.element))
+            }
+            if endedReaders.count == readers.count { return .ended }
+            if monotonicNanoseconds() >= deadline { return .idle }
+            usleep(2_000)
+        }
+    }
+
+    public func stop() { for r in readers { r.stop() } }
     public func finishedStage() -> DecodingStage {
-        reader.stop()
+        stop()
         return stage
     }
     public var takeSpent: (() -> [Transaction])?

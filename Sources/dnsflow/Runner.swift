@@ -80,8 +80,9 @@ struct Runner {
         let stdout = OutputFile.standardOutput()
         let printsLines = csvOutput == nil && flowsOutput == nil && !command.summary
         let isLive = handles.first?.isLive == true
-        // One pipe of pcap (standard input, a FIFO, ssh, the kubectl plugin): read as it comes, like a live capture.
-        let isStream = handles.count == 1 && handles[0].isStream && command.replay == nil
+        // Pipes of pcap (standard input, FIFOs, ssh, the kubectl plugin's streams): read as they come, like a live
+        // capture, several merged as they arrive.
+        let isStream = !handles.isEmpty && handles.allSatisfy(\.isStream) && command.replay == nil
 
         // Before any thread starts: threads inherit the signal mask the handlers' set-up unblocks.
         installSignalHandlers(handles)
@@ -90,7 +91,7 @@ struct Runner {
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {
-            feed = LiveFeed(handles[0], stage: pipeline.front, limit: command.count)
+            feed = LiveFeed(streams: handles, stage: pipeline.front, limit: command.count)
         } else if let speed = command.replay {
             feed = ReplayFeed(FileFeed(handles, stage: pipeline.front, limit: command.count), speed: speed)
         } else {

@@ -40,4 +40,48 @@ struct StreamInputTests {
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
     }
+
+    /// Two streams (two pods through the plugin), one of them quiet: the other's packets are analysed as they come.
+    @Test(.timeLimit(.minutes(1)))
+    func aQuietStreamDoesNotHoldTheOthersBack() throws {
+        let capture = try Data(contentsOf: labFixtures.appendingPathComponent("race-5s/pod.pcap"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streams-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifos = ["a", "b"].map { dir.appendingPathComponent($0).path }
+        for f in fifos { #expect(mkfifo(f, 0o600) == 0) }
+        let p = Process()
+        p.executableURL = dnsflowBinary
+        p.arguments = ["-r", fifos[0], "-r", fifos[1], "--no-ui"]
+        let output = Pipe()
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // dnsflow opens the inputs in order, reading each one's header: each open here waits for its reader.
+        let a = open(fifos[0], O_WRONLY), header = [UInt8](capture.prefix(24))
+        #expect(write(a, header, 24) == 24)
+        let b = open(fifos[1], O_WRONLY)
+        #expect(write(b, header, 24) == 24)
+        var end = 24
+        for _ in 0..<2 {
+            let length = Int(capture[end + 8]) | Int(capture[end + 9]) << 8 | Int(capture[end + 10]) << 16 | Int(capture[end + 11]) << 24
+            end += 16 + length
+        }
+        let first = [UInt8](capture[24..<end])
+        #expect(write(a, first, first.count) == first.count)
+        let reader = output.fileHandleForReading
+        _ = fcntl(reader.fileDescriptor, F_SETFL, fcntl(reader.fileDescriptor, F_GETFL) | O_NONBLOCK)
+        let deadline = Date().addingTimeInterval(3)
+        var seen = ""
+        while Date() < deadline, !seen.contains("\n") {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(reader.fileDescriptor, &buffer, buffer.count)
+            if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(20_000) }
+        }
+        #expect(seen.contains("A? web.default.svc.cluster.local. NOERROR"), "stream a's line while b is quiet: \(seen)")
+        close(a)
+        close(b)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
 }
