@@ -5,6 +5,30 @@ import Testing
 /// comes, like a live capture: a query's line is out while the pipe stays open, not when it closes.
 @Suite("Streams of pcap")
 struct StreamInputTests {
+    /// Where the first `count` records of a little-endian pcap end (after its 24-octet header).
+    static func end(ofRecords count: Int, in capture: Data) -> Int {
+        var end = 24
+        for _ in 0..<count {
+            let length = Int(capture[end + 8]) | Int(capture[end + 9]) << 8 | Int(capture[end + 10]) << 16 | Int(capture[end + 11]) << 24
+            end += 16 + length
+        }
+        return end
+    }
+
+    /// What the pipe gave within `seconds`, up to its first line, without waiting for it to close.
+    static func firstLine(of pipe: Pipe, within seconds: Double) -> String {
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        let deadline = Date().addingTimeInterval(seconds)
+        var seen = ""
+        while Date() < deadline, !seen.contains("\n") {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(20_000) }
+        }
+        return seen
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aStreamIsAnalysedAsItComes() throws {
         let capture = try Data(contentsOf: labFixtures.appendingPathComponent("race-5s/pod.pcap"))
@@ -17,23 +41,10 @@ struct StreamInputTests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         // The file header and the first query and its response (race-5s: 24 + two records).
-        var end = 24
-        for _ in 0..<2 {
-            let length = Int(capture[end + 8]) | Int(capture[end + 9]) << 8 | Int(capture[end + 10]) << 16 | Int(capture[end + 11]) << 24
-            end += 16 + length
-        }
+        let end = Self.end(ofRecords: 2, in: capture)
         input.fileHandleForWriting.write(capture.prefix(end))
         // Its line, while the pipe is still open.
-        let deadline = Date().addingTimeInterval(3)
-        var seen = ""
-        let reader = output.fileHandleForReading
-        let flags = fcntl(reader.fileDescriptor, F_GETFL)
-        _ = fcntl(reader.fileDescriptor, F_SETFL, flags | O_NONBLOCK)
-        while Date() < deadline, !seen.contains("\n") {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = read(reader.fileDescriptor, &buffer, buffer.count)
-            if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(20_000) }
-        }
+        let seen = Self.firstLine(of: output, within: 3)
         #expect(seen.contains("A? web.default.svc.cluster.local. NOERROR"), "nothing within 3 s of the packets, pipe open: \(seen)")
         input.fileHandleForWriting.write(capture.dropFirst(end))
         try input.fileHandleForWriting.close()
@@ -62,22 +73,10 @@ struct StreamInputTests {
         #expect(write(a, header, 24) == 24)
         let b = open(fifos[1], O_WRONLY)
         #expect(write(b, header, 24) == 24)
-        var end = 24
-        for _ in 0..<2 {
-            let length = Int(capture[end + 8]) | Int(capture[end + 9]) << 8 | Int(capture[end + 10]) << 16 | Int(capture[end + 11]) << 24
-            end += 16 + length
-        }
+        let end = Self.end(ofRecords: 2, in: capture)
         let first = [UInt8](capture[24..<end])
         #expect(write(a, first, first.count) == first.count)
-        let reader = output.fileHandleForReading
-        _ = fcntl(reader.fileDescriptor, F_SETFL, fcntl(reader.fileDescriptor, F_GETFL) | O_NONBLOCK)
-        let deadline = Date().addingTimeInterval(3)
-        var seen = ""
-        while Date() < deadline, !seen.contains("\n") {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = read(reader.fileDescriptor, &buffer, buffer.count)
-            if n > 0 { seen += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(20_000) }
-        }
+        let seen = Self.firstLine(of: output, within: 3)
         #expect(seen.contains("A? web.default.svc.cluster.local. NOERROR"), "stream a's line while b is quiet: \(seen)")
         close(a)
         close(b)
