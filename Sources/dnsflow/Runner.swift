@@ -167,7 +167,7 @@ struct Runner {
     /// A file read stopped by a signal says so (a live capture ends that way anyway, and prints its counts).
     private func reportStop(_ handles: [PcapHandle], _ summary: Summary) {
         guard stopRequested != 0, handles.first?.isLive != true else { return }
-        let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][stopRequested] ?? "signal \(stopRequested)"
+        let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP", SIGQUIT: "SIGQUIT"][stopRequested] ?? "signal \(stopRequested)"
         printError("stopped by \(name) after \(summary.packet.packets) packets; what was read is complete in the output")
     }
 
@@ -194,12 +194,13 @@ struct Runner {
             if reader != 0, pthread_equal(reader, pthread_self()) == 0 { pthread_kill(reader, signal) }
         }
         // Without SA_RESTART, so that a blocked read returns EINTR. SIGHUP: the terminal or the ssh session went
-        // away; it ends the run as SIGTERM does (outputs written, terminal restored).
+        // away; it ends the run as SIGTERM does (outputs written, terminal restored). SIGQUIT (Ctrl-\) too: the Swift
+        // runtime's own handler would print a crash report over the interface and leave the program running.
         var action = sigaction()
         action.__sigaction_handler.sa_handler = handler
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
-        for s in [SIGINT, SIGTERM, SIGHUP] { sigaction(s, &action, nil) }
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaction(s, &action, nil) }
         signal(SIGPIPE, SIG_IGN)
         // A parent may have left these blocked (test runners, some supervisors): Ctrl-C must still stop us.
         var set = sigset_t()
@@ -207,6 +208,7 @@ struct Runner {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGHUP)
+        sigaddset(&set, SIGQUIT)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

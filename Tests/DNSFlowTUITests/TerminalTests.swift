@@ -221,9 +221,10 @@ struct TerminalTests {
         #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
     }
 
-    /// SIGHUP (the ssh session went away) and SIGTERM (a service manager): the interface gives the terminal back and
-    /// says what stopped it.
-    @Test(arguments: ["HUP", "TERM"])
+    /// SIGHUP (the ssh session went away), SIGTERM (a service manager) and SIGQUIT (Ctrl-\\, where the Swift runtime
+    /// would print a crash report over the screen and go on): the interface gives the terminal back and says what
+    /// stopped it.
+    @Test(arguments: ["HUP", "TERM", "QUIT"])
     func signalsEndTheInterfaceCleanly(signal: String) throws {
         let tmux = Tmux()
         defer { tmux.stop() }
@@ -242,12 +243,13 @@ struct TerminalTests {
             .split(separator: " ").compactMap({ Int32($0) }).first,
            (try? String(contentsOfFile: "/proc/\(grand)/comm", encoding: .utf8))?.hasPrefix("dnsflow") == true { target = grand }
         let pid = try #require(target)
-        #expect(kill(pid, signal == "HUP" ? SIGHUP : SIGTERM) == 0)
+        #expect(kill(pid, ["HUP": SIGHUP, "TERM": SIGTERM, "QUIT": SIGQUIT][signal]!) == 0)
         let screen = try tmux.wait(for: "EXITED")
         #expect(screen.contains("EXITED 0"))
         #expect(!screen.contains("[offline]"), "the terminal is restored")
         let stderr = try String(contentsOfFile: dir.path + "/stderr.txt", encoding: .utf8)
         #expect(stderr.contains("stopped by SIG\(signal)"), "\(stderr)")
+        #expect(!stderr.contains("Crash") && !stderr.contains("backtrace") && !screen.contains("Crash"), "no crash report: \(stderr)")
     }
 
     /// The capture file cut after it was read: Detail says its packets cannot be read again and shows what the row
