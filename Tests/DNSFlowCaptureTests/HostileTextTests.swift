@@ -60,6 +60,23 @@ struct HostileTextTests {
         #expect(csv.dropFirst().map { $0[qname] }.contains(#"'+1.-2.\@SUM\(1\).x"#))
     }
 
+    /// The guard is never ambiguous: a name that starts with `'` gets one more, so one taken away always gives the name.
+    @Test func theFormulaGuardCanBeTakenOff() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let names = dir.appendingPathComponent("hosts")
+        try "198.18.1.2 =x.example\n198.18.3.10 '=x.example\n".write(to: names, atomically: true, encoding: .utf8)
+        let run = try runDNSFlow(["-r", labFixtures.appendingPathComponent("race-5s/pod.pcap").path, "--names", names.path, "--csv", "-"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = HostileTextTests.parseCSV(run.stdout)
+        let client = try #require(rows.first?.firstIndex(of: "client_name")), server = try #require(rows.first?.firstIndex(of: "server_name"))
+        let row = try #require(rows.dropFirst().first)
+        #expect(row[client] == "'=x.example")
+        #expect(row[server] == "''=x.example")
+        #expect(String(row[client].dropFirst()) == "=x.example" && String(row[server].dropFirst()) == "'=x.example")
+    }
+
     /// RFC 4180: fields separated by commas, quoted fields with doubled quotes, rows by LF.
     static func parseCSV(_ text: String) -> [[String]] {
         var rows: [[String]] = [], row: [String] = [], field = "", quoted = false

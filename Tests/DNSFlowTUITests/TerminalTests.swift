@@ -221,7 +221,7 @@ struct TerminalTests {
         #expect(try tmux.wait(for: "EXITED").contains("EXITED 0"))
     }
 
-    /// SIGHUP (the ssh session went away), SIGTERM (a service manager) and SIGQUIT (Ctrl-\\, where the Swift runtime
+    /// SIGHUP (the ssh session went away), SIGTERM (a service manager) and SIGQUIT (Ctrl-\, where the Swift runtime
     /// would print a crash report over the screen and go on): the interface gives the terminal back and says what
     /// stopped it.
     @Test(arguments: ["HUP", "TERM", "QUIT"])

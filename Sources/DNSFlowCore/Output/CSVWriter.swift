@@ -200,15 +200,21 @@ struct CSVRow {
     mutating func text(_ s: String?) { field { out in if let s { out.append(contentsOf: s.utf8) } } }
 
     /// A field whose text comes from the wire or a names file (names, answers): one that a spreadsheet would run as a
-    /// formula (`=`, `+`, `-`, `@`, TAB or CR first: OWASP's list) gets a `'` in front, which spreadsheets show as text.
+    /// formula (`=`, `+`, `-`, `@`, TAB or CR first: OWASP's list) gets a `'` in front, which spreadsheets show as text;
+    /// so does one that starts with `'` itself, so that the guard is never ambiguous: a leading `'` is always the
+    /// guard's, and taking one away gives the text back (`=x` is written `'=x`, `'=x` is written `''=x`).
     /// Names and answers are already escaped (RFC 1035 `\DDD`): no control octet or non-ASCII reaches the file.
     mutating func untrusted(_ write: (inout [UInt8]) -> Void) {
         field { out in
             let start = out.count
             write(&out)
-            if start < out.count, CSVRow.isFormulaStart(out[start]) { out.insert(UInt8(ascii: "'"), at: start) }
+            if start < out.count, CSVRow.needsGuard(out[start]) { out.insert(UInt8(ascii: "'"), at: start) }
         }
     }
+
+    /// A first octet that gets the guard: a formula's, or the guard's own `'`.
+    @inline(__always)
+    static func needsGuard(_ b: UInt8) -> Bool { isFormulaStart(b) || b == UInt8(ascii: "'") }
 
     @inline(__always)
     static func isFormulaStart(_ b: UInt8) -> Bool {
@@ -218,7 +224,7 @@ struct CSVRow {
 
     /// `untrusted`'s rule for a whole string.
     static func neutralised(_ s: String) -> String {
-        guard let b = s.utf8.first, isFormulaStart(b) else { return s }
+        guard let b = s.utf8.first, needsGuard(b) else { return s }
         return "'" + s
     }
 
