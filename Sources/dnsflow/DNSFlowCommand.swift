@@ -118,6 +118,7 @@ struct DNSFlowCommand: ParsableCommand {
 
     /// `--replay` may stand alone (speed 1), as `--replay=SPEED`, or with the speed as the next argument.
     static func main() {
+        openClosedStandardDescriptors()
         var arguments = Array(CommandLine.arguments.dropFirst())
         var i = 0
         while i < arguments.count, arguments[i] != "--" {

@@ -3,8 +3,29 @@ import DNSFlowTUI
 import Glibc
 #endif
 
-nonisolated(unsafe) let standardOutputStream: UnsafeMutablePointer<FILE> = fdopen(1, "w")
-nonisolated(unsafe) let standardErrorStream: UnsafeMutablePointer<FILE> = fdopen(2, "w")
+nonisolated(unsafe) let standardOutputStream: UnsafeMutablePointer<FILE> = standardStream(1)
+nonisolated(unsafe) let standardErrorStream: UnsafeMutablePointer<FILE> = standardStream(2)
+/// Standard output was closed when dnsflow started (`>&-`): nothing may be written there (it is /dev/null now).
+nonisolated(unsafe) var standardOutputWasClosed = false
+
+/// Descriptors 1 and 2 closed by the caller (`>&-`, `2>&-`) are opened on /dev/null before anything else opens a file:
+/// otherwise the next file opened gets descriptor 1 or 2 and standard output or error is written into it, and the C
+/// streams on them cannot be made (the trap this replaced).
+func openClosedStandardDescriptors() {
+    for fd: Int32 in [1, 2] where fcntl(fd, F_GETFD) < 0 {
+        if fd == 1 { standardOutputWasClosed = true }
+        let null = open("/dev/null", O_WRONLY)
+        if null >= 0, null != fd {
+            dup2(null, fd)
+            close(null)
+        }
+    }
+}
+
+/// A C stream on descriptor 1 or 2; where none can be made (closed, and no /dev/null to open), one that writes nowhere.
+private func standardStream(_ fd: Int32) -> UnsafeMutablePointer<FILE> {
+    fdopen(fd, "w") ?? fmemopen(nil, 4096, "w") ?? fopen("/", "r")!
+}
 /// Set when an output could not be written (a full disk, a closed pipe): reading stops, as on SIGINT, since nothing
 /// more can be written (read by the run loops beside `stopRequested`).
 nonisolated(unsafe) var outputFailed: sig_atomic_t = 0

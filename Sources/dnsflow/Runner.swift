@@ -67,6 +67,7 @@ struct Runner {
         }
         try Privileges.dropCapabilities()
         if let path = command.writeFile {
+            if standardOutputWasClosed { throw CommandError("standard output is closed: nothing to write the packets to") }
             installSignalHandlers(handles)
             if handles[0].isLive {
                 printError("listening on \(handles[0].name), link-type \(handles[0].linkType), snapshot length \(command.snaplen) bytes")
@@ -74,6 +75,11 @@ struct Runner {
             let written = try handles[0].write(to: path, limit: command.count, stop: { stopRequested != 0 })
             if handles[0].isLive { printError("\(written) packets written") }
             return reportInputProblems(handles, Summary()) ?? 0
+        }
+        // Standard output closed (`>&-`): an output meant for it is refused before any file is made.
+        let linesWanted = command.csv == nil && command.flowsCSV == nil && !command.summary
+        if standardOutputWasClosed, linesWanted || command.csv == "-" || command.flowsCSV == "-" || command.summary {
+            throw CommandError("standard output is closed: nothing to write \(linesWanted ? "the lines" : command.summary ? "the summary" : "the CSV") to; write to a file (--csv FILE, --flows-csv FILE) or leave standard output open")
         }
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
         let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
