@@ -103,7 +103,7 @@ public struct App {
     private var backStack: [(screen: ScreenID, filter: QueryFilter)] = []
 
     public init(source: String, store: QueryStore = QueryStore()) {
-        self.status = Status(source: source)
+        self.status = Status(source: SafeText.escaped(source))
         self.store = store
     }
 

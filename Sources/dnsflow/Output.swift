@@ -1,3 +1,4 @@
+import DNSFlowCore
 import DNSFlowTUI
 #if canImport(Glibc)
 import Glibc
@@ -253,6 +254,8 @@ struct CommandError: Error, CustomStringConvertible {
 }
 
 func printError(_ message: String) {
-    fputs("dnsflow: \(message)\n", standardErrorStream)
+    // Messages name files, devices and filters as the user gave them: a control character in one is shown as \DDD,
+    // never sent to the terminal (a capture named with an OSC sequence would retitle it).
+    fputs("dnsflow: \(SafeText.escaped(message))\n", standardErrorStream)
     fflush(standardErrorStream)
 }

@@ -60,6 +60,24 @@ struct HostileTextTests {
         #expect(csv.dropFirst().map { $0[qname] }.contains(#"'+1.-2.\@SUM\(1\).x"#))
     }
 
+    /// A file name is shown as the user's text, never as terminal commands: a capture named with an OSC title sequence
+    /// is named with `\DDD` in the message, and its bytes never reach standard error raw.
+    @Test func fileNamesInMessagesAreEscaped() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("names-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hostile = dir.appendingPathComponent("x\u{1b}]2;pwned\u{07}.pcap").path
+        let missing = try runDNSFlow(["-r", hostile, "--summary"])
+        #expect(missing.status == 1)
+        #expect(!missing.stderr.contains("\u{1b}") && !missing.stderr.contains("\u{07}"), "\(missing.stderr.debugDescription)")
+        #expect(missing.stderr.contains(#"x\027]2;pwned\007.pcap: no such file"#), "\(missing.stderr)")
+        // Not a capture: libpcap's words and the name, both escaped.
+        try Data("not a capture".utf8).write(to: URL(fileURLWithPath: hostile))
+        let bad = try runDNSFlow(["-r", hostile, "--csv", dir.appendingPathComponent("o\u{1b}[2J.csv").path])
+        #expect(bad.status == 1)
+        #expect(!bad.stderr.contains("\u{1b}"), "\(bad.stderr.debugDescription)")
+    }
+
     /// The guard is never ambiguous: a name that starts with `'` gets one more, so one taken away always gives the name.
     @Test func theFormulaGuardCanBeTakenOff() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-\(UUID().uuidString)")

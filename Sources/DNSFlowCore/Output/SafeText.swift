@@ -14,6 +14,21 @@ public enum SafeText {
         }
     }
 
+    /// The text with every scalar that is not `isShowable` written as its UTF-8 octets in `\DDD` (as dig writes names,
+    /// and dnsflow too): for what a user typed or a file is called (paths, devices, filters), shown in messages.
+    public static func escaped(_ s: String) -> String {
+        guard !s.unicodeScalars.allSatisfy(isShowable) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if isShowable(u) {
+                out.unicodeScalars.append(u)
+            } else {
+                for b in String(u).utf8 { out += "\\" + String(repeating: "0", count: b < 10 ? 2 : b < 100 ? 1 : 0) + String(b) }
+            }
+        }
+        return out
+    }
+
     /// The text with every scalar that is not `isShowable` replaced by `?`.
     public static func printable(_ s: String) -> String {
         guard !s.unicodeScalars.allSatisfy(isShowable) else { return s }
