@@ -17,6 +17,32 @@ struct DNSNameTests {
         #expect(m.answers[0].rdata == "192.0.2.1")
     }
 
+    /// A chain of pointers to pointers (each one 2 octets before the last) in an earlier record's RDATA, and a name that
+    /// starts at its end: every pointer points backwards, so it ends — after 300 jumps, for one name of a message that
+    /// could hold thousands. More than 127 is refused, the work per name bounded.
+    @Test func longPointerChainsAreRefused() throws {
+        func message(chain n: Int) -> [UInt8] {
+            var m = Wire.header(id: 1, flags: 0x8180, qd: 1, an: 2) + Wire.name("a") + Wire.u16(1) + Wire.u16(1)
+            // Answer 1: owner = the question's name, an unknown type whose RDATA is the chain.
+            let rdataStart = m.count + 2 + 2 + 2 + 4 + 2
+            var chain: [UInt8] = [0]
+            for k in 0..<n {
+                let target = k == 0 ? rdataStart : rdataStart + 1 + 2 * (k - 1)
+                chain += [0xc0 | UInt8(target >> 8), UInt8(target & 0xff)]
+            }
+            m += [0xc0, 0x0c] + Wire.u16(999) + Wire.u16(1) + [0, 0, 0, 60] + Wire.u16(UInt16(chain.count)) + chain
+            // Answer 2: its owner name is a pointer to the chain's last pointer.
+            let last = rdataStart + 1 + 2 * (n - 1)
+            m += [0xc0 | UInt8(last >> 8), UInt8(last & 0xff)] + Wire.u16(1) + Wire.u16(1) + [0, 0, 0, 60] + Wire.u16(4) + [192, 0, 2, 1]
+            return m
+        }
+        let fine = try #require(DNSParser.parse(message(chain: 100)))
+        #expect(fine.error == nil && fine.answers.count == 2 && fine.answers[1].name.description == ".")
+        let crafted = try #require(DNSParser.parse(message(chain: 300)))
+        #expect(crafted.error?.code == .badPointer)
+        #expect(crafted.error?.reason.contains("more than 127 compression pointers") == true)
+    }
+
     @Test func selfPointerIsRejected() throws {
         // The name at offset 12 is a pointer to offset 12.
         let m = try #require(firstName([0xc0, 0x0c, 0, 1, 0, 1]))

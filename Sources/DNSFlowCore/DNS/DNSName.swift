@@ -13,6 +13,9 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     public static let maxLength = 255      // RFC 1035 §3.1, including length octets and the root
     public static let maxLabels = 127
+    /// Compression pointers one name may follow: a real name needs at most one per label (and every compressor
+    /// writes one), so this is never reached but by a crafted chain of pointers to pointers.
+    public static let maxPointers = 127
     private static let capitalBit: UInt64 = 1 << 63
 
     public init(wire: [UInt8]) {
@@ -171,8 +174,10 @@ extension DNSName {
     /// Reads a possibly compressed name starting at `cursor.offset` of a whole DNS message (RFC 1035 §4.1.4).
     ///
     /// It cannot loop or overrun: every compression pointer must point strictly before the start of the
-    /// run of labels that contains it, so the targets strictly decrease; the decompressed name is capped
-    /// at 255 octets and 127 labels; the reserved label types 0b01 and 0b10 are rejected; and every read is
+    /// run of labels that contains it, so the targets strictly decrease; a name follows at most `maxPointers`
+    /// pointers (a chain of pointers to pointers otherwise costs up to 32,768 jumps a name, and a message is
+    /// thousands of names); the decompressed name is capped at 255 octets and 127 labels; the reserved label
+    /// types 0b01 and 0b10 are rejected; and every read is
     /// bounded by `cursor.end` (labels) or the message (pointer targets). On return the cursor is just past
     /// the name's bytes in place (after its first pointer, if any).
     static func read(from cursor: inout ByteCursor) throws(DNSParseError) -> DNSName {
@@ -200,6 +205,7 @@ extension DNSName {
         var resumeAt = -1
         var length = 0
         var labels = 0
+        var pointers = 0
         while true {
             guard pos < limit else {
                 throw DNSParseError(.truncated, "name runs past the end at offset \(pos)")
@@ -227,6 +233,10 @@ extension DNSName {
                 let target = Int(len & 0x3f) << 8 | Int(message[pos + 1])
                 guard target < runStart else {
                     throw DNSParseError(.badPointer, "compression pointer at offset \(pos) to \(target) does not point backwards")
+                }
+                pointers += 1
+                guard pointers <= DNSName.maxPointers else {
+                    throw DNSParseError(.badPointer, "more than \(DNSName.maxPointers) compression pointers in one name at offset \(pos)")
                 }
                 if resumeAt < 0 { resumeAt = pos + 2 }
                 runStart = target
