@@ -27,6 +27,8 @@ public final class PcapHandle {
     /// interface's packets as it gets them, so the file is in time order within an interface but not across them
     /// (`MergedSource` puts them back in order).
     public private(set) var hasSeveralInterfaces = false
+    /// Packets whose time was outside what dnsflow represents, read as the nearest end of it (`Timestamp`).
+    public private(set) var clampedTimestamps = 0
 
     init(name: String, input: Int, isLive: Bool, handle: OpaquePointer) {
         self.name = name
@@ -185,10 +187,13 @@ public final class PcapHandle {
                 if var program = fileFilter, pcap_offline_filter(&program, header, data) == 0 { continue }
                 let nanos = UInt32(clamping: h.ts.tv_usec)
                 if digits < 9, nanos % 1000 != 0 { digits = 9 }
+                var clamped = false
+                let time = Timestamp(capturedSeconds: Int64(h.ts.tv_sec), nanoseconds: nanos, digits: digits, clamped: &clamped)
+                if clamped { clampedTimestamps += 1 }
                 let bytes = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
                 let interface = offset >= 0 ? pcapngInterfaces?.interfaceID(at: offset) : nil
                 return .packet(CapturedPacket(
-                    timestamp: Timestamp(seconds: Int64(h.ts.tv_sec), nanoseconds: nanos, digits: digits),
+                    timestamp: time,
                     linkType: linkType, data: bytes, originalLength: Int(h.len),
                     point: CapturePoint(input: input, frame: frame, interfaceIndex: interface, fileOffset: offset)))
             case 0:

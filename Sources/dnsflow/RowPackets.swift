@@ -63,7 +63,8 @@ final class PacketStore {
             let digits: UInt8 = r.nanoseconds % 1000 == 0 ? 6 : 9
             var point = point
             point.interfaceIndex = r.interface
-            return CapturedPacket(timestamp: Timestamp(seconds: r.seconds, nanoseconds: r.nanoseconds, digits: digits),
+            var clamped = false
+            return CapturedPacket(timestamp: Timestamp(capturedSeconds: r.seconds, nanoseconds: r.nanoseconds, digits: digits, clamped: &clamped),
                                   linkType: linkTypes[point.input], data: r.data, originalLength: r.originalLength,
                                   point: point)
         }

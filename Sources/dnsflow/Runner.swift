@@ -182,6 +182,9 @@ struct Runner {
         for link in summary.unsupportedLinkTypes.keys.sorted(by: { $0.input < $1.input }) {
             printError("\(handles[link.input].name): link type \(link.linkType) (\(link.linkType.rawValue)) is not supported; its packets were counted, not decoded")
         }
+        for h in handles where h.clampedTimestamps > 0 {
+            printError("\(h.name): \(h.clampedTimestamps) packet\(h.clampedTimestamps == 1 ? "" : "s") with a time outside 1970-01-01 to 2223-07-06, read as the nearest end of that range")
+        }
         let truncated = handles.filter { $0.readError != nil }
         for h in truncated {
             let what = h.isLive ? "the capture ended" : "capture is cut off"

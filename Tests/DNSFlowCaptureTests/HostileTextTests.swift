@@ -78,6 +78,19 @@ struct HostileTextTests {
         #expect(!bad.stderr.contains("\u{1b}"), "\(bad.stderr.debugDescription)")
     }
 
+    /// A pcapng whose one query is stamped INT64_MIN seconds (its interface's `if_tsoffset`): every mode reads it,
+    /// the time brought to the edge of what dnsflow represents and said so — no overflow trap (exit 132 before).
+    @Test func extremeTimestampsAreBroughtIntoRange() throws {
+        let capture = fixturesDirectory.appendingPathComponent("captures/timestamp-int64-min.pcapng").path
+        for args in [["--csv", "-"], ["--flows-csv", "-"], ["--summary"], ["--summary", "--json"], ["--no-ui"]] {
+            let r = try runDNSFlow(["-r", capture] + args)
+            #expect(r.status == 0, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("1 packet with a time outside 1970-01-01 to 2223-07-06"), "\(args): \(r.stderr)")
+        }
+        let csv = try runDNSFlow(["-r", capture, "--csv", "-"]).stdout
+        #expect(csv.contains("1970-01-01T00:00:00.000000Z,udp,198.18.0.2,40000,198.18.0.1,53,4660,web.example,A"), "\(csv)")
+    }
+
     /// The guard is never ambiguous: a name that starts with `'` gets one more, so one taken away always gives the name.
     @Test func theFormulaGuardCanBeTakenOff() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-\(UUID().uuidString)")

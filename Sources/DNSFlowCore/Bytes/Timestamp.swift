@@ -11,6 +11,21 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         self.digits = digits
     }
 
+    /// The times dnsflow represents: 1970-01-01 to 2223-07-06 (8,000,000,000 s), so that a time in nanoseconds, and
+    /// a time plus any window the analysis adds, fit in 64 bits. A capture's time outside it (a crafted pcapng's
+    /// INT64_MIN, say) is read as the nearest end of it and counted (`PcapHandle.clampedTimestamps`).
+    public static let representableSeconds: ClosedRange<Int64> = 0...8_000_000_000
+
+    /// A capture's time, brought into `representableSeconds` (and its nanoseconds below a second); `clamped` says
+    /// whether it had to be.
+    public init(capturedSeconds seconds: Int64, nanoseconds: UInt32, digits: UInt8 = 9, clamped: inout Bool) {
+        let range = Timestamp.representableSeconds
+        let inside = range.contains(seconds) && nanoseconds < 1_000_000_000
+        clamped = !inside
+        self.init(seconds: min(max(seconds, range.lowerBound), range.upperBound),
+                  nanoseconds: inside ? nanoseconds : min(nanoseconds, 999_999_999), digits: digits)
+    }
+
     public static func < (a: Timestamp, b: Timestamp) -> Bool {
         a.seconds != b.seconds ? a.seconds < b.seconds : a.nanoseconds < b.nanoseconds
     }

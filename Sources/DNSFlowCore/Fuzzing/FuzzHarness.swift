@@ -13,7 +13,9 @@ enum FuzzHarness {
 
     /// A short capture — packets of any supported link type — through the whole pipeline (link, IP with fragments,
     /// UDP, TCP reassembly, DNS, matching, analysis); every message, transaction, flow and the summary presented.
-    /// Input: records of [link type index: 1][time step: 1][length: 2][packet: length], until the bytes run out.
+    /// Input: records of [link type index: 1][time step: 1][length: 2][packet: length], until the bytes run out;
+    /// a time step of 253 is followed by 8 octets of raw seconds (any 64-bit value, as a crafted pcapng has), brought
+    /// into range as the capture readers bring them.
     /// How many transactions it made.
     @discardableResult
     static func packetDecoder(_ bytes: [UInt8]) -> Int {
@@ -30,11 +32,20 @@ enum FuzzHarness {
             let step = input.u8()
             // Steps up to about 5 minutes apart (timeouts, re-sends, idle flows), or back in time (a merged capture);
             // 254: the packet was cut by the snaplen.
-            seconds += step == 255 ? -3 : Int64(step) * Int64(step) / 200
+            if step == 253 {
+                var raw: UInt64 = 0
+                for _ in 0..<8 { raw = raw << 8 | UInt64(input.u8()) }
+                seconds = Int64(bitPattern: raw)
+            } else {
+                seconds += step == 255 ? -3 : Int64(step) * Int64(step) / 200
+            }
+            var clamped = false
+            let time = Timestamp(capturedSeconds: seconds, nanoseconds: UInt32(frame % 1000) * 1_000_000, clamped: &clamped)
+            seconds = time.seconds
             let data = input.take(Int(input.u16()))
             frame += 1
             let packet = CapturedPacket(
-                timestamp: Timestamp(seconds: seconds, nanoseconds: UInt32(frame % 1000) * 1_000_000), linkType: link,
+                timestamp: time, linkType: link,
                 data: data, originalLength: data.count + (step == 254 ? 100 : 0),
                 point: CapturePoint(input: 0, frame: frame))
             pipeline.process(packet, onMessage: { present($0.message) }, onTransaction: show)
