@@ -108,6 +108,8 @@ final class OutputFile {
                     if errno == EEXIST { continue }
                     throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
                 }
+                // Replacing a file: its mode and owner stay.
+                AtomicFile.keepAttributes(of: path, on: fd)
                 guard let f = fdopen(fd, "w") else {
                     close(fd)
                     unlink(tmp)

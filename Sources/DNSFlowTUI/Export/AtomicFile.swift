@@ -68,20 +68,38 @@ public enum AtomicFile {
         return kind == S_IFREG || kind == S_IFDIR
     }
 
+    /// An output replacing a regular file keeps that file's permissions, and (as root, who may) its owner and group: a
+    /// 0600 file of another user stays theirs and 0600, not root's and 0644. A new file gets 0666 less the umask.
+    public static func keepAttributes(of path: String, on fd: Int32) {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        _ = fchmod(fd, st.st_mode & 0o7777)
+        if geteuid() == 0 || st.st_uid == geteuid() {
+            // The group can be set by its member owner too; the owner only by root. Failure leaves ours.
+            _ = fchown(fd, geteuid() == 0 ? st.st_uid : uid_t.max, st.st_gid)
+        }
+        // chown clears set-id bits: set the mode again.
+        _ = fchmod(fd, st.st_mode & 0o7777)
+    }
+
     /// Whether anything (a file, a directory, a dangling symbolic link) is at `path`.
     static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }
 
-    /// `<directory>/.<basename>.part-<pid>-<n>`, created exclusively (mode 0666 less the umask).
+    /// `<directory>/.<basename>.part-<pid>-<n>`, created exclusively (mode 0666 less the umask), with the mode and
+    /// owner of the file it will replace (`keepAttributes`).
     static func createTemporary(beside path: String) throws(ExportError) -> (Int32, String) {
         let (directory, base) = split(path)
         guard !base.isEmpty else { throw ExportError("\(path): cannot write: is a directory") }
         for n in 0..<100 {
             let temporary = directory + "." + base + ".part-\(getpid())-\(n)"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 { return (fd, temporary) }
+            if fd >= 0 {
+                keepAttributes(of: path, on: fd)
+                return (fd, temporary)
+            }
             if errno != EEXIST { throw failure(path) }
         }
         throw ExportError("\(path): cannot write: no free temporary name")
