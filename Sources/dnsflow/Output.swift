@@ -82,13 +82,17 @@ final class OutputFile {
             throw CommandError("\(path) is a symbolic link: dnsflow does not write through links; give the file's own path")
         } else if AtomicFile.isSpecial(path) {
             // A device or a pipe (/dev/null, a FIFO): written in place. Renaming a file over it would replace
-            // /dev/null with a regular file. Never a disk (a block device) or a directory.
-            let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+            // /dev/null with a regular file. Never a disk (a block device) or a directory. Opened without waiting: a
+            // FIFO nobody reads would otherwise hold dnsflow in open(2) before it reads anything.
+            let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             var st = stat()
             guard fd >= 0, fstat(fd, &st) == 0 else {
+                let code = errno
                 if fd >= 0 { close(fd) }
-                throw CommandError("\(path): cannot write: \(String(cString: strerror(errno)))")
+                if code == ENXIO { throw CommandError("\(path): a FIFO nobody reads: start its reader first") }
+                throw CommandError("\(path): cannot write: \(String(cString: strerror(code)))")
             }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
             guard st.st_mode & S_IFMT != S_IFBLK, st.st_mode & S_IFMT != S_IFDIR, let f = fdopen(fd, "w") else {
                 close(fd)
                 throw CommandError("\(path): not a file, a pipe or a terminal; give a file name")
@@ -210,10 +214,20 @@ final class OutputFile {
 
     /// Flushes and, for a file, renames it into place.
     func commit() throws(CommandError) {
+        try prepare()
+        try publish()
+    }
+
+    /// Prepared (`prepare`): complete and closed beside its target, to be renamed into place.
+    private var prepared = false
+
+    /// Everything but putting the file in place: flushed, synced, closed, its target checked. Several outputs are all
+    /// prepared before any is published: one that fails leaves none of them behind.
+    func prepare() throws(CommandError) {
         flush()
         guard !finished else { return }
         finished = true
-        guard let finalPath, let temporaryPath else {
+        guard let finalPath, temporaryPath != nil else {
             if ownsStream, fclose(stream) != 0 { fail(errno) }
             if let failureError { throw failureError }
             return
@@ -229,19 +243,35 @@ final class OutputFile {
             fail(EEXIST)
             reason = "it is no longer a regular file (a link or a device was put there)"
         }
-        if !failed, rename(temporaryPath, finalPath) != 0 { fail(errno) }
         if let failureError {
-            unlink(temporaryPath)
+            if let temporaryPath { unlink(temporaryPath) }
             throw failureError
+        }
+        prepared = true
+    }
+
+    /// Puts a prepared file in place.
+    func publish() throws(CommandError) {
+        guard prepared, let finalPath, let temporaryPath else { return }
+        prepared = false
+        if rename(temporaryPath, finalPath) != 0 {
+            fail(errno)
+            unlink(temporaryPath)
+            if let failureError { throw failureError }
         }
     }
 
-    /// Drops a partial file (nothing, once committed).
+    /// Drops a partial or prepared file (nothing, once published).
     func abandon() {
-        guard let temporaryPath, !finished else { return }
-        finished = true
-        fclose(stream)
-        unlink(temporaryPath)
+        guard let temporaryPath else { return }
+        if !finished {
+            finished = true
+            fclose(stream)
+            unlink(temporaryPath)
+        } else if prepared {
+            prepared = false
+            unlink(temporaryPath)
+        }
     }
 }
 

@@ -82,7 +82,14 @@ struct Runner {
             throw CommandError("standard output is closed: nothing to write \(linesWanted ? "the lines" : command.summary ? "the summary" : "the CSV") to; write to a file (--csv FILE, --flows-csv FILE) or leave standard output open")
         }
         let csvOutput = try command.csv.map { path throws(CommandError) in try OutputFile(path: path) }
-        let flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
+        let flowsOutput: OutputFile?
+        do throws(CommandError) {
+            flowsOutput = try command.flowsCSV.map { path throws(CommandError) in try OutputFile(path: path) }
+        } catch {
+            // The first output's file beside its target goes too.
+            csvOutput?.abandon()
+            throw error
+        }
         let stdout = OutputFile.standardOutput()
         let printsLines = csvOutput == nil && flowsOutput == nil && !command.summary
         let isLive = handles.first?.isLive == true
@@ -159,8 +166,10 @@ struct Runner {
             for f in files { f.abandon() }
             throw failing?.failureError ?? CommandError("cannot write the output")
         }
+        // All complete before any is put in place: one that fails leaves none behind.
         do throws(CommandError) {
-            for f in files { try f.commit() }
+            for f in files { try f.prepare() }
+            for f in files { try f.publish() }
         } catch {
             for f in files { f.abandon() }
             throw error

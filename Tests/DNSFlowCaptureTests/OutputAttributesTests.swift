@@ -3,7 +3,7 @@ import Testing
 
 /// Overwriting an output keeps the file's mode and owner: a 0600 file of another user stays theirs and 0600 (before,
 /// it became a root-owned 0644 file). Root is needed to give the file to another user.
-@Suite("Output files keep their attributes")
+@Suite("Output files: their attributes kept, a FIFO without a reader, none left behind")
 struct OutputAttributesTests {
     @Test(.enabled(if: geteuid() == 0, "needs root to make a file of another user"))
     func anOverwrittenOutputKeepsItsModeAndOwner() throws {
@@ -31,5 +31,21 @@ struct OutputAttributesTests {
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
         #expect(stat(new, &st) == 0 && st.st_mode & 0o777 == 0o600, "new file mode \(String(st.st_mode & 0o777, radix: 8))")
+    }
+
+    /// `--csv good.csv --flows-csv FIFO` with nobody reading the FIFO: a clear error at once (it blocked in open(2)
+    /// before, and Ctrl-C then left good.csv.part-PID behind), and nothing left beside good.csv.
+    @Test(.timeLimit(.minutes(1)))
+    func aFIFONobodyReadsIsRefusedAndNothingIsLeft() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("flows").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let r = try runDNSFlow(["-r", labFixtures.appendingPathComponent("race-5s/pod.pcap").path,
+                                "--csv", dir.appendingPathComponent("good.csv").path, "--flows-csv", fifo])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("a FIFO nobody reads"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["flows"], "left behind")
     }
 }

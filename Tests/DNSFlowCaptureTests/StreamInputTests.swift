@@ -68,10 +68,11 @@ struct StreamInputTests {
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // dnsflow opens the inputs in order, reading each one's header: each open here waits for its reader.
-        let a = open(fifos[0], O_WRONLY), header = [UInt8](capture.prefix(24))
+        // dnsflow opens the inputs in order, reading each one's header: each open here waits for its reader. Close-on-
+        // exec: a process another test starts meanwhile must not keep a write end open (dnsflow would never see the end).
+        let a = open(fifos[0], O_WRONLY | O_CLOEXEC), header = [UInt8](capture.prefix(24))
         #expect(write(a, header, 24) == 24)
-        let b = open(fifos[1], O_WRONLY)
+        let b = open(fifos[1], O_WRONLY | O_CLOEXEC)
         #expect(write(b, header, 24) == 24)
         let end = Self.end(ofRecords: 2, in: capture)
         let first = [UInt8](capture[24..<end])
