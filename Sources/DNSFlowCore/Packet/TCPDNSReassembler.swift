@@ -119,7 +119,9 @@ public struct TCPDNSReassembler {
         key: StreamKey, sequence: UInt32, payload: ArraySlice<UInt8>, segment: Segment,
         stats: inout PacketStats, emit: (DNSPayload) -> Void
     ) {
-        guard var stream = streams[key] else { return }
+        // Taken out of the table while it changes: a copy left there would make every append copy the whole buffer
+        // (one-octet segments cost the buffer's size each). Every path below puts it back.
+        guard var stream = streams.removeValue(forKey: key) else { return }
         stream.lastSeen = segment.timestamp
         stream.lastPoint = segment.point
         let delta = Int32(bitPattern: sequence &- stream.nextSequence)
@@ -248,7 +250,7 @@ public struct TCPDNSReassembler {
     /// Frames every complete message at the head of the buffer.
     /// Messages take the time and capture point of the segment that completed them.
     private mutating func frame(key: StreamKey, stats: inout PacketStats, emit: (DNSPayload) -> Void) {
-        guard var stream = streams[key] else { return }
+        guard var stream = streams.removeValue(forKey: key) else { return }
         defer { streams[key] = stream }
         while true {
             if !stream.isSynchronised {
@@ -289,7 +291,10 @@ public struct TCPDNSReassembler {
         var firstIncomplete: Int?
         while i + 2 <= end {
             let length = Int(stream.buffer[i]) << 8 | Int(stream.buffer[i + 1])
-            if length >= 12 {
+            // A message's header says one question at most (queries and their answers): checked in place before the
+            // candidate is copied out and parsed, so that a stream of noise costs a few reads an offset, not a copy of
+            // up to 64 KiB each.
+            if length >= 12, i + 2 + length > end || stream.buffer[i + 6] == 0 && stream.buffer[i + 7] <= 1 {
                 if i + 2 + length > end {
                     if firstIncomplete == nil { firstIncomplete = i }
                 } else if let message = DNSParser.parse(Array(stream.buffer[(i + 2)..<(i + 2 + length)])),
