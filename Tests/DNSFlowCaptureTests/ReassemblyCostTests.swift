@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// TCP streams of noise cost work in proportion to their size (issue 20, item 4): one stream without its SYN of
-/// 20 × 60,000 octets of 0xff (1.2 MB) took 2.3 s in a release build (every offset's 64 KiB candidate copied out to be
-/// parsed, and the whole buffer copied at every append); it is read in well under a second now, even in a debug build.
+/// TCP streams of noise cost work in proportion to their size: one stream without its SYN of 20 × 60,000 octets of
+/// 0xff (1.2 MB), where every offset is a candidate message start, is read in well under a second even in a debug
+/// build — no candidate copied out before its header could be a message's, no buffer copied at each append.
+/// (The figures before and after: bench/RESULTS.md and issue 20's note.)
 @Suite("TCP reassembly cost")
 struct ReassemblyCostTests {
     static func noiseCapture() -> Data {
