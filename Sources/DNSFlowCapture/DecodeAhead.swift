@@ -8,7 +8,8 @@ import Glibc
 ///
 /// Order is kept (one reader, batches handed over in sequence) and so is the first stage's state: when the consumer
 /// is done, it takes `stage` back into its pipeline, whose `finish` then flushes what the stage still holds. At most
-/// `depth` batches wait, so memory stays bounded however far the reader could run ahead.
+/// `depth` batches wait, each of at most `batchSize` packets and about `batchBytes` captured octets (then decoded: their
+/// messages parsed), so memory stays bounded however far the reader could run ahead and however large the packets.
 public final class DecodeAhead: @unchecked Sendable {
     public struct Batch: Sendable {
         public var packets: [DecodedPacket]
@@ -20,6 +21,7 @@ public final class DecodeAhead: @unchecked Sendable {
     private var reader: DecodingStage
     private let limit: Int?
     private let batchSize: Int
+    private let batchBytes: Int
     private let depth: Int
 
     private let monitor = Monitor()
@@ -31,11 +33,13 @@ public final class DecodeAhead: @unchecked Sendable {
     private var onDemand = true
 
     /// `limit`: decode at most this many packets (`-c`).
-    public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 1024, depth: Int = 8) {
+    public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 1024,
+                batchBytes: Int = 1 << 20, depth: Int = 8) {
         self.source = source
         self.reader = stage
         self.limit = limit
         self.batchSize = batchSize
+        self.batchBytes = batchBytes
         self.depth = depth
     }
 
@@ -104,14 +108,16 @@ public final class DecodeAhead: @unchecked Sendable {
 
     private var decoded = 0
 
-    /// Reads and decodes up to `batchSize` packets; true when the input (or the limit) is reached.
+    /// Reads and decodes up to `batchSize` packets or `batchBytes` octets; true when the input (or the limit) is reached.
     private func readBatch() -> (Batch, Bool) {
         var packets: [DecodedPacket] = []
         packets.reserveCapacity(batchSize)
         var atEnd = false
-        while packets.count < batchSize {
+        var bytes = 0
+        while packets.count < batchSize, bytes < batchBytes {
             if let limit, decoded >= limit { atEnd = true; break }
             guard let p = source.next() else { atEnd = true; break }
+            bytes += p.data.count
             packets.append(reader.decode(p))
             decoded += 1
         }

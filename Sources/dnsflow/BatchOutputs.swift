@@ -1,11 +1,19 @@
 import DNSFlowCore
 
+/// Rows waiting for an earlier one to be written, at most (octets of rendered rows): beyond it the earliest missing
+/// rows are written when they come, after later ones (`InSequence`), and the run says so.
+let maxWaitingRowBytes = 128 << 20
+
+extension InSequence<String> {
+    static func rows() -> Self { InSequence(maxHeldBytes: maxWaitingRowBytes, weight: { $0.utf8.count }) }
+}
+
 /// `--csv`: one row per transaction, in the order of each one's first message, with its final values.
 struct CSVSink: EvidenceSink {
     let output: OutputFile
     let names: AddressNames
     /// Rows wait rendered (the cheapest form) until every earlier one has settled.
-    private var rows = InSequence<String>()
+    private(set) var rows = InSequence.rows()
 
     init(_ output: OutputFile, names: AddressNames) {
         self.output = output
@@ -24,7 +32,7 @@ struct CSVSink: EvidenceSink {
 struct FlowsSink: EvidenceSink {
     let output: OutputFile
     let names: AddressNames
-    private var rows = InSequence<String>()
+    private(set) var rows = InSequence.rows()
 
     init(_ output: OutputFile, names: AddressNames) {
         self.output = output
@@ -46,7 +54,7 @@ struct LinesSink: EvidenceSink {
     let output: OutputFile
     let names: AddressNames
     let isLive: Bool
-    private var lines = InSequence<String>()
+    private(set) var lines = InSequence.rows()
     /// The lookup each finding was last printed for (a lookup's rows share its findings: printed once).
     private var lastFindingLookup: [String: Int] = [:]
 
@@ -98,5 +106,11 @@ struct BatchOutputs: EvidenceSink {
         csv?.flush()
         flows?.flush()
         lines?.flush()
+    }
+
+    /// What was written out of order to stay within `maxWaitingRowBytes`, per output, for a message.
+    var outOfOrder: [String] {
+        [("--csv", csv?.rows.skipped), ("--flows-csv", flows?.rows.skipped), ("the lines", lines?.lines.skipped)]
+            .compactMap { name, n in n.flatMap { $0 > 0 ? "\(name): \($0) row\($0 == 1 ? "" : "s")" : nil } }
     }
 }

@@ -134,6 +134,9 @@ struct Runner {
             if printsLines { stdout.flush() }
         }
         outputs.flush()
+        for note in outputs.outOfOrder {
+            printError("\(note) written after later ones: more rows waited for an earlier one than dnsflow holds (\(maxWaitingRowBytes >> 20) MiB)")
+        }
         let pipelineDone = driver.pipeline
         let queueDropped = (feed as? LiveFeed)?.reader.overflowDropped ?? 0
 

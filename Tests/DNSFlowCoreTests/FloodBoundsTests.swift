@@ -55,4 +55,54 @@ struct FloodBoundsTests {
         #expect(out.count == 200 && pipeline.summary.queriesGivenUp == 0 && pipeline.summary.lookupsCutShort == 0)
         #expect(!SummaryReport(summary: pipeline.summary, inputNames: ["x"]).text.contains("given up"))
     }
+
+    /// A query of about 53 KB (200 TXT records of 255 octets after its question: any bytes may come).
+    func largeQuery(id: UInt16, name: String) -> [UInt8] {
+        var m = Wire.header(id: id, an: 200) + Wire.name(name) + Wire.u16(16) + Wire.u16(1)
+        let txt: [UInt8] = [0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60, 1, 0, 255] + [UInt8](repeating: 0x78, count: 255)
+        for _ in 0..<200 { m += txt }
+        return m
+    }
+
+    /// Queries of 53 KB nobody answers: what waits stays within the matcher's budget in octets (here 1 MiB; 64 MiB by
+    /// default), the oldest given up and counted as beyond `maxWaiting`; nothing is lost.
+    @Test func largeQueriesWaitWithinABudgetInOctets() {
+        var configuration = Pipeline.Configuration()
+        configuration.matcher.maxWaitingBytes = 1 << 20
+        var pipeline = Pipeline(configuration: configuration)
+        var out: [Transaction] = []
+        var most = 0
+        for i in 0..<200 {
+            pipeline.process(packet(largeQuery(id: UInt16(i), name: "big\(i).example"), port: UInt16(1024 + i), ms: Int64(i), response: false, frame: i + 1)) { out.append($0) }
+            most = max(most, pipeline.heldBytes.waiting)
+        }
+        pipeline.finish { out.append($0) }
+        #expect(most <= (1 << 20) + 200 << 10, "held \(most)")
+        #expect(most > (1 << 20) / 2)
+        #expect(pipeline.summary.queriesGivenUp > 150)
+        #expect(out.count == 200 && Set(out.map(\.sequence)).count == 200)
+    }
+
+    /// Rows in order within a budget in octets: beyond it the earliest missing ones stop being waited for (counted),
+    /// the held ones go on, and the missing ones are written when they come. Every row comes out once.
+    @Test func rowsInOrderWithinABudget() {
+        var rows = InSequence<String>(maxHeldBytes: 1000, weight: { $0.utf8.count })
+        var written: [String] = []
+        // Row 0 comes last; rows 1… of 100 octets each wait for it.
+        for i in 1..<50 {
+            rows.add(i, String(repeating: "x", count: 99) + "\(i % 10)") { written.append($0) }
+            #expect(rows.heldBytes <= 1000 + 100)
+        }
+        #expect(rows.skipped == 1)
+        #expect(written.count == 49 - rows.heldCount)
+        rows.add(0, "first") { written.append($0) }
+        rows.flush { written.append($0) }
+        #expect(written.count == 50)
+        #expect(written.contains("first"))
+        // Under the budget, the order is kept and nothing is skipped.
+        var ordered = InSequence<String>(maxHeldBytes: 1000, weight: { $0.utf8.count })
+        var inOrder: [String] = []
+        for i in [2, 1, 0, 4, 3] { ordered.add(i, "\(i)") { inOrder.append($0) } }
+        #expect(inOrder == ["0", "1", "2", "3", "4"] && ordered.skipped == 0)
+    }
 }

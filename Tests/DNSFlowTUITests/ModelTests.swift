@@ -62,6 +62,32 @@ struct ModelTests {
         #expect(s.flows.allSatisfy { !$0.entries.isEmpty })
     }
 
+    /// Rows whose transactions are kept whole (no packets to decode them from again: TCP, fragments, or no packet
+    /// source as here) keep them within a budget in octets: the oldest let go first (counted), their rows keep their
+    /// facts; the newest still show their records.
+    @Test func keptTransactionsStayWithinTheirBudget() throws {
+        let base = try transactions("Fixtures/lab/race-5s/pod.pcap")
+        let budget = 50_000
+        let s = QueryStore(maxKeptBytes: budget)
+        var most = 0
+        for copy in 0..<100 {
+            for var t in base {
+                t.sequence += copy * 1000
+                s.settled(t)
+                most = max(most, s.keptBytes)
+            }
+        }
+        #expect(s.count == 100 * base.count, "rows are not evicted: only their messages")
+        #expect(most <= budget + 4096, "held \(most)")
+        #expect(s.keptDropped > 0)
+        let answered = try #require(base.first { $0.response?.message.answers.isEmpty == false })
+        let oldest = try #require(s.entries.first { $0.sequence == answered.sequence })
+        let newest = try #require(s.entries.first { $0.sequence == answered.sequence + 99 * 1000 })
+        #expect(s.transaction(of: oldest).response?.message.answers.isEmpty == true, "let go: the facts alone")
+        #expect(s.transaction(of: newest).response?.message.answers.isEmpty == false, "kept whole")
+        #expect(s.transaction(of: oldest).latencyNanoseconds == answered.latencyNanoseconds)
+    }
+
     /// A row evicted while pending does not come back when its transaction settles (or its answer arrives) later: it
     /// would land in the middle of the list only to be evicted again, and be counted twice.
     @Test func evictedRowsDoNotComeBack() throws {

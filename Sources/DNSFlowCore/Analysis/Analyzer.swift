@@ -30,10 +30,14 @@ struct Analyzer {
         var keepsFinishedFlows = true
         /// Lookups held open at most (a flood of queries nobody answers would otherwise hold each one for the
         /// horizon): beyond it the oldest is finalised at once, as at the end of input, and counted (`cutShort`).
-        var maxOpenLookups = 100_000
+        var maxOpenLookups = 48_000
+        /// What the settled transactions waiting for their lookup hold at most, in octets (`Transaction.heldBytes`):
+        /// beyond it the oldest lookups are finalised at once, as beyond `maxOpenLookups` (64 KiB answers would
+        /// otherwise be held by the lookup's windows).
+        var maxHeldBytes = 64 << 20
         /// 5-tuples held at most (a flood from random ports opens one per query): beyond it the longest idle end
         /// early, as idle ones do after the horizon.
-        var maxFlows = 200_000
+        var maxFlows = 192_000
         /// Give pending queries their pair's state so far (`Pairs.provisionalState`): the interface draws the bracket
         /// before the lookup settles. Off for batch outputs, which only read final states.
         var provisionalPairStates = false
@@ -49,6 +53,8 @@ struct Analyzer {
     private var annotations = SequenceMap<Analysis>()
     /// Settled transactions waiting for their lookup to be complete.
     private var held = SequenceMap<Transaction>()
+    /// What `held` holds (`Transaction.heldBytes`).
+    private(set) var heldBytes = 0
     /// Transactions a query's arrival released early (`maxOpenLookups`), for the next `release` to hand on.
     private var heldEarly: [Transaction] = []
     private var lastSweep: Int64 = .min
@@ -136,10 +142,16 @@ struct Analyzer {
     /// nearest the client: the transaction takes it, and its latency is measured where the client is (from the query's
     /// first copy, also the nearest the client).
     mutating func responseSighting(_ seq: Int, _ r: ObservedMessage) {
+        var change = 0
         held.update(seq) {
             $0.analysis.responseSightings += 1
-            if let current = $0.responseTime, r.timestamp >= current { $0.response = r }
+            if let current = $0.responseTime, r.timestamp >= current {
+                change -= $0.heldBytes
+                $0.response = r
+                change += $0.heldBytes
+            }
         }
+        heldBytes += change
     }
 
     /// A TCP connection attempt to a DNS port (or its answer): evidence for its client's open lookup.
@@ -195,9 +207,11 @@ struct Analyzer {
             emit(t)
             return
         }
+        heldBytes += t.heldBytes
         held[t.sequence] = t
         if let l = a.lookup { lookups.settled(l, answer: t.response) }
         if lookups.isBeyondBound { limitOpenLookups(emit: emit) }
+        if heldBytes > configuration.maxHeldBytes { limitHeldBytes(emit: emit) }
     }
 
     /// Releases the transactions of every complete lookup: a full sweep once per second of capture time (which also
@@ -227,6 +241,7 @@ struct Analyzer {
         heldEarly.removeAll()
         for id in lookups.ids.sorted() { finalize(id, emit: emit, force: true) }
         for seq in held.keys.sorted() { emit(held.removeValue(forKey: seq)!) }
+        heldBytes = 0
         flows.finishAll()
     }
 
@@ -242,6 +257,13 @@ struct Analyzer {
     /// Over `maxOpenLookups`: the oldest lookups are finalised now with what they have.
     private mutating func limitOpenLookups(emit: (Transaction) -> Void) {
         while let id = lookups.nextBeyondBound() { finalize(id, emit: emit, force: true) }
+    }
+
+    /// Over `maxHeldBytes`: the oldest lookups are finalised now with what they have, until a quarter of it is free.
+    private mutating func limitHeldBytes(emit: (Transaction) -> Void) {
+        while heldBytes > configuration.maxHeldBytes / 4 * 3, let id = lookups.nextBeyondBound(overBudget: true) {
+            finalize(id, emit: emit, force: true)
+        }
     }
 
     /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step (a pair, in the lookup it
@@ -277,6 +299,7 @@ struct Analyzer {
         rows.reserveCapacity(lookup.members.count)
         for seq in lookup.members.sorted() {
             guard var t = held.removeValue(forKey: seq) else { continue }
+            heldBytes -= t.heldBytes
             t.analysis.lookupNanoseconds = waited
             if let p = t.analysis.pair {
                 let s = states.first { $0.pair == p }

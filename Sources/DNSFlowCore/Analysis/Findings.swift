@@ -95,7 +95,7 @@ public struct Finding: Hashable, Sendable {
 /// next lookup with every copy seen sets its count again).
 struct CapturePoints {
     private var byClient: [IPAddress: Int] = [:]
-    static let maxClients = 100_000
+    static let maxClients = 48_000
 
     /// The client's count, raised by the sightings of these rows (its finished lookup's).
     mutating func count(for client: IPAddress, rows: [Transaction]) -> Int {

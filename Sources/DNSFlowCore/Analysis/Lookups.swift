@@ -201,10 +201,10 @@ struct Lookups {
 
     var isBeyondBound: Bool { lookups.count > configuration.maxOpenLookups }
 
-    /// Beyond `maxOpenLookups`: the oldest open lookup, to be finalised now with what it has (its queries are counted
-    /// in `cutShort`); nil once within the bound.
-    mutating func nextBeyondBound() -> Int? {
-        while lookups.count > configuration.maxOpenLookups, orderHead < order.count {
+    /// Beyond `maxOpenLookups` (or another bound, `overBudget`): the oldest open lookup, to be finalised now with what
+    /// it has (its queries are counted in `cutShort`); nil once within the bound.
+    mutating func nextBeyondBound(overBudget: Bool = false) -> Int? {
+        while overBudget || lookups.count > configuration.maxOpenLookups, orderHead < order.count {
             let id = order[orderHead]
             orderHead += 1
             // Its transactions, settled or still to come (those go on at once when they settle).

@@ -45,7 +45,7 @@ public struct SummaryReport {
         row("tcp gaps", p.tcpGaps)
         if p.tcpStreamEvictions > 0 { row("tcp streams evicted", p.tcpStreamEvictions) }
         if s.queriesGivenUp > 0 { row("queries given up early", "\(s.queriesGivenUp) (more waiting at once than dnsflow holds: a flood)") }
-        if s.lookupsCutShort > 0 { row("lookups cut short", "\(s.lookupsCutShort) transactions (more lookups open at once than dnsflow holds)") }
+        if s.lookupsCutShort > 0 { row("lookups cut short", "\(s.lookupsCutShort) transactions (more lookups open at once, or more octets held for them, than dnsflow holds)") }
         if p.snaplenTruncated > 0 { row("cut by snaplen", p.snaplenTruncated) }
         for (k, v) in captureNotes { row(k.replacingUnderscores(), v) }
         row("re-sends", "\(s.resends) (same client, id and question" + (s.resendsWithNewID > 0 ? "; \(s.resendsWithNewID) with a new id after a timeout" : "") + ")"

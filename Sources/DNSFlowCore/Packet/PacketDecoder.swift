@@ -22,6 +22,8 @@ public struct PacketDecoder {
     public private(set) var stats = PacketStats()
     private var ip: IPLayer
     private var tcp: TCPDNSReassembler
+    /// What the TCP streams hold now, in octets (bounded by `tcpLimits.maxTotalBytes`).
+    public var tcpHeldBytes: Int { tcp.heldBytes }
 
     /// The DNS ports as a bitmap (1,024 words): looked up twice a packet, where a `Set` hashed each port with SipHash.
     private let portBits: [UInt64]

@@ -22,9 +22,12 @@ public struct Pipeline {
         public var maxDiagnostics = 1000
         /// Lookups the analysis holds open at most (a flood): see `Analyzer.Configuration.maxOpenLookups`. The
         /// matcher's own bound is `matcher.maxWaiting`.
-        public var maxOpenLookups = 100_000
+        public var maxOpenLookups = 48_000
+        /// Octets the analysis holds at most in settled transactions waiting for their lookup
+        /// (`Analyzer.Configuration.maxHeldBytes`).
+        public var maxHeldBytes = 64 << 20
         /// 5-tuples the analysis holds at most (`Analyzer.Configuration.maxFlows`).
-        public var maxFlows = 200_000
+        public var maxFlows = 192_000
         /// Pending queries carry their pair's state so far, for a view that draws brackets before lookups settle.
         public var provisionalPairStates = false
         public init() {}
@@ -57,11 +60,18 @@ public struct Pipeline {
         analysis.tracksFlows = configuration.tracksFlows
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
         analysis.maxOpenLookups = configuration.maxOpenLookups
+        analysis.maxHeldBytes = configuration.maxHeldBytes
         analysis.maxFlows = configuration.maxFlows
         analysis.provisionalPairStates = configuration.provisionalPairStates
         analyzer = Analyzer(configuration: analysis)
         counts = SummarySink(names: configuration.names)
         counts.summary.keepsExactLatencies = configuration.exactLatencies
+    }
+
+    /// What the holders bounded in octets hold now: TCP streams, queries waiting for an answer, settled transactions
+    /// waiting for their lookup (each within its bound in `configuration`).
+    public var heldBytes: (tcp: Int, waiting: Int, settled: Int) {
+        (front.decoder.tcpHeldBytes, matcher.waitingBytes, analyzer.heldBytes)
     }
 
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.

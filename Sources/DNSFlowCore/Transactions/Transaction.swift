@@ -153,3 +153,17 @@ public struct Transaction: Sendable {
         min(fields.query?.timestamp.digits ?? 9, fields.response?.timestamp.digits ?? 9)
     }
 }
+
+extension Transaction {
+    /// About what the transaction takes in memory while it is held: each message's octets, and its records parsed and
+    /// shown as text. What the bounds in octets on held transactions count (the matcher's waiting queries, the
+    /// analysis's settled ones, the interface's kept ones): a hostile capture of 64 KiB messages must not be held
+    /// by the hundred thousand.
+    public var heldBytes: Int {
+        func of(_ m: ObservedMessage?) -> Int {
+            guard let m = m?.message else { return 0 }
+            return 3 * m.size + 96 * (m.questionsRead + m.answers.count + m.authorities.count + m.additionals.count)
+        }
+        return 512 + of(query) + of(response)
+    }
+}

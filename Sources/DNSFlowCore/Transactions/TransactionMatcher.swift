@@ -14,7 +14,10 @@ public struct TransactionMatcher {
         public var windowSeconds: Int64 = 60
         /// Queries waiting at most: beyond it (a flood of queries nobody answers) the oldest stops waiting now, as
         /// if its window had passed, and is counted (`givenUp`).
-        public var maxWaiting = 100_000
+        public var maxWaiting = 48_000
+        /// And what they hold at most, in octets (`Transaction.heldBytes`): queries of 64 KiB each would otherwise be
+        /// held by the `maxWaiting`.
+        public var maxWaitingBytes = 64 << 20
         public init() {}
     }
 
@@ -37,6 +40,8 @@ public struct TransactionMatcher {
     public var waitingCount: Int { waiting.count }
     /// Queries that stopped waiting before their window passed, because `maxWaiting` were waiting.
     public private(set) var givenUp = 0
+    /// What the waiting queries hold (`Transaction.heldBytes`).
+    public private(set) var waitingBytes = 0
 
     /// Adds a message; returns the sequence of the transaction it opened (a query, an orphan) or joined (a response).
     @discardableResult
@@ -52,12 +57,15 @@ public struct TransactionMatcher {
             Self.append((seq, observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
                                                            default: InlineList()], waiting: waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
-            waiting[seq] = Transaction(sequence: seq, query: observed, response: nil)
+            let t = Transaction(sequence: seq, query: observed, response: nil)
+            waitingBytes += t.heldBytes
+            waiting[seq] = t
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
         if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
+            waitingBytes -= t.heldBytes
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
                 if let q = t.query { close(match, key: QueryKey(q, client: q.source, server: q.destination)) }
@@ -92,6 +100,7 @@ public struct TransactionMatcher {
     /// A waiting query a later send under its key made unanswerable: settled now, unanswered.
     private mutating func settleSuperseded(_ seq: Int, emit: (Transaction) -> Void) {
         guard let t = waiting.removeValue(forKey: seq) else { return }
+        waitingBytes -= t.heldBytes
         for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
         superseded += 1
         emit(t)
@@ -171,10 +180,11 @@ public struct TransactionMatcher {
             }
             if let now, now.seconds - sentSeconds <= configuration.windowSeconds {
                 // In its window; but a full table gives up on its oldest (this one) to make room for the next.
-                guard waiting.count >= configuration.maxWaiting else { break }
+                guard waiting.count >= configuration.maxWaiting || waitingBytes > configuration.maxWaitingBytes else { break }
                 givenUp += 1
             }
             guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
+            waitingBytes -= t.heldBytes
             if let q = t.query { close(seq, key: QueryKey(q, client: q.source, server: q.destination)) }
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
@@ -199,11 +209,26 @@ public struct InSequence<Item> {
     /// Items for sequences already passed (not expected; kept, not lost, and written at the end).
     private var late: [(Int, Item)] = []
     public private(set) var heldCount = 0
+    /// What the held items weigh (`weight`), and the most they may: beyond it the earliest missing items stop being
+    /// waited for, the held ones go on, and the missing ones are emitted when they come (a hostile capture: one query
+    /// nobody answers, then a minute of 64 KiB answers, would otherwise be held whole).
+    public private(set) var heldBytes = 0
+    private let maxHeldBytes: Int
+    private let weight: (Item) -> Int
+    /// Sequences no longer waited for, to stay within `maxHeldBytes`: their items came (or will come) after later ones.
+    public private(set) var skipped = 0
 
-    public init() {}
+    public init(maxHeldBytes: Int = .max, weight: @escaping (Item) -> Int = { _ in 0 }) {
+        self.maxHeldBytes = maxHeldBytes
+        self.weight = weight
+    }
 
     public mutating func add(_ sequence: Int, _ item: Item, emit: (Item) -> Void) {
         guard sequence >= next else {
+            if skipped > 0 {
+                emit(item)
+                return
+            }
             late.append((sequence, item))
             heldCount += 1
             return
@@ -217,12 +242,16 @@ public struct InSequence<Item> {
         if i >= window.count { window.append(contentsOf: repeatElement(nil, count: i - window.count + 1)) }
         window[i] = item
         heldCount += 1
-        while head < window.count, let following = window[head] {
-            window[head] = nil
-            head += 1
-            next += 1
-            heldCount -= 1
-            emit(following)
+        heldBytes += weight(item)
+        drain(emit: emit)
+        while heldBytes > maxHeldBytes, head < window.count {
+            // Stop waiting for the earliest missing ones.
+            while head < window.count, window[head] == nil {
+                head += 1
+                next += 1
+                skipped += 1
+            }
+            drain(emit: emit)
         }
         if head == window.count {
             window.removeAll(keepingCapacity: true)
@@ -230,6 +259,17 @@ public struct InSequence<Item> {
         } else if head > 4096, head * 2 > window.count {
             window.removeFirst(head)
             head = 0
+        }
+    }
+
+    private mutating func drain(emit: (Item) -> Void) {
+        while head < window.count, let following = window[head] {
+            window[head] = nil
+            head += 1
+            next += 1
+            heldCount -= 1
+            heldBytes -= weight(following)
+            emit(following)
         }
     }
 
@@ -243,5 +283,6 @@ public struct InSequence<Item> {
         late.removeAll()
         head = 0
         heldCount = 0
+        heldBytes = 0
     }
 }

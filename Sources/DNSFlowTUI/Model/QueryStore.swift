@@ -47,8 +47,17 @@ public final class QueryStore {
     /// Decodes a row's packets again into its whole transaction (both messages). Set by whoever holds the packets;
     /// without it, or for what it cannot decode (TCP), rows keep their transactions.
     public var rebuild: ((Entry) -> Transaction?)? = nil
-    /// Transactions kept whole, by sequence: the rows that cannot be decoded again from their packets (rare).
+    /// Transactions kept whole, by sequence: the rows that cannot be decoded again from their packets (TCP, IP
+    /// fragments: rare). Bounded in octets, not only by the rows: beyond `maxKeptBytes` the oldest are let go, and
+    /// their rows keep their facts (what the list, the flows and the findings show) without the messages' records.
     private var keptTransactions = SequenceMap<Transaction>()
+    /// Sequences in the order they were kept (some since gone), and what the kept ones hold (`Transaction.heldBytes`).
+    private var keptOrder: [Int] = []
+    private var keptOrderHead = 0
+    public private(set) var keptBytes = 0
+    public let maxKeptBytes: Int
+    /// Rows whose messages were let go to stay within `maxKeptBytes`.
+    public private(set) var keptDropped = 0
     /// One `InternedName` per distinct name among the rows. Names whose rows are all evicted are let go now and then
     /// (`pruneNames`): under `--max-queries`, a long capture would otherwise keep every name it ever saw.
     private var names = NameTable()
@@ -67,7 +76,10 @@ public final class QueryStore {
         return s
     }
 
-    public init(maxEntries: Int = 200_000) { self.maxEntries = min(max(1, maxEntries), 1 << 30) }
+    public init(maxEntries: Int = 200_000, maxKeptBytes: Int = 64 << 20) {
+        self.maxEntries = min(max(1, maxEntries), 1 << 30)
+        self.maxKeptBytes = maxKeptBytes
+    }
 
     public var count: Int { order.count }
     /// Every row, in sequence order.
@@ -305,11 +317,35 @@ public final class QueryStore {
             if let ref = PacketRef(r.point), rows[slot].setResponsePlace(ref) {} else { placed = false }
         }
         if placed && QueryStore.rebuildable(t, rebuild: rebuild != nil) {
-            if !keptTransactions.isEmpty { keptTransactions[t.sequence] = nil }
+            if !keptTransactions.isEmpty { forget(t.sequence) }
         } else {
-            keptTransactions[t.sequence] = t
+            keep(t)
         }
     }
+
+    private func keep(_ t: Transaction) {
+        forget(t.sequence)
+        keptTransactions[t.sequence] = t
+        keptBytes += t.heldBytes
+        keptOrder.append(t.sequence)
+        while keptBytes > maxKeptBytes, keptOrderHead < keptOrder.count {
+            let oldest = keptOrder[keptOrderHead]
+            keptOrderHead += 1
+            if oldest != t.sequence, forget(oldest) { keptDropped += 1 }
+        }
+        if keptOrderHead > 4096, keptOrderHead * 2 > keptOrder.count {
+            keptOrder.removeFirst(keptOrderHead)
+            keptOrderHead = 0
+        }
+    }
+
+    @discardableResult
+    private func forget(_ sequence: Int) -> Bool {
+        guard let t = keptTransactions.removeValue(forKey: sequence) else { return false }
+        keptBytes -= t.heldBytes
+        return true
+    }
+
 
     /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
     /// back, so its transaction is kept (rare).
@@ -507,7 +543,7 @@ public final class QueryStore {
             if r.isAnsweredEarly { answeredPending -= 1 }
             if r.isPending, r.has(RowRecord.lost) { unansweredPending -= 1 }
             if r.isPending, r.facts.attempt > 1 { resendsPending -= 1 }
-            if !keptTransactions.isEmpty { keptTransactions[r.sequence] = nil }
+            if !keptTransactions.isEmpty { forget(r.sequence) }
             // The evicted rows are the oldest: each is the first of its flow's list.
             let flow = r.flow
             flowTable[flow].first = r.nextInFlow

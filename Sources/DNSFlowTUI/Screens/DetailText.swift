@@ -74,8 +74,9 @@ public enum DetailText {
         // question alone.
         guard m.point.input >= 0 else {
             out.append(field("from", "\(m.source) to \(m.destination)"))
-            out.append(StyledLine(indent + "packet not readable again (evicted, or the capture file changed or was cut "
-                + "since it was read): the row's question and times only", .dim))
+            out.append(StyledLine(indent + "packet not readable again (evicted; a message over TCP or from fragments let "
+                + "go to stay within the memory bound; or the capture file changed or was cut since it was read): the row's "
+                + "question and times only", .dim))
             return out + indented(dig(m.message))
         }
         out.append(field("capture", "input \(m.point.input) frame \(m.point.frame)"))
