@@ -213,9 +213,9 @@ public final class SavefileReader: @unchecked Sendable {
             case .binary(let n):
                 whole = n == 0 ? t : t >> n
                 let fraction = n == 0 ? 0 : t & ((1 << n) - 1)
-                // fraction × 10^9 / 2^n without overflow: the full 128-bit product shifted right by n.
-                let (high, low) = fraction.multipliedFullWidth(by: 1_000_000_000)
-                nanos = n == 0 ? 0 : (high << (64 - UInt64(n))) | (low >> UInt64(n))
+                // fraction × 10^9 / 2^n as libpcap computes it, in 64 bits that wrap (for a resolution finer than
+                // 2^-34 its times are not the file's; the record read back must be the one analysed).
+                nanos = n == 0 ? 0 : (fraction &* 1_000_000_000) >> UInt64(n)
             }
             return (Int64(bitPattern: whole &+ UInt64(bitPattern: offsetSeconds)), UInt32(clamping: nanos))
         }
@@ -286,7 +286,8 @@ public final class SavefileReader: @unchecked Sendable {
             let length = Int64(Self.u32(head, 4, big))
             guard length >= 12, length % 4 == 0 else { index.broken = true; return }
             guard length <= size - at else { return }
-            guard let tail = windowed(at: at + length - 4, count: 4), Int64(Self.u32(tail, 0, big)) == length else {
+            // libpcap checks the trailer of every block but the file's first (which it reads as the file's header).
+            guard at == 0 || windowed(at: at + length - 4, count: 4).map({ Int64(Self.u32($0, 0, big)) == length }) == true else {
                 index.broken = true
                 return
             }

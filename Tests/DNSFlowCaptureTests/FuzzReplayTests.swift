@@ -21,7 +21,8 @@ struct FuzzReplayTests {
         var replayed: Set<String> = []
         for (target, run) in [("dns-parser", { (b: [UInt8]) in _ = FuzzHarness.dnsParser(b) }),
                               ("packet-decoder", { _ = FuzzHarness.packetDecoder($0) }),
-                              ("tcp-reassembler", { _ = FuzzHarness.tcpReassembler($0) })] {
+                              ("tcp-reassembler", { _ = FuzzHarness.tcpReassembler($0) }),
+                              ("capture-file", { #expect(CaptureFileFuzzing.run($0).mismatches == 0) })] {
             let dir = root.appendingPathComponent(target)
             for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() {
                 run(Array(try Data(contentsOf: dir.appendingPathComponent(name))))
@@ -29,7 +30,18 @@ struct FuzzReplayTests {
             }
         }
         #expect(replayed == listed)
-        #expect(replayed.count >= 9)
+        #expect(replayed.count >= 19)
+        // The hand-made files' outcomes: times no arithmetic survives read (brought into range), a resolution libpcap
+        // cannot scale refused, a packet of no interface ends the file where it stands.
+        func outcome(_ name: String) throws -> CaptureFileFuzzing.Outcome {
+            CaptureFileFuzzing.run(Array(try Data(contentsOf: root.appendingPathComponent("capture-file/\(name)"))))
+        }
+        #expect(try outcome("pcapng-tsoffset-int64-max").transactions == 1)
+        #expect(try outcome("pcapng-tsresol-2-power-63").transactions == 1)
+        #expect(try outcome("pcap-nanosecond-fraction-max").transactions == 1)
+        #expect(try outcome("pcapng-tsresol-10-power-127").refused)
+        #expect(try outcome("pcapng-packet-of-no-interface").packets == 0)
+        #expect(try outcome("pcapng-second-section-big-endian").packets == 1)
         // What the hand-made parser inputs must come to: refused, as malformed, with their names where they are whole.
         let loop = try #require(DNSParser.parse(Array(Data(contentsOf: root.appendingPathComponent("dns-parser/compression-loop")))))
         #expect(loop.error != nil)
@@ -64,6 +76,58 @@ struct FuzzReplayTests {
         }
         #expect(mutated > 2000, "\(mutated)")
         #expect(payloads > 4000, "\(payloads)")
+    }
+
+    /// Every fixture capture and every corpus file of up to 1 MB as the capture-file target reads it: each packet
+    /// libpcap gives is the one read back by its offset (what the interface's Detail shows and `w` writes).
+    @Test func everyPacketReadsBackByItsOffset() throws {
+        var files = try FileManager.default.contentsOfDirectory(atPath: fixturesDirectory.appendingPathComponent("captures").path)
+            .map { fixturesDirectory.appendingPathComponent("captures/\($0)") }
+        if corpusExists, let all = FileManager.default.enumerator(atPath: corpusDirectory.path) {
+            for case let name as String in all where name.hasSuffix(".pcap") || name.hasSuffix(".pcapng") {
+                files.append(corpusDirectory.appendingPathComponent(name))
+            }
+        }
+        var packets = 0, read = 0
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            let bytes = Array(try Data(contentsOf: file))
+            guard bytes.count <= 1 << 20 else { continue }
+            let outcome = CaptureFileFuzzing.run(bytes)
+            #expect(outcome.mismatches == 0, "\(file.lastPathComponent)")
+            packets += outcome.packets
+            read += 1
+        }
+        #expect(read >= 30 && packets > 1000, "\(read) files, \(packets) packets")
+    }
+
+    /// The fixtures' files with their headers mutated by a seeded generator — the file header, each block's or
+    /// record's header and options (lengths, interface ids, times, `if_tsresol`, `if_tsoffset`): every one read to
+    /// its end or refused, never a trap, and every packet read back as read.
+    @Test func seededHeaderMutationsRunClean() throws {
+        let dir = fixturesDirectory.appendingPathComponent("captures")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            .map { Array(try Data(contentsOf: dir.appendingPathComponent($0))) }
+            .filter { $0.count <= 64 << 10 }
+        var random = SplitMix64(seed: 0xF11E_4EAD_E125)
+        var readSome = 0
+        for _ in 0..<600 {
+            var bytes = files[Int(random.next() % UInt64(files.count))]
+            for _ in 0...(random.next() % 3) {
+                // Near the start (the file header, the first blocks) more often than not, anywhere otherwise.
+                let span = random.next() % 2 == 0 ? min(bytes.count, 256) : bytes.count
+                guard span >= 8 else { break }
+                let at = Int(random.next() % UInt64(span - 7))
+                switch random.next() % 3 {
+                case 0: bytes[at] = [0, 0x7f, 0x80, 0xff, 0xbf][Int(random.next() % 5)]
+                case 1: for k in 0..<8 { bytes[at + k] = UInt8(truncatingIfNeeded: random.next()) }
+                default: for k in 0..<4 { bytes[at + k] = k == 3 ? 0x7f : 0xff }
+                }
+            }
+            let outcome = CaptureFileFuzzing.run(bytes)
+            #expect(outcome.mismatches == 0)
+            if outcome.packets > 0 { readSome += 1 }
+        }
+        #expect(readSome > 200, "\(readSome) of 600 mutants read at all")
     }
 
     struct Packet {

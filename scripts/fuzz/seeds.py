@@ -8,6 +8,7 @@ OUT_DIR/packet-decoder: runs of up to 16 packets of a file in the target's recor
                         ([link type index][time step][length: 2][packet]), any link type the target knows.
 OUT_DIR/tcp-reassembler: each TCP connection to or from port 53 in the target's record format
                         ([flags][sequence step: 2][time step][length][payload]).
+OUT_DIR/capture-file:   each capture file of up to 64 KiB whole (bad ones included: headers are what it is for).
 Files that do not parse as captures are skipped (the bad-input folder has several on purpose).
 """
 import hashlib, os, struct, sys
@@ -93,7 +94,7 @@ def main():
                 inputs += [os.path.join(root, f) for f in files if f.endswith(('.pcap', '.pcapng', '.cap', '.dmp'))]
         elif os.path.exists(arg):
             inputs.append(arg)
-    for t in ('dns-parser', 'packet-decoder', 'tcp-reassembler'):
+    for t in ('dns-parser', 'packet-decoder', 'tcp-reassembler', 'capture-file'):
         os.makedirs(os.path.join(out, t), exist_ok=True)
 
     def write(target, blob):
@@ -101,8 +102,11 @@ def main():
             with open(os.path.join(out, target, hashlib.sha1(blob).hexdigest()), 'wb') as f:
                 f.write(blob)
 
-    counts = {'dns-parser': 0, 'packet-decoder': 0, 'tcp-reassembler': 0}
+    counts = {'dns-parser': 0, 'packet-decoder': 0, 'tcp-reassembler': 0, 'capture-file': 0}
     for path in sorted(inputs):
+        if os.path.getsize(path) <= 65536:
+            with open(path, 'rb') as f:
+                write('capture-file', f.read()); counts['capture-file'] += 1
         try:
             run, last, streams = [], None, {}
             for link, sec, pkt in packets(path):
