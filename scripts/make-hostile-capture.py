@@ -11,6 +11,8 @@ CASE (N, and its default: the size the issue measured):
   tcp-one-octet-after-hole  N streams: a SYN, a segment lost, then 257 one-octet segments after it      (1,000: 18 MB)
   tcp-out-of-order        N streams: a SYN, a segment lost, then 256 KiB of segments after it          (4,096: 1.1 GB)
   tcp-large-answers       N DNS exchanges over TCP, each answered with 51 KB of TXT records         (20,000: 1.0 GB)
+  dns-pointer-chains      N UDP answers of 62 KB whose 2,000 records' names each follow a chain of 15,000
+                          compression pointers (item 3)                                             (30: 1.9 MB)
   udp-large-answers       a query nobody answers, then N DNS exchanges over UDP, each answer 60 KB of TXT
                           records in one packet (the outputs in order wait for the first)             (20,000: 1.2 GB)
 
@@ -21,7 +23,7 @@ import struct, sys
 
 kind, out = sys.argv[1], sys.argv[2]
 defaults = {"tcp-noise": 20, "tcp-one-octet": 100_000, "tcp-one-octet-after-hole": 1_000,
-            "tcp-out-of-order": 4_096, "tcp-large-answers": 20_000, "udp-large-answers": 20_000}
+            "tcp-out-of-order": 4_096, "tcp-large-answers": 20_000, "udp-large-answers": 20_000, "dns-pointer-chains": 30}
 if kind not in defaults:
     sys.exit(__doc__)
 count = int(sys.argv[3]) if len(sys.argv) > 3 else defaults[kind]
@@ -89,6 +91,20 @@ with open(out, "wb") as f:
             reply = struct.pack("!H", len(answer)) + answer
             for k in range(0, len(reply), 1448):
                 write(frame(server, src, 53, port, isn * 3 + 1 + k, ACK | PSH, reply[k:k + 1448]), step=2)
+    elif kind == "dns-pointer-chains":
+        chain, records = 15_000, 2_000
+        for i in range(count):
+            src, port = client(i), 1024 + i % 60000
+            question = b"\x01a\x00\x00\x01\x00\x01"
+            m = struct.pack("!HHHHHH", i & 0xffff, 0x8180, 1, 1 + records, 0, 0) + question
+            # One TXT record whose RDATA is the chain: each pointer points at the one before, the first at the name.
+            m += b"\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c" + struct.pack("!H", 2 * chain)
+            start = len(m)
+            m += b"".join(struct.pack("!H", 0xc000 | (12 if k == 0 else start + 2 * (k - 1))) for k in range(chain))
+            last = start + 2 * (chain - 1)
+            m += (struct.pack("!H", 0xc000 | last) + b"\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc6\x12\x00\x01") * records
+            write(udp(src, server, port, 53, struct.pack("!HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0) + question, i))
+            write(udp(server, src, 53, port, m, i), step=50)
     elif kind == "udp-large-answers":
         txt = b"\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x01\x00\xff" + b"y" * 255
         lost = struct.pack("!HHHHHH", 0xdead, 0x0100, 1, 0, 0, 0) + b"\x04lost\x07example\x04test\x00\x00\x01\x00\x01"
