@@ -11,11 +11,23 @@ public struct ObservedMessage: Sendable {
     public var message: DNSMessage { storage.message }
     private let storage: Box
 
+    /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
+    var heldEstimate: Int { storage.heldEstimate }
+
     /// A parsed message in a box of its own, made once on the decoding thread: copied from there on, it is one
     /// reference, where the message itself is a header and five lists.
     final class Box: Sendable {
         let message: DNSMessage
-        init(_ message: DNSMessage) { self.message = message }
+        /// Its octets three times over, and 96 octets a record (by the header's counts, each record taking at least 11
+        /// of the message's octets).
+        let heldEstimate: Int
+
+        init(_ message: DNSMessage) {
+            self.message = message
+            let h = message.header
+            let counts = Int(h.questionCount) + Int(h.answerCount) + Int(h.authorityCount) + Int(h.additionalCount)
+            heldEstimate = 3 * message.size + 96 * min(counts, message.size / 11)
+        }
     }
 
     init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
@@ -55,11 +67,14 @@ public struct Transaction: Sendable {
         @exclusivity(unchecked) var response: ObservedMessage?
         @exclusivity(unchecked) var isUnmatchable = false
         @exclusivity(unchecked) var analysis = Analysis()
+        /// `Transaction.heldBytes`, kept up to date when a message is set (it is read at every step of matching).
+        @exclusivity(unchecked) var heldBytes = 0
 
         init(sequence: Int, query: ObservedMessage?, response: ObservedMessage?) {
             self.sequence = sequence
             self.query = query
             self.response = response
+            heldBytes = Fields.estimate(query, response)
         }
 
         func copy() -> Fields {
@@ -67,6 +82,10 @@ public struct Transaction: Sendable {
             c.isUnmatchable = isUnmatchable
             c.analysis = analysis
             return c
+        }
+
+        static func estimate(_ query: ObservedMessage?, _ response: ObservedMessage?) -> Int {
+            512 + (query?.heldEstimate ?? 0) + (response?.heldEstimate ?? 0)
         }
     }
 
@@ -92,12 +111,20 @@ public struct Transaction: Sendable {
 
     public var query: ObservedMessage? {
         get { fields.query }
-        _modify { unique(); yield &fields.query }
+        _modify {
+            unique()
+            yield &fields.query
+            fields.heldBytes = Fields.estimate(fields.query, fields.response)
+        }
     }
 
     public var response: ObservedMessage? {
         get { fields.response }
-        _modify { unique(); yield &fields.response }
+        _modify {
+            unique()
+            yield &fields.response
+            fields.heldBytes = Fields.estimate(fields.query, fields.response)
+        }
     }
 
     /// Set for a message that could not enter matching (see `Status.malformed`).
@@ -159,11 +186,5 @@ extension Transaction {
     /// shown as text. What the bounds in octets on held transactions count (the matcher's waiting queries, the
     /// analysis's settled ones, the interface's kept ones): a hostile capture of 64 KiB messages must not be held
     /// by the hundred thousand.
-    public var heldBytes: Int {
-        func of(_ m: ObservedMessage?) -> Int {
-            guard let m = m?.message else { return 0 }
-            return 3 * m.size + 96 * (m.questionsRead + m.answers.count + m.authorities.count + m.additionals.count)
-        }
-        return 512 + of(query) + of(response)
-    }
+    public var heldBytes: Int { fields.heldBytes }
 }
