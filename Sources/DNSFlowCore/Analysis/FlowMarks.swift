@@ -43,19 +43,19 @@ struct FlowMarks {
         return slot
     }
 
-    /// Removes the marks `gone` says to, telling `each` of them first.
+    /// Removes the marks `gone` says to, telling `each` of them first. A pass over the records in slot order (free ones
+    /// have id 0); each one removed is unfiled on its own: the idle sweep runs once a second of capture, and taking
+    /// every slot out of the index into a list, and refilling the index without the removed ones, cost a tenth of the
+    /// interface's time on a capture with 100,000 sockets.
     mutating func remove(where gone: (Mark) -> Bool, each: (Mark) -> Void) {
-        var removed = false
-        for slot in index.slots where gone(marks[Int(slot)]) {
-            let m = marks[Int(slot)]
+        for slot in marks.indices where marks[slot].id != 0 && gone(marks[slot]) {
+            let m = marks[slot]
             each(m)
+            index.remove(Int32(slot), hash: m.tuple.hash)
             addresses.letGo(m.tuple)
-            freeSlots.append(slot)
-            removed = true
+            marks[slot].id = 0
+            freeSlots.append(Int32(slot))
         }
-        guard removed else { return }
-        let free = Set(freeSlots)
-        index.filter({ !free.contains($0) }) { marks[Int($0)].tuple.hash }
     }
 
     mutating func removeAll() { self = FlowMarks() }
