@@ -223,6 +223,8 @@ public struct InSequence<Item> {
         self.weight = weight
     }
 
+    // The batch outputs hold rendered rows: a copy made for them, so that each row does not look up `Item`'s metadata.
+    @_specialize(exported: true, where Item == String)
     public mutating func add(_ sequence: Int, _ item: Item, emit: (Item) -> Void) {
         guard sequence >= next else {
             if skipped > 0 {
@@ -274,6 +276,7 @@ public struct InSequence<Item> {
     }
 
     /// Emits whatever is still held, in order (end of input).
+    @_specialize(exported: true, where Item == String)
     public mutating func flush(emit: (Item) -> Void) {
         var rest = late
         for i in head..<window.count { if let item = window[i] { rest.append((next + i - head, item)) } }
