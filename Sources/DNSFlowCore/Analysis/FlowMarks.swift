@@ -44,9 +44,8 @@ struct FlowMarks {
     }
 
     /// Removes the marks `gone` says to, telling `each` of them first. A pass over the records in slot order (free ones
-    /// have id 0); each one removed is unfiled on its own: the idle sweep runs once a second of capture, and taking
-    /// every slot out of the index into a list, and refilling the index without the removed ones, cost a tenth of the
-    /// interface's time on a capture with 100,000 sockets.
+    /// have id 0), each one removed unfiled on its own: the idle sweep runs once a second of capture, so it must not
+    /// rebuild the whole index each time.
     mutating func remove(where gone: (Mark) -> Bool, each: (Mark) -> Void) {
         for slot in marks.indices where marks[slot].id != 0 && gone(marks[slot]) {
             let m = marks[slot]
