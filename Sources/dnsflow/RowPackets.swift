@@ -4,7 +4,8 @@ import DNSFlowTUI
 
 /// The raw packets behind the rows shown (Detail's hex view, `w`, and the whole transactions Detail and the exports
 /// decode again). A capture file that can be read again by offset keeps nothing in memory: the packet is read back
-/// from the file when asked for. Other inputs (live, a pipe) keep the bytes, bounded: the oldest go first.
+/// from the file when asked for. Other inputs (live, a pipe) keep the bytes, bounded in packets and in octets
+/// (`maxBytes`, with each packet's bookkeeping): the oldest go first.
 final class PacketStore {
     private struct Key: Hashable {
         var input: Int
@@ -19,12 +20,17 @@ final class PacketStore {
     private var order: [Key] = []
     private var head = 0
     let capacity: Int
+    let maxBytes: Int
+    /// What the kept packets take: their octets and about 192 octets of bookkeeping each.
+    private(set) var heldBytes = 0
+    private static func weight(_ p: CapturedPacket) -> Int { p.data.count + 192 }
     /// Per input: its file, read again by offset (nil: the bytes are kept).
     private let readers: [SavefileReader?]
     private let linkTypes: [LinkType]
 
-    init(capacity: Int, handles: [PcapHandle] = []) {
+    init(capacity: Int, maxBytes: Int = 128 << 20, handles: [PcapHandle] = []) {
         self.capacity = max(16, capacity)
+        self.maxBytes = maxBytes
         var readers: [SavefileReader?] = [], linkTypes: [LinkType] = []
         for h in handles {
             while readers.count <= h.input { readers.append(nil); linkTypes.append(h.linkType) }
@@ -43,10 +49,14 @@ final class PacketStore {
     func keep(_ p: CapturedPacket) {
         if reader(p.point) != nil { return }
         let key = Key(input: p.point.input, frame: p.point.frame)
-        guard packets.updateValue(p, forKey: key) == nil else { return }
+        if let old = packets.updateValue(p, forKey: key) {
+            heldBytes += PacketStore.weight(p) - PacketStore.weight(old)
+            return
+        }
+        heldBytes += PacketStore.weight(p)
         order.append(key)
-        while packets.count > capacity, head < order.count {
-            packets[order[head]] = nil
+        while packets.count > capacity || heldBytes > maxBytes, head < order.count {
+            if let gone = packets.removeValue(forKey: order[head]) { heldBytes -= PacketStore.weight(gone) }
             head += 1
         }
         if head > 4096, head * 2 > order.count {
@@ -55,7 +65,9 @@ final class PacketStore {
         }
     }
 
-    func remove(_ point: CapturePoint) { packets[Key(input: point.input, frame: point.frame)] = nil }
+    func remove(_ point: CapturePoint) {
+        if let gone = packets.removeValue(forKey: Key(input: point.input, frame: point.frame)) { heldBytes -= PacketStore.weight(gone) }
+    }
 
     subscript(_ point: CapturePoint) -> CapturedPacket? {
         if let reader = reader(point) {

@@ -117,4 +117,18 @@ struct RowRebuildTests {
         }
         #expect(kept > 0)
     }
+    /// Live and piped packets are kept for Detail within a budget in octets as well as in packets: 200 packets of 1,000
+    /// octets in a store of 100,000 octets keep the newest that fit, the oldest gone.
+    @Test func keptPacketsStayWithinTheirOctets() {
+        let packets = PacketStore(capacity: 1000, maxBytes: 100_000)
+        for frame in 1...200 {
+            packets.keep(CapturedPacket(timestamp: Timestamp(seconds: 1_700_000_000, nanoseconds: 0), linkType: .ethernet,
+                                        data: [UInt8](repeating: 0, count: 1000), originalLength: 1000,
+                                        point: CapturePoint(input: 0, frame: frame)))
+            #expect(packets.heldBytes <= 100_000)
+        }
+        #expect(packets[CapturePoint(input: 0, frame: 200)] != nil)
+        #expect(packets[CapturePoint(input: 0, frame: 1)] == nil)
+        #expect(packets.heldBytes > 80_000)
+    }
 }
