@@ -5,18 +5,7 @@ import Testing
 /// the closed stream is refused with a message (and an exit status) before anything is read or made.
 @Suite("Closed standard streams")
 struct ClosedStreamsTests {
-    func sh(_ script: String) throws -> CommandResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func sh(_ script: String) throws -> CommandResult { try runProcess("/bin/sh", ["-c", script]) }
 
     @Test func closedStandardOutputWithAFileOutput() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("closed-\(UUID().uuidString).csv")

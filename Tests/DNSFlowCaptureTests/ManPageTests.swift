@@ -55,15 +55,7 @@ struct ManPageTests {
     /// It renders without a warning where groff is installed.
     @Test func itRenders() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") else { return }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/groff")
-        p.arguments = ["-ww", "-z", "-man", "-Tutf8", Self.page.path]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && text.isEmpty, "\(text)")
+        let r = try runProcess("/usr/bin/groff", ["-ww", "-z", "-man", "-Tutf8", Self.page.path])
+        #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
     }
 }

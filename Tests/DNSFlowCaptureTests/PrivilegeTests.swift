@@ -22,21 +22,9 @@ struct PrivilegeTests {
 
     func run(_ arguments: [String], in dir: URL, environment: [String: String] = [:],
              executable: String? = nil) throws -> CommandResult {
-        let p = Process()
-        p.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? dnsflowBinary
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SUDO_") }
         env.merge(environment) { $1 }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                             stderr: String(decoding: e, as: UTF8.self))
+        return try runProcess(executable ?? dnsflowBinary.path, arguments, currentDirectory: dir, environment: env)
     }
 
     func owner(_ url: URL) -> uid_t? {

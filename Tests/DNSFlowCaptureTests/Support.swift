@@ -53,11 +53,14 @@ func runDNSFlow(_ arguments: [String], stdin: Data? = nil, currentDirectory: URL
     try runProcess(dnsflowBinary.path, arguments, stdin: stdin, currentDirectory: currentDirectory)
 }
 
-func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil, currentDirectory: URL? = nil) throws -> CommandResult {
+/// `environment`: the whole environment the process gets (nil: this one's).
+func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil, currentDirectory: URL? = nil,
+                environment: [String: String]? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    if let environment { process.environment = environment }
     let out = Pipe(), inp = Pipe()
     // stderr goes to a file so that reading stdout to its end cannot deadlock on a full stderr pipe.
     let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-test-\(UUID().uuidString).err")
