@@ -7,37 +7,65 @@ import Glibc
 /// Reads a live capture on a thread of its own, so that the kernel's buffer is drained however long the analysis,
 /// a redraw or a key takes: packets wait in memory here, in order, until the consumer takes them.
 ///
-/// The waiting room is bounded (`maxQueuedBytes`): a consumer that falls that far behind loses the newest packets,
-/// and they are counted (`overflowDropped`) next to the kernel's drops — never silently. Only the reader thread
-/// touches the pcap handle while it runs; it copies the kernel's counters out every 100 ms (`kernelStats`).
+/// Given the first stage (`DecodingStage`), the reader also runs it, on its thread: packets wait decoded, and the
+/// consumer's thread is left the matching and the analysis (the two halves of the work on two cores, as `DecodeAhead`
+/// does for files). It also frees, on its thread, what the consumer hands back (`recycle`). Without a stage (several
+/// streams merged into one stage), packets wait as read and the consumer decodes them in merged order.
+///
+/// The waiting room is bounded (`maxQueuedBytes`, counting decoded messages too): a consumer that falls that far behind
+/// loses the newest packets, and they are counted (`overflowDropped`) next to the kernel's drops — never silently;
+/// dropped packets are not decoded. The consumer takes at most `maxBatch` packets at a time, so what it holds beyond the
+/// waiting room is one batch. Only the reader thread touches the pcap handle while it runs; it copies the kernel's
+/// counters out every 100 ms (`kernelStats`).
 public final class LiveReader: @unchecked Sendable {
     public enum Batch {
-        /// Packets, in capture order.
-        case packets([CapturedPacket])
+        /// Packets, in capture order: through the first stage when the reader runs it (`decodes`), otherwise as read
+        /// (`DecodedPacket(undecoded:)`).
+        case packets([DecodedPacket])
         /// Nothing yet.
         case idle
-        /// The capture ended (stopped, or a read error: see the handle's `readError`) and everything was taken.
+        /// The capture ended (stopped, a read error: see the handle's `readError`, or the limit was read) and
+        /// everything was taken.
         case ended
     }
 
     public let handle: PcapHandle
     public let maxQueuedBytes: Int
+    /// Packets handed out by `take` at most.
+    public let maxBatch: Int
+    /// Whether the reader runs the first stage (it was given one).
+    public let decodes: Bool
+    /// The first stage, run on the reader's thread while it runs; the consumer's after `stop` (or the end).
+    private var decoding: DecodingStage
+    private let limit: Int?
 
     private let monitor = Monitor()
-    private var queue: [CapturedPacket] = []
+    /// Waiting packets in the hand-overs they came in, each with its octets and the first stage's counts after its
+    /// last packet; a FIFO from `head`.
+    private var queue: [(packets: [DecodedPacket], bytes: Int, stats: PacketStats)] = []
+    private var head = 0
     private var queuedBytes = 0
     private var finished = false
     private var stopping = false
     private var dropped = 0
     private var stats: PcapHandle.KernelStats?
     private var thread: pthread_t?
+    /// What the consumer is done with, freed on the reader's thread.
+    private var spentPackets: [[DecodedPacket]] = []
+    private var spentTransactions: [[Transaction]] = []
 
     /// Memory a queued packet costs beyond its octets (the array, the struct).
     static let overhead = 96
 
-    public init(_ handle: PcapHandle, maxQueuedBytes: Int = 256 << 20) {
+    /// `stage`: run the first stage here (one reader per stage). `limit`: read at most this many packets (`-c`).
+    public init(_ handle: PcapHandle, stage: DecodingStage? = nil, limit: Int? = nil, maxQueuedBytes: Int = 256 << 20,
+                maxBatch: Int = 1024) {
         self.handle = handle
+        decodes = stage != nil
+        decoding = stage ?? DecodingStage(configuration: .init())
+        self.limit = limit
         self.maxQueuedBytes = maxQueuedBytes
+        self.maxBatch = max(1, maxBatch)
     }
 
     deinit { stop() }
@@ -57,19 +85,58 @@ public final class LiveReader: @unchecked Sendable {
         thread = nil
     }
 
-    /// Takes everything queued; waits up to `milliseconds` for a first packet when the queue is empty.
+    /// The first stage as the reader left it (with `decodes`): take it once the reader has stopped or ended.
+    public var stage: DecodingStage {
+        stop()
+        return decoding
+    }
+
+    /// Takes what is queued, at most `maxBatch` packets; waits up to `milliseconds` for a first packet when the queue
+    /// is empty.
     public func take(waitingUpTo milliseconds: Int = 0) -> Batch {
+        takeCounted(waitingUpTo: milliseconds).batch
+    }
+
+    /// `take`, with the first stage's counts after the batch's last packet (with `decodes`; nil otherwise or when none).
+    public func takeCounted(waitingUpTo milliseconds: Int = 0) -> (batch: Batch, stats: PacketStats?) {
         monitor.locked {
-            if queue.isEmpty, !finished, milliseconds > 0 {
+            if head == queue.count, !finished, milliseconds > 0 {
                 let deadline = Monitor.deadline(in: milliseconds)
-                while queue.isEmpty, !finished, monitor.wait(until: deadline) {}
+                while head == queue.count, !finished, monitor.wait(until: deadline) {}
             }
-            if queue.isEmpty { return finished ? .ended : .idle }
-            let batch = queue
-            queue = []
-            queue.reserveCapacity(batch.count)
-            queuedBytes = 0
-            return .packets(batch)
+            if head == queue.count { return (finished ? .ended : .idle, nil) }
+            var batch = queue[head].packets
+            var stats = queue[head].stats
+            queuedBytes -= queue[head].bytes
+            queue[head].packets = []
+            head += 1
+            while head < queue.count, batch.count + queue[head].packets.count <= maxBatch {
+                batch += queue[head].packets
+                stats = queue[head].stats
+                queuedBytes -= queue[head].bytes
+                queue[head].packets = []
+                head += 1
+            }
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024, head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            return (.packets(batch), decodes ? stats : nil)
+        }
+    }
+
+    /// Hands back what the consumer is done with (packets it took, transactions made of them), to be freed on the
+    /// reader's thread (give up your own references: the last one to go frees). Once the reader has finished, it is
+    /// freed where it was held.
+    public func recycle(_ packets: [DecodedPacket], _ transactions: [Transaction] = []) {
+        guard !packets.isEmpty || !transactions.isEmpty else { return }
+        monitor.locked {
+            guard !finished else { return }
+            spentPackets.append(packets)
+            spentTransactions.append(transactions)
         }
     }
 
@@ -78,6 +145,9 @@ public final class LiveReader: @unchecked Sendable {
         if thread == nil, let s = handle.kernelStats() { return s }
         return monitor.locked { stats }
     }
+
+    /// The reader has stopped reading (stopped, the end of input or the limit): what it read is all queued.
+    public var isFinished: Bool { monitor.locked { finished } }
 
     /// Packets read from the kernel but dropped here because the consumer was `maxQueuedBytes` behind.
     public var overflowDropped: Int { monitor.locked { dropped } }
@@ -90,41 +160,62 @@ public final class LiveReader: @unchecked Sendable {
         let stream = handle.isStream
         let fd = stream ? handle.streamDescriptor : handle.selectableDescriptor
         var batch: [CapturedPacket] = []
-        var batchBytes = 0
         var lastStats = LiveReader.monotonicMilliseconds()
         var ended = false
+        var read = 0
         while !ended {
-            if monitor.locked({ stopping }) { break }
-            // Up to 256 packets or an idle read per hand-over: the lock is taken once per batch, not per packet.
+            var spent: ([[DecodedPacket]], [[Transaction]]) = ([], [])
+            let (stop, room) = monitor.locked {
+                spent = (spentPackets, spentTransactions)
+                spentPackets = []
+                spentTransactions = []
+                return (stopping, queuedBytes < maxQueuedBytes)
+            }
+            spent = ([], [])  // freed here, outside the lock
+            if stop { break }
+            // Up to 256 packets (`maxBatch`) or an idle read per hand-over: the lock is taken once per batch, not per
+            // packet.
             var idle = false
-            while batch.count < 256 {
+            while batch.count < min(256, maxBatch) {
+                if let limit, read >= limit { ended = true; break }
                 if stream, !handle.streamReady() { idle = true; break }
                 switch handle.next() {
                 case .packet(let p):
                     batch.append(p)
-                    batchBytes += p.data.count + LiveReader.overhead
+                    read += 1
                     continue
                 case .idle: idle = true
                 case .end: ended = true
                 }
                 break
             }
+            // With no room left the batch is dropped as read, never decoded (the first stage does not see it).
+            var packets: [DecodedPacket] = []
+            var bytes = 0
+            if room, !batch.isEmpty {
+                packets.reserveCapacity(batch.count)
+                for p in batch {
+                    let d = decodes ? decoding.decode(p) : DecodedPacket(undecoded: p)
+                    bytes += d.heldBytes + LiveReader.overhead
+                    packets.append(d)
+                }
+            }
+            let counts = decoding.stats
             let now = LiveReader.monotonicMilliseconds()
             let fresh = now - lastStats >= 100 ? handle.kernelStats() : nil
             if fresh != nil { lastStats = now }
             monitor.locked {
                 if let fresh { stats = fresh }
                 guard !batch.isEmpty else { return }
-                if queuedBytes + batchBytes <= maxQueuedBytes {
-                    queue.append(contentsOf: batch)
-                    queuedBytes += batchBytes
+                if room {
+                    queue.append((packets, bytes, counts))
+                    queuedBytes += bytes
                 } else {
                     dropped += batch.count
                 }
                 monitor.wake()
             }
             batch.removeAll(keepingCapacity: true)
-            batchBytes = 0
             if idle, !ended, fd >= 0 {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&p, 1, 100)

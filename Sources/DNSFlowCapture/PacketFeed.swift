@@ -72,22 +72,28 @@ public final class FileFeed: PacketFeed {
     }
 }
 
-/// A live interface: a thread drains the kernel's buffer (`LiveReader`); packets are decoded here as they are taken.
-/// Or streams of pcap from elsewhere (pipes: ssh, the kubectl plugin), a reader each, merged as they come: what each
-/// has is taken and handed on in time order, so that a quiet stream never holds the others back.
+/// A live interface: a thread drains the kernel's buffer and runs the first stage (`LiveReader`), so that this thread
+/// is left the matching and the analysis. Or streams of pcap from elsewhere (pipes: ssh, the kubectl plugin), a reader
+/// each, merged as they come: what each has is taken and handed on in time order, so that a quiet stream never holds
+/// the others back (then the packets are decoded here, in merged order, by the one first stage).
 public final class LiveFeed: PacketFeed {
     public var reader: LiveReader { readers[0] }
     private let readers: [LiveReader]
     private var endedReaders: Set<Int> = []
+    /// The first stage, when packets are decoded here (several streams).
     private var stage: DecodingStage
     private let limit: Int?
     private var handed = 0
+    /// The batch handed out last: given back to the reading thread with the next one.
+    private var handedOut: [DecodedPacket] = []
     /// A stream of pcap from elsewhere (a pipe): its time is its packets', moved on by the time passed here since the
     /// last one came (the other host's clock need not agree with this one's).
     public let followsPackets: Bool
     private var lastPacket: (time: Timestamp, arrived: Int64)?
     public var isLive: Bool { true }
-    public var stats: PacketStats { stage.stats }
+    /// The first stage's counts as of the packets handed out.
+    public private(set) var stats: PacketStats
+    public var takeSpent: (() -> [Transaction])?
 
     /// How far behind the clock a live capture's time is taken to be: a packet the kernel stamped may still be on its
     /// way to the reader.
@@ -98,16 +104,22 @@ public final class LiveFeed: PacketFeed {
         self.init(streams: [handle], stage: stage, limit: limit)
     }
 
-    /// One live interface, or one or more streams (`PcapHandle.isStream`).
-    public init(streams handles: [PcapHandle], stage: DecodingStage, limit: Int? = nil) {
-        readers = handles.map { LiveReader($0) }
+    /// One live interface, or one or more streams (`PcapHandle.isStream`). `maxBatch`: packets handed out at a time at
+    /// most.
+    public init(streams handles: [PcapHandle], stage: DecodingStage, limit: Int? = nil, maxBatch: Int = 1024) {
+        let one = handles.count == 1
+        readers = handles.map { LiveReader($0, stage: one ? stage : nil, limit: one ? limit : nil, maxBatch: maxBatch) }
         self.stage = stage
         self.limit = limit
+        stats = stage.stats
         followsPackets = handles.allSatisfy(\.isStream)
         for r in readers { r.start() }
     }
 
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
+        // What the consumer is done with (the last batch, the transactions made of it) is freed on the reading thread.
+        reader.recycle(handedOut, takeSpent?() ?? [])
+        handedOut = []
         if let limit, handed >= limit {
             reader.stop()
             return .ended
@@ -116,8 +128,13 @@ public final class LiveFeed: PacketFeed {
         case .packets(var batch):
             if let limit, handed + batch.count > limit { batch.removeLast(handed + batch.count - limit) }
             handed += batch.count
-            if followsPackets, let last = batch.last { lastPacket = (last.timestamp, monotonicNanoseconds()) }
-            return .packets(batch.map { stage.decode($0) })
+            if followsPackets, let last = batch.last { lastPacket = (last.packet.timestamp, monotonicNanoseconds()) }
+            if !reader.decodes {
+                batch = batch.map { stage.decode($0.packet) }
+                stats = stage.stats
+            }
+            handedOut = batch
+            return .packets(batch)
         case .idle:
             // Drained: the capture's time is the clock's (a stream's: its last packet's, plus the time since).
             if followsPackets {
@@ -133,10 +150,14 @@ public final class LiveFeed: PacketFeed {
 
     /// One reader: its batch. Several: what each has now (waiting up to `milliseconds` for any), in time order.
     private func take(waitingUpTo milliseconds: Int) -> LiveReader.Batch {
-        if readers.count == 1 { return readers[0].take(waitingUpTo: milliseconds) }
+        if readers.count == 1 {
+            let (batch, counts) = readers[0].takeCounted(waitingUpTo: milliseconds)
+            if let counts { stats = counts }
+            return batch
+        }
         let deadline = monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
         while true {
-            var merged: [CapturedPacket] = []
+            var merged: [DecodedPacket] = []
             for (i, r) in readers.enumerated() where !endedReaders.contains(i) {
                 switch r.take(waitingUpTo: 0) {
                 case .packets(let batch): merged += batch
@@ -146,7 +167,9 @@ public final class LiveFeed: PacketFeed {
             }
             if !merged.isEmpty {
                 // Stable: a stream's own order is kept where times tie.
-                return .packets(merged.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }.map(\.element))
+                return .packets(merged.enumerated().sorted {
+                    ($0.element.packet.timestamp, $0.offset) < ($1.element.packet.timestamp, $1.offset)
+                }.map(\.element))
             }
             if endedReaders.count == readers.count { return .ended }
             if monotonicNanoseconds() >= deadline { return .idle }
@@ -155,11 +178,17 @@ public final class LiveFeed: PacketFeed {
     }
 
     public func stop() { for r in readers { r.stop() } }
+
     public func finishedStage() -> DecodingStage {
         stop()
+        reader.recycle(handedOut, takeSpent?() ?? [])
+        handedOut = []
+        if reader.decodes {
+            stage = reader.stage
+            stats = stage.stats
+        }
         return stage
     }
-    public var takeSpent: (() -> [Transaction])?
 }
 
 /// Files played at their recorded pace (× `speed`), as a live capture of the same packets would arrive: a packet is

@@ -99,8 +99,9 @@ struct Runner {
 
         // Before any thread starts: threads inherit the signal mask the handlers' set-up unblocks.
         installSignalHandlers(handles)
-        // Files are read on a second thread (DecodeAhead), which frees what the analysis is done with.
-        configuration.handsBackSpent = !isLive && !isStream
+        // Packets are read and decoded on a second thread (DecodeAhead for files, LiveReader for live captures and
+        // streams), which also frees what the analysis is done with.
+        configuration.handsBackSpent = true
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {

@@ -123,8 +123,10 @@ public struct Pipeline {
     ) {
         note(decoded.packet, decoded.diagnostics)
         for e in decoded.connections { analyzer.connection(e) }
-        for (payload, box) in decoded.parsed {
-            handle(payload, parsed: box, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        // By index: each payload is lent to `handle`, not copied out of the packet.
+        for i in decoded.parsed.indices {
+            handle(decoded.parsed[i].payload, parsed: decoded.parsed[i].message, onMessage: onMessage, onQuery: onQuery,
+                   onMatched: onMatched, onTransaction: onTransaction)
         }
     }
 
@@ -315,7 +317,7 @@ public struct DecodingStage: @unchecked Sendable {
         decoder.decode(packet, emit: {
             var payload = $0
             payload.sightingHash = SightingIndex.hash(payload.transport, payload.bytes)
-            d.parsed.append((payload, DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)))
+            d.parsed.append(ParsedPayload(payload: payload, message: DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)))
         }, diagnose: { d.diagnostics.append($0) }, connect: { d.connections.append($0) })
         return d
     }
@@ -328,10 +330,31 @@ public struct DecodingStage: @unchecked Sendable {
 public struct DecodedPacket: Sendable {
     public var packet: CapturedPacket
     /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet).
-    var parsed: [(payload: DNSPayload, message: ObservedMessage.Box?)] = []
+    var parsed: [ParsedPayload] = []
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     public internal(set) var diagnostics: [Diagnostic] = []
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
     public internal(set) var connections: [ConnectionEvent] = []
+}
+
+extension DecodedPacket {
+    /// A packet as read, not yet through the first stage (no payloads): for a reader that leaves decoding to its
+    /// consumer, which decodes `packet`.
+    public init(undecoded packet: CapturedPacket) { self.init(packet: packet) }
+
+    /// About what holding it takes, in octets: the captured octets and each message's estimate
+    /// (`Transaction.heldBytes`), a header-only payload by its octets.
+    public var heldBytes: Int {
+        var bytes = packet.data.count
+        for p in parsed { bytes += p.message?.heldEstimate ?? p.payload.bytes.count }
+        return bytes
+    }
+}
+
+/// A payload and its parsed message (nil: no 12-octet header). A struct, not a tuple: a list of tuples is copied
+/// through generic value witnesses.
+struct ParsedPayload: Sendable {
+    var payload: DNSPayload
+    var message: ObservedMessage.Box?
 }

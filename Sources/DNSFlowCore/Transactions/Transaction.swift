@@ -7,8 +7,11 @@ public struct ObservedMessage: Sendable {
     public var point: CapturePoint
     /// Read out of more than the packet at `point`: IP fragments put together (TCP streams always are).
     public var isReassembled = false
-    /// The decoded message, held once: transactions are copied from stage to stage, the message never is.
-    public var message: DNSMessage { storage.message }
+    /// The decoded message, held once: transactions are copied from stage to stage, the message never is. Lent to the
+    /// reader, not copied (a copy of the message is a handful of retained lists, for each field read).
+    public var message: DNSMessage {
+        _read { yield storage.message }
+    }
     private let storage: Box
 
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
