@@ -41,6 +41,30 @@ struct ModelTests {
         #expect(s.entries[0].facts.hasResponse)
     }
 
+    /// A row is found by its sequence whatever gaps the sequences have (runs of consecutive ones, where the store
+    /// guesses the place) and in whatever order rows arrive; a sequence without a row finds none.
+    @Test func rowsAreFoundBySequenceAcrossGapsAndDisorder() throws {
+        let base = try #require(try transactions("Fixtures/lab/race-5s/pod.pcap").first { $0.query != nil })
+        // Runs of consecutive sequences with gaps between them, added out of order now and then.
+        var sequences: [Int] = []
+        for run in 0..<40 { sequences += (0..<(run % 7 + 1)).map { run * 20 + $0 } }
+        var arrival = sequences
+        for i in stride(from: 0, to: arrival.count - 3, by: 5) { arrival.swapAt(i, i + 3) }
+        let s = QueryStore()
+        for (n, seq) in arrival.enumerated() {
+            var t = base
+            t.sequence = seq
+            s.settled(t)
+            // Asked for at every step, old and new, present and absent.
+            for probe in [seq, seq - 1, seq + 1, arrival[n / 2], -1] {
+                let present = arrival[...n].contains(probe)
+                #expect((s.entry(sequence: probe)?.sequence == probe) == present, "\(probe) after \(n + 1) rows")
+                #expect(present || s.entry(sequence: probe) == nil)
+            }
+        }
+        #expect(s.entries.map(\.sequence) == sequences)
+    }
+
     @Test func oldestRowsAreEvictedBeyondTheBoundAndCounted() throws {
         let base = try transactions("Fixtures/lab/race-5s/pod.pcap")
         let s = QueryStore(maxEntries: 160)

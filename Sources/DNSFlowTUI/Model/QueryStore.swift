@@ -99,8 +99,29 @@ public final class QueryStore {
         return i < order.count && rows.address(order[i]).pointee.sequence == sequence ? order[i] : nil
     }
 
-    /// The first position in `order` whose sequence is not below `sequence`.
+    /// The first position in `order` whose sequence is not below `sequence`. Every sequence number is a row, so the
+    /// rows held are almost always a run of consecutive sequences: the position is first guessed from the first row's
+    /// sequence (and the gap the last search found), then searched for.
     private func position(of sequence: Int) -> Int {
+        if let first = order.first {
+            let guess = sequence - rows.address(first).pointee.sequence
+            if holds(sequence, at: guess) { return guess }
+            if positionGap != 0, holds(sequence, at: guess - positionGap) { return guess - positionGap }
+        }
+        let found = search(sequence)
+        if let first = order.first, found < order.count { positionGap = sequence - rows.address(first).pointee.sequence - found }
+        return found
+    }
+
+    /// How far behind its consecutive place the last row searched for was (rows missing before it).
+    private var positionGap = 0
+
+    @inline(__always) private func holds(_ sequence: Int, at i: Int) -> Bool {
+        i >= 0 && i < order.count && rows.address(order[i]).pointee.sequence == sequence
+    }
+
+    /// `position(of:)` by search: galloping back from the end (the rows asked for are mostly recent), then halving.
+    private func search(_ sequence: Int) -> Int {
         var hi = order.count, step = 1
         var lo = hi - 1
         while lo > 0, rows.address(order[lo]).pointee.sequence > sequence {
