@@ -44,6 +44,55 @@ struct AnalysisTests {
         #expect(t.server.address == IPAddress(bytes: Self.clusterIP[...]))
     }
 
+    /// The first stage (the decoding thread) tells a sighting from a new message, by ordinal; the pipeline, given the
+    /// packets it decoded, folds each sighting into the transaction its first copy went to.
+    @Test func sightingsAreToldInTheFirstStage() throws {
+        let q = Wire.query(id: 7, name: "web.default.svc.cluster.local")
+        let r = Wire.response(id: 7, name: "web.default.svc.cluster.local")
+        let packets = [
+            sll2(q, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 0, frame: 2),
+            sll2(r, from: Self.dnsPod, to: Self.client, sport: 53, dport: 40000, ifindex: 2, ms: 1, frame: 3),
+            sll2(r, from: Self.clusterIP, to: Self.client, sport: 53, dport: 40000, ifindex: 5, ms: 1, frame: 4),
+        ]
+        var pipeline = Pipeline()
+        var stage = pipeline.front
+        let decoded = packets.map { stage.decode($0) }
+        let told = decoded.map { d -> String in
+            switch d.parsed.first?.sighting {
+            case .first(let n): "first \(n)"
+            case .again(let n): "again \(n)"
+            case .unmatchable: "unmatchable"
+            case nil: "none"
+            }
+        }
+        #expect(told == ["first 0", "again 0", "first 1", "again 1"])
+        pipeline.front = stage
+        var out: [Transaction] = []
+        for d in decoded { pipeline.consume(d) { out.append($0) } }
+        pipeline.finish { out.append($0) }
+        #expect(pipeline.summary.foldedSightings == 2)
+        #expect(out.count == 1)
+        #expect(out.first?.analysis.querySightings == 2)
+        #expect(out.first?.analysis.responseSightings == 2)
+    }
+
+    /// The pipeline's side of it: which transaction each ordinal went to, for as long as the index may name it.
+    @Test func sightedSequencesFollowTheIndex() {
+        var s = SightedSequences()
+        for n in 0..<10_000 { s.append(n, sequence: 3 * n) }
+        #expect(s[0] == 0 && s[9_999] == 29_997 && s[10_000] == nil && s[-1] == nil)
+        s.forget(below: 6_000)
+        #expect(s[5_999] == nil && s[6_000] == 18_000 && s[9_999] == 29_997)
+        s.forget(below: 20_000)
+        #expect(s[9_999] == nil)
+        s.append(10_000, sequence: 7)
+        #expect(s[10_000] == 7)
+        // An ordinal skipped: kept from there on.
+        s.append(10_005, sequence: 8)
+        #expect(s[10_005] == 8 && s[10_000] == nil)
+    }
+
     @Test func sameOctetsToTwoServersOnOneWireAreTwoQueries() {
         // musl asks every nameserver at once, same port, same id, same octets: not sightings.
         let q = Wire.query(id: 9, name: "db.default.svc.cluster.local")

@@ -5,19 +5,23 @@
 /// A second sighting must also come from another capture point — another input, another interface (SLL2), or
 /// another direction (SLL) — so that a duplicate on one wire, a fast re-send, or musl asking every nameserver at
 /// once with the same octets stays a message of its own. The addresses may differ (NAT) or not (a bridge).
+///
+/// It runs in the first stage (`DecodingStage`, on the decoding thread), on each parsed message: the messages it
+/// remembers are numbered in order (ordinals), and a sighting names the ordinal of the message it repeats. The
+/// pipeline keeps which transaction (sequence) each ordinal went to, for as long as the index may name it.
 struct SightingIndex {
     struct Entry {
         var bytes: [UInt8]
         var time: Timestamp
-        /// The transaction (sequence) the first sighting joined.
-        var sequence: Int
+        /// The message's number among those remembered.
+        var ordinal: Int
         var isResponse: Bool
         var input: Int
         var interfaceIndex: UInt32?
         var packetType: UInt16?
 
-        func isElsewhere(than m: ObservedMessage) -> Bool {
-            input != m.point.input || interfaceIndex != m.point.interfaceIndex || packetType != m.point.packetType
+        func isElsewhere(than point: CapturePoint) -> Bool {
+            input != point.input || interfaceIndex != point.interfaceIndex || packetType != point.packetType
         }
     }
 
@@ -25,8 +29,10 @@ struct SightingIndex {
     /// The sightings under each hash, oldest first: almost always one (held inline: a list per message was an
     /// allocation per message).
     private var entries = SequenceMap<InlineList<Entry>>()
-    private var order: [(hash: Int, time: Timestamp)] = []
+    private var order: [(hash: Int, time: Timestamp, ordinal: Int)] = []
     private var orderHead = 0
+    /// The ordinal the next message remembered gets.
+    private var nextOrdinal = 0
 
     init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
 
@@ -34,22 +40,32 @@ struct SightingIndex {
         Int(truncatingIfNeeded: ByteHash.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
     }
 
-    /// The earlier sighting of these octets (`hash`: `SightingIndex.hash` of them), if one is within the window.
-    mutating func earlier(_ bytes: [UInt8], hash h: Int, of m: ObservedMessage) -> Entry? {
-        guard windowNanoseconds > 0 else { return nil }
-        expire(now: m.timestamp)
-        return entries[h]?.last {
-            $0.bytes == bytes && m.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds && $0.isElsewhere(than: m)
-        }
-    }
+    /// The oldest ordinal the index may still name (every one below it is expired).
+    var oldestHeld: Int { orderHead < order.count ? order[orderHead].ordinal : nextOrdinal }
 
-    mutating func remember(_ bytes: [UInt8], hash h: Int, of m: ObservedMessage, sequence: Int) {
-        guard windowNanoseconds > 0 else { return }
-        let entry = Entry(
-            bytes: bytes, time: m.timestamp, sequence: sequence, isResponse: m.message.isResponse, input: m.point.input,
-            interfaceIndex: m.point.interfaceIndex, packetType: m.point.packetType)
-        entries[h, default: InlineList()].append(entry)
-        order.append((h, m.timestamp))
+    /// What a parsed message is: another sighting of a remembered one (the same octets, from another capture point,
+    /// within the window, and a query again or a response again), or a message of its own — numbered and
+    /// remembered when it can be matched (it has its question, or asks none).
+    mutating func classify(_ payload: DNSPayload, _ message: DNSMessage) -> Sighting {
+        guard message.question != nil || message.header.questionCount == 0 else { return .unmatchable }
+        let ordinal = nextOrdinal
+        nextOrdinal += 1
+        guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
+        expire(now: payload.timestamp)
+        let h = SightingIndex.hash(payload.transport, payload.bytes)
+        if let earlier = entries[h]?.last(where: {
+            $0.bytes == payload.bytes && payload.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds
+                && $0.isElsewhere(than: payload.point)
+        }), earlier.isResponse == message.isResponse {
+            nextOrdinal -= 1
+            return .again(of: earlier.ordinal)
+        }
+        let point = payload.point
+        entries[h, default: InlineList()].append(Entry(
+            bytes: payload.bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
+            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType))
+        order.append((h, payload.timestamp, ordinal))
+        return .first(ordinal: ordinal)
     }
 
     private mutating func expire(now: Timestamp) {
@@ -64,6 +80,55 @@ struct SightingIndex {
         if orderHead > 4096, orderHead * 2 > order.count {
             order.removeFirst(orderHead)
             orderHead = 0
+        }
+    }
+}
+
+/// What the first stage found a parsed message to be (`SightingIndex.classify`).
+enum Sighting: Sendable {
+    /// Its question did not decode: it cannot be matched (and is not remembered).
+    case unmatchable
+    /// A message of its own, remembered under this ordinal.
+    case first(ordinal: Int)
+    /// Another sighting of the message remembered under this ordinal.
+    case again(of: Int)
+}
+
+/// Which transaction each message the sighting index remembered went to, by ordinal, for as long as the index may
+/// name it: a list from `firstOrdinal` (ordinals are consecutive), trimmed from the front.
+struct SightedSequences {
+    private var sequences: [Int] = []
+    private var head = 0
+    private var firstOrdinal = 0
+
+    /// The message numbered `ordinal` (the next one) went to transaction `sequence`.
+    mutating func append(_ ordinal: Int, sequence: Int) {
+        if ordinal != firstOrdinal + sequences.count - head {
+            // Not the next one (only when ordinals were skipped): start afresh from it.
+            sequences.removeAll(keepingCapacity: true)
+            head = 0
+            firstOrdinal = ordinal
+        }
+        sequences.append(sequence)
+    }
+
+    subscript(ordinal: Int) -> Int? {
+        let i = head + ordinal - firstOrdinal
+        return i >= head && i < sequences.count ? sequences[i] : nil
+    }
+
+    /// Ordinals below `oldest` will not be asked for again.
+    mutating func forget(below oldest: Int) {
+        let n = min(oldest - firstOrdinal, sequences.count - head)
+        guard n > 0 else { return }
+        head += n
+        firstOrdinal += n
+        if head == sequences.count {
+            sequences.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096, head * 2 > sequences.count {
+            sequences.removeFirst(head)
+            head = 0
         }
     }
 }

@@ -182,7 +182,4 @@ public struct DNSPayload: Sendable {
     public var isCutShort: Bool
     /// The datagram came in IP fragments: this packet alone does not hold the message.
     public var isReassembled = false
-    /// The octets' hash for recognising the message seen again (`SightingIndex.hash`), when the decoding stage
-    /// computed it on its own thread; nil, the analysis computes it.
-    public var sightingHash: Int?
 }

@@ -44,15 +44,15 @@ public struct Pipeline {
     private var counts: SummarySink
     public var summary: Summary { counts.summary }
     public private(set) var diagnostics: [Diagnostic] = []
-    private var sightings: SightingIndex
+    /// Which transaction each message the first stage's sighting index remembered went to.
+    private var sighted = SightedSequences()
     private var lastTimestamp = Timestamp(seconds: 0, nanoseconds: 0)
     private var analyzer: Analyzer
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
-        front = DecodingStage(configuration: configuration.decoder)
+        front = DecodingStage(configuration: configuration.decoder, sightingWindow: configuration.sightingWindowNanoseconds)
         matcher = TransactionMatcher(configuration: configuration.matcher)
-        sightings = SightingIndex(windowNanoseconds: configuration.sightingWindowNanoseconds)
         var analysis = Analyzer.Configuration()
         analysis.sightingWindow = configuration.sightingWindowNanoseconds
         analysis.attemptWindow = configuration.matcher.windowSeconds * 1_000_000_000
@@ -99,18 +99,8 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        // The per-packet lists are kept between packets (emptied, capacity kept): no allocation per packet.
-        var payloads = scratchPayloads
-        scratchPayloads = []
-        var found: [Diagnostic] = []
-        var connections: [ConnectionEvent] = []
-        front.decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { found.append($0) }, connect: { connections.append($0) })
-        note(packet, found)
-        for e in connections { analyzer.connection(e) }
-        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
+        consume(front.decode(packet), onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         counts.summary.packet = front.decoder.stats
-        payloads.removeAll(keepingCapacity: true)
-        scratchPayloads = payloads
     }
 
     /// Feeds one packet the first stage already decoded (on another thread, say): the same as `process` from there on.
@@ -125,8 +115,7 @@ public struct Pipeline {
         for e in decoded.connections { analyzer.connection(e) }
         // By index: each payload is lent to `handle`, not copied out of the packet.
         for i in decoded.parsed.indices {
-            handle(decoded.parsed[i].payload, parsed: decoded.parsed[i].message, onMessage: onMessage, onQuery: onQuery,
-                   onMatched: onMatched, onTransaction: onTransaction)
+            handle(decoded.parsed[i], onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
     }
 
@@ -141,7 +130,6 @@ public struct Pipeline {
     /// The first stage's counts, as of the last packet given to `consume`.
     public mutating func updatePacketStats(_ stats: PacketStats) { counts.summary.packet = stats }
 
-    private var scratchPayloads: [DNSPayload] = []
     private var scratchSettled: [Transaction] = []
     private var scratchReleased: [Transaction] = []
 
@@ -167,9 +155,9 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        var payloads: [DNSPayload] = []
-        front.decoder.finish(emit: { payloads.append($0) })
-        for payload in payloads { handle(payload, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction) }
+        for parsed in front.finish() {
+            handle(parsed, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
         var released: [Transaction] = []
@@ -181,18 +169,11 @@ public struct Pipeline {
     }
 
     private mutating func handle(
-        _ payload: DNSPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage, Analysis) -> Void,
+        _ parsed: ParsedPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage, Analysis) -> Void,
         onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
     ) {
-        handle(payload, parsed: DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init), onMessage: onMessage,
-               onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
-    }
-
-    private mutating func handle(
-        _ payload: DNSPayload, parsed: ObservedMessage.Box?, onMessage: (ObservedMessage) -> Void,
-        onQuery: (Int, ObservedMessage, Analysis) -> Void, onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
-    ) {
-        guard let box = parsed else {
+        let payload = parsed.payload
+        guard let box = parsed.message else {
             let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
             return
@@ -210,29 +191,27 @@ public struct Pipeline {
             destination: payload.destination, point: payload.point, box: box)
         observed.isReassembled = payload.isReassembled
         onMessage(observed)
-        // Without its question a message cannot be matched; it is shown as malformed in its place.
-        let matchable = box.message.question != nil || box.message.header.questionCount == 0
         var settled = scratchSettled
         scratchSettled = []
-        // Hashed on the decoding thread (here only for a packet fed to `process`), and only what can be matched.
-        let sightingHash = matchable ? payload.sightingHash ?? SightingIndex.hash(payload.transport, payload.bytes) : 0
-        if !matchable {
+        sighted.forget(below: parsed.oldestSighted)
+        switch parsed.sighting {
+        case .unmatchable:
+            // Without its question a message cannot be matched; it is shown as malformed in its place.
             matcher.addUnmatchable(observed) { settled.append($0) }
-        } else if let earlier = sightings.earlier(payload.bytes, hash: sightingHash, of: observed),
-                  earlier.isResponse == box.message.isResponse
-        {
+        case .again(let ordinal):
             // Seen before: another sighting of that message, not a new one (and never a retry).
+            guard let earlier = sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
             counts.summary.foldedSightings += 1
             if box.message.isResponse {
-                analyzer.responseSighting(earlier.sequence, observed)
+                analyzer.responseSighting(earlier, observed)
             } else {
-                analyzer.querySighting(earlier.sequence, at: observed.point)
-                matcher.addSighting(of: earlier.sequence, observed)
+                analyzer.querySighting(earlier, at: observed.point)
+                matcher.addSighting(of: earlier, observed)
             }
             return finishHandling(&settled, onMatched, onTransaction)
-        } else {
+        case .first(let ordinal):
             let seq = matcher.add(observed) { settled.append($0) }
-            sightings.remember(payload.bytes, hash: sightingHash, of: observed, sequence: seq)
+            sighted.append(ordinal, sequence: seq)
             if !box.message.isResponse {
                 analyzer.queryArrived(seq, observed)
                 onQuery(seq, observed, analyzer.provisional(seq) ?? Analysis())
@@ -306,42 +285,79 @@ public struct UnsupportedLink: Hashable, Sendable {
 }
 
 /// The first stage on its own: link layers to DNS payloads (fragments and TCP streams reassembled), each payload
-/// parsed. It keeps state, so packets go through it in capture order; it shares nothing with the later stages.
+/// parsed and told apart from another sighting of a message already seen (`SightingIndex`). It keeps state, so packets
+/// go through it in capture order; it shares nothing with the later stages.
 public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
+    private var sightings: SightingIndex
+    private var scratch: [DNSPayload] = []
 
-    public init(configuration: PacketDecoder.Configuration) { decoder = PacketDecoder(configuration: configuration) }
+    /// `sightingWindow`: `Pipeline.Configuration.sightingWindowNanoseconds`.
+    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000) {
+        decoder = PacketDecoder(configuration: configuration)
+        sightings = SightingIndex(windowNanoseconds: sightingWindow)
+    }
 
     public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
-        var d = DecodedPacket(packet: packet)
-        decoder.decode(packet, emit: {
-            var payload = $0
-            payload.sightingHash = SightingIndex.hash(payload.transport, payload.bytes)
-            d.parsed.append(ParsedPayload(payload: payload, message: DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)))
-        }, diagnose: { d.diagnostics.append($0) }, connect: { d.connections.append($0) })
-        return d
+        // The payloads' list is kept between packets (emptied, capacity kept): no allocation per packet.
+        var payloads = scratch
+        scratch = []
+        var diagnostics: [Diagnostic] = []
+        var connections: [ConnectionEvent] = []
+        decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { diagnostics.append($0) },
+                       connect: { connections.append($0) })
+        var parsed: [ParsedPayload] = []
+        if !payloads.isEmpty {
+            parsed.reserveCapacity(payloads.count)
+            for p in payloads { parsed.append(parse(p)) }
+            payloads.removeAll(keepingCapacity: true)
+        }
+        scratch = payloads
+        return DecodedPacket(packet: packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
+    }
+
+    /// End of input: what reassembly still holds, parsed.
+    mutating func finish() -> [ParsedPayload] {
+        var payloads: [DNSPayload] = []
+        decoder.finish(emit: { payloads.append($0) })
+        return payloads.map { parse($0) }
+    }
+
+    private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
+        let message = DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)
+        let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
+        return ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
     }
 
     public var stats: PacketStats { decoder.stats }
 }
 
 /// One packet through the first stage: its DNS payloads and their parsed messages (nil: no 12-octet header), and
-/// the defects met on the way.
-public struct DecodedPacket: Sendable {
-    public var packet: CapturedPacket
+/// the defects met on the way. Made once on the decoding thread and only read from there on: a reference, so that the
+/// analysis's thread takes each packet without copying its lists.
+public final class DecodedPacket: Sendable {
+    public let packet: CapturedPacket
     /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet).
-    var parsed: [ParsedPayload] = []
+    let parsed: [ParsedPayload]
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
-    public internal(set) var diagnostics: [Diagnostic] = []
+    public let diagnostics: [Diagnostic]
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
-    public internal(set) var connections: [ConnectionEvent] = []
+    public let connections: [ConnectionEvent]
+
+    init(packet: CapturedPacket, parsed: [ParsedPayload] = [], diagnostics: [Diagnostic] = [],
+         connections: [ConnectionEvent] = []) {
+        self.packet = packet
+        self.parsed = parsed
+        self.diagnostics = diagnostics
+        self.connections = connections
+    }
 }
 
 extension DecodedPacket {
     /// A packet as read, not yet through the first stage (no payloads): for a reader that leaves decoding to its
     /// consumer, which decodes `packet`.
-    public init(undecoded packet: CapturedPacket) { self.init(packet: packet) }
+    public convenience init(undecoded packet: CapturedPacket) { self.init(packet: packet) }
 
     /// About what holding it takes, in octets: the captured octets and each message's estimate
     /// (`Transaction.heldBytes`), a header-only payload by its octets.
@@ -352,9 +368,12 @@ extension DecodedPacket {
     }
 }
 
-/// A payload and its parsed message (nil: no 12-octet header). A struct, not a tuple: a list of tuples is copied
-/// through generic value witnesses.
+/// A payload and its parsed message (nil: no 12-octet header), and what the sighting index found it to be. A struct,
+/// not a tuple: a list of tuples is copied through generic value witnesses.
 struct ParsedPayload: Sendable {
     var payload: DNSPayload
     var message: ObservedMessage.Box?
+    var sighting: Sighting
+    /// The sighting index's oldest ordinal after it (`SightingIndex.oldestHeld`).
+    var oldestSighted: Int
 }
