@@ -60,7 +60,7 @@ struct Lookups {
             lastAnswer = max(lastAnswer ?? r.timestamp, r.timestamp)
             if r.message.header.isTruncated {
                 wasTruncated = true
-            } else if r.message.rcode == .noError, !r.message.answers.isEmpty {
+            } else if r.message.rcode == .noError, r.message.answersRead > 0 {
                 hasPositive = true
             }
         }

@@ -150,9 +150,20 @@ public struct DNSMessage: Hashable, Sendable {
     }
     /// How many questions were read (`questions.count`, without building the list).
     public var questionsRead: Int { question == nil ? 0 : 1 + laterQuestions.count }
-    public var answers: [DNSResourceRecord] = []
-    public var authorities: [DNSResourceRecord] = []
-    public var additionals: [DNSResourceRecord] = []
+    public var answers: [DNSResourceRecord] { onDemand.map { $0.section(0, question: question) } ?? readAnswers }
+    public var authorities: [DNSResourceRecord] { onDemand.map { $0.section(1, question: question) } ?? readAuthorities }
+    public var additionals: [DNSResourceRecord] { onDemand.map { $0.section(2, question: question) } ?? readAdditionals }
+    /// How many records of each section were read (`answers.count` and so on, without reading them again).
+    public var answersRead: Int { onDemand?.counts.answers ?? readAnswers.count }
+    public var authoritiesRead: Int { onDemand?.counts.authorities ?? readAuthorities.count }
+    public var additionalsRead: Int { onDemand?.counts.additionals ?? readAdditionals.count }
+    /// The records as read (`DNSParser.parse`)…
+    var readAnswers: [DNSResourceRecord] = []
+    var readAuthorities: [DNSResourceRecord] = []
+    var readAdditionals: [DNSResourceRecord] = []
+    /// …or checked when the message was parsed and read again from its octets when asked for
+    /// (`DNSParser.parse(_:recordsOnDemand:)`: most runs never show a record).
+    var onDemand: RecordsOnDemand?
     public var edns: EDNS?
     /// The first defect met while decoding; the sections hold whatever was read before it (for a bad
     /// RDATA, every record, the bad one shown RFC 3597 style).
@@ -175,5 +186,27 @@ public struct DNSMessage: Hashable, Sendable {
     /// RCODE with the EDNS extended bits (RFC 6891 §6.1.3).
     public var rcode: DNSRCode {
         DNSRCode(UInt16(edns?.extendedRCode ?? 0) << 4 | header.headerRCode)
+    }
+}
+
+extension DNSMessage {
+    /// A message's records kept as its octets: where its answer section starts, and how many records of each section
+    /// were read (and checked) when it was parsed.
+    struct RecordsOnDemand: Hashable, Sendable {
+        var bytes: [UInt8]
+        var start: Int
+        var counts: SectionCounts
+
+        func section(_ section: Int, question: DNSQuestion?) -> [DNSResourceRecord] {
+            guard counts[section] > 0 else { return [] }
+            return DNSParser.readAgain(bytes, start: start, counts: counts, question: question?.name)[section]
+        }
+    }
+
+    /// Three counts, one a section (answers, authorities, additionals): held inline.
+    struct SectionCounts: Hashable, Sendable {
+        var answers = 0, authorities = 0, additionals = 0
+
+        subscript(section: Int) -> Int { section == 0 ? answers : section == 1 ? authorities : additionals }
     }
 }

@@ -195,6 +195,15 @@ extension DNSName {
         return DNSName(wire: wire)
     }
 
+    /// Steps over a name as `read` reads it (the same checks, the same defects), copying nothing.
+    static func skip(from cursor: inout ByteCursor) throws(DNSParseError) {
+        let start = cursor.offset, end = cursor.end
+        let (_, resumeAt) = try cursor.bytes.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int) in
+            try measure(m, start: start, end: end)
+        }
+        _ = cursor.moveTo(resumeAt)
+    }
+
     /// The name's wire length (labels with their length octets, root excluded) and the offset just past it in place.
     private static func measure(
         _ message: UnsafeBufferPointer<UInt8>, start: Int, end: Int

@@ -2,7 +2,9 @@
 public enum DNSParser {
     /// The message, as far as it decodes. Returns nil only when there is no 12-octet header; any later
     /// defect is kept in `DNSMessage.error` with every section read up to it.
-    public static func parse(_ bytes: [UInt8]) -> DNSMessage? {
+    /// `recordsOnDemand`: every record is checked as it would be read (the same defects found), but kept only as the
+    /// message's octets, and read again when a section is asked for: the analysis asks only whether there are answers.
+    public static func parse(_ bytes: [UInt8], recordsOnDemand: Bool = false) -> DNSMessage? {
         var c = ByteCursor(bytes)
         guard bytes.count >= 12,
               let id = c.readUInt16(), let flags = c.readUInt16(),
@@ -25,14 +27,43 @@ public enum DNSParser {
                     for _ in 1..<qd { later.append(try readQuestion(from: &c)) }
                 }
             }
-            try readRecords(count: an, from: &c, section: .answers, message: &message)
-            try readRecords(count: ns, from: &c, section: .authorities, message: &message)
-            try readRecords(count: ar, from: &c, section: .additionals, message: &message)
+            if recordsOnDemand {
+                let start = c.offset
+                var counts = DNSMessage.SectionCounts()
+                defer { message.onDemand = DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts) }
+                try checkRecords(count: an, from: &c, message: &message, read: &counts.answers)
+                try checkRecords(count: ns, from: &c, message: &message, read: &counts.authorities)
+                try checkRecords(count: ar, from: &c, message: &message, read: &counts.additionals)
+            } else {
+                try readRecords(count: an, from: &c, section: 0, message: &message)
+                try readRecords(count: ns, from: &c, section: 1, message: &message)
+                try readRecords(count: ar, from: &c, section: 2, message: &message)
+            }
             message.trailingBytes = c.remaining
         } catch {
             if message.error == nil { message.error = error }
         }
         return message
+    }
+
+    /// Whether two parses of a message hold the same (one with its records read, one with them on demand, say).
+    static func sameContent(_ a: DNSMessage, _ b: DNSMessage) -> Bool {
+        a.header == b.header && a.questions == b.questions && a.answers == b.answers && a.authorities == b.authorities
+            && a.additionals == b.additionals && a.edns == b.edns && a.error == b.error
+            && a.trailingBytes == b.trailingBytes && a.size == b.size && a.answersRead == b.answersRead
+            && a.authoritiesRead == b.authoritiesRead && a.additionalsRead == b.additionalsRead
+    }
+
+    /// The sections of a message parsed with `recordsOnDemand`, read again: `counts` records of each from `start`
+    /// (the ones read the first time; defects then are not kept again).
+    static func readAgain(_ bytes: [UInt8], start: Int, counts: DNSMessage.SectionCounts, question: DNSName?) -> [[DNSResourceRecord]] {
+        var c = ByteCursor(bytes)
+        _ = c.moveTo(start)
+        var message = DNSMessage(header: DNSHeader(id: 0, flags: [], questionCount: 0, answerCount: 0, authorityCount: 0,
+                                                   additionalCount: 0), size: bytes.count)
+        if let question { message.question = DNSQuestion(name: question, type: DNSType(0), qclass: DNSClass(0)) }
+        for i in 0..<3 { try? readRecords(count: UInt16(counts[i]), from: &c, section: i, message: &message) }
+        return [message.readAnswers, message.readAuthorities, message.readAdditionals]
     }
 
     private static func readQuestion(from c: inout ByteCursor) throws(DNSParseError) -> DNSQuestion {
@@ -43,10 +74,9 @@ public enum DNSParser {
         return DNSQuestion(name: name, type: DNSType(type), qclass: DNSClass(qclass))
     }
 
-    private enum Section { case answers, authorities, additionals }
-
+    /// Reads a section's records into the message (`section`: 0 answers, 1 authorities, 2 additionals).
     private static func readRecords(
-        count: UInt16, from c: inout ByteCursor, section: Section, message: inout DNSMessage
+        count: UInt16, from c: inout ByteCursor, section: Int, message: inout DNSMessage
     ) throws(DNSParseError) {
         guard count > 0 else { return }
         // Built here and stored once (also when a defect stops it: what was read is kept). Appending through a key
@@ -56,9 +86,9 @@ public enum DNSParser {
         defer {
             if !records.isEmpty {
                 switch section {
-                case .answers: message.answers = records
-                case .authorities: message.authorities = records
-                case .additionals: message.additionals = records
+                case 0: message.readAnswers = records
+                case 1: message.readAuthorities = records
+                default: message.readAdditionals = records
                 }
             }
         }
@@ -92,15 +122,51 @@ public enum DNSParser {
                     rdata = .text(RDataPresentation.generic(ByteCursor(c.bytes, range: range)))
                 }
             }
-            if rrType == .opt, message.edns == nil {
-                do {
-                    message.edns = try readEDNS(rrclass: rrclass, ttl: ttl, rdata: ByteCursor(c.bytes, range: range))
+            readOPT(rrType, rrclass: rrclass, ttl: ttl, range: range, in: c.bytes, message: &message)
+            records.append(DNSResourceRecord(
+                name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: rdata))
+        }
+    }
+
+    /// `readRecords`, keeping nothing but how many were read: the same checks in the same order (so the same defect,
+    /// at the same record), with no name copied and no RDATA written out.
+    private static func checkRecords(
+        count: UInt16, from c: inout ByteCursor, message: inout DNSMessage, read: inout Int
+    ) throws(DNSParseError) {
+        let hasQuestion = message.question != nil
+        for _ in 0..<count {
+            if hasQuestion, c.peekUInt16() == 0xC00C {
+                _ = c.skip(2)
+            } else {
+                try DNSName.skip(from: &c)
+            }
+            guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
+                  let rdlength = c.readUInt16()
+            else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
+            guard let range = c.readRange(Int(rdlength)) else {
+                throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
+            }
+            let rrType = DNSType(type)
+            if RDataPresentation.address(type: rrType, c.bytes, range) == nil {
+                do throws(DNSParseError) {
+                    try RDataPresentation.check(type: rrType, rdata: ByteCursor(c.bytes, range: range))
                 } catch {
                     if message.error == nil { message.error = error }
                 }
             }
-            records.append(DNSResourceRecord(
-                name: name, type: rrType, rrclass: DNSClass(rrclass), ttl: ttl, rdataRange: range, rdata: rdata))
+            readOPT(rrType, rrclass: rrclass, ttl: ttl, range: range, in: c.bytes, message: &message)
+            read += 1
+        }
+    }
+
+    /// The first OPT record is the message's EDNS.
+    private static func readOPT(_ type: DNSType, rrclass: UInt16, ttl: UInt32, range: Range<Int>, in bytes: [UInt8],
+                                message: inout DNSMessage) {
+        guard type == .opt, message.edns == nil else { return }
+        do {
+            message.edns = try readEDNS(rrclass: rrclass, ttl: ttl, rdata: ByteCursor(bytes, range: range))
+        } catch {
+            if message.error == nil { message.error = error }
         }
     }
 

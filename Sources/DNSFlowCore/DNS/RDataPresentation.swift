@@ -7,6 +7,32 @@ enum RDataPresentation {
         return IPAddress(bytes: bytes[range])
     }
 
+    /// Whether `render` would write the RDATA out, without writing it: the same defect thrown. The layouts most
+    /// answers have (names, MX, SOA, SRV) are stepped over; the rest are rendered and the text dropped.
+    static func check(type: DNSType, rdata: ByteCursor) throws(DNSParseError) {
+        var c = rdata
+        switch type {
+        case .ns, .cname, .ptr, .dname, .md, .mf, .mb, .mg, .mr:
+            try DNSName.skip(from: &c)
+        case .mx, .kx, .rt, .afsdb:
+            guard c.readUInt16() != nil else { throw bad(type, rdata) }
+            try DNSName.skip(from: &c)
+        case .soa:
+            try DNSName.skip(from: &c)
+            try DNSName.skip(from: &c)
+            guard c.skip(20) else { throw bad(type, rdata) }
+        case .srv:
+            guard c.skip(6) else { throw bad(type, rdata) }
+            try DNSName.skip(from: &c)
+        default:
+            _ = try render(type: type, rdata: rdata)
+            return
+        }
+        guard c.isAtEnd else {
+            throw DNSParseError(.badRData, "\(type) RDATA has \(c.remaining) octets left over")
+        }
+    }
+
     static func render(type: DNSType, rdata: ByteCursor) throws(DNSParseError) -> String {
         var c = rdata
         let text: String

@@ -8,6 +8,10 @@ enum FuzzHarness {
     static func dnsParser(_ bytes: [UInt8]) -> Bool {
         guard let m = DNSParser.parse(bytes) else { return false }
         present(m)
+        // Records checked as parsed and read again when asked: the same message, the same defect.
+        let onDemand = DNSParser.parse(bytes, recordsOnDemand: true)!
+        precondition(DNSParser.sameContent(m, onDemand), "records on demand differ from records read")
+        present(onDemand)
         return true
     }
 

@@ -43,7 +43,7 @@ public enum TransactionCSV {
         row.text(m.header.opcode.description)
         row.text(r.map { $0.rcode.description })
         row.milliseconds(t.latencyNanoseconds, digits: digits)
-        row.int(readable ? r.map { $0.answers.count } : nil)
+        row.int(readable ? r.map { $0.answersRead } : nil)
         row.untrusted { out in
             guard readable else { return out.append(contentsOf: TransactionCSV.notReadableAgain.utf8) }
             guard let r else { return }

@@ -11,18 +11,18 @@ public enum TransactionLine {
         switch t.status {
         case .answered:
             let r = t.response!.message
-            s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count)"
+            s += " \(r.rcode) \(r.answersRead)/\(r.authoritiesRead)/\(r.additionalsRead)"
             if r.header.isTruncated { s += " TC" }
             s += " " + TransactionCSV.formatMilliseconds(t.latencyNanoseconds ?? 0, digits: t.precisionDigits) + " ms"
             let answers = r.answers.prefix(4).map { "\($0.type) \($0.rdata)" }
-            if !answers.isEmpty { s += " [" + answers.joined(separator: ", ") + (r.answers.count > 4 ? ", …" : "") + "]" }
+            if !answers.isEmpty { s += " [" + answers.joined(separator: ", ") + (r.answersRead > 4 ? ", …" : "") + "]" }
         case .unanswered:
             s += " UNANSWERED"
         case .malformed:
             s += (t.query == nil ? " response" : " query") + " UNDECODABLE QUESTION"
         case .orphanResponse:
             let r = t.response!.message
-            s += " \(r.rcode) \(r.answers.count)/\(r.authorities.count)/\(r.additionals.count) ORPHAN-RESPONSE (no query seen)"
+            s += " \(r.rcode) \(r.answersRead)/\(r.authoritiesRead)/\(r.additionalsRead) ORPHAN-RESPONSE (no query seen)"
         }
         if let e = t.query?.message.error ?? t.response?.message.error { s += " MALFORMED(\(e.code))" }
         let a = t.analysis

@@ -30,6 +30,9 @@ public struct Pipeline {
         public var maxFlows = 192_000
         /// Pending queries carry their pair's state so far, for a view that draws brackets before lookups settle.
         public var provisionalPairStates = false
+        /// Messages keep their records as octets, checked, and read them again when asked
+        /// (`DNSParser.parse(_:recordsOnDemand:)`): for outputs that do not write every record out.
+        public var recordsOnDemand = false
         public init() {}
     }
 
@@ -51,7 +54,8 @@ public struct Pipeline {
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
-        front = DecodingStage(configuration: configuration.decoder, sightingWindow: configuration.sightingWindowNanoseconds)
+        front = DecodingStage(configuration: configuration.decoder, sightingWindow: configuration.sightingWindowNanoseconds,
+                              recordsOnDemand: configuration.recordsOnDemand)
         matcher = TransactionMatcher(configuration: configuration.matcher)
         var analysis = Analyzer.Configuration()
         analysis.sightingWindow = configuration.sightingWindowNanoseconds
@@ -290,12 +294,14 @@ public struct UnsupportedLink: Hashable, Sendable {
 public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
     private var sightings: SightingIndex
+    private let recordsOnDemand: Bool
     private var scratch: [DNSPayload] = []
 
-    /// `sightingWindow`: `Pipeline.Configuration.sightingWindowNanoseconds`.
-    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000) {
+    /// `sightingWindow`, `recordsOnDemand`: as `Pipeline.Configuration` has them.
+    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false) {
         decoder = PacketDecoder(configuration: configuration)
         sightings = SightingIndex(windowNanoseconds: sightingWindow)
+        self.recordsOnDemand = recordsOnDemand
     }
 
     public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
@@ -324,7 +330,7 @@ public struct DecodingStage: @unchecked Sendable {
     }
 
     private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
-        let message = DNSParser.parse(payload.bytes).map(ObservedMessage.Box.init)
+        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand).map(ObservedMessage.Box.init)
         let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
         return ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
     }

@@ -169,7 +169,7 @@ public struct Transaction: Sendable {
     /// A positive answer: NOERROR with at least one answer record.
     public var isPositive: Bool {
         guard let m = fields.response?.message else { return false }
-        return m.rcode == .noError && !m.answers.isEmpty
+        return m.rcode == .noError && m.answersRead > 0
     }
 
     /// Response time − query time, in nanoseconds.
