@@ -4,11 +4,11 @@ import Glibc
 
 /// A mutex with its condition variable: what the reader threads (LiveReader, DecodeAhead) and their consumers share
 /// their queues under.
-final class Monitor: @unchecked Sendable {
+package final class Monitor: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
 
-    init() {
+    package init() {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
     }
@@ -19,7 +19,7 @@ final class Monitor: @unchecked Sendable {
     }
 
     /// Runs `body` holding the lock; inside it, `wait` and `wake` may be called.
-    func locked<T>(_ body: () -> T) -> T {
+    package func locked<T>(_ body: () -> T) -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return body()
@@ -27,16 +27,16 @@ final class Monitor: @unchecked Sendable {
 
     /// Waits (lock held) until woken, or until `deadline` (CLOCK_REALTIME) passes; false when it passed.
     @discardableResult
-    func wait(until deadline: timespec? = nil) -> Bool {
+    package func wait(until deadline: timespec? = nil) -> Bool {
         guard var deadline else { return pthread_cond_wait(&condition, &mutex) == 0 }
         return pthread_cond_timedwait(&condition, &mutex, &deadline) == 0
     }
 
     /// Wakes every waiter (lock held).
-    func wake() { pthread_cond_broadcast(&condition) }
+    package func wake() { pthread_cond_broadcast(&condition) }
 
     /// `milliseconds` from now on CLOCK_REALTIME, for `wait(until:)`.
-    static func deadline(in milliseconds: Int) -> timespec {
+    package static func deadline(in milliseconds: Int) -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let total = Int(now.tv_nsec) + milliseconds * 1_000_000
@@ -45,7 +45,7 @@ final class Monitor: @unchecked Sendable {
 }
 
 /// Starts a joinable POSIX thread running `body`; nil when the system would not create one.
-func spawnThread(_ body: @escaping () -> Void) -> pthread_t? {
+package func spawnThread(_ body: @escaping () -> Void) -> pthread_t? {
     final class Body {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }

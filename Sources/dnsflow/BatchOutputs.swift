@@ -8,43 +8,36 @@ extension InSequence<String> {
     static func rows() -> Self { InSequence(maxHeldBytes: maxWaitingRowBytes, weight: { $0.utf8.count }) }
 }
 
-/// `--csv`: one row per transaction, in the order of each one's first message, with its final values.
+/// `--csv`: one row per transaction, in the order of each one's first message, with its final values; rendered and
+/// written on a thread of its own (`RowWriter`).
 struct CSVSink: EvidenceSink {
-    let output: OutputFile
-    let names: AddressNames
-    /// Rows wait rendered (the cheapest form) until every earlier one has settled.
-    private(set) var rows = InSequence.rows()
+    let writer: RowWriter<Transaction>
 
     init(_ output: OutputFile, names: AddressNames) {
-        self.output = output
-        self.names = names
         output.write(TransactionCSV.header)
+        writer = RowWriter(output, weight: \.heldBytes) { t in (t.sequence, TransactionCSV.row(t, names: names)) }
     }
 
-    mutating func settled(_ t: Transaction) {
-        rows.add(t.sequence, TransactionCSV.row(t, names: names)) { output.write($0) }
-    }
+    mutating func settled(_ t: Transaction) { writer.add(t) }
 
-    mutating func flush() { rows.flush { output.write($0) } }
+    mutating func flush() { writer.finish() }
 }
 
-/// `--flows-csv`: one row per flow as it ends (idle for the horizon, or at the end of input), in flow order.
+/// `--flows-csv`: one row per flow as it ends (idle for the horizon, or at the end of input), in flow order; rendered
+/// and written on a thread of its own (`RowWriter`).
 struct FlowsSink: EvidenceSink {
-    let output: OutputFile
-    let names: AddressNames
-    private(set) var rows = InSequence.rows()
+    let writer: RowWriter<FlowStats>
 
     init(_ output: OutputFile, names: AddressNames) {
-        self.output = output
-        self.names = names
         output.write(FlowCSV.header)
+        writer = RowWriter(output, weight: { 256 + 8 * $0.latencies.count }) { f in (f.id - 1, FlowCSV.row(f, names: names)) }
     }
 
     mutating func flowsFinished(_ flows: [FlowStats]) {
-        for f in flows { rows.add(f.id - 1, FlowCSV.row(f, names: names)) { output.write($0) } }
+        for f in flows { writer.add(f) }
     }
 
-    mutating func flush() { rows.flush { output.write($0) } }
+    mutating func flush() { writer.finish() }
 }
 
 /// The line output. Read from files, one line per transaction with its final values, in order. Live, a query's line
@@ -110,7 +103,7 @@ struct BatchOutputs: EvidenceSink {
 
     /// What was written out of order to stay within `maxWaitingRowBytes`, per output, for a message.
     var outOfOrder: [String] {
-        [("--csv", csv?.rows.skipped), ("--flows-csv", flows?.rows.skipped), ("the lines", lines?.lines.skipped)]
+        [("--csv", csv?.writer.skipped), ("--flows-csv", flows?.writer.skipped), ("the lines", lines?.lines.skipped)]
             .compactMap { name, n in n.flatMap { $0 > 0 ? "\(name): \($0) row\($0 == 1 ? "" : "s")" : nil } }
     }
 }
