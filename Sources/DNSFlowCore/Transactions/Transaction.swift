@@ -161,6 +161,11 @@ public struct Transaction: Sendable {
 
     public var hasQuery: Bool { fields.query != nil }
     public var hasResponse: Bool { fields.response != nil }
+    /// Where each message was seen, read in place.
+    public var queryPoint: CapturePoint? { fields.query?.point }
+    public var responsePoint: CapturePoint? { fields.response?.point }
+    /// Either message was put together from more than one packet (IP fragments, a TCP stream).
+    public var isReassembled: Bool { fields.query?.isReassembled == true || fields.response?.isReassembled == true }
     /// The response's header (its rcode, its flags), read in place.
     public var responseHeader: DNSHeader? { fields.response?.message.header }
     public var responseTime: Timestamp? { fields.response?.timestamp }

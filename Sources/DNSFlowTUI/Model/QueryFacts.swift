@@ -51,14 +51,14 @@ public struct QueryFacts: TransactionFacts {
         time = t.time
         id = t.id
         self.name = name
-        if t.query != nil { bits |= QueryFacts.hasQueryBit }
+        if t.hasQuery { bits |= QueryFacts.hasQueryBit }
         if t.isUnmatchable { bits |= QueryFacts.unmatchableBit }
         if let q = t.question {
             bits |= QueryFacts.questionBit
             qtype = q.type.rawValue
             qclass = q.qclass.rawValue
         }
-        if let r = t.response { setResponse(r) }
+        if let rcode = t.responseRCode, let time = t.responseTime { setResponse(rcode: rcode, time: time) }
     }
 
     /// No transaction: what a vacant slot of the store's table holds.
@@ -104,17 +104,17 @@ public struct QueryFacts: TransactionFacts {
     public var analysis: Analysis { packed.analysis }
 
     /// The response added to a row that showed its query alone.
-    mutating func setResponse(_ r: ObservedMessage) {
+    mutating func setResponse(rcode: DNSRCode, time responseTime: Timestamp) {
         bits |= QueryFacts.hasResponseBit
-        rcodeValue = r.message.rcode.rawValue
-        responseDigits = r.timestamp.digits
-        responseNanoseconds = r.timestamp.nanoseconds
-        let apart = r.timestamp.seconds &- time.seconds
-        if let s = Int32(exactly: apart), s != QueryFacts.farResponse, r.timestamp.seconds == time.seconds &+ Int64(s) {
+        rcodeValue = rcode.rawValue
+        responseDigits = responseTime.digits
+        responseNanoseconds = responseTime.nanoseconds
+        let apart = responseTime.seconds &- time.seconds
+        if let s = Int32(exactly: apart), s != QueryFacts.farResponse, responseTime.seconds == time.seconds &+ Int64(s) {
             responseSeconds = s
         } else {
             responseSeconds = QueryFacts.farResponse
-            packed.farResponseTime = r.timestamp
+            packed.farResponseTime = responseTime
         }
     }
 

@@ -5,16 +5,18 @@ import DNSFlowCore
 ///
 /// Rows and flows are records in tables of fixed chunks (`SlotTable`), not objects: a row costs its 112 bytes and
 /// 4 for its place in `order`; a flow, its record. `Entry` and `FlowGroup` are handles to them.
+/// Used from one thread: the fields touched for every event are not checked for overlapping access at run time
+/// (`@exclusivity(unchecked)`).
 public final class QueryStore {
     let rows = SlotTable<RowRecord>(vacant: .vacant)
     /// The rows' slots in sequence order.
-    private var order: [Int32] = []
+    @exclusivity(unchecked) private var order: [Int32] = []
     let flowTable = SlotTable<FlowRecord>(vacant: .vacant)
     /// The flows' slots in the order their first rows came.
-    private var flowOrder: [Int32] = []
+    @exclusivity(unchecked) private var flowOrder: [Int32] = []
     /// Each numbered flow's group (a slot in `flowTable`), by the analysis's flow number; -1: none (or every row of it
     /// evicted).
-    private var slotByFlowNumber: [Int32] = []
+    @exclusivity(unchecked) private var slotByFlowNumber: [Int32] = []
     /// The groups of rows without a flow number, by 5-tuple and by their own numbers; and how many there have been.
     private var numberless = SlotIndex()
     private var numberlessByNumber: [Int: Int32] = [:]
@@ -29,18 +31,18 @@ public final class QueryStore {
     public private(set) var evicted = 0
     /// Every row at or before this sequence that is not here was evicted: its late news (an answer, the query settling
     /// unanswered a minute later) is dropped rather than bringing the row back into the middle of the list.
-    private var evictedThrough = -1
+    @exclusivity(unchecked) private var evictedThrough = -1
     public private(set) var markedCount = 0
     /// Rows answered whose analysis is not final yet (the pipeline counts them once they settle).
-    public private(set) var answeredPending = 0
+    @exclusivity(unchecked) public private(set) var answeredPending = 0
     /// Rows proven unanswered (re-sent, or their window passed) whose analysis is not final yet.
-    public private(set) var unansweredPending = 0
+    @exclusivity(unchecked) public private(set) var unansweredPending = 0
     /// Re-sends shown whose analysis is not final yet.
-    public private(set) var resendsPending = 0
+    @exclusivity(unchecked) public private(set) var resendsPending = 0
     /// The latest time seen in any row (nanoseconds since the epoch): where an unanswered bar ends.
-    public private(set) var latestTime: Int64 = 0
+    @exclusivity(unchecked) public private(set) var latestTime: Int64 = 0
     /// Bumped on every change, so views know when to recompute.
-    public private(set) var version = 0
+    @exclusivity(unchecked) public private(set) var version = 0
     /// Told about rows as they are evicted (to let go of their packets).
     public var onEvict: ([Entry]) -> Void = { _ in }
 
@@ -50,7 +52,7 @@ public final class QueryStore {
     /// Transactions kept whole, by sequence: the rows that cannot be decoded again from their packets (TCP, IP
     /// fragments: rare). Bounded in octets, not only by the rows: beyond `maxKeptBytes` the oldest are let go, and
     /// their rows keep their facts (what the list, the flows and the findings show) without the messages' records.
-    private var keptTransactions = SequenceMap<Transaction>()
+    @exclusivity(unchecked) private var keptTransactions = SequenceMap<Transaction>()
     /// Sequences in the order they were kept (some since gone), and what the kept ones hold (`Transaction.heldBytes`).
     private var keptOrder: [Int] = []
     private var keptOrderHead = 0
@@ -114,7 +116,7 @@ public final class QueryStore {
     }
 
     /// How far behind its consecutive place the last row searched for was (rows missing before it).
-    private var positionGap = 0
+    @exclusivity(unchecked) private var positionGap = 0
 
     @inline(__always) private func holds(_ sequence: Int, at i: Int) -> Bool {
         i >= 0 && i < order.count && rows.address(order[i]).pointee.sequence == sequence
@@ -311,10 +313,11 @@ public final class QueryStore {
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
-        if !keeps, f.hasQuery, !f.hasResponse, let r = t.response, let place = PacketRef(r.point),
+        if !keeps, f.hasQuery, !f.hasResponse, let point = t.responsePoint, let place = PacketRef(point),
+           let rcode = t.responseRCode, let time = t.responseTime,
            QueryStore.rebuildable(t, rebuild: rebuild != nil), rows[slot].canPlaceResponse(place)
         {
-            rows[slot].facts.setResponse(r)
+            rows[slot].facts.setResponse(rcode: rcode, time: time)
             rows[slot].facts.setAnalysis(t.analysis, shared: intern(findings: t.analysis.findings))
             _ = rows[slot].setResponsePlace(place)
             return
@@ -331,11 +334,11 @@ public final class QueryStore {
     private func attach(_ slot: Int32, _ t: Transaction) {
         // A packet whose place does not pack cannot be read again: the row keeps what it had.
         var placed = true
-        if let q = t.query {
-            if let ref = PacketRef(q.point) { rows[slot].setQueryPlace(ref) } else { placed = false }
+        if let point = t.queryPoint {
+            if let ref = PacketRef(point) { rows[slot].setQueryPlace(ref) } else { placed = false }
         }
-        if let r = t.response {
-            if let ref = PacketRef(r.point), rows[slot].setResponsePlace(ref) {} else { placed = false }
+        if let point = t.responsePoint {
+            if let ref = PacketRef(point), rows[slot].setResponsePlace(ref) {} else { placed = false }
         }
         if placed && QueryStore.rebuildable(t, rebuild: rebuild != nil) {
             if !keptTransactions.isEmpty { forget(t.sequence) }
@@ -371,8 +374,7 @@ public final class QueryStore {
     /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
     /// back, so its transaction is kept (rare).
     private static func rebuildable(_ t: Transaction, rebuild: Bool) -> Bool {
-        rebuild && t.transport == .udp && !t.isUnmatchable && t.query?.isReassembled != true
-            && t.response?.isReassembled != true
+        rebuild && t.transport == .udp && !t.isUnmatchable && !t.isReassembled
     }
 
     private func makeRow(_ t: Transaction, isPending: Bool) -> Int32 {
@@ -398,13 +400,13 @@ public final class QueryStore {
         guard let slot = slot(sequence: t.sequence) else {
             if t.sequence <= evictedThrough { return }
             let slot = makeRow(t, isPending: true)
-            if t.query != nil { notePending(slot, t) }
+            if t.hasQuery { notePending(slot, t) }
             insert(slot)
             return
         }
         guard rows[slot].isWaiting else { return }
         set(slot, t)
-        if t.query != nil { notePending(slot, t) }
+        if t.hasQuery { notePending(slot, t) }
         noteTime(slot)
         invalidate(flow: rows[slot].flow)
         version += 1
