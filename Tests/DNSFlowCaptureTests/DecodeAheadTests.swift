@@ -42,19 +42,7 @@ struct DecodeAheadTests {
     }
 
     func sequential(_ paths: [String], limit: Int? = nil) throws -> (rows: [String], summary: Summary) {
-        var pipeline = Pipeline()
-        let handles = try paths.enumerated().map {
-            try PcapHandle.openFile(fixturesDirectory.appendingPathComponent("captures/\($0.element)").path, input: $0.offset)
-        }
-        let source = MergedSource(handles)
-        var out: [String] = []
-        var seen = 0
-        while seen < (limit ?? .max), let p = source.next() {
-            pipeline.process(p) { out.append(TransactionCSV.row($0)) }
-            seen += 1
-        }
-        pipeline.finish { out.append(TransactionCSV.row($0)) }
-        return (out, pipeline.summary)
+        try rowsOnePacketAtATime(paths, limit: limit)
     }
 
     @Test(arguments: inputs)

@@ -17,16 +17,7 @@ struct LiveReaderTests {
     }
 
     func sequential(_ name: String, limit: Int? = nil) throws -> (rows: [String], summary: Summary) {
-        var pipeline = Pipeline()
-        let source = MergedSource([try handle(name)])
-        var out: [String] = []
-        var seen = 0
-        while seen < (limit ?? .max), let p = source.next() {
-            pipeline.process(p) { out.append(TransactionCSV.row($0)) }
-            seen += 1
-        }
-        pipeline.finish { out.append(TransactionCSV.row($0)) }
-        return (out, pipeline.summary)
+        try rowsOnePacketAtATime([name], limit: limit)
     }
 
     /// Through `LiveFeed` and the driver, as dnsflow runs a live capture.

@@ -84,3 +84,21 @@ func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
         stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// The reference for the threaded readers (`DecodeAhead`, `LiveReader`): fixture captures (`captures/NAME`, merged by
+/// time) fed to the pipeline one packet at a time, at most `limit` packets; each transaction as its CSV row.
+func rowsOnePacketAtATime(_ names: [String], limit: Int? = nil) throws -> (rows: [String], summary: Summary) {
+    var pipeline = Pipeline()
+    let handles = try names.enumerated().map {
+        try PcapHandle.openFile(fixturesDirectory.appendingPathComponent("captures/\($0.element)").path, input: $0.offset)
+    }
+    let source = MergedSource(handles)
+    var out: [String] = []
+    var seen = 0
+    while seen < (limit ?? .max), let p = source.next() {
+        pipeline.process(p) { out.append(TransactionCSV.row($0)) }
+        seen += 1
+    }
+    pipeline.finish { out.append(TransactionCSV.row($0)) }
+    return (out, pipeline.summary)
+}

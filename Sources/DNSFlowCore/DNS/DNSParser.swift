@@ -103,13 +103,7 @@ public enum DNSParser {
             } else {
                 name = try DNSName.read(from: &c)
             }
-            guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
-                  let rdlength = c.readUInt16()
-            else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
-            guard let range = c.readRange(Int(rdlength)) else {
-                throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
-            }
-            let rrType = DNSType(type)
+            let (rrType, rrclass, ttl, range) = try readRecordHeader(from: &c)
             var rdata: DNSResourceRecord.RData
             if let address = RDataPresentation.address(type: rrType, c.bytes, range) {
                 rdata = .address(address)
@@ -140,13 +134,7 @@ public enum DNSParser {
             } else {
                 try DNSName.skip(from: &c)
             }
-            guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
-                  let rdlength = c.readUInt16()
-            else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
-            guard let range = c.readRange(Int(rdlength)) else {
-                throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
-            }
-            let rrType = DNSType(type)
+            let (rrType, rrclass, ttl, range) = try readRecordHeader(from: &c)
             if RDataPresentation.address(type: rrType, c.bytes, range) == nil {
                 do throws(DNSParseError) {
                     try RDataPresentation.check(type: rrType, rdata: ByteCursor(c.bytes, range: range))
@@ -157,6 +145,19 @@ public enum DNSParser {
             readOPT(rrType, rrclass: rrclass, ttl: ttl, range: range, in: c.bytes, message: &message)
             read += 1
         }
+    }
+
+    /// A record's fixed fields after its owner name, and where its RDATA lies (checked to be inside the message).
+    private static func readRecordHeader(
+        from c: inout ByteCursor
+    ) throws(DNSParseError) -> (type: DNSType, rrclass: UInt16, ttl: UInt32, rdata: Range<Int>) {
+        guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
+              let rdlength = c.readUInt16()
+        else { throw DNSParseError(.truncated, "record header cut off at offset \(c.offset)") }
+        guard let range = c.readRange(Int(rdlength)) else {
+            throw DNSParseError(.badRDLength, "RDLENGTH \(rdlength) at offset \(c.offset - 2) runs past the end of the message")
+        }
+        return (DNSType(type), rrclass, ttl, range)
     }
 
     /// The first OPT record is the message's EDNS.
