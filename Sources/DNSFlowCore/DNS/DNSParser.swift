@@ -148,7 +148,7 @@ public enum DNSParser {
     }
 
     /// A record's fixed fields after its owner name, and where its RDATA lies (checked to be inside the message).
-    private static func readRecordHeader(
+    @inline(__always) private static func readRecordHeader(
         from c: inout ByteCursor
     ) throws(DNSParseError) -> (type: DNSType, rrclass: UInt16, ttl: UInt32, rdata: Range<Int>) {
         guard let type = c.readUInt16(), let rrclass = c.readUInt16(), let ttl = c.readUInt32(),
