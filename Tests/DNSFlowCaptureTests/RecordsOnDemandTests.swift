@@ -35,7 +35,9 @@ struct RecordsOnDemandTests {
                 if read.error != nil { defective += 1 }
             }
         }
-        #expect(messages > 1000 && withRecords > 500, "\(messages) messages, \(withRecords) with records")
+        // The fixtures alone (a checkout without the corpus: CI) hold a few hundred messages.
+        #expect(messages > (corpusExists ? 1000 : 200) && withRecords > (corpusExists ? 500 : 100),
+                "\(messages) messages, \(withRecords) with records")
         if corpusExists { #expect(defective > 10, "\(defective) defective messages") }
     }
 }
