@@ -117,13 +117,7 @@ public final class LiveReader: @unchecked Sendable {
                 queue[head].packets = []
                 head += 1
             }
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head > 1024, head * 2 > queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
+            queue.dropConsumed(head: &head, threshold: 1024)
             return (.packets(batch), decodes ? stats : nil)
         }
     }

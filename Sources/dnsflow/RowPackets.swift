@@ -59,10 +59,7 @@ final class PacketStore {
             if let gone = packets.removeValue(forKey: order[head]) { heldBytes -= PacketStore.weight(gone) }
             head += 1
         }
-        if head > 4096, head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
-        }
+        order.dropConsumed(head: &head)
     }
 
     func remove(_ point: CapturePoint) {

@@ -198,10 +198,7 @@ struct Attempts {
             if lastQuestion[key]?.time == time { lastQuestion[key] = nil }
             questionHead += 1
         }
-        if questionHead > 4096, questionHead * 2 > questionOrder.count {
-            questionOrder.removeFirst(questionHead)
-            questionHead = 0
-        }
+        questionOrder.dropConsumed(head: &questionHead)
     }
 }
 

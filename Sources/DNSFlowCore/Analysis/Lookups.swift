@@ -212,10 +212,7 @@ struct Lookups {
             cutShort += members
             return id
         }
-        if orderHead > 4096, orderHead * 2 > order.count {
-            order.removeFirst(orderHead)
-            orderHead = 0
-        }
+        order.dropConsumed(head: &orderHead)
         return nil
     }
 
@@ -225,10 +222,7 @@ struct Lookups {
             readyHead += 1
             return ready[readyHead - 1].id
         }
-        if readyHead > 4096, readyHead * 2 > ready.count {
-            ready.removeFirst(readyHead)
-            readyHead = 0
-        }
+        ready.dropConsumed(head: &readyHead)
         return nil
     }
 

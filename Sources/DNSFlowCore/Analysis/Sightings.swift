@@ -77,10 +77,7 @@ struct SightingIndex {
             }
             orderHead += 1
         }
-        if orderHead > 4096, orderHead * 2 > order.count {
-            order.removeFirst(orderHead)
-            orderHead = 0
-        }
+        order.dropConsumed(head: &orderHead)
     }
 }
 
@@ -123,12 +120,6 @@ struct SightedSequences {
         guard n > 0 else { return }
         head += n
         firstOrdinal += n
-        if head == sequences.count {
-            sequences.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 4096, head * 2 > sequences.count {
-            sequences.removeFirst(head)
-            head = 0
-        }
+        sequences.dropConsumed(head: &head)
     }
 }

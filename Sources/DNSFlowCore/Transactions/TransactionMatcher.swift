@@ -190,10 +190,7 @@ public struct TransactionMatcher {
             expiryHead += 1
             emit(t)
         }
-        if expiryHead > 4096, expiryHead * 2 > expiry.count {
-            expiry.removeFirst(expiryHead)
-            expiryHead = 0
-        }
+        expiry.dropConsumed(head: &expiryHead)
     }
 }
 
@@ -255,13 +252,7 @@ public struct InSequence<Item> {
             }
             drain(emit: emit)
         }
-        if head == window.count {
-            window.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 4096, head * 2 > window.count {
-            window.removeFirst(head)
-            head = 0
-        }
+        window.dropConsumed(head: &head)
     }
 
     private mutating func drain(emit: (Item) -> Void) {

@@ -357,10 +357,7 @@ public final class QueryStore {
             keptOrderHead += 1
             if oldest != t.sequence, forget(oldest) { keptDropped += 1 }
         }
-        if keptOrderHead > 4096, keptOrderHead * 2 > keptOrder.count {
-            keptOrder.removeFirst(keptOrderHead)
-            keptOrderHead = 0
-        }
+        keptOrder.dropConsumed(head: &keptOrderHead)
     }
 
     @discardableResult
