@@ -34,9 +34,9 @@ public final class LiveReader: @unchecked Sendable {
     /// Packets handed out by `take` at most.
     public let maxBatch: Int
     /// Whether the reader runs the first stage (it was given one).
-    public let decodes: Bool
+    public var decodes: Bool { decoding != nil }
     /// The first stage, run on the reader's thread while it runs; the consumer's after `stop` (or the end).
-    private var decoding: DecodingStage
+    private var decoding: DecodingStage?
     private let limit: Int?
 
     private let monitor = Monitor()
@@ -54,15 +54,11 @@ public final class LiveReader: @unchecked Sendable {
     private var spentPackets: [[DecodedPacket]] = []
     private var spentTransactions: [[Transaction]] = []
 
-    /// Memory a queued packet costs beyond its octets (the array, the struct).
-    static let overhead = 96
-
     /// `stage`: run the first stage here (one reader per stage). `limit`: read at most this many packets (`-c`).
     public init(_ handle: PcapHandle, stage: DecodingStage? = nil, limit: Int? = nil, maxQueuedBytes: Int = 256 << 20,
                 maxBatch: Int = 1024) {
         self.handle = handle
-        decodes = stage != nil
-        decoding = stage ?? DecodingStage(configuration: .init())
+        decoding = stage
         self.limit = limit
         self.maxQueuedBytes = maxQueuedBytes
         self.maxBatch = max(1, maxBatch)
@@ -85,10 +81,10 @@ public final class LiveReader: @unchecked Sendable {
         thread = nil
     }
 
-    /// The first stage as the reader left it (with `decodes`): take it once the reader has stopped or ended.
+    /// The first stage as the reader left it (only with `decodes`): take it once the reader has stopped or ended.
     public var stage: DecodingStage {
         stop()
-        return decoding
+        return decoding!
     }
 
     /// Takes what is queued, at most `maxBatch` packets; waits up to `milliseconds` for a first packet when the queue
@@ -189,12 +185,12 @@ public final class LiveReader: @unchecked Sendable {
             if room, !batch.isEmpty {
                 packets.reserveCapacity(batch.count)
                 for p in batch {
-                    let d = decodes ? decoding.decode(p) : DecodedPacket(undecoded: p)
-                    bytes += d.heldBytes + LiveReader.overhead
+                    let d = decoding?.decode(p) ?? DecodedPacket(undecoded: p)
+                    bytes += d.heldBytes
                     packets.append(d)
                 }
             }
-            let counts = decoding.stats
+            let counts = decoding?.stats ?? PacketStats()
             let now = LiveReader.monotonicMilliseconds()
             let fresh = now - lastStats >= 100 ? handle.kernelStats() : nil
             if fresh != nil { lastStats = now }

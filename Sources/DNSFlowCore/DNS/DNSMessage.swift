@@ -199,7 +199,7 @@ extension DNSMessage {
 
         func section(_ section: Int, question: DNSQuestion?) -> [DNSResourceRecord] {
             guard counts[section] > 0 else { return [] }
-            return DNSParser.readAgain(bytes, start: start, counts: counts, question: question?.name)[section]
+            return DNSParser.readAgain(bytes, start: start, counts: counts, question: question?.name, section: section)
         }
     }
 

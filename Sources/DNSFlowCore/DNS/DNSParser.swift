@@ -54,16 +54,20 @@ public enum DNSParser {
             && a.authoritiesRead == b.authoritiesRead && a.additionalsRead == b.additionalsRead
     }
 
-    /// The sections of a message parsed with `recordsOnDemand`, read again: `counts` records of each from `start`
-    /// (the ones read the first time; defects then are not kept again).
-    static func readAgain(_ bytes: [UInt8], start: Int, counts: DNSMessage.SectionCounts, question: DNSName?) -> [[DNSResourceRecord]] {
+    /// One section of a message parsed with `recordsOnDemand`, read again (`section`: 0 answers, 1 authorities, 2
+    /// additionals): the sections before it stepped over, its `counts[section]` records read (the ones read the first
+    /// time; defects then are not kept again).
+    static func readAgain(_ bytes: [UInt8], start: Int, counts: DNSMessage.SectionCounts, question: DNSName?,
+                          section: Int) -> [DNSResourceRecord] {
         var c = ByteCursor(bytes)
         _ = c.moveTo(start)
         var message = DNSMessage(header: DNSHeader(id: 0, flags: [], questionCount: 0, answerCount: 0, authorityCount: 0,
                                                    additionalCount: 0), size: bytes.count)
         if let question { message.question = DNSQuestion(name: question, type: DNSType(0), qclass: DNSClass(0)) }
-        for i in 0..<3 { try? readRecords(count: UInt16(counts[i]), from: &c, section: i, message: &message) }
-        return [message.readAnswers, message.readAuthorities, message.readAdditionals]
+        var stepped = 0
+        for i in 0..<section { try? checkRecords(count: UInt16(counts[i]), from: &c, message: &message, read: &stepped) }
+        try? readRecords(count: UInt16(counts[section]), from: &c, section: section, message: &message)
+        return section == 0 ? message.readAnswers : section == 1 ? message.readAuthorities : message.readAdditionals
     }
 
     private static func readQuestion(from c: inout ByteCursor) throws(DNSParseError) -> DNSQuestion {
@@ -135,7 +139,7 @@ public enum DNSParser {
                 try DNSName.skip(from: &c)
             }
             let (rrType, rrclass, ttl, range) = try readRecordHeader(from: &c)
-            if RDataPresentation.address(type: rrType, c.bytes, range) == nil {
+            if !RDataPresentation.isAddress(type: rrType, length: range.count) {
                 do throws(DNSParseError) {
                     try RDataPresentation.check(type: rrType, rdata: ByteCursor(c.bytes, range: range))
                 } catch {

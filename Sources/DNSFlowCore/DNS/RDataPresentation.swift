@@ -3,8 +3,12 @@
 enum RDataPresentation {
     /// A well-formed A or AAAA RDATA's address (what `render` would write as text); nil for anything else.
     static func address(type: DNSType, _ bytes: [UInt8], _ range: Range<Int>) -> IPAddress? {
-        guard (type == .a && range.count == 4) || (type == .aaaa && range.count == 16) else { return nil }
-        return IPAddress(bytes: bytes[range])
+        isAddress(type: type, length: range.count) ? IPAddress(bytes: bytes[range]) : nil
+    }
+
+    /// Whether RDATA of this type and length is a well-formed A or AAAA address (`address` is not nil).
+    @inline(__always) static func isAddress(type: DNSType, length: Int) -> Bool {
+        (type == .a && length == 4) || (type == .aaaa && length == 16)
     }
 
     /// Whether `render` would write the RDATA out, without writing it: the same defect thrown. The layouts most

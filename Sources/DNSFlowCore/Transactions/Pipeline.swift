@@ -365,10 +365,11 @@ extension DecodedPacket {
     /// consumer, which decodes `packet`.
     public convenience init(undecoded packet: CapturedPacket) { self.init(packet: packet) }
 
-    /// About what holding it takes, in octets: the captured octets and the packet's own lists and object, and each
-    /// payload's octets with its parsed message (its box, and `Transaction.heldBytes`' estimate of its contents).
+    /// About what holding it takes, in octets: the captured octets and the packet's own lists and object (and its place
+    /// in a waiting list), and each payload's octets with its parsed message (its box, and `Transaction.heldBytes`'
+    /// estimate of its contents).
     public var heldBytes: Int {
-        var bytes = packet.data.count + 256
+        var bytes = packet.data.count + 352
         for p in parsed { bytes += p.payload.bytes.count + 96 + (p.message.map { 256 + $0.heldEstimate } ?? 0) }
         return bytes
     }
