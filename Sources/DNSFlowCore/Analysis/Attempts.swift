@@ -78,9 +78,11 @@ struct Attempts {
     /// First attempts remembered at most for the probable-retry rule.
     private let maxQuestions: Int
 
-    /// Chains by id, and the id of the latest chain of each `QueryKey.attemptKey`.
+    /// Chains by id, and the id of the latest chain of each `QueryKey.attemptKey`: filed under the chain's own key, or
+    /// (a re-send with a new id linked to it, rare) under the re-send's key. A key is in one of the two at a time.
     private var chains = SequenceMap<Chain>()
-    private var chainByKey: [QueryKey: Int] = [:]
+    private var chainByKey = HashFiled<QueryKey>()
+    private var chainByLinkedKey: [QueryKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
     private var answered = SequenceSet()
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
@@ -99,7 +101,9 @@ struct Attempts {
 
     /// Adds the send to the chain of its key, if the chain's last send is within the attempt window.
     mutating func continueChain(_ key: QueryKey, _ seq: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
-        guard let id = chainByKey[key] else { return nil }
+        guard let id = chainByKey.find(key, holds: { Self.holds($0, key, in: chains) })
+                ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey[key])
+        else { return nil }
         var attempt: Attempt?
         let window = attemptWindow, fanOut = fanOutWindow
         // Edited where it lies (no copy of the member list).
@@ -123,7 +127,10 @@ struct Attempts {
             attempt = chain.add(seq, server: server, at: time, fanOutWindow: fanOut, link: .question)
             chain.linkedKeys.append(key)
         }
-        if attempt != nil { chainByKey[key] = previous.sequence }
+        if attempt != nil {
+            if let own = chainByKey.find(key, holds: { Self.holds($0, key, in: chains) }) { chainByKey.unfile(key, own) }
+            chainByLinkedKey[key] = previous.sequence
+        }
         return attempt
     }
 
@@ -145,7 +152,8 @@ struct Attempts {
 
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
     mutating func open(_ chain: Chain) {
-        if let old = chainByKey.updateValue(chain.id, forKey: chain.key), old != chain.id { chains[old] = nil }
+        let old = file(chain.key, chain.id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
+        if let old, old != chain.id { chains[old] = nil }
         chains[chain.id] = chain
     }
 
@@ -181,11 +189,22 @@ struct Attempts {
     mutating func takeChain(_ chainID: Int) -> (members: InlineList<Int>, attempts: Int) {
         guard let chain = chains.removeValue(forKey: chainID) else { return (InlineList(CollectionOfOne(chainID)), 1) }
         // Only the latest chain of a key is held, so the key is this chain's; checked all the same.
-        if let i = chainByKey.index(forKey: chain.key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
+        chainByKey.unfile(chain.key, chainID)
         for key in chain.linkedKeys {
-            if let i = chainByKey.index(forKey: key), chainByKey.values[i] == chainID { chainByKey.remove(at: i) }
+            if let i = chainByLinkedKey.index(forKey: key), chainByLinkedKey.values[i] == chainID { chainByLinkedKey.remove(at: i) }
         }
         return (chain.members, chain.attemptNumber)
+    }
+
+    /// Whether chain `id` is held and its own key is `key`.
+    private static func holds(_ id: Int, _ key: QueryKey, in chains: SequenceMap<Chain>) -> Bool {
+        chains.read(id) { $0.key == key } ?? false
+    }
+
+    /// Files chain `id` under `key`; returns the chain filed under it before.
+    private mutating func file(_ key: QueryKey, _ id: Int) -> Int? {
+        let chains = self.chains  // read by the check while the table changes (released on return)
+        return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) })
     }
 
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions`. A newer entry for the

@@ -1,0 +1,52 @@
+/// Entries (numbered by `Int` ids), each holding one key, found by that key, filed under the key's 64-bit hash alone:
+/// a table of two words an entry, where a dictionary from the key held the key again (a query key: a name, two
+/// endpoints, an id and a question, with a reference to count at every copy) and, removing one, hashed the keys
+/// after it again.
+///
+/// The entry found is asked whether it holds the key (`holds`), so a hash two keys share costs a second table, never
+/// a mix-up: the key filed first under a hash keeps the hash's slot, a different key filed while that one is held
+/// goes to `colliding` (a dictionary from the key). A key is filed in one of the two at a time. Hashes are the key's
+/// `_rawHashValue` with a seed of the table's own, random per table as a dictionary's is.
+struct HashFiled<Key: Hashable> {
+    private var byHash: [SequenceKey: Int] = [:]
+    private var colliding: [Key: Int] = [:]
+    private let seed: Int
+
+    init(seed: Int = Int.random(in: .min ... .max)) { self.seed = seed }
+
+    var count: Int { byHash.count + colliding.count }
+
+    @inline(__always) func hash(_ key: Key) -> SequenceKey { SequenceKey(key._rawHashValue(seed: seed)) }
+
+    /// The entry filed under `key`; `holds(id)` says whether entry `id` holds `key`.
+    @inline(__always)
+    func find(_ key: Key, holds: (Int) -> Bool) -> Int? {
+        if let id = byHash[hash(key)], holds(id) { return id }
+        return colliding.isEmpty ? nil : colliding[key]
+    }
+
+    /// Files entry `id` under `key`, in place of the entry filed under it before (returned).
+    @discardableResult
+    mutating func file(_ key: Key, _ id: Int, holds: (Int) -> Bool) -> Int? {
+        let h = hash(key)
+        if let i = byHash.index(forKey: h) {
+            let held = byHash.values[i]
+            if holds(held) {
+                byHash.values[i] = id
+                return held
+            }
+            return colliding.updateValue(id, forKey: key)
+        }
+        byHash[h] = id
+        return colliding.isEmpty ? nil : colliding.removeValue(forKey: key)
+    }
+
+    /// Unfiles `key` if entry `id`, which holds it (or held it), is filed under it.
+    mutating func unfile(_ key: Key, _ id: Int) {
+        if let i = byHash.index(forKey: hash(key)), byHash.values[i] == id {
+            byHash.remove(at: i)
+        } else if !colliding.isEmpty, let i = colliding.index(forKey: key), colliding.values[i] == id {
+            colliding.remove(at: i)
+        }
+    }
+}

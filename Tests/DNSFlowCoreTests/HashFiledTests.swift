@@ -1,0 +1,65 @@
+import Testing
+@testable import DNSFlowCore
+
+/// `HashFiled` against a dictionary from the key, with keys whose hashes collide as often as wanted: what is found,
+/// replaced and unfiled is the same whether a key has its hash's slot or goes to the colliding table.
+@Suite("Entries filed by hash")
+struct HashFiledTests {
+    // `unfile(key, id)` is asked only with an entry that holds `key` (or held it): a chain's own key.
+
+    /// A key whose hash is its value modulo `buckets` (whatever the seed): three buckets make most keys collide.
+    struct Key: Hashable {
+        var value: Int
+        var buckets: Int
+        func _rawHashValue(seed: Int) -> Int { value % buckets }
+        func hash(into hasher: inout Hasher) { hasher.combine(value) }
+        static func == (a: Key, b: Key) -> Bool { a.value == b.value }
+    }
+
+    @Test(arguments: [3, 50, 1 << 40]) func agreesWithADictionary(buckets: Int) {
+        var filed = HashFiled<Key>()
+        var reference: [Key: Int] = [:]
+        // The key each entry holds (what `holds` asks); an entry is dropped when it is no longer filed.
+        var keyOf: [Int: Int] = [:]
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var nextID = 0
+        var replaced: [Int: Int] = [:]
+        for _ in 0..<40_000 {
+            let key = Key(value: next(200), buckets: buckets)
+            let holds = { (id: Int) in keyOf[id] == key.value }
+            switch next(3) {
+            case 0:
+                // A new entry, filed under its key in place of the one filed before.
+                let id = nextID
+                nextID += 1
+                keyOf[id] = key.value
+                let old = filed.file(key, id, holds: holds)
+                #expect(old == reference.updateValue(id, forKey: key), "filing \(key.value) as \(id)")
+                if let old {
+                    keyOf[old] = nil
+                    replaced[key.value] = old
+                }
+            case 1:
+                #expect(filed.find(key, holds: holds) == reference[key], "finding \(key.value)")
+            default:
+                // Unfiled only if that entry is the one filed (a chain taken unfiles its key); an entry filed under
+                // the key before and replaced since unfiles nothing.
+                let id = next(3) == 0 ? (replaced[key.value] ?? -1) : (reference[key] ?? -1)
+                filed.unfile(key, id)
+                if reference[key] == id {
+                    reference[key] = nil
+                    keyOf[id] = nil
+                }
+            }
+            #expect(filed.count == reference.count)
+        }
+        for value in 0..<200 {
+            let key = Key(value: value, buckets: buckets)
+            #expect(filed.find(key, holds: { keyOf[$0] == value }) == reference[key])
+        }
+    }
+}
