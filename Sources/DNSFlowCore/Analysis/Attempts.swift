@@ -153,7 +153,7 @@ struct Attempts {
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
     mutating func open(_ chain: Chain) {
         let old = file(chain.key, chain.id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
-        if let old, old != chain.id { chains[old] = nil }
+        if let old, old != chain.id, let forgotten = chains.removeValue(forKey: old) { unfile(forgotten) }
         chains[chain.id] = chain
     }
 
@@ -188,12 +188,16 @@ struct Attempts {
     /// is final).
     mutating func takeChain(_ chainID: Int) -> (members: InlineList<Int>, attempts: Int) {
         guard let chain = chains.removeValue(forKey: chainID) else { return (InlineList(CollectionOfOne(chainID)), 1) }
-        // Only the latest chain of a key is held, so the key is this chain's; checked all the same.
-        chainByKey.unfile(chain.key, chainID)
-        for key in chain.linkedKeys {
-            if let i = chainByLinkedKey.index(forKey: key), chainByLinkedKey.values[i] == chainID { chainByLinkedKey.remove(at: i) }
-        }
+        unfile(chain)
         return (chain.members, chain.attemptNumber)
+    }
+
+    /// Unfiles a chain no longer held from its keys, where it is still the chain filed (a key re-filed since is left).
+    private mutating func unfile(_ chain: Chain) {
+        chainByKey.unfile(chain.key, chain.id)
+        for key in chain.linkedKeys {
+            if let i = chainByLinkedKey.index(forKey: key), chainByLinkedKey.values[i] == chain.id { chainByLinkedKey.remove(at: i) }
+        }
     }
 
     /// Whether chain `id` is held and its own key is `key`.
