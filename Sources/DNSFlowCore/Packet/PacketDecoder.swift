@@ -63,15 +63,31 @@ public struct PacketDecoder {
         point.interfaceIndex = frame.interfaceIndex ?? packet.point.interfaceIndex
         point.packetType = frame.packetType
         point.vlans = frame.vlans
-        withoutActuallyEscaping(emit) { emit in
-            withoutActuallyEscaping(diagnose) { diagnose in
-                withoutActuallyEscaping(connect) { connect in
-                    var context = Context(packet: packet, point: point, emit: emit, diagnose: diagnose, connect: connect)
-                    decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
-                }
-            }
+        var context = Context(packet: packet, point: point)
+        decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
+        // Handed on once the packet is decoded: the layers below collect into lists kept between packets, where
+        // passing the three closures down (held in the context, so made escaping) boxed each of them per packet.
+        if !found.diagnostics.isEmpty {
+            for d in found.diagnostics { diagnose(d) }
+            found.diagnostics.removeAll(keepingCapacity: true)
+        }
+        if !found.connections.isEmpty {
+            for e in found.connections { connect(e) }
+            found.connections.removeAll(keepingCapacity: true)
+        }
+        if !found.payloads.isEmpty {
+            for p in found.payloads { emit(p) }
+            found.payloads.removeAll(keepingCapacity: true)
         }
     }
+
+    /// What the packet being decoded yielded so far, in order of each kind (handed on at the end of `decode`).
+    private struct Found {
+        var payloads: [DNSPayload] = []
+        var diagnostics: [Diagnostic] = []
+        var connections: [ConnectionEvent] = []
+    }
+    private var found = Found()
 
     /// End of input: frames what TCP still holds past its gaps, drops incomplete fragments.
     public mutating func finish(emit: (DNSPayload) -> Void) {
@@ -84,14 +100,17 @@ public struct PacketDecoder {
         var point: CapturePoint
         /// An IP datagram on the way in was reassembled from fragments (several packets, not just this one).
         var reassembled = false
-        var emit: (DNSPayload) -> Void
-        var diagnose: (Diagnostic) -> Void
-        var connect: (ConnectionEvent) -> Void
     }
 
     private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket, _ diagnose: (Diagnostic) -> Void) {
         stats.malformed[kind, default: 0] += 1
         diagnose(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
+    }
+
+    /// A defect of the packet being decoded (handed on at the end of `decode`).
+    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket) {
+        stats.malformed[kind, default: 0] += 1
+        found.diagnostics.append(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
     }
 
     private mutating func decodeNetwork(
@@ -107,7 +126,7 @@ public struct PacketDecoder {
                 return
             }
         } catch {
-            if case .bad(let kind, let reason) = error { fail(kind, reason, context.packet, context.diagnose) }
+            if case .bad(let kind, let reason) = error { fail(kind, reason, context.packet) }
             return
         }
         guard case .datagram(let datagram) = result else { return }
@@ -135,7 +154,7 @@ public struct PacketDecoder {
             if length == 0, datagram.payload.count > 65_535 {
                 // UDP jumbogram (RFC 2675): the length is in the IPv6 header.
             } else if length < 8 {
-                fail(.badUDPLength, "UDP length \(length) < 8", context.packet, context.diagnose)
+                fail(.badUDPLength, "UDP length \(length) < 8", context.packet)
                 return
             } else if Int(length) - 8 <= c.remaining {
                 payloadLength = Int(length) - 8
@@ -143,7 +162,7 @@ public struct PacketDecoder {
                 cutShort = true
             }
             guard let bytes = c.readBytes(payloadLength) else { return }
-            context.emit(DNSPayload(
+            found.payloads.append(DNSPayload(
                 timestamp: context.packet.timestamp, transport: .udp,
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
@@ -160,15 +179,15 @@ public struct PacketDecoder {
             }
             let headerLength = Int(offsetFlags >> 12) * 4
             guard headerLength >= 20 else {
-                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context.packet, context.diagnose)
+                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context.packet)
                 return
             }
             guard c.moveTo(headerLength) else {
-                fail(.truncatedTCP, "TCP options cut off", context.packet, context.diagnose)
+                fail(.truncatedTCP, "TCP options cut off", context.packet)
                 return
             }
             if datagram.isCutShort {
-                fail(.truncatedTCP, "TCP segment cut off by the snaplen", context.packet, context.diagnose)
+                fail(.truncatedTCP, "TCP segment cut off by the snaplen", context.packet)
             }
             connectionEvent(flags: offsetFlags, sport: sport, dport: dport, sequence: seq, payloadEmpty: c.remaining == 0,
                             datagram, &context)
@@ -178,7 +197,10 @@ public struct PacketDecoder {
                 sequence: seq, isSYN: offsetFlags & 0x02 != 0, isFIN: offsetFlags & 0x01 != 0,
                 isRST: offsetFlags & 0x04 != 0, payload: c.bytes[c.offset..<c.end],
                 timestamp: context.packet.timestamp, point: context.point)
-            tcp.process(segment, stats: &stats, emit: context.emit)
+            var payloads = found.payloads
+            found.payloads = []
+            tcp.process(segment, stats: &stats, emit: { payloads.append($0) })
+            found.payloads = payloads
         case 4 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth,
              41 where configuration.decapsulatesTunnels && depth < PacketDecoder.maxTunnelDepth:
             // IP in IP (RFC 2003) and IPv6 in IP (RFC 4213), as Calico's IPIP mode sends.
@@ -191,7 +213,7 @@ public struct PacketDecoder {
     }
 
     /// SYN to a DNS port, SYN-ACK or RST from one: the connection's fate, which carries no DNS message.
-    private func connectionEvent(
+    private mutating func connectionEvent(
         flags: UInt16, sport: UInt16, dport: UInt16, sequence: UInt32, payloadEmpty: Bool, _ datagram: IPDatagram,
         _ context: inout Context
     ) {
@@ -207,7 +229,7 @@ public struct PacketDecoder {
             return
         }
         let a = Endpoint(address: datagram.source, port: sport), b = Endpoint(address: datagram.destination, port: dport)
-        context.connect(ConnectionEvent(
+        found.connections.append(ConnectionEvent(
             kind: kind, timestamp: context.packet.timestamp, client: kind == .attempt ? a : b, server: kind == .attempt ? b : a,
             sequence: sequence, point: context.point))
     }
@@ -215,7 +237,7 @@ public struct PacketDecoder {
     /// A transport header too short to read: a defect when its ports (if we have them) are DNS ports.
     private mutating func headerCutOff(_ start: ByteCursor, _ kind: Diagnostic.Kind, _ what: String, _ context: inout Context) {
         if isDNS(start.peekUInt16(at: 0), start.peekUInt16(at: 2)) {
-            fail(kind, "\(what) header cut off", context.packet, context.diagnose)
+            fail(kind, "\(what) header cut off", context.packet)
         } else {
             stats.nonDNSPort += 1
         }
