@@ -34,7 +34,9 @@ public final class LiveReader: @unchecked Sendable {
     /// Packets handed out by `take` at most.
     public let maxBatch: Int
     /// Whether the reader runs the first stage (it was given one).
-    public var decodes: Bool { decoding != nil }
+    /// (Set once: `decoding` itself is the reader thread's while it runs, and reading it from another thread raced with
+    /// its changes.)
+    public let decodes: Bool
     /// The first stage, run on the reader's thread while it runs; the consumer's after `stop` (or the end).
     private var decoding: DecodingStage?
     private let limit: Int?
@@ -59,6 +61,7 @@ public final class LiveReader: @unchecked Sendable {
                 maxBatch: Int = 1024) {
         self.handle = handle
         decoding = stage
+        decodes = stage != nil
         self.limit = limit
         self.maxQueuedBytes = maxQueuedBytes
         self.maxBatch = max(1, maxBatch)
