@@ -349,3 +349,47 @@ struct PacketLookupTests {
     }
 }
 
+
+/// The transport header read where it lies in the packet (its offsets the packet's): options before the data, in IP
+/// and in TCP, move where the DNS message starts; options that run past the end are a defect.
+@Suite("Transport headers in place")
+struct TransportInPlaceTests {
+    let query = Wire.query(id: 7, name: "opts.example")
+
+    /// A TCP header with `optionWords` words of options (NOPs), data offset set to match (or `offsetWords`).
+    func tcp(optionWords: Int, offsetWords: Int? = nil, flags: UInt8 = 0x18, payload: [UInt8]) -> [UInt8] {
+        let words = offsetWords ?? 5 + optionWords
+        return Wire.u16(40000) + Wire.u16(53) + Wire.u32(1001) + Wire.u32(0) + [UInt8(words << 4), flags] + Wire.u16(65535)
+            + [0, 0, 0, 0] + [UInt8](repeating: 1, count: optionWords * 4) + payload
+    }
+
+    @Test func tcpOptionsMoveTheData() {
+        let syn = Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: 1000, flags: 0x02))))
+        let framed = Wire.u16(UInt16(query.count)) + query
+        for words in [0, 1, 3, 10] {
+            let data = Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: tcp(optionWords: words, payload: framed))), frame: 2)
+            let out = decodePackets([syn, data])
+            #expect(out.payloads.map(\.bytes) == [query], "\(words) words of TCP options")
+            #expect(out.diagnostics.isEmpty)
+        }
+    }
+
+    @Test func tcpOptionsPastTheEndAreADefect() {
+        // Data offset 15 words (60 octets) on a 20-octet header with nothing after it.
+        let p = Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: tcp(optionWords: 0, offsetWords: 15, payload: []))))
+        let out = decodePackets([p])
+        #expect(out.payloads.isEmpty)
+        #expect(out.diagnostics.map(\.kind) == [.truncatedTCP])
+    }
+
+    @Test func ipv4OptionsMoveTheUDPHeader() {
+        // IHL 6: four octets of IP options (NOP, NOP, NOP, end) before UDP.
+        let udp = Wire.udp(payload: query)
+        let total = UInt16(24 + udp.count)
+        let ip: [UInt8] = [0x46, 0] + Wire.u16(total) + Wire.u16(1) + [0, 0, 64, 17, 0, 0] + [198, 18, 0, 2, 198, 18, 0, 1]
+            + [1, 1, 1, 0] + udp
+        let out = decodePackets([Wire.packet(Wire.ethernet(payload: ip))])
+        #expect(out.payloads.map(\.bytes) == [query])
+        #expect(out.payloads.first?.source.port == 40000 && out.payloads.first?.destination.port == 53)
+    }
+}

@@ -3,8 +3,10 @@ struct IPDatagram {
     var source: IPAddress
     var destination: IPAddress
     var protocolNumber: UInt8
-    /// The transport header and data.
-    var payload: ArraySlice<UInt8>
+    /// The transport header and data: `bytes[range]` (the packet's octets, or a reassembled datagram's), read in place.
+    var bytes: [UInt8]
+    var range: Range<Int>
+    var payload: ArraySlice<UInt8> { bytes[range] }
     /// The IP length fields promised more than was captured.
     var isCutShort: Bool
     /// Put together from fragments: more than the packet at hand.
@@ -63,7 +65,8 @@ struct IPLayer {
             if cutShort {
                 // Never reassemblable; the first fragment still shows what it can (the DNS header, at least).
                 guard fragmentOffset == 0 else { throw .bad(.truncatedIP, "IPv4 fragment cut off by the snaplen") }
-                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: payload, isCutShort: true))
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
+                                            range: payload.indices, isCutShort: true))
             }
             let key = FragmentReassembler.Key(source: source, destination: destination, identification: UInt32(id), protocolNumber: proto)
             switch fragments.add(key: key, offset: fragmentOffset, data: payload, isLast: !moreFragments, at: timestamp, stats: &stats) {
@@ -71,11 +74,12 @@ struct IPLayer {
             case .invalid(let why): throw .bad(.badFragment, why)
             case .complete(let data):
                 stats.reassembledDatagrams += 1
-                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: data[...],
-                                            isCutShort: false, isReassembled: true))
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: data,
+                                            range: data.indices, isCutShort: false, isReassembled: true))
             }
         }
-        return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, payload: payload, isCutShort: cutShort))
+        return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
+                                    range: payload.indices, isCutShort: cutShort))
     }
 
     mutating func decodeIPv6(_ bytes: [UInt8], at offset: Int, timestamp: Timestamp, stats: inout PacketStats)
@@ -136,13 +140,13 @@ struct IPLayer {
                 case .invalid(let why): throw .bad(.badFragment, why)
                 case .complete(let whole):
                     stats.reassembledDatagrams += 1
-                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n, payload: whole[...],
-                                                isCutShort: false, isReassembled: true))
+                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n, bytes: whole,
+                                                range: whole.indices, isCutShort: false, isReassembled: true))
                 }
             default:
                 return .datagram(IPDatagram(
                     source: source, destination: destination, protocolNumber: nextHeader,
-                    payload: bytes[header.offset..<end], isCutShort: cutShort))
+                    bytes: bytes, range: header.offset..<end, isCutShort: cutShort))
             }
         }
         throw .bad(.badIPHeader, "more than 16 IPv6 extension headers")

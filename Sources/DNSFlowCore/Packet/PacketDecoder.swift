@@ -135,7 +135,8 @@ public struct PacketDecoder {
     }
 
     private mutating func decodeTransport(_ datagram: IPDatagram, depth: Int, _ context: inout Context) {
-        let start = ByteCursor(Array(datagram.payload))
+        // Read where it lies in the packet (offsets are the packet's, not the transport header's).
+        let start = ByteCursor(datagram.bytes, range: datagram.range)
         var c = start
         switch datagram.protocolNumber {
         case 17:
@@ -151,7 +152,7 @@ public struct PacketDecoder {
             }
             var cutShort = datagram.isCutShort
             var payloadLength = c.remaining
-            if length == 0, datagram.payload.count > 65_535 {
+            if length == 0, datagram.range.count > 65_535 {
                 // UDP jumbogram (RFC 2675): the length is in the IPv6 header.
             } else if length < 8 {
                 fail(.badUDPLength, "UDP length \(length) < 8", context.packet)
@@ -182,7 +183,7 @@ public struct PacketDecoder {
                 fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context.packet)
                 return
             }
-            guard c.moveTo(headerLength) else {
+            guard c.moveTo(start.offset + headerLength) else {
                 fail(.truncatedTCP, "TCP options cut off", context.packet)
                 return
             }
