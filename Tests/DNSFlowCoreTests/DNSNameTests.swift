@@ -17,6 +17,22 @@ struct DNSNameTests {
         #expect(m.answers[0].rdata == "192.0.2.1")
     }
 
+    /// Names read whole in place (no pointer) and names that end in a pointer (labels, then a jump back): an owner name
+    /// "mail" + a pointer to the question's "example.com", and one that is a pointer alone, read as the names they spell,
+    /// and the records after them read from the right place.
+    @Test func labelsThenAPointer() throws {
+        // Question www.example.com at offset 12: "example" starts at 12 + 4 = 16.
+        var m = Wire.header(id: 1, flags: 0x8180, qd: 1, an: 2) + Wire.name("www.example.com") + Wire.u16(1) + Wire.u16(1)
+        m += [4] + Array("mail".utf8) + [0xc0, 16] + Wire.u16(1) + Wire.u16(1) + [0, 0, 0, 60] + Wire.u16(4) + [192, 0, 2, 1]
+        m += [0xc0, 16] + Wire.u16(1) + Wire.u16(1) + [0, 0, 0, 60] + Wire.u16(4) + [192, 0, 2, 2]
+        let parsed = try #require(DNSParser.parse(m))
+        #expect(parsed.error == nil && parsed.trailingBytes == 0)
+        #expect(parsed.question?.name.description == "www.example.com.")
+        #expect(parsed.answers.map(\.name.description) == ["mail.example.com.", "example.com."])
+        #expect(parsed.answers.map(\.rdata) == ["192.0.2.1", "192.0.2.2"])
+        #expect(parsed.answers[0].name == DNSName("mail.example.com") && parsed.question?.name == DNSName("www.example.com"))
+    }
+
     /// A chain of pointers to pointers (each one 2 octets before the last) in an earlier record's RDATA, and a name that
     /// starts at its end: every pointer points backwards, so it ends — after 300 jumps, for one name of a message that
     /// could hold thousands. More than 127 is refused, the work per name bounded.

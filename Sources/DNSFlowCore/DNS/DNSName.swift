@@ -184,30 +184,35 @@ extension DNSName {
         let message = cursor.bytes, start = cursor.offset, end = cursor.end
         // Two walks over the same labels: the first checks and measures, the second copies into a buffer of exactly
         // that size (no growing, no per-label slices: this ran for every question and most owner names).
-        let (length, resumeAt) = try message.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int) in
+        let (length, resumeAt, inPlace) = try message.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int, Bool) in
             try measure(m, start: start, end: end)
         }
+        _ = cursor.moveTo(resumeAt)
+        // A name with no compression pointer (every question's, most often) lies in the message as its wire form:
+        // copied as one run (an array made from a slice is specialised; one made uninitialised is not, in the standard
+        // library: about 600 instructions a name).
+        if inPlace { return DNSName(wire: Array(message[start..<start + length])) }
         let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
             message.withUnsafeBufferPointer { m in copyLabels(m, start: start, into: out) }
             initialized = length
         }
-        _ = cursor.moveTo(resumeAt)
         return DNSName(wire: wire)
     }
 
     /// Steps over a name as `read` reads it (the same checks, the same defects), copying nothing.
     static func skip(from cursor: inout ByteCursor) throws(DNSParseError) {
         let start = cursor.offset, end = cursor.end
-        let (_, resumeAt) = try cursor.bytes.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int) in
+        let (_, resumeAt, _) = try cursor.bytes.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int, Bool) in
             try measure(m, start: start, end: end)
         }
         _ = cursor.moveTo(resumeAt)
     }
 
-    /// The name's wire length (labels with their length octets, root excluded) and the offset just past it in place.
+    /// The name's wire length (labels with their length octets, root excluded), the offset just past it in place, and
+    /// whether it lies whole in place (no compression pointer: its labels are `start..<start + length`).
     private static func measure(
         _ message: UnsafeBufferPointer<UInt8>, start: Int, end: Int
-    ) throws(DNSParseError) -> (length: Int, resumeAt: Int) {
+    ) throws(DNSParseError) -> (length: Int, resumeAt: Int, inPlace: Bool) {
         var pos = start
         var runStart = pos          // pointer targets must be < this
         var limit = end             // labels in place are bounded by the cursor; after a jump, by the message
@@ -223,7 +228,7 @@ extension DNSName {
             switch len & 0xc0 {
             case 0x00:
                 if len == 0 {
-                    return (length, resumeAt < 0 ? pos + 1 : resumeAt)
+                    return (length, resumeAt < 0 ? pos + 1 : resumeAt, resumeAt < 0)
                 }
                 let n = Int(len)
                 guard pos + 1 + n <= limit else {
