@@ -57,7 +57,9 @@ extension Pipeline {
 
     @inlinable
     mutating func handOnFinishedFlows<S: EvidenceSink>(into sink: inout S) {
-        guard hasFinishedFlows else { return }
-        sink.flowsFinished(takeFinishedFlows())
+        // Taken by a mutating call, which is handed the pipeline where it lies: a getter asked first (for every packet)
+        // was handed a copy of all of it.
+        let finished = takeFinishedFlows()
+        if !finished.isEmpty { sink.flowsFinished(finished) }
     }
 }

@@ -81,9 +81,6 @@ public struct Pipeline {
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
     public var activeFlows: [FlowStats] { analyzer.flows.stats.keys.sorted().compactMap { analyzer.flows.stats[$0] } }
 
-    /// Whether flows went idle since the last `takeFinishedFlows`.
-    public var hasFinishedFlows: Bool { !analyzer.flows.finished.isEmpty }
-
     /// Flows that went idle (all of them, after `finish`), once each; ids follow first sight.
     public mutating func takeFinishedFlows() -> [FlowStats] {
         analyzer.takeFinishedFlows()
