@@ -161,7 +161,7 @@ struct Analyzer {
 
     /// What a query's arrival proved of it (attempt, gap, chain, pair, lookup, flow; with `provisionalPairStates`, its
     /// pair's state so far): its analysis until it settles.
-    @inline(__always)  // called on the pipeline's analyzer: not inlined, it was handed a copy of the whole analyzer
+    @inline(__always)  // called on the pipeline's analyzer, which a call would be handed as a copy of all of it
     func provisional(_ seq: Int) -> Analysis? {
         guard var a = annotations[seq] else { return nil }
         if configuration.provisionalPairStates { a.pairState = pairs.provisionalState(a.pair, attempts: attempts) }

@@ -189,8 +189,8 @@ extension DNSName {
         }
         _ = cursor.moveTo(resumeAt)
         // A name with no compression pointer (every question's, most often) lies in the message as its wire form:
-        // copied as one run (an array made from a slice is specialised; one made uninitialised is not, in the standard
-        // library: about 600 instructions a name).
+        // copied as one run (an array made from a slice is specialised here; one made uninitialised goes through the
+        // standard library's generic path).
         if inPlace { return DNSName(wire: Array(message[start..<start + length])) }
         let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
             message.withUnsafeBufferPointer { m in copyLabels(m, start: start, into: out) }

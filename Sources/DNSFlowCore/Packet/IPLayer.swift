@@ -6,7 +6,6 @@ struct IPDatagram {
     /// The transport header and data: `bytes[range]` (the packet's octets, or a reassembled datagram's), read in place.
     var bytes: [UInt8]
     var range: Range<Int>
-    var payload: ArraySlice<UInt8> { bytes[range] }
     /// The IP length fields promised more than was captured.
     var isCutShort: Bool
     /// Put together from fragments: more than the packet at hand.

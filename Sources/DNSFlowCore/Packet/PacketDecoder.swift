@@ -44,6 +44,9 @@ public struct PacketDecoder {
         _ packet: CapturedPacket, emit: (DNSPayload) -> Void, diagnose: (Diagnostic) -> Void,
         connect: (ConnectionEvent) -> Void = { _ in }
     ) {
+        // Handed on once the packet is decoded: the layers below collect into lists kept between packets, where
+        // passing the three closures down (held in the context, so made escaping) boxed each of them per packet.
+        defer { handOn(emit: emit, diagnose: diagnose, connect: connect) }
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
@@ -55,7 +58,7 @@ public struct PacketDecoder {
         do {
             frame = try LinkLayer.decode(packet.data, linkType: packet.linkType)
         } catch {
-            if case .truncated(let what) = error { fail(.truncatedLinkHeader, "\(what) cut off", packet, diagnose) }
+            if case .truncated(let what) = error { fail(.truncatedLinkHeader, "\(what) cut off", packet) }
             return
         }
         var point = packet.point
@@ -65,8 +68,11 @@ public struct PacketDecoder {
         point.vlans = frame.vlans
         var context = Context(packet: packet, point: point)
         decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
-        // Handed on once the packet is decoded: the layers below collect into lists kept between packets, where
-        // passing the three closures down (held in the context, so made escaping) boxed each of them per packet.
+    }
+
+    private mutating func handOn(
+        emit: (DNSPayload) -> Void, diagnose: (Diagnostic) -> Void, connect: (ConnectionEvent) -> Void
+    ) {
         if !found.diagnostics.isEmpty {
             for d in found.diagnostics { diagnose(d) }
             found.diagnostics.removeAll(keepingCapacity: true)
@@ -100,11 +106,6 @@ public struct PacketDecoder {
         var point: CapturePoint
         /// An IP datagram on the way in was reassembled from fragments (several packets, not just this one).
         var reassembled = false
-    }
-
-    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket, _ diagnose: (Diagnostic) -> Void) {
-        stats.malformed[kind, default: 0] += 1
-        diagnose(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
     }
 
     /// A defect of the packet being decoded (handed on at the end of `decode`).
