@@ -37,7 +37,7 @@ struct InterfaceLoop {
         // A stream from elsewhere (a pipe): live, but on the clock of its own packets.
         let isStream = (driver.feed as? LiveFeed)?.followsPackets == true
         var sink = InterfaceSink(app: App(source: handles.map(\.name).joined(separator: " "), store: store), packets: packets,
-                                 followsPackets: (!isLive && replay == nil) || isStream)
+                                 followsPackets: (!isLive && replay == nil) || isStream, showsFates: isLive || replay != nil)
         sink.app.names = names
         sink.app.packets = { packets[$0] }
         // Rows keep what the list needs; Detail and the exports decode their packets again.
@@ -167,6 +167,9 @@ struct InterfaceSink: EvidenceSink {
     let packets: PacketStore
     /// Files read at full speed: the data's end is the last packet's time (live, the loop moves it on the clock).
     let followsPackets: Bool
+    /// Live and replayed, a query's fate (answered, or lost) is shown the moment it is known, before its lookup
+    /// settles. A file read at full speed settles it a moment later: the row is brought up to date once, then.
+    let showsFates: Bool
 
     mutating func packetRead(_ packet: CapturedPacket, carriesDNS: Bool) {
         if carriesDNS { packets.keep(packet) }
@@ -182,6 +185,7 @@ struct InterfaceSink: EvidenceSink {
     }
 
     mutating func matched(_ t: Transaction) {
+        guard showsFates else { return }
         app.matched(t)
         events &+= 1
     }

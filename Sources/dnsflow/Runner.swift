@@ -27,8 +27,6 @@ struct Runner {
         // Exact percentiles are the summary's; the interface and the line printer, which may run for days, count
         // latencies in a histogram instead of keeping each one (16 bytes an answer, for ever).
         configuration.exactLatencies = command.summary
-        // The interface draws a pair's bracket as soon as its packets prove its state.
-        configuration.provisionalPairStates = command.usesInterface
         // Records are written out by the CSV and the line printer only; elsewhere they are checked as they are parsed
         // and read again when shown (the interface's Detail reads its packets again anyway).
         configuration.recordsOnDemand = command.csv == nil && (command.summary || command.flowsCSV != nil || command.usesInterface)
@@ -105,6 +103,10 @@ struct Runner {
         // Packets are read and decoded on a second thread (DecodeAhead for files, LiveReader for live captures and
         // streams), which also frees what the analysis is done with.
         configuration.handsBackSpent = true
+        // Live (and replayed), the interface draws a pair's bracket as soon as its packets prove its state. A file read
+        // at full speed settles each query a moment after it is read: there, a row shows its query at once and the
+        // rest once it settles (`InterfaceSink.showsFates`).
+        configuration.provisionalPairStates = command.usesInterface && (isLive || isStream || command.replay != nil)
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {

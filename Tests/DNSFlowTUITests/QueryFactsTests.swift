@@ -67,6 +67,49 @@ struct QueryFactsTests {
         }
     }
 
+    /// A file read at full speed feeds the interface without the fates told before a lookup settles, nor the pairs'
+    /// provisional states (`InterfaceSink.showsFates`): every row and flow must end as the live feed leaves them.
+    @Test(arguments: captures + ["Fixtures/lab/ndots-external/node-any.pcap", "Fixtures/captures/dns-wiresharkrepo.pcap",
+                                 "Fixtures/lab/both-lost/node.pcapng", "Fixtures/lab/race-10s/pod.pcap"])
+    func rowsFedWithoutTheirFatesEndAsTheLiveFeedLeavesThem(_ capture: String) throws {
+        func load(fates: Bool) throws -> QueryStore {
+            let s = QueryStore()
+            s.rebuild = { _ in nil }
+            var configuration = Pipeline.Configuration()
+            configuration.provisionalPairStates = fates
+            var pipeline = Pipeline(configuration: configuration)
+            let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent(capture).path, input: 0)])
+            var fatesTold = 0
+            let matched: (Transaction) -> Void = { t in
+                fatesTold += 1
+                if fates { s.matched(t) }
+            }
+            while let p = source.next() {
+                pipeline.process(p, onQuery: { s.queryArrived($0, $1, $2) }, onMatched: matched, onTransaction: { s.settled($0) })
+            }
+            pipeline.finish(onQuery: { s.queryArrived($0, $1, $2) }, onMatched: matched, onTransaction: { s.settled($0) })
+            #expect(fatesTold > 0)
+            return s
+        }
+        let live = try load(fates: true), file = try load(fates: false)
+        #expect(file.count == live.count && file.count > 0)
+        for (a, b) in zip(live.entries, file.entries) {
+            let f = a.facts, g = b.facts
+            #expect(a.sequence == b.sequence)
+            #expect(f.status == g.status && f.time == g.time && f.responseTime == g.responseTime, "row \(a.sequence)")
+            #expect(f.rcode == g.rcode && f.id == g.id && f.question == g.question, "row \(a.sequence)")
+            #expect(f.analysis == g.analysis, "row \(a.sequence)")
+            #expect(a.isPending == b.isPending && a.isProblem == b.isProblem && a.isFirstOfPair == b.isFirstOfPair,
+                    "row \(a.sequence)")
+            #expect(a.queryPacket == b.queryPacket && a.responsePacket == b.responsePacket, "row \(a.sequence)")
+            #expect((a.kept == nil) == (b.kept == nil), "row \(a.sequence)")
+            #expect(a.flow.number == b.flow.number && a.flow.key == b.flow.key, "row \(a.sequence)")
+        }
+        #expect(live.flows.map(\.number) == file.flows.map(\.number))
+        #expect(file.answeredPending == 0 && file.unansweredPending == 0 && file.resendsPending == 0)
+        #expect(live.latestTime == file.latestTime)
+    }
+
     /// `f`'s rule, from the transaction itself.
     func isProblem(_ t: Transaction) -> Bool {
         let a = t.analysis
