@@ -26,6 +26,15 @@ public struct Canvas: Sendable {
     public mutating func put(_ x: Int, _ y: Int, _ text: String, _ role: Role = .normal) -> Int {
         guard y >= 0, y < height else { return x }
         var column = x
+        // Most of what is drawn is printable ASCII: a cell a byte, with no grapheme breaking to find the characters.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) {
+            for byte in text.utf8 {
+                guard column < width else { break }
+                if column >= 0 { cells[y * width + column] = Cell(character: Character(Unicode.Scalar(byte)), role: role) }
+                column += 1
+            }
+            return column
+        }
         for ch in text {
             guard column < width else { break }
             if column >= 0 {
