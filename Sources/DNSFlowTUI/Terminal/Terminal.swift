@@ -136,10 +136,17 @@ public final class Terminal {
     /// Paints a canvas (same size as the screen) and refreshes; ncurses sends only what changed.
     public func paint(_ canvas: Canvas) {
         erase()
+        // Each run of one role goes to the terminal as one C string, its cells' UTF-8 put together in one buffer.
+        var text: [CChar] = []
+        text.reserveCapacity(4 * canvas.width + 1)
         for y in 0..<canvas.height {
             var x = 0
             for (role, count) in canvas.roles(row: y) {
-                let text = String((x..<(x + count)).map { canvas.cell($0, y).character })
+                text.removeAll(keepingCapacity: true)
+                for column in x..<(x + count) {
+                    for byte in canvas.cell(column, y).character.utf8 { text.append(CChar(bitPattern: byte)) }
+                }
+                text.append(0)
                 let a = attributes(role)
                 attron(a)
                 mvaddstr(Int32(y), Int32(x), text)
