@@ -47,18 +47,30 @@ public struct QueryFacts: TransactionFacts {
 
     /// `shared`, when given, holds the analysis's findings list, shared by every row with the same findings.
     init(_ t: Transaction, name: InternedName?, shared: PackedAnalysis.Extra? = nil) {
-        packed = PackedAnalysis(t.analysis, shared: shared)
-        time = t.time
-        id = t.id
+        self.init(time: t.time, id: t.id, question: t.question, hasQuery: t.hasQuery, isUnmatchable: t.isUnmatchable,
+                  analysis: t.analysis, name: name, shared: shared)
+        if let rcode = t.responseRCode, let time = t.responseTime { setResponse(rcode: rcode, time: time) }
+    }
+
+    /// A query alone, as it enters matching (no transaction made for it).
+    init(query: ObservedMessage, analysis: Analysis, name: InternedName?, shared: PackedAnalysis.Extra? = nil) {
+        self.init(time: query.timestamp, id: query.message.id, question: query.message.question, hasQuery: true,
+                  isUnmatchable: false, analysis: analysis, name: name, shared: shared)
+    }
+
+    private init(time: Timestamp, id: UInt16, question: DNSQuestion?, hasQuery: Bool, isUnmatchable: Bool,
+                 analysis: Analysis, name: InternedName?, shared: PackedAnalysis.Extra?) {
+        packed = PackedAnalysis(analysis, shared: shared)
+        self.time = time
+        self.id = id
         self.name = name
-        if t.hasQuery { bits |= QueryFacts.hasQueryBit }
-        if t.isUnmatchable { bits |= QueryFacts.unmatchableBit }
-        if let q = t.question {
+        if hasQuery { bits |= QueryFacts.hasQueryBit }
+        if isUnmatchable { bits |= QueryFacts.unmatchableBit }
+        if let q = question {
             bits |= QueryFacts.questionBit
             qtype = q.type.rawValue
             qclass = q.qclass.rawValue
         }
-        if let rcode = t.responseRCode, let time = t.responseTime { setResponse(rcode: rcode, time: time) }
     }
 
     /// No transaction: what a vacant slot of the store's table holds.

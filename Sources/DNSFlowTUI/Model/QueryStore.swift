@@ -382,12 +382,23 @@ public final class QueryStore {
 
     /// A query as it enters matching: shown at once, pending, with what its arrival proved (a re-send's attempt and
     /// gap, its pair and lookup).
+    /// (The row is made from the query itself: a transaction is made only for a query that must be kept whole.)
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage, _ analysis: Analysis = Analysis()) {
         guard slot(sequence: sequence) == nil else { return }
-        var t = Transaction(sequence: sequence, query: query, response: nil)
-        t.analysis = analysis
         if analysis.attempt > 1 { resendsPending += 1 }
-        insert(makeRow(t, isPending: true))
+        let facts = QueryFacts(query: query, analysis: analysis, name: intern(query.message.question?.name),
+                               shared: intern(findings: analysis.findings))
+        let flow = group(flow: analysis.flow, transport: query.transport, client: query.source, server: query.destination)
+        let slot = rows.add(RowRecord(sequence: sequence, facts: facts, flow: flow, isPending: true))
+        if let ref = PacketRef(query.point), rebuild != nil, query.transport == .udp, !query.isReassembled {
+            rows[slot].setQueryPlace(ref)
+            if !keptTransactions.isEmpty { forget(sequence) }
+        } else {
+            var t = Transaction(sequence: sequence, query: query, response: nil)
+            t.analysis = analysis
+            attach(slot, t)
+        }
+        insert(slot)
     }
 
     /// A query whose fate is known before its analysis is final: its response matched (the row shows the answer now),
@@ -462,9 +473,13 @@ public final class QueryStore {
     /// without a number (a query whose question does not decode, a row made outside the pipeline) joins a group of its
     /// 5-tuple's numberless rows, numbered from `FlowGroup.numberlessBase` up (shown `#–`, never matched by `flow:N`).
     private func group(for t: Transaction) -> Int32 {
-        if let number = t.analysis.flow, number > 0 {
+        group(flow: t.analysis.flow, transport: t.transport, client: t.client, server: t.server)
+    }
+
+    private func group(flow: Int?, transport: TransportProtocol, client: Endpoint, server: Endpoint) -> Int32 {
+        if let number = flow, number > 0 {
             if number < slotByFlowNumber.count, slotByFlowNumber[number] >= 0 { return slotByFlowNumber[number] }
-            let tuple = addresses.hold(t.transport, client: t.client, server: t.server)
+            let tuple = addresses.hold(transport, client: client, server: server)
             let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
             flowOrder.append(g)
             if number >= slotByFlowNumber.count {
@@ -473,12 +488,12 @@ public final class QueryStore {
             slotByFlowNumber[number] = g
             return g
         }
-        if let wanted = addresses.tuple(t.transport, client: t.client, server: t.server),
+        if let wanted = addresses.tuple(transport, client: client, server: server),
            let g = numberless.find(hash: wanted.hash, matches: { flowTable[$0].tuple == wanted }) {
             return g
         }
         numberlessFlows += 1
-        let tuple = addresses.hold(t.transport, client: t.client, server: t.server)
+        let tuple = addresses.hold(transport, client: client, server: server)
         let number = FlowGroup.numberlessBase + numberlessFlows
         let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
         flowOrder.append(g)
