@@ -14,6 +14,11 @@ public struct ObservedMessage: Sendable {
     }
     private let storage: Box
 
+    /// The message's id and first question, read where they lie (from another module, a field read through `message`
+    /// copied the whole message first).
+    public var id: UInt16 { storage.message.header.id }
+    public var question: DNSQuestion? { storage.message.question }
+
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
     var heldEstimate: Int { storage.heldEstimate }
 

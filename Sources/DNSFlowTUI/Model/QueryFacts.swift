@@ -54,7 +54,7 @@ public struct QueryFacts: TransactionFacts {
 
     /// A query alone, as it enters matching (no transaction made for it).
     init(query: ObservedMessage, analysis: Analysis, name: InternedName?, shared: PackedAnalysis.Extra? = nil) {
-        self.init(time: query.timestamp, id: query.message.id, question: query.message.question, hasQuery: true,
+        self.init(time: query.timestamp, id: query.id, question: query.question, hasQuery: true,
                   isUnmatchable: false, analysis: analysis, name: name, shared: shared)
     }
 

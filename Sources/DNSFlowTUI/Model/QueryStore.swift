@@ -386,7 +386,7 @@ public final class QueryStore {
     public func queryArrived(_ sequence: Int, _ query: ObservedMessage, _ analysis: Analysis = Analysis()) {
         guard slot(sequence: sequence) == nil else { return }
         if analysis.attempt > 1 { resendsPending += 1 }
-        let facts = QueryFacts(query: query, analysis: analysis, name: intern(query.message.question?.name),
+        let facts = QueryFacts(query: query, analysis: analysis, name: intern(query.question?.name),
                                shared: intern(findings: analysis.findings))
         let flow = group(flow: analysis.flow, transport: query.transport, client: query.source, server: query.destination)
         let slot = rows.add(RowRecord(sequence: sequence, facts: facts, flow: flow, isPending: true))
