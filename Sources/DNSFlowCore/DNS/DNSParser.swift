@@ -15,6 +15,16 @@ public enum DNSParser {
             id: id, flags: DNSHeader.Flags(rawValue: flags),
             questionCount: qd, answerCount: an, authorityCount: ns, additionalCount: ar)
         var message = DNSMessage(header: header, size: bytes.count)
+        read(bytes, from: &c, into: &message, recordsOnDemand: recordsOnDemand)
+        // (Read into by a call of its own: a message the deferred steps touch was copied to be returned.)
+        return message
+    }
+
+    /// The questions and records after the header, into `message`; its first defect in `message.error`.
+    private static func read(_ bytes: [UInt8], from c: inout ByteCursor, into message: inout DNSMessage,
+                             recordsOnDemand: Bool) {
+        let header = message.header
+        let (qd, an, ns, ar) = (header.questionCount, header.answerCount, header.authorityCount, header.additionalCount)
         do throws(DNSParseError) {
             if qd > 0 {
                 message.question = try readQuestion(from: &c)
@@ -43,7 +53,6 @@ public enum DNSParser {
         } catch {
             if message.error == nil { message.error = error }
         }
-        return message
     }
 
     /// Whether two parses of a message hold the same (one with its records read, one with them on demand, say).
