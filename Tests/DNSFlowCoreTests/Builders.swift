@@ -1,3 +1,4 @@
+import Testing
 @testable import DNSFlowCore
 
 /// Wire-format builders for tests: DNS messages, and the headers that carry them.
@@ -66,6 +67,20 @@ func decodePackets(_ packets: [CapturedPacket], configuration: PacketDecoder.Con
     var payloads: [DNSPayload] = []
     var diagnostics: [Diagnostic] = []
     for p in packets { decoder.decode(p, emit: { payloads.append($0) }, diagnose: { diagnostics.append($0) }) }
+    // The pipeline's way (the lists handed over whole) must yield the same, packet by packet.
+    var lists = PacketDecoder(configuration: configuration)
+    var listed: [DNSPayload] = [], listedDiagnostics: [Diagnostic] = []
+    var some: [DNSPayload] = [], someDiagnostics: [Diagnostic] = [], someConnections: [ConnectionEvent] = []
+    for p in packets {
+        lists.decode(p, payloads: &some, diagnostics: &someDiagnostics, connections: &someConnections)
+        listed += some
+        listedDiagnostics += someDiagnostics
+    }
+    #expect(listed.map(\.bytes) == payloads.map(\.bytes))
+    #expect(listed.map(\.point) == payloads.map(\.point) && listed.map(\.timestamp) == payloads.map(\.timestamp))
+    #expect(listed.map(\.source) == payloads.map(\.source) && listed.map(\.destination) == payloads.map(\.destination))
+    #expect(listed.map(\.isReassembled) == payloads.map(\.isReassembled) && listed.map(\.isCutShort) == payloads.map(\.isCutShort))
+    #expect(listedDiagnostics.map(\.reason) == diagnostics.map(\.reason) && listedDiagnostics.map(\.point) == diagnostics.map(\.point))
     decoder.finish(emit: { payloads.append($0) })
     return (payloads, diagnostics, decoder.stats)
 }

@@ -46,7 +46,26 @@ public struct PacketDecoder {
     ) {
         // Handed on once the packet is decoded: the layers below collect into lists kept between packets, where
         // passing the three closures down (held in the context, so made escaping) boxed each of them per packet.
-        defer { handOn(emit: emit, diagnose: diagnose, connect: connect) }
+        collect(packet)
+        handOn(emit: emit, diagnose: diagnose, connect: connect)
+    }
+
+    /// Decodes one captured packet as `decode(_:emit:diagnose:connect:)` does, and hands over the lists of what it
+    /// yielded whole: `payloads`, `diagnostics` and `connections` are emptied and given what the packet yielded (the
+    /// lists they held are kept for the next packet). Nothing is copied on the way.
+    public mutating func decode(_ packet: CapturedPacket, payloads: inout [DNSPayload], diagnostics: inout [Diagnostic],
+                                connections: inout [ConnectionEvent]) {
+        collect(packet)
+        payloads.removeAll(keepingCapacity: true)
+        diagnostics.removeAll(keepingCapacity: true)
+        connections.removeAll(keepingCapacity: true)
+        swap(&payloads, &found.payloads)
+        swap(&diagnostics, &found.diagnostics)
+        swap(&connections, &found.connections)
+    }
+
+    /// Decodes one captured packet into `found`.
+    private mutating func collect(_ packet: CapturedPacket) {
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }

@@ -307,12 +307,11 @@ public struct DecodingStage: @unchecked Sendable {
         scratch = []
         var diagnostics: [Diagnostic] = []
         var connections: [ConnectionEvent] = []
-        decoder.decode(packet, emit: { payloads.append($0) }, diagnose: { diagnostics.append($0) },
-                       connect: { connections.append($0) })
+        decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
         var parsed: [ParsedPayload] = []
         if !payloads.isEmpty {
             parsed.reserveCapacity(payloads.count)
-            for p in payloads { parsed.append(parse(p)) }
+            for i in payloads.indices { parsed.append(parse(payloads[i])) }
             payloads.removeAll(keepingCapacity: true)
         }
         scratch = payloads
