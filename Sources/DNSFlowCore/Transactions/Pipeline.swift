@@ -114,9 +114,13 @@ public struct Pipeline {
     ) {
         note(decoded.packet, decoded.diagnostics)
         for e in decoded.connections { analyzer.connection(e) }
-        // By index: each payload is lent to `handle`, not copied out of the packet.
-        for i in decoded.parsed.indices {
-            handle(decoded.parsed[i], onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        // Each payload read by `handle` where it lies in the packet's list: lent as a value, it was copied first (the
+        // compiler cannot tell that nothing `handle` calls changes the list).
+        decoded.parsed.withUnsafeBufferPointer { parsed in
+            for i in parsed.indices {
+                handle(parsed.baseAddress! + i, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
+                       onTransaction: onTransaction)
+            }
         }
     }
 
@@ -156,8 +160,8 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        for parsed in front.finish() {
-            handle(parsed, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
+        for var parsed in front.finish() {
+            handle(&parsed, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
         var settled: [Transaction] = []
         matcher.finish { settled.append($0) }
@@ -170,32 +174,34 @@ public struct Pipeline {
     }
 
     private mutating func handle(
-        _ parsed: ParsedPayload, onMessage: (ObservedMessage) -> Void, onQuery: (Int, ObservedMessage, Analysis) -> Void,
-        onMatched: (Transaction) -> Void, onTransaction: (Transaction) -> Void
+        _ parsed: UnsafePointer<ParsedPayload>, onMessage: (ObservedMessage) -> Void,
+        onQuery: (Int, ObservedMessage, Analysis) -> Void, onMatched: (Transaction) -> Void,
+        onTransaction: (Transaction) -> Void
     ) {
-        let payload = parsed.payload
-        guard let box = parsed.message else {
-            let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
-            countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header", payload)
+        let payload = parsed.pointer(to: \.payload)!
+        guard let box = parsed.pointee.message else {
+            let kind: Diagnostic.Kind = payload.pointee.isCutShort ? .cutShort : .dns(.truncatedHeader)
+            countMalformed(kind, "DNS message of \(payload.pointee.bytes.count) octets has no complete header", payload.pointee)
             return
         }
         if let error = box.message.error {
             // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
-            let cut = payload.isCutShort && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
+            let cut = payload.pointee.isCutShort
+                && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
             let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
-            countMalformed(kind, error.reason, payload)
+            countMalformed(kind, error.reason, payload.pointee)
         }
         if box.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
-        lastTimestamp = max(lastTimestamp, payload.timestamp)
+        lastTimestamp = max(lastTimestamp, payload.pointee.timestamp)
         var observed = ObservedMessage(
-            timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
-            destination: payload.destination, point: payload.point, box: box)
-        observed.isReassembled = payload.isReassembled
+            timestamp: payload.pointee.timestamp, transport: payload.pointee.transport, source: payload.pointee.source,
+            destination: payload.pointee.destination, point: payload.pointee.point, box: box)
+        observed.isReassembled = payload.pointee.isReassembled
         onMessage(observed)
         var settled = scratchSettled
         scratchSettled = []
-        sighted.forget(below: parsed.oldestSighted)
-        switch parsed.sighting {
+        sighted.forget(below: parsed.pointee.oldestSighted)
+        switch parsed.pointee.sighting {
         case .unmatchable:
             // Without its question a message cannot be matched; it is shown as malformed in its place.
             matcher.addUnmatchable(observed) { settled.append($0) }
