@@ -173,9 +173,10 @@ struct Analyzer {
     /// `shown` sees every transaction once, at once, with what is known so far (a query with its arrival's analysis;
     /// an orphan or a malformed message as it is), before `emit` has it final.
     mutating func settled(_ t: consuming Transaction, shown: (Transaction) -> Void = { _ in }, emit: (Transaction) -> Void) {
-        if let r = t.response { lastTime = max(lastTime, r.timestamp) }
+        // (The messages' fields read where they lie: `t.response` and `t.query` are copies of the whole message.)
+        if let time = t.responseTime { lastTime = max(lastTime, time) }
         let lastSighting = lastSightings.isEmpty ? nil : lastSightings.removeValue(forKey: t.sequence)
-        guard t.query != nil, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
+        guard t.hasQuery, !t.isUnmatchable, var a = annotations.removeValue(forKey: t.sequence) else {
             if let r = t.response {
                 let socket = FlowKey(transport: r.transport, client: r.destination, server: r.source)
                 if let flow = flows.sighted(socket, at: r.timestamp) { t.analysis.flow = flow }
@@ -186,10 +187,10 @@ struct Analyzer {
             return
         }
         let socket = FlowKey(transport: t.transport, client: t.client, server: t.server)
-        if let r = t.response {
+        if let responseTime = t.responseTime {
             a.responseSightings = 1
             attempts.answered(t.sequence, chain: a.chain, client: t.client.address, question: t.question)
-            flows.answered(socket, response: r.timestamp, latency: t.latencyNanoseconds)
+            flows.answered(socket, response: responseTime, latency: t.latencyNanoseconds)
         } else {
             flows.unanswered(socket)
             if let point = lastSighting { a.lastSeen = Analysis.Place(point) }
@@ -210,7 +211,7 @@ struct Analyzer {
         }
         heldBytes += t.heldBytes
         held[t.sequence] = t
-        if let l = a.lookup { lookups.settled(l, answer: t.response) }
+        if let l = a.lookup { lookups.settled(l, answer: t.responseTime.map { ($0, t.responseHeader!.isTruncated, t.isPositive) }) }
         if lookups.isBeyondBound { limitOpenLookups(emit: emit) }
         if heldBytes > configuration.maxHeldBytes { limitHeldBytes(emit: emit) }
     }

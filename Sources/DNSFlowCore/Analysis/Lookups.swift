@@ -52,15 +52,15 @@ struct Lookups {
             longestRetryGap = max(longestRetryGap, retryGap)
         }
 
-        mutating func settled(answer r: ObservedMessage?) {
+        mutating func settled(answer r: Answer?) {
             settled += 1
             guard let r else { return }
-            lastActivity = max(lastActivity, r.timestamp)
-            end = max(end, r.timestamp)
-            lastAnswer = max(lastAnswer ?? r.timestamp, r.timestamp)
-            if r.message.header.isTruncated {
+            lastActivity = max(lastActivity, r.time)
+            end = max(end, r.time)
+            lastAnswer = max(lastAnswer ?? r.time, r.time)
+            if r.isTruncated {
                 wasTruncated = true
-            } else if r.message.rcode == .noError, r.message.answersRead > 0 {
+            } else if r.isPositive {
                 hasPositive = true
             }
         }
@@ -192,7 +192,11 @@ struct Lookups {
         lookups.update(id) { $0.pairs.append(pid) }
     }
 
-    mutating func settled(_ id: Int, answer: ObservedMessage?) {
+    /// What a lookup takes from an answer: its time, whether it was cut short (TC), and whether it was positive (NOERROR
+    /// with an answer record).
+    typealias Answer = (time: Timestamp, isTruncated: Bool, isPositive: Bool)
+
+    mutating func settled(_ id: Int, answer: Answer?) {
         lookups.update(id) { $0.settled(answer: answer) }
     }
 

@@ -10,7 +10,7 @@ public struct SummarySink: EvidenceSink {
 
     public mutating func settled(_ t: Transaction) {
         let a = t.analysis
-        if t.query != nil, !t.isUnmatchable {
+        if t.hasQuery, !t.isUnmatchable {
             if a.isResend { summary.resends += 1 }
             if a.link == .question { summary.resendsWithNewID += 1 }
             if a.link == .fanOut { summary.fanOutCopies += 1 }
@@ -51,7 +51,7 @@ public struct SummarySink: EvidenceSink {
         case .orphanResponse: summary.orphanResponses += 1
         case .malformed:
             summary.unmatchable += 1
-            if t.query != nil { summary.unmatchableQueries += 1 }
+            if t.hasQuery { summary.unmatchableQueries += 1 }
         }
     }
 }
