@@ -78,11 +78,12 @@ public struct Transaction: Sendable {
         /// `Transaction.heldBytes`, kept up to date when a message is set (it is read at every step of matching).
         @exclusivity(unchecked) var heldBytes = 0
 
-        init(sequence: Int, query: ObservedMessage?, response: ObservedMessage?) {
+        init(sequence: Int, query: consuming ObservedMessage?, response: consuming ObservedMessage?) {
+            // (Estimated first, so that the messages are moved in, not copied.)
+            heldBytes = Fields.estimate(query, response)
             self.sequence = sequence
             self.query = query
             self.response = response
-            heldBytes = Fields.estimate(query, response)
         }
 
         func copy() -> Fields {
