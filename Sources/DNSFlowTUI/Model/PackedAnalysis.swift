@@ -67,8 +67,19 @@ struct PackedAnalysis {
         lookupNanosecondsValue = a.lookupNanoseconds ?? .min
         var bits: UInt8 = a.isProbableRetry ? 1 : 0
         if let s = a.sameSocket { bits |= s ? 2 : 4 }
-        if let p = a.pairState, let i = PackedAnalysis.pairStates.firstIndex(of: p) { bits |= UInt8(i + 1) << 3 }
+        if let p = a.pairState { bits |= PackedAnalysis.number(p) << 3 }
         self.bits = bits
+    }
+
+    /// A pair state's place in `pairStates`, plus one.
+    private static func number(_ p: Analysis.PairState) -> UInt8 {
+        switch p {
+        case .ok: 1
+        case .retried: 2
+        case .partial: 3
+        case .failed: 4
+        case .single: 5
+        }
     }
 
     @inline(__always) private var whole: Analysis? { extra?.whole }

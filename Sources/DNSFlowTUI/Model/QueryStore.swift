@@ -18,15 +18,15 @@ public final class QueryStore {
     /// evicted).
     @exclusivity(unchecked) private var slotByFlowNumber: [Int32] = []
     /// The groups of rows without a flow number, by 5-tuple and by their own numbers; and how many there have been.
-    private var numberless = SlotIndex()
-    private var numberlessByNumber: [Int: Int32] = [:]
-    private var numberlessFlows = 0
+    @exclusivity(unchecked) private var numberless = SlotIndex()
+    @exclusivity(unchecked) private var numberlessByNumber: [Int: Int32] = [:]
+    @exclusivity(unchecked) private var numberlessFlows = 0
     /// The flows' addresses, each once.
-    private var addresses = AddressTable()
+    @exclusivity(unchecked) private var addresses = AddressTable()
     /// Distinct addresses the flows hold (for tests).
     var addressesHeld: Int { addresses.count }
     /// Flow statistics computed (for the flows on screen, or sorted by), until the flow changes.
-    private var statsCache: [Int32: FlowGroup.Stats] = [:]
+    @exclusivity(unchecked) private var statsCache: [Int32: FlowGroup.Stats] = [:]
     public let maxEntries: Int
     public private(set) var evicted = 0
     /// Every row at or before this sequence that is not here was evicted: its late news (an answer, the query settling
@@ -48,7 +48,7 @@ public final class QueryStore {
 
     /// Decodes a row's packets again into its whole transaction (both messages). Set by whoever holds the packets;
     /// without it, or for what it cannot decode (TCP), rows keep their transactions.
-    public var rebuild: ((Entry) -> Transaction?)? = nil
+    @exclusivity(unchecked) public var rebuild: ((Entry) -> Transaction?)? = nil
     /// Transactions kept whole, by sequence: the rows that cannot be decoded again from their packets (TCP, IP
     /// fragments: rare). Bounded in octets, not only by the rows: beyond `maxKeptBytes` the oldest are let go, and
     /// their rows keep their facts (what the list, the flows and the findings show) without the messages' records.
@@ -62,7 +62,7 @@ public final class QueryStore {
     public private(set) var keptDropped = 0
     /// One `InternedName` per distinct name among the rows. Names whose rows are all evicted are let go now and then
     /// (`pruneNames`): under `--max-queries`, a long capture would otherwise keep every name it ever saw.
-    private var names = NameTable()
+    @exclusivity(unchecked) private var names = NameTable()
     private var nextNamePrune = 4_096
     /// Distinct names held (for tests).
     var internedNames: Int { names.count }
@@ -290,7 +290,7 @@ public final class QueryStore {
     }
 
     /// One list per distinct set of findings (most rows have none; the others share a handful of lists).
-    private var findingLists: [[String]: PackedAnalysis.Extra] = [:]
+    @exclusivity(unchecked) private var findingLists: [[String]: PackedAnalysis.Extra] = [:]
 
     private func intern(findings: [String]) -> PackedAnalysis.Extra? {
         if findings.isEmpty { return nil }
