@@ -18,7 +18,9 @@ public final class DecodeAhead: @unchecked Sendable {
     }
 
     private let source: MergedSource
-    private var reader: DecodingStage
+    /// The decoding thread's own (read elsewhere only once it is done): not checked for overlapping access at run time,
+    /// as `decoded` below, touched for every packet.
+    @exclusivity(unchecked) private var reader: DecodingStage
     private let limit: Int?
     private let batchSize: Int
     private let batchBytes: Int
@@ -106,7 +108,7 @@ public final class DecodeAhead: @unchecked Sendable {
     /// `stop` and taking what was left).
     public var stage: DecodingStage { reader }
 
-    private var decoded = 0
+    @exclusivity(unchecked) private var decoded = 0
 
     /// Reads and decodes up to `batchSize` packets or `batchBytes` octets; true when the input (or the limit) is reached.
     private func readBatch() -> (Batch, Bool) {

@@ -5,30 +5,32 @@ import Glibc
 #endif
 
 /// One open libpcap handle (file, stdin or interface), closed when released.
+/// Read by one thread at a time (the one reading its packets, or the one writing them out): the fields touched for each
+/// packet are not checked for overlapping access at run time (`@exclusivity(unchecked)`).
 public final class PcapHandle {
     public let name: String
     public let input: Int
     public let isLive: Bool
     let handle: OpaquePointer
     public let linkType: LinkType
-    private var frame = 0
+    @exclusivity(unchecked) private var frame = 0
     /// Sub-second digits: 6 until a timestamp shows sub-microsecond content.
-    private var digits: UInt8 = 6
+    @exclusivity(unchecked) private var digits: UInt8 = 6
     /// Set when reading stopped on an error (a file cut off mid-record).
     public private(set) var readError: String?
     /// A regular file's stream, whose position before each read is the record's offset (`CapturePoint.fileOffset`),
     /// so that rows need not keep their packets: `SavefileReader` reads them again. Nil for pipes and interfaces.
     private let seekableFile: UnsafeMutablePointer<FILE>?
     /// Record offsets by arithmetic instead of `ftello` (a system call per packet: about 4 % of the reading thread).
-    private var offsets: RecordOffsets?
+    @exclusivity(unchecked) private var offsets: RecordOffsets?
     /// pcapng: each packet's interface (a capture point of its own).
-    private var pcapngInterfaces: PcapngInterfaces?
+    @exclusivity(unchecked) private var pcapngInterfaces: PcapngInterfaces?
     /// A pcapng file that describes more than one interface before its first packet: dumpcap writes each
     /// interface's packets as it gets them, so the file is in time order within an interface but not across them
     /// (`MergedSource` puts them back in order).
-    public private(set) var hasSeveralInterfaces = false
+    @exclusivity(unchecked) public private(set) var hasSeveralInterfaces = false
     /// Packets whose time was outside what dnsflow represents, read as the nearest end of it (`Timestamp`).
-    public private(set) var clampedTimestamps = 0
+    @exclusivity(unchecked) public private(set) var clampedTimestamps = 0
 
     init(name: String, input: Int, isLive: Bool, handle: OpaquePointer) {
         self.name = name
@@ -160,7 +162,7 @@ public final class PcapHandle {
         }
     }
 
-    private var fileFilter: bpf_program?
+    @exclusivity(unchecked) private var fileFilter: bpf_program?
 
     public enum ReadResult {
         case packet(CapturedPacket)
