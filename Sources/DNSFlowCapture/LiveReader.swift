@@ -37,8 +37,9 @@ public final class LiveReader: @unchecked Sendable {
     /// (Set once: `decoding` itself is the reader thread's while it runs, and reading it from another thread raced with
     /// its changes.)
     public let decodes: Bool
-    /// The first stage, run on the reader's thread while it runs; the consumer's after `stop` (or the end).
-    private var decoding: DecodingStage?
+    /// The first stage, run on the reader's thread while it runs; the consumer's after `stop` (or the end). Touched for
+    /// every packet by one thread at a time: not checked for overlapping access at run time.
+    @exclusivity(unchecked) private var decoding: DecodingStage?
     private let limit: Int?
 
     private let monitor = Monitor()
