@@ -281,7 +281,7 @@ struct Analyzer {
         return (seq, lookup)
     }
 
-    private func isComplete(_ id: Int, now: Timestamp) -> Bool {
+    private mutating func isComplete(_ id: Int, now: Timestamp) -> Bool {
         lookups.isComplete(id, now: now, attempts: attempts, pairs: pairs)
     }
 

@@ -231,9 +231,10 @@ struct Lookups {
     }
 
     /// Whether the lookup is complete at `now` (the evidence rule above).
-    func isComplete(_ id: Int, now: Timestamp, attempts: Attempts, pairs: Pairs) -> Bool {
-        // Read where it lies: checked at every answer and every second for every open lookup.
-        lookups.read(id) { r in
+    mutating func isComplete(_ id: Int, now: Timestamp, attempts: Attempts, pairs: Pairs) -> Bool {
+        // Read where it lies (lent: `read` copies it): checked at every answer and every second for every open lookup.
+        let configuration = configuration
+        return lookups.lend(id) { r in
             guard r.settled == r.members.count else { return false }
             let quiet = now.nanoseconds(since: r.lastActivity)
             if quiet > configuration.horizon { return true }

@@ -98,12 +98,23 @@ public struct SequenceMap<Value> {
         return true
     }
 
-    /// Reads a value where it lies (no copy of it, nor of what it refers to).
+    /// Reads a value (a copy of it: the table lends its values only to a caller that may change them, `lend`).
     @inline(__always)
     public func read<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? {
         guard let i = storage.index(forKey: SequenceKey(key)) else { return nil }
         return body(storage.values[i])
     }
+
+    /// Reads a value where it lies, for a caller that may change the map (`read` copies the value out first, and
+    /// destroys the copy after).
+    @inline(__always)
+    public mutating func lend<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? {
+        guard let i = storage.index(forKey: SequenceKey(key)) else { return nil }
+        return withValue(&storage.values[i], body)
+    }
+
+    @inline(__always)
+    private func withValue<T>(_ value: inout Value, _ body: (borrowing Value) -> T) -> T { body(value) }
 }
 
 extension SequenceMap: Sendable where Value: Sendable {}
