@@ -144,17 +144,24 @@ public struct TransactionMatcher {
     /// One hash lookup in the common case (one query per key).
     private mutating func takeMatchingQuery(for key: QueryKey, at time: Timestamp) -> Int? {
         guard let i = open.index(forKey: key) else { return nil }
-        // Read through one copy of the list (each `open.values[i]` copies the whole list out of the table).
-        let list = open.values[i]
-        // Newest first: the latest send at or before the response, within the window.
+        // The list read where it lies (`open.values[i]` read as a value copies the whole list out of the table).
+        guard let (j, seq, count) = Self.latestSend(in: &open.values[i], waiting: waiting, at: time,
+                                                    window: configuration.windowSeconds) else { return nil }
+        // The key's last open query (most keys have one): the key goes.
+        if count == 1 { open.remove(at: i) } else { open.values[i].remove(at: j) }
+        return seq
+    }
+
+    /// Newest first: the latest send in `list` at or before `time` still waiting, if within the window (its place in
+    /// the list, its sequence, and the list's length).
+    private static func latestSend(in list: inout InlineList<(sequence: Int, time: Timestamp)>, waiting: SequenceMap<Transaction>,
+                                   at time: Timestamp, window: Int64) -> (Int, Int, Int)? {
         var j = list.count - 1
         while j >= 0 {
             let (seq, sent) = list[j]
             if waiting.contains(seq), sent <= time {
-                guard time.seconds - sent.seconds <= configuration.windowSeconds else { return nil }
-                // The key's last open query (most keys have one): the key goes.
-                if list.count == 1 { open.remove(at: i) } else { open.values[i].remove(at: j) }
-                return seq
+                guard time.seconds - sent.seconds <= window else { return nil }
+                return (j, seq, list.count)
             }
             j -= 1
         }
