@@ -56,9 +56,10 @@ public struct PacketDecoder {
     public mutating func decode(_ packet: CapturedPacket, payloads: inout [DNSPayload], diagnostics: inout [Diagnostic],
                                 connections: inout [ConnectionEvent]) {
         collect(packet)
-        payloads.removeAll(keepingCapacity: true)
-        diagnostics.removeAll(keepingCapacity: true)
-        connections.removeAll(keepingCapacity: true)
+        // (Emptied only when not empty: emptying an empty list is a call each time.)
+        if !payloads.isEmpty { payloads.removeAll(keepingCapacity: true) }
+        if !diagnostics.isEmpty { diagnostics.removeAll(keepingCapacity: true) }
+        if !connections.isEmpty { connections.removeAll(keepingCapacity: true) }
         swap(&payloads, &found.payloads)
         swap(&diagnostics, &found.diagnostics)
         swap(&connections, &found.connections)

@@ -247,12 +247,15 @@ public struct Pipeline {
             analyzer.settled(consume t, shown: onMatched) { released.append($0) }
             analyzer.touch(sequence)
         }
-        settled.removeAll(keepingCapacity: true)
+        // (Emptied only when not empty: most messages settle nothing, and emptying an empty list is a call each time.)
+        if !settled.isEmpty { settled.removeAll(keepingCapacity: true) }
         scratchSettled = settled
         analyzer.release(now: lastTimestamp) { released.append($0) }
-        for t in released { settle(t, onTransaction) }
-        if configuration.handsBackSpent { spent.append(contentsOf: released) }
-        released.removeAll(keepingCapacity: true)
+        if !released.isEmpty {
+            for t in released { settle(t, onTransaction) }
+            if configuration.handsBackSpent { spent.append(contentsOf: released) }
+            released.removeAll(keepingCapacity: true)
+        }
         scratchReleased = released
     }
 
