@@ -218,7 +218,8 @@ struct Attempts {
               now.nanoseconds(since: questionOrder[questionHead].time) > retryWindow
                 || questionOrder.count - questionHead > maxQuestions {
             let (key, time) = questionOrder[questionHead]
-            if lastQuestion[key]?.time == time { lastQuestion[key] = nil }
+            // (One lookup of the key, not one to read and another to remove.)
+            if let i = lastQuestion.index(forKey: key), lastQuestion.values[i].time == time { lastQuestion.remove(at: i) }
             questionHead += 1
         }
         questionOrder.dropConsumed(head: &questionHead)

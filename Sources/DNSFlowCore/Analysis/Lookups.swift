@@ -248,9 +248,9 @@ struct Lookups {
 
     /// Takes the lookup out, to finalise it: when all its queries settled, or in any case with `force`.
     mutating func take(_ id: Int, force: Bool) -> Lookup? {
-        guard let r = lookups[id], force || r.settled == r.members.count else { return nil }
-        lookups[id] = nil
-        return r
+        // (Asked where it lies, then moved out: not copied out, then looked up again to be removed.)
+        guard force || lookups.lend(id, { $0.settled == $0.members.count }) == true else { return nil }
+        return lookups.removeValue(forKey: id)
     }
 
     /// Drops the finalised lookups from the clients' open lists (and clients left with none).
