@@ -109,12 +109,10 @@ public struct SequenceMap<Value> {
     /// destroys the copy after).
     @inline(__always)
     public mutating func lend<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? {
-        guard let i = storage.index(forKey: SequenceKey(key)) else { return nil }
-        return withValue(&storage.values[i], body)
+        var result: T?
+        update(key) { result = body($0) }
+        return result
     }
-
-    @inline(__always)
-    private func withValue<T>(_ value: inout Value, _ body: (borrowing Value) -> T) -> T { body(value) }
 }
 
 extension SequenceMap: Sendable where Value: Sendable {}

@@ -371,7 +371,12 @@ public final class QueryStore {
     /// One UDP datagram per message: a message out of IP fragments or a TCP stream is more than one packet can give
     /// back, so its transaction is kept (rare).
     private static func rebuildable(_ t: Transaction, rebuild: Bool) -> Bool {
-        rebuild && t.transport == .udp && !t.isUnmatchable && !t.isReassembled
+        rebuildable(t.transport, isUnmatchable: t.isUnmatchable, isReassembled: t.isReassembled, rebuild: rebuild)
+    }
+
+    private static func rebuildable(_ transport: TransportProtocol, isUnmatchable: Bool, isReassembled: Bool,
+                                    rebuild: Bool) -> Bool {
+        rebuild && transport == .udp && !isUnmatchable && !isReassembled
     }
 
     private func makeRow(_ t: Transaction, isPending: Bool) -> Int32 {
@@ -390,7 +395,8 @@ public final class QueryStore {
                                shared: intern(findings: analysis.findings))
         let flow = group(flow: analysis.flow, transport: query.transport, client: query.source, server: query.destination)
         let slot = rows.add(RowRecord(sequence: sequence, facts: facts, flow: flow, isPending: true))
-        if let ref = PacketRef(query.point), rebuild != nil, query.transport == .udp, !query.isReassembled {
+        if let ref = PacketRef(query.point),
+           QueryStore.rebuildable(query.transport, isUnmatchable: false, isReassembled: query.isReassembled, rebuild: rebuild != nil) {
             rows[slot].setQueryPlace(ref)
             if !keptTransactions.isEmpty { forget(sequence) }
         } else {
