@@ -17,7 +17,7 @@
 # One line per mode on stdout:
 #   flood-check: 200000 pkt/s for 10 s: sent N, captured M, kernel drops K (ui), dnsflow cpu C%, caught up after S s
 # Exit status: 0 no drops (or --report-only), 1 drops, 2 the check itself failed.
-# OUTPUT_DIR (default: a new directory under /tmp) keeps screens, stderr, the summary and per-second CPU samples.
+# OUTPUT_DIR (default: a new directory under /tmp) keeps screens, stderr, the summary and per-second CPU and memory samples.
 set -euo pipefail
 if [[ -z ${DNSFLOW_SIGNALS_RESET:-} ]]; then
   export DNSFLOW_SIGNALS_RESET=1
@@ -63,7 +63,7 @@ tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Busy and total jiffies of the whole machine (all cores), to see what else was running.
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
-# Per-second CPU% of PID into FILE until it exits (or is killed).
+# Per-second CPU% and resident memory of PID into FILE until it exits (or is killed).
 sample_cpu() {
   local pid=$1 file=$2 last now
   last=$(cpu_ticks "$pid")
@@ -71,7 +71,7 @@ sample_cpu() {
     sleep 1
     now=$(cpu_ticks "$pid")
     kill -0 "$pid" 2>/dev/null || break
-    echo "$(date +%T) $(( (now - last) * 100 / tck ))%" >>"$file"
+    echo "$(date +%T) $(( (now - last) * 100 / tck ))% $(awk '/VmRSS/{printf "%d MiB", $2/1024}' "/proc/$pid/status" 2>/dev/null)" >>"$file"
     last=$now
   done
 }
