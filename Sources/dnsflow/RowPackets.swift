@@ -6,24 +6,111 @@ import DNSFlowTUI
 /// decode again). A capture file that can be read again by offset keeps nothing in memory: the packet is read back
 /// from the file when asked for. Other inputs (live, a pipe) keep the bytes, bounded in packets and in octets
 /// (`maxBytes`, with each packet's bookkeeping): the oldest go first.
+///
+/// Kept packets are kept per input in arrival order (an input's frames come in order), their octets copied into
+/// chunks of a megabyte: keeping one is a copy and an append, finding one a search by frame from the oldest (the rows
+/// let go, and their packets with them, are the oldest), and the oldest go a chunk at a time. The capture's own
+/// buffers stay the reading thread's to free.
 final class PacketStore {
-    private struct Key: Hashable {
-        var input: Int
-        var frame: Int
+    /// One input's kept packets, oldest first, frames increasing.
+    private struct Kept {
+        struct Entry {
+            var frame: Int
+            var fileOffset: Int64
+            var timestamp: Timestamp
+            var originalLength: Int
+            var linkType: LinkType
+            var interfaceIndex: UInt32?
+            /// Its octets: `length` of them from `offset` in chunk number `chunk`.
+            var chunk: Int
+            var offset: Int32
+            var length: Int32
+            /// Order of keeping across inputs: the oldest goes first.
+            var arrival: Int
+            /// Let go with its row: its place stays until the oldest reach it.
+            var removed = false
+        }
+        var entries: [Entry] = []
+        var head = 0
+        /// Chunk number n is `chunks[n - droppedChunks]`.
+        var chunks: [[UInt8]] = []
+        var droppedChunks = 0
 
-        func _rawHashValue(seed: Int) -> Int {
-            FastHash.mix(FastHash.fold(UInt64(UInt(bitPattern: input)), UInt64(UInt(bitPattern: frame))), seed: seed)
+        var isEmpty: Bool { head == entries.count }
+
+        /// The index of `frame` among the entries, searched from the oldest (doubling, then halving).
+        func index(of frame: Int) -> Int? {
+            let i = firstIndex(notBefore: frame)
+            return i < entries.count && entries[i].frame == frame ? i : nil
+        }
+
+        /// The first entry whose frame is `frame` or later (`entries.count` if none).
+        func firstIndex(notBefore frame: Int) -> Int {
+            var lo = head, hi = entries.count, step = 1
+            while true {
+                let probe = lo + step - 1
+                if probe >= entries.count { break }
+                if entries[probe].frame >= frame { hi = probe; break }
+                lo = probe + 1
+                step *= 2
+            }
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if entries[mid].frame < frame { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+
+        func packet(at i: Int, input: Int) -> CapturedPacket {
+            let e = entries[i]
+            let c = chunks[e.chunk - droppedChunks]
+            let data = Array(c[Int(e.offset) ..< Int(e.offset) + Int(e.length)])
+            return CapturedPacket(timestamp: e.timestamp, linkType: e.linkType, data: data, originalLength: e.originalLength,
+                                  point: CapturePoint(input: input, frame: e.frame, interfaceIndex: e.interfaceIndex,
+                                                      fileOffset: e.fileOffset))
+        }
+
+        /// Copies `data` to the newest chunk (a new one when it does not fit); where it went.
+        mutating func store(_ data: [UInt8]) -> (chunk: Int, offset: Int32) {
+            if chunks.isEmpty || chunks[chunks.count - 1].count + data.count > chunks[chunks.count - 1].capacity {
+                var c: [UInt8] = []
+                c.reserveCapacity(max(PacketStore.chunkSize, data.count))
+                chunks.append(c)
+            }
+            let last = chunks.count - 1
+            let offset = chunks[last].count
+            chunks[last].append(contentsOf: data)
+            return (droppedChunks + last, Int32(offset))
+        }
+
+        /// Lets go of what lies before the oldest entry: entries passed, and chunks older than its (all of them when
+        /// none is left).
+        mutating func dropPassed() {
+            entries.dropConsumed(head: &head)
+            let keepFrom = isEmpty ? droppedChunks + chunks.count : entries[head].chunk
+            let n = keepFrom - droppedChunks
+            guard n > 0 else { return }
+            chunks.removeFirst(n)
+            droppedChunks += n
         }
     }
 
-    private var packets: [Key: CapturedPacket] = [:]
-    private var order: [Key] = []
-    private var head = 0
+    private static let chunkSize = 1 << 20
+    /// Entries out of frame order (merged streams with times out of order) are put in place when this close to the
+    /// newest; an older one is not kept.
+    private static let reorderWindow = 1024
+
+    private var kept: [Kept] = []
+    /// Entries held (let go or not: their octets stay until the oldest reach them).
+    private var count = 0
+    private var arrivals = 0
     let capacity: Int
     let maxBytes: Int
-    /// What the kept packets take: their octets and about 192 octets of bookkeeping each.
+    /// What the held entries take: their octets and their bookkeeping.
     private(set) var heldBytes = 0
-    private static func weight(_ p: CapturedPacket) -> Int { p.data.count + 192 }
+    /// Chunks of octets held, all inputs.
+    var chunksHeld: Int { kept.reduce(0) { $0 + $1.chunks.count } }
+    private static func weight(_ length: Int) -> Int { length + MemoryLayout<Kept.Entry>.stride }
     /// Per input: its file, read again by offset (nil: the bytes are kept).
     private let readers: [SavefileReader?]
     private let linkTypes: [LinkType]
@@ -47,23 +134,64 @@ final class PacketStore {
     }
 
     func keep(_ p: CapturedPacket) {
-        if reader(p.point) != nil { return }
-        let key = Key(input: p.point.input, frame: p.point.frame)
-        if let old = packets.updateValue(p, forKey: key) {
-            heldBytes += PacketStore.weight(p) - PacketStore.weight(old)
-            return
+        let input = p.point.input
+        guard input >= 0, reader(p.point) == nil else { return }
+        while kept.count <= input { kept.append(Kept()) }
+        var at = kept[input].entries.count
+        if !kept[input].isEmpty, let newest = kept[input].entries.last, newest.frame >= p.point.frame {
+            // Kept again (the same frame): the newer replaces it. Earlier than the newest: put in place if near.
+            if newest.frame == p.point.frame {
+                heldBytes -= PacketStore.weight(Int(newest.length))
+                count -= 1
+                kept[input].entries.removeLast()
+                at -= 1
+            } else {
+                at = kept[input].firstIndex(notBefore: p.point.frame)
+                guard kept[input].entries.count - at <= PacketStore.reorderWindow else { return }
+                if kept[input].entries[at].frame == p.point.frame { remove(p.point) }
+                at = kept[input].firstIndex(notBefore: p.point.frame)
+            }
         }
-        heldBytes += PacketStore.weight(p)
-        order.append(key)
-        while packets.count > capacity || heldBytes > maxBytes, head < order.count {
-            if let gone = packets.removeValue(forKey: order[head]) { heldBytes -= PacketStore.weight(gone) }
-            head += 1
+        let (chunk, offset) = kept[input].store(p.data)
+        arrivals += 1
+        let entry = Kept.Entry(frame: p.point.frame, fileOffset: p.point.fileOffset, timestamp: p.timestamp,
+                               originalLength: p.originalLength, linkType: p.linkType,
+                               interfaceIndex: p.point.interfaceIndex, chunk: chunk, offset: offset,
+                               length: Int32(p.data.count), arrival: arrivals)
+        if at == kept[input].entries.count { kept[input].entries.append(entry) } else { kept[input].entries.insert(entry, at: at) }
+        count += 1
+        heldBytes += PacketStore.weight(p.data.count)
+        while count > capacity || heldBytes > maxBytes, let oldest = oldestInput() {
+            kept[oldest].entries[kept[oldest].head].removed = true
+            dropRemoved(oldest)
         }
-        order.dropConsumed(head: &head)
+    }
+
+    /// The input whose oldest entry was kept first.
+    private func oldestInput() -> Int? {
+        var best: Int?
+        for (i, k) in kept.enumerated() where !k.isEmpty {
+            if best == nil || k.entries[k.head].arrival < kept[best!].entries[kept[best!].head].arrival { best = i }
+        }
+        return best
+    }
+
+    /// Lets go of an input's oldest entries that were let go, with their chunks.
+    private func dropRemoved(_ input: Int) {
+        while !kept[input].isEmpty, kept[input].entries[kept[input].head].removed {
+            heldBytes -= PacketStore.weight(Int(kept[input].entries[kept[input].head].length))
+            count -= 1
+            kept[input].head += 1
+        }
+        kept[input].dropPassed()
     }
 
     func remove(_ point: CapturePoint) {
-        if let gone = packets.removeValue(forKey: Key(input: point.input, frame: point.frame)) { heldBytes -= PacketStore.weight(gone) }
+        let input = point.input
+        guard input >= 0, input < kept.count, let i = kept[input].index(of: point.frame), !kept[input].entries[i].removed else { return }
+        kept[input].entries[i].removed = true
+        // Its octets and bookkeeping are held until the oldest reach it (at once when it is the oldest).
+        if i == kept[input].head { dropRemoved(input) }
     }
 
     subscript(_ point: CapturePoint) -> CapturedPacket? {
@@ -77,7 +205,9 @@ final class PacketStore {
                                   linkType: linkTypes[point.input], data: r.data, originalLength: r.originalLength,
                                   point: point)
         }
-        return packets[Key(input: point.input, frame: point.frame)]
+        guard point.input >= 0, point.input < kept.count, let i = kept[point.input].index(of: point.frame),
+              !kept[point.input].entries[i].removed else { return nil }
+        return kept[point.input].packet(at: i, input: point.input)
     }
 
     /// A row's whole transaction, its messages decoded again from its packets; nil when a packet is gone or does

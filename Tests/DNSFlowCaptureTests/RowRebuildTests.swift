@@ -131,4 +131,92 @@ struct RowRebuildTests {
         #expect(packets[CapturePoint(input: 0, frame: 1)] == nil)
         #expect(packets.heldBytes > 80_000)
     }
+
+    private func packet(_ frame: Int, input: Int = 0, size: Int = 100, second: Int64 = 1_700_000_000) -> CapturedPacket {
+        CapturedPacket(timestamp: Timestamp(seconds: second, nanoseconds: UInt32(frame % 1000) * 1000, digits: 6),
+                       linkType: .ethernet, data: (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ frame) },
+                       originalLength: size + 10, point: CapturePoint(input: input, frame: frame, interfaceIndex: UInt32(input)))
+    }
+
+    /// A kept packet comes back as it was kept (time, link type, octets, original length, where); one let go, or
+    /// never kept, does not.
+    @Test func keptPacketsComeBackAsKept() {
+        let packets = PacketStore(capacity: 1000)
+        for frame in stride(from: 1, through: 99, by: 2) { packets.keep(packet(frame, size: 60 + frame)) }
+        for frame in [1, 37, 99] {
+            let p = packets[CapturePoint(input: 0, frame: frame)], want = packet(frame, size: 60 + frame)
+            #expect(p?.data == want.data)
+            #expect(p?.timestamp == want.timestamp)
+            #expect(p?.originalLength == want.originalLength)
+            #expect(p?.linkType == want.linkType)
+            #expect(p?.point == want.point)
+        }
+        #expect(packets[CapturePoint(input: 0, frame: 2)] == nil)
+        #expect(packets[CapturePoint(input: 0, frame: 101)] == nil)
+        #expect(packets[CapturePoint(input: 1, frame: 1)] == nil)
+        packets.remove(CapturePoint(input: 0, frame: 37))
+        #expect(packets[CapturePoint(input: 0, frame: 37)] == nil)
+        #expect(packets[CapturePoint(input: 0, frame: 35)]?.data == packet(35, size: 95).data)
+        #expect(packets[CapturePoint(input: 0, frame: 39)]?.data == packet(39, size: 99).data)
+    }
+
+    /// A packet let go with its row frees its octets once it is the oldest held: at once when it is, with the ones
+    /// let go before it; otherwise when the oldest before it go. What is held never exceeds the budget, counting them.
+    @Test func packetsLetGoFreeTheirOctetsFromTheOldest() {
+        let packets = PacketStore(capacity: 1000)
+        for frame in 1...10 { packets.keep(packet(frame)) }
+        let full = packets.heldBytes
+        let each = full / 10
+        packets.remove(CapturePoint(input: 0, frame: 3))
+        packets.remove(CapturePoint(input: 0, frame: 2))
+        #expect(packets.heldBytes == full)
+        packets.remove(CapturePoint(input: 0, frame: 1))
+        #expect(packets.heldBytes == full - 3 * each)
+        packets.remove(CapturePoint(input: 0, frame: 1))
+        #expect(packets.heldBytes == full - 3 * each)
+        for frame in 4...10 { packets.remove(CapturePoint(input: 0, frame: frame)) }
+        #expect(packets.heldBytes == 0)
+        #expect(packets.chunksHeld == 0)
+        packets.keep(packet(11))
+        #expect(packets[CapturePoint(input: 0, frame: 11)] != nil)
+        #expect(packets.heldBytes == each)
+    }
+
+    /// The oldest go a chunk at a time: megabytes of packets through a store of 2 MB hold at most three chunks.
+    @Test func packetsKeptGoThroughChunks() {
+        let packets = PacketStore(capacity: 1_000_000, maxBytes: 2 << 20)
+        for frame in 1...20_000 {
+            packets.keep(packet(frame, size: 500))
+            #expect(packets.heldBytes <= 2 << 20)
+        }
+        #expect(packets.chunksHeld <= 3)
+        #expect(packets[CapturePoint(input: 0, frame: 20_000)]?.data == packet(20_000, size: 500).data)
+        #expect(packets[CapturePoint(input: 0, frame: 1)] == nil)
+    }
+
+    /// Inputs keep their packets apart; over the budget the packet kept first goes, whichever input it came from.
+    /// A frame kept again replaces the first; one a little out of order (merged streams whose times go back) is put
+    /// in its place.
+    @Test func packetsOfSeveralInputsGoOldestFirst() {
+        let packets = PacketStore(capacity: 16)
+        for frame in 1...8 {
+            packets.keep(packet(frame, input: 0, size: 10))
+            packets.keep(packet(frame, input: 1, size: 20))
+        }
+        packets.keep(packet(9, input: 1, size: 20))
+        #expect(packets[CapturePoint(input: 0, frame: 1)] == nil)
+        #expect(packets[CapturePoint(input: 1, frame: 1)]?.data == packet(1, input: 1, size: 20).data)
+        #expect(packets[CapturePoint(input: 0, frame: 2)]?.data == packet(2, input: 0, size: 10).data)
+        packets.keep(packet(9, input: 1, size: 30))
+        #expect(packets[CapturePoint(input: 1, frame: 9)]?.data == packet(9, input: 1, size: 30).data)
+        packets.keep(packet(12, input: 0, size: 10))
+        packets.keep(packet(10, input: 0, size: 11))
+        packets.keep(packet(11, input: 0, size: 12))
+        for (frame, size) in [(10, 11), (11, 12), (12, 10)] {
+            #expect(packets[CapturePoint(input: 0, frame: frame)]?.data == packet(frame, input: 0, size: size).data)
+        }
+        packets.remove(CapturePoint(input: 0, frame: 11))
+        #expect(packets[CapturePoint(input: 0, frame: 11)] == nil)
+        #expect(packets[CapturePoint(input: 0, frame: 12)] != nil)
+    }
 }
