@@ -44,6 +44,27 @@ struct FloodBoundsTests {
         #expect(SummaryReport(summary: s, inputNames: ["flood"]).text.contains("queries given up early"))
     }
 
+    /// A capture that runs for hours holds what its last seconds need: 20,000 lookups answered at once, 10 ms apart
+    /// (200 s), leave the analysis holding a few hundred lookups at most — opened, or ids kept in opening order (each
+    /// finished lookup's id was kept for as long as the capture ran: 8 bytes a lookup, without bound).
+    @Test func answeredLookupsAreLetGo() {
+        var pipeline = Pipeline()
+        var most = (open: 0, ordered: 0)
+        var out = 0
+        for i in 0..<20_000 {
+            let port = UInt16(1024 + i % 256), id = UInt16(truncatingIfNeeded: i), name = "svc\(i % 5000).example"
+            pipeline.process(packet(Wire.query(id: id, name: name), port: port, ms: Int64(i) * 10, response: false, frame: 2 * i + 1)) { _ in out += 1 }
+            pipeline.process(packet(Wire.response(id: id, name: name), port: port, ms: Int64(i) * 10 + 1, response: true, frame: 2 * i + 2)) { _ in out += 1 }
+            let held = pipeline.lookupsHeld
+            most = (max(most.open, held.open), max(most.ordered, held.ordered))
+        }
+        pipeline.finish { _ in out += 1 }
+        #expect(out == 20_000)
+        #expect(pipeline.summary.answered == 20_000)
+        #expect(most.open < 1_000, "open \(most.open)")
+        #expect(most.ordered < 1_000, "ordered \(most.ordered)")
+    }
+
     /// Under the bounds, nothing is given up or cut short, and the report says nothing of them.
     @Test func underTheBoundsNothingIsCounted() {
         var pipeline = Pipeline()

@@ -47,6 +47,8 @@ struct Analyzer {
     private var attempts: Attempts
     private var pairs: Pairs
     private var lookups: Lookups
+    /// Lookups open, and ids held in their opening order (finished ones' included until dropped).
+    var lookupsHeld: (open: Int, ordered: Int) { (lookups.count, lookups.orderHeld) }
     private(set) var flows: FlowTable
     private var capturePoints = CapturePoints()
     /// What each query's arrival proved, until it settles.

@@ -106,7 +106,7 @@ struct Lookups {
     /// and at each sweep by `forgetClosed`).
     private var openByClient: [IPAddress: [Int]] = [:]
     /// Lookup ids in the order they were opened (ids only grow; a FIFO from `orderHead`): the oldest is found here when
-    /// over the bound.
+    /// over the bound. Ids of finished lookups are dropped from the front as new ones open.
     private var order: [Int] = []
     private var orderHead = 0
     /// Lookups that gained an answer, with when (a FIFO from `readyHead`: the times only grow), to look at a sighting
@@ -123,6 +123,8 @@ struct Lookups {
     init(configuration: Analyzer.Configuration) { self.configuration = configuration }
 
     var count: Int { lookups.count }
+    /// Ids held in `order`, finished lookups' included.
+    var orderHeld: Int { order.count - orderHead }
     var ids: [Int] { lookups.keys }
     func contains(_ id: Int) -> Bool { lookups.contains(id) }
     /// Transactions finalised before their lookup was complete (`maxOpenLookups`).
@@ -146,6 +148,9 @@ struct Lookups {
             openByClient[client] = open
             return id
         }
+        // (Lookups finish about in the order they opened: the front of `order` is where finished ones are.)
+        while orderHead < order.count, !lookups.contains(order[orderHead]) { orderHead += 1 }
+        order.dropConsumed(head: &orderHead)
         order.append(seq)
         var first = time
         if socket.transport == .tcp, !connectBefore.isEmpty, let syn = connectBefore.removeValue(forKey: socket.client),

@@ -78,6 +78,9 @@ public struct Pipeline {
         (front.decoder.tcpHeldBytes, matcher.waitingBytes, analyzer.heldBytes)
     }
 
+    /// Lookups the analysis holds open, and lookup ids it holds in opening order.
+    var lookupsHeld: (open: Int, ordered: Int) { analyzer.lookupsHeld }
+
     /// 5-tuples still active (idle ones are handed to `takeFinishedFlows`), when finished flows are kept.
     public var activeFlows: [FlowStats] { analyzer.flows.stats.keys.sorted().compactMap { analyzer.flows.stats[$0] } }
 
