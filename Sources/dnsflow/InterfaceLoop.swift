@@ -39,6 +39,7 @@ struct InterfaceLoop {
         var sink = InterfaceSink(app: App(source: handles.map(\.name).joined(separator: " "), store: store), packets: packets,
                                  followsPackets: (!isLive && replay == nil) || isStream, showsFates: isLive || replay != nil)
         sink.app.names = names
+        store.showsPairsEarly = sink.showsFates
         sink.app.packets = { packets[$0] }
         // Rows keep what the list needs; Detail and the exports decode their packets again.
         let configuration = driver.pipeline.configuration.decoder

@@ -1,3 +1,4 @@
+import DNSFlowCapture
 import DNSFlowCore
 import DNSFlowTUI
 import Testing
@@ -39,6 +40,37 @@ struct ModelTests {
         #expect(s.count == 1)
         #expect(!s.entries[0].isPending)
         #expect(s.entries[0].facts.hasResponse)
+    }
+
+    /// Live, a pair's state shows on both of its rows as soon as either proves it: in the race capture the A is
+    /// answered at once and the AAAA lost and re-sent; from the re-send on, the A's row (pending, its first query)
+    /// shows the opening bracket in the retried state, `┌r`, over the AAAA's `└r`, before the lookup settles. At every
+    /// packet, the pending first queries of a pair agree on its state.
+    @Test func livePairsShowTheirStateOnBothRowsAtOnce() throws {
+        var configuration = Pipeline.Configuration()
+        configuration.provisionalPairStates = true
+        var pipeline = Pipeline(configuration: configuration)
+        let s = QueryStore()
+        s.showsPairsEarly = true
+        let source = MergedSource([try PcapHandle.openFile(root.appendingPathComponent("Fixtures/lab/race-10s/pod.pcap").path, input: 0)])
+        var bothBeforeSettling = false
+        while let p = source.next() {
+            pipeline.process(p, onQuery: { s.queryArrived($0, $1, $2) }, onMatched: { s.matched($0) }, onTransaction: { s.settled($0) })
+            let firsts = s.entries.filter { $0.isPending && $0.facts.attempt == 1 && !$0.facts.isProbableRetry && $0.facts.pair != nil }
+            for (_, rows) in Dictionary(grouping: firsts, by: { $0.facts.pair! }) where rows.contains(where: { $0.facts.pairState != nil }) {
+                #expect(Set(rows.map { $0.facts.pairState }).count == 1, "pair \(rows[0].facts.pair!): \(rows.map { $0.facts.pairState as Any })")
+                #expect(rows.filter(\.isFirstOfPair).map(\.sequence) == [rows[0].facts.pair!])
+                if rows.count == 2, rows.allSatisfy({ $0.facts.pairState == .retried }) {
+                    var screen = QueriesScreen()
+                    screen.grouped = false
+                    screen.update(s, page: 10)
+                    let text = render(screen, width: 120, height: 10).text
+                    #expect(text.contains("┌r") && text.contains("└r"), "\(text)")
+                    bothBeforeSettling = true
+                }
+            }
+        }
+        #expect(bothBeforeSettling)
     }
 
     /// A row is found by its sequence whatever gaps the sequences have (runs of consecutive ones, where the store

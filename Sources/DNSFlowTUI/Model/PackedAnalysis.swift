@@ -98,6 +98,15 @@ struct PackedAnalysis {
         let i = Int(bits >> 3)
         return i == 0 ? nil : PackedAnalysis.pairStates[i - 1]
     }
+    /// A pending row takes a state its pair proved through its sibling (the rest of its analysis stays).
+    mutating func setPairState(_ state: Analysis.PairState?) {
+        if var a = whole {
+            a.pairState = state
+            extra = Extra(findings: findings, whole: a, responseTime: extra?.responseTime)
+        } else {
+            bits = bits & 0b111 | (state.map(PackedAnalysis.number) ?? 0) << 3
+        }
+    }
     var chain: Int? { whole.map(\.chain) ?? PackedAnalysis.unpack(chainValue) }
     var pair: Int? { whole.map(\.pair) ?? PackedAnalysis.unpack(pairValue) }
     var lookup: Int? { whole.map(\.lookup) ?? PackedAnalysis.unpack(lookupValue) }

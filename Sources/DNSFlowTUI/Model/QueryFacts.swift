@@ -139,6 +139,7 @@ public struct QueryFacts: TransactionFacts {
     @inline(__always) public var attempt: Int { packed.attempt }
     @inline(__always) public var isProbableRetry: Bool { packed.isProbableRetry }
     @inline(__always) public var pairState: Analysis.PairState? { packed.pairState }
+    mutating func setPairState(_ state: Analysis.PairState?) { packed.setPairState(state) }
     public var chain: Int? { packed.chain }
     public var pair: Int? { packed.pair }
     public var lookup: Int? { packed.lookup }

@@ -405,6 +405,7 @@ public final class QueryStore {
             attach(slot, t)
         }
         insert(slot)
+        if showsPairsEarly, let p = analysis.pair { notePendingPair(slot, pair: p, state: analysis.pairState) }
     }
 
     /// A query whose fate is known before its analysis is final: its response matched (the row shows the answer now),
@@ -424,6 +425,32 @@ public final class QueryStore {
         noteTime(slot)
         invalidate(flow: rows[slot].flow)
         version += 1
+        if showsPairsEarly, let p = t.analysis.pair { notePendingPair(slot, pair: p, state: t.analysis.pairState) }
+    }
+
+    /// Live and replayed, a pair's state is known before the pair settles (both answered at once: ok; one re-sent:
+    /// retried), proven by one query's event: both of the pair's rows still pending show it then, the second row's
+    /// as soon as its sibling proves it. (Told by `matched` and `queryArrived`; the settled state replaces it.)
+    public var showsPairsEarly = false
+    /// Each pending pair's second query's row, by the pair's id (its first query's sequence), until the pair settles.
+    @exclusivity(unchecked) private var secondOfPair: [Int: (slot: Int32, sequence: Int)] = [:]
+
+    private func notePendingPair(_ slot: Int32, pair p: Int, state: Analysis.PairState?) {
+        let f = rows[slot].facts
+        if rows[slot].sequence != p, f.attempt == 1, !f.isProbableRetry {
+            if secondOfPair.count >= maxEntries { secondOfPair.removeAll() }
+            secondOfPair[p] = (slot, rows[slot].sequence)
+        }
+        guard let state else { return }
+        var others: [Int32] = []
+        if let first = self.slot(sequence: p) { others.append(first) }
+        if let second = secondOfPair[p], rows[second.slot].sequence == second.sequence { others.append(second.slot) }
+        for other in others where other != slot && rows[other].isPending && rows[other].facts.pairState != state {
+            rows[other].facts.setPairState(state)
+            rows[other].noteProblems()
+            invalidate(flow: rows[other].flow)
+            version += 1
+        }
     }
 
     /// Counts a pending row's fate (answered or lost) until the pipeline counts it final.
@@ -439,6 +466,7 @@ public final class QueryStore {
 
     /// A settled transaction: replaces its pending row, or takes its place in sequence (orphans, malformed).
     public func settled(_ t: Transaction) {
+        if !secondOfPair.isEmpty, let p = t.analysis.pair { secondOfPair[p] = nil }
         if let slot = slot(sequence: t.sequence) {
             if rows[slot].isPending {
                 if rows[slot].isAnsweredEarly { answeredPending -= 1 }

@@ -22,8 +22,12 @@ public struct Entry {
     public var responsePacket: PacketRef? { store.row(self).pointee.responsePacket }
     /// Seen but not settled yet (waiting for its answer, or for the analysis to finish with it).
     public var isPending: Bool { store.row(self).pointee.isPending }
-    /// The first query of its A/AAAA pair (opens the bracket).
-    public var isFirstOfPair: Bool { store.row(self).pointee.has(RowRecord.firstOfPair) }
+    /// The first query of its A/AAAA pair (opens the bracket): the first of the pair's rows to settle; before they do,
+    /// the pair's first query's.
+    public var isFirstOfPair: Bool {
+        let r = store.row(self)
+        return r.pointee.has(RowRecord.firstOfPair) || (r.pointee.isPending && r.pointee.facts.pair == sequence)
+    }
     public var isMarked: Bool { store.row(self).pointee.has(RowRecord.marked) }
     /// The whole transaction, kept only where it cannot be decoded again from the row's packets (no packet source,
     /// TCP, IP fragments, malformed).
