@@ -24,8 +24,9 @@ struct Runner {
         // Only --flows-csv writes finished flows out; elsewhere (the interface groups its own) they are let go. Kept,
         // they piled up: a FlowStats with its latencies for every socket, and a sorted copy of the rest at the end.
         configuration.keepsFinishedFlows = command.flowsCSV != nil
-        // Exact percentiles are the summary's; the interface and the line printer, which may run for days, count
-        // latencies in a histogram instead of keeping each one (16 bytes an answer, for ever).
+        // Exact percentiles are the summary's of a file; the interface and the line printer, which may run for days,
+        // count latencies in a histogram instead of keeping each one (16 bytes an answer, for ever), as a live summary
+        // does (below).
         configuration.exactLatencies = command.summary
         // Records are written out by the CSV and the line printer only; elsewhere they are checked as they are parsed
         // and read again when shown (the interface's Detail reads its packets again anyway).
@@ -107,6 +108,9 @@ struct Runner {
         // at full speed settles each query a moment after it is read: there, a row shows its query at once and the
         // rest once it settles (`InterfaceSink.showsFates`).
         configuration.provisionalPairStates = command.usesInterface && (isLive || isStream || command.replay != nil)
+        // A live capture or a stream runs for as long as it is let: its summary counts latencies in histograms too
+        // (figures within 0.05 %, shown to three digits), where keeping each one grew 16 bytes an answer without end.
+        if isLive || isStream { configuration.exactLatencies = false }
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {

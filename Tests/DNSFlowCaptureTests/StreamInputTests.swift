@@ -52,6 +52,43 @@ struct StreamInputTests {
         #expect(p.terminationStatus == 0)
     }
 
+    /// A stream's summary counts latencies in a histogram (a stream, like a live capture, may run for days: keeping
+    /// each latency grew without end): its percentiles are given to three digits, marked `~` in the text; the same
+    /// capture read from its file gives them exactly. The largest is exact in both.
+    @Test(.timeLimit(.minutes(1)))
+    func aStreamsSummaryGivesItsPercentilesFromAHistogram() throws {
+        let path = labFixtures.appendingPathComponent("race-5s/pod.pcap")
+        func summary(_ arguments: [String], stdin: Data?) throws -> String {
+            let p = Process()
+            p.executableURL = dnsflowBinary
+            p.arguments = arguments
+            let input = Pipe(), output = Pipe()
+            p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+            p.standardOutput = output
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            if let stdin {
+                input.fileHandleForWriting.write(stdin)
+                try input.fileHandleForWriting.close()
+            }
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            return text
+        }
+        let streamed = try summary(["-r", "-", "--summary"], stdin: try Data(contentsOf: path))
+        let read = try summary(["-r", path.path, "--summary"], stdin: nil)
+        let line = { (text: String) in text.split(separator: "\n").first { $0.hasPrefix("latency p50") }.map(String.init) ?? "" }
+        #expect(line(streamed).contains("~") && line(streamed).hasSuffix(" ms"), "\(line(streamed))")
+        #expect(!line(read).contains("~") && line(read).hasSuffix(" ms"), "\(line(read))")
+        // The largest latency is exact either way.
+        #expect(line(streamed).split(separator: "/").last == line(read).split(separator: "/").last)
+        let json = try summary(["-r", "-", "--summary", "--json"], stdin: try Data(contentsOf: path))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let latency = try #require(object["latency_ms"] as? [String: Any])
+        #expect(latency["p50"] is NSNumber && latency["max"] is NSNumber)
+    }
+
     /// Two streams (two pods through the plugin), one of them quiet: the other's packets are analysed as they come.
     @Test(.timeLimit(.minutes(1)))
     func aQuietStreamDoesNotHoldTheOthersBack() throws {

@@ -17,6 +17,12 @@ public struct SummaryReport {
         return TransactionCSV.formatMilliseconds(ns, digits: summary.latencyDigits)
     }
 
+    /// A percentile: exact, or from the histogram (a live capture's) to three digits, `~` before it in the text.
+    private func percentile(_ ns: Int64?, json: Bool = false) -> String {
+        guard let ns, !summary.keepsExactLatencies else { return ms(ns) }
+        return (json ? "" : "~") + Summary.threeDigitMilliseconds(ns)
+    }
+
     public var text: String {
         let s = summary
         let p = s.packet
@@ -60,7 +66,7 @@ public struct SummaryReport {
         row("A/AAAA pairs", pairOrder.map { "\(s.pairStates[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         row("resolutions", "\(s.lookups), \(s.slowLookups) took 1 s or more, slowest \(ms(s.lookups > 0 ? s.slowestLookupNanoseconds : nil)) ms")
         if let l = s.latencyFigures {
-            row("latency p50/p90/p99/max", "\(ms(l.p50)) / \(ms(l.p90)) / \(ms(l.p99)) / \(ms(l.max)) ms")
+            row("latency p50/p90/p99/max", "\(percentile(l.p50)) / \(percentile(l.p90)) / \(percentile(l.p99)) / \(ms(l.max)) ms")
         } else {
             row("latency", "no answered queries")
         }
@@ -133,7 +139,7 @@ public struct SummaryReport {
             "{\"id\":\(JSON.string($0.finding.id)),\"title\":\(JSON.string($0.finding.title)),\"count\":\($0.count),"
                 + "\"rows\":\($0.rows),\"example\":\(JSON.string($0.example)),\"fix\":\(JSON.string($0.finding.fix))}"
         }.joined(separator: ",") + "]"))
-        fields.append(("latency_ms", "{\"p50\":\(ms(l?.p50)),\"p90\":\(ms(l?.p90)),\"p99\":\(ms(l?.p99)),\"max\":\(ms(l?.max))}"))
+        fields.append(("latency_ms", "{\"p50\":\(percentile(l?.p50, json: true)),\"p90\":\(percentile(l?.p90, json: true)),\"p99\":\(percentile(l?.p99, json: true)),\"max\":\(ms(l?.max))}"))
         return "{" + fields.map { "\(JSON.string($0.0)):\($0.1)" }.joined(separator: ",") + "}\n"
     }
 
