@@ -336,6 +336,12 @@ struct QueryFactsTests {
             #expect(s.flows.count == s.count)
             // The server's address and one per client held.
             #expect(s.addressesHeld == s.flows.count + 1, "\(s.addressesHeld) addresses for \(s.flows.count) flows")
+            // Flows are found by number while they have rows; the numbers of flows gone are not held (numbers only
+            // grow: a live capture numbers a flow a lookup for as long as it runs).
+            #expect(s.flowNumbersHeld == s.flows.count, "\(s.flowNumbersHeld) numbers for \(s.flows.count) flows")
+            let newest = try #require(s.entries.last)
+            #expect(s.flow(number: newest.sequence + 1)?.key == newest.flow.key)
+            #expect((s.flow(number: 1) == nil) == (s.evicted > 0))
         }
     }
 

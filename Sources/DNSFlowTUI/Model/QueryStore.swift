@@ -14,9 +14,11 @@ public final class QueryStore {
     let flowTable = SlotTable<FlowRecord>(vacant: .vacant)
     /// The flows' slots in the order their first rows came.
     @exclusivity(unchecked) private var flowOrder: [Int32] = []
-    /// Each numbered flow's group (a slot in `flowTable`), by the analysis's flow number; -1: none (or every row of it
-    /// evicted).
-    @exclusivity(unchecked) private var slotByFlowNumber: [Int32] = []
+    /// Each numbered flow's group (a slot in `flowTable`), by the analysis's flow number, while it has rows. (Numbers
+    /// only grow, a flow a lookup for glibc's clients: a list indexed by them grew for as long as a capture ran.)
+    @exclusivity(unchecked) private var slotByFlowNumber = SequenceMap<Int32>()
+    /// Flow numbers held (the flows with rows).
+    var flowNumbersHeld: Int { slotByFlowNumber.count }
     /// The groups of rows without a flow number, by 5-tuple and by their own numbers; and how many there have been.
     @exclusivity(unchecked) private var numberless = SlotIndex()
     @exclusivity(unchecked) private var numberlessByNumber: [Int: Int32] = [:]
@@ -171,8 +173,8 @@ public final class QueryStore {
     /// The flow with this number, if it still has rows.
     public func flow(number: Int) -> FlowGroup? {
         if let slot = numberlessByNumber[number] { return FlowGroup(store: self, slot: slot, number: number) }
-        guard number > 0, number < slotByFlowNumber.count, slotByFlowNumber[number] >= 0 else { return nil }
-        return FlowGroup(store: self, slot: slotByFlowNumber[number], number: number)
+        guard number > 0, let slot = slotByFlowNumber[number] else { return nil }
+        return FlowGroup(store: self, slot: slot, number: number)
     }
 
     func kept(_ sequence: Int) -> Transaction? { keptTransactions.isEmpty ? nil : keptTransactions[sequence] }
@@ -512,13 +514,10 @@ public final class QueryStore {
 
     private func group(flow: Int?, transport: TransportProtocol, client: Endpoint, server: Endpoint) -> Int32 {
         if let number = flow, number > 0 {
-            if number < slotByFlowNumber.count, slotByFlowNumber[number] >= 0 { return slotByFlowNumber[number] }
+            if let g = slotByFlowNumber[number] { return g }
             let tuple = addresses.hold(transport, client: client, server: server)
             let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
             flowOrder.append(g)
-            if number >= slotByFlowNumber.count {
-                slotByFlowNumber.append(contentsOf: repeatElement(-1, count: max(number + 1, slotByFlowNumber.count * 2) - slotByFlowNumber.count))
-            }
             slotByFlowNumber[number] = g
             return g
         }
@@ -621,7 +620,7 @@ public final class QueryStore {
             if flowTable[flow].count == 0 {
                 let number = flowTable[flow].number
                 if number < FlowGroup.numberlessBase {
-                    slotByFlowNumber[number] = -1
+                    slotByFlowNumber[number] = nil
                 } else {
                     numberless.remove(flow, hash: flowHash(flow))
                     numberlessByNumber[number] = nil
