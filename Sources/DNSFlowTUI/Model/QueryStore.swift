@@ -444,15 +444,15 @@ public final class QueryStore {
             secondOfPair[p] = (slot, rows[slot].sequence)
         }
         guard let state else { return }
-        var others: [Int32] = []
-        if let first = self.slot(sequence: p) { others.append(first) }
-        if let second = secondOfPair[p], rows[second.slot].sequence == second.sequence { others.append(second.slot) }
-        for other in others where other != slot && rows[other].isPending && rows[other].facts.pairState != state {
+        func show(_ other: Int32) {
+            guard other != slot, rows[other].isPending, rows[other].facts.pairState != state else { return }
             rows[other].facts.setPairState(state)
             rows[other].noteProblems()
             invalidate(flow: rows[other].flow)
             version += 1
         }
+        if let first = self.slot(sequence: p) { show(first) }
+        if let second = secondOfPair[p], rows[second.slot].sequence == second.sequence { show(second.slot) }
     }
 
     /// Counts a pending row's fate (answered or lost) until the pipeline counts it final.
