@@ -30,7 +30,7 @@ struct FlowsSink: EvidenceSink {
 
     init(_ output: OutputFile, names: AddressNames) {
         output.write(FlowCSV.header)
-        writer = RowWriter(output, weight: { 256 + 8 * $0.latencies.count }) { f in (f.id - 1, FlowCSV.row(f, names: names)) }
+        writer = RowWriter(output, weight: { 256 + 8 * $0.latencies.count + 16 * ($0.latencyHistogram?.bucketCount ?? 0) }) { f in (f.id - 1, FlowCSV.row(f, names: names)) }
     }
 
     mutating func flowsFinished(_ flows: [FlowStats]) {

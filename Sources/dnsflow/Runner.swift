@@ -110,7 +110,10 @@ struct Runner {
         configuration.provisionalPairStates = command.usesInterface && (isLive || isStream || command.replay != nil)
         // A live capture or a stream runs for as long as it is let: its summary counts latencies in histograms too
         // (figures within 0.05 %, shown to three digits), where keeping each one grew 16 bytes an answer without end.
-        if isLive || isStream { configuration.exactLatencies = false }
+        if isLive || isStream {
+            configuration.exactLatencies = false
+            configuration.exactFlowLatencies = false
+        }
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {

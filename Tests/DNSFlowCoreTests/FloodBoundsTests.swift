@@ -65,6 +65,44 @@ struct FloodBoundsTests {
         #expect(most.ordered < 1_000, "ordered \(most.ordered)")
     }
 
+    /// A live capture's flow may last for days (a resolver's socket to its upstream): beyond
+    /// `FlowStats.maxExactLatencies` answers its latencies are counted in a histogram, percentiles within 0.05 % and
+    /// given to three digits in `--flows-csv`, the largest exact. A file's flows keep every latency.
+    @Test(arguments: [true, false])
+    func aLongFlowsLatenciesAreCountedWhenTheyNeedNotBeExact(exact: Bool) throws {
+        var configuration = Pipeline.Configuration()
+        configuration.exactFlowLatencies = exact
+        var pipeline = Pipeline(configuration: configuration)
+        var latencies: [Int64] = []
+        for i in 0..<5_000 {
+            let id = UInt16(truncatingIfNeeded: i), name = "svc\(i).example", wait = Int64(1 + i % 9)
+            pipeline.process(packet(Wire.query(id: id, name: name), port: 1024, ms: Int64(i) * 20, response: false, frame: 2 * i + 1)) { _ in }
+            pipeline.process(packet(Wire.response(id: id, name: name), port: 1024, ms: Int64(i) * 20 + wait, response: true, frame: 2 * i + 2)) { _ in }
+            latencies.append(wait * 1_000_000)
+        }
+        pipeline.finish { _ in }
+        let flows = pipeline.takeFinishedFlows()
+        #expect(flows.count == 1)
+        let f = try #require(flows.first)
+        #expect(f.answered == 5_000)
+        latencies.sort()
+        if exact {
+            #expect(f.latencies.count == 5_000 && f.latencyHistogram == nil)
+        } else {
+            #expect(f.latencies.isEmpty && f.latencyHistogram?.count == 5_000)
+        }
+        for p in [50.0, 90, 99] {
+            let want = try #require(nearestRankPercentile(p, sorted: latencies))
+            let got = try #require(f.latencyPercentile(p))
+            #expect(abs(got - want) * 2_000 <= want, "p\(p): \(got) against \(want)")
+        }
+        #expect(f.latencyPercentile(100) == latencies.last)
+        let row = FlowCSV.row(f).split(separator: ",").map(String.init)
+        let column = { (name: String) in row[FlowCSV.columns.firstIndex(of: name)!] }
+        #expect(column("latency_p50_ms") == (exact ? "5.000" : "5.00"))
+        #expect(column("latency_max_ms") == "9.000")
+    }
+
     /// Under the bounds, nothing is given up or cut short, and the report says nothing of them.
     @Test func underTheBoundsNothingIsCounted() {
         var pipeline = Pipeline()

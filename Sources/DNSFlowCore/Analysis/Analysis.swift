@@ -94,6 +94,10 @@ public struct FlowStats: Sendable {
     public var firstSeen: Timestamp
     public var lastSeen: Timestamp
     public var latencies: [Int64] = []
+    /// Where a flow's latencies are counted once there are more than `maxExactLatencies` and they need not be exact
+    /// (a live capture's: `latencies` is emptied into it): percentiles within 0.05 %, the largest exact.
+    public var latencyHistogram: LatencyHistogram?
+    public static let maxExactLatencies = 1024
 
     public init(id: Int, transport: TransportProtocol, client: Endpoint, server: Endpoint, firstSeen: Timestamp, lastSeen: Timestamp) {
         self.id = id
@@ -104,8 +108,23 @@ public struct FlowStats: Sendable {
         self.lastSeen = lastSeen
     }
 
-    /// Nearest-rank percentile in nanoseconds.
+    /// Nearest-rank percentile in nanoseconds (from the histogram once there is one; the largest is exact either way).
     public func latencyPercentile(_ p: Double) -> Int64? {
-        nearestRankPercentile(p, sorted: latencies.sorted())
+        if let h = latencyHistogram { return p >= 100 ? h.max : h.percentile(p) }
+        return nearestRankPercentile(p, sorted: latencies.sorted())
+    }
+
+    /// One answer's latency: kept, or, when it need not be `exact` and there are more than `maxExactLatencies`, counted.
+    public mutating func addLatency(_ nanoseconds: Int64, exact: Bool) {
+        if latencyHistogram != nil {
+            latencyHistogram!.add(nanoseconds)
+            return
+        }
+        latencies.append(nanoseconds)
+        guard !exact, latencies.count > FlowStats.maxExactLatencies else { return }
+        var h = LatencyHistogram()
+        for l in latencies { h.add(l) }
+        latencyHistogram = h
+        latencies = []
     }
 }

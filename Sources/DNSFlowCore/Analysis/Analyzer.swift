@@ -28,6 +28,9 @@ struct Analyzer {
         var tracksFlows = true
         /// Hand finished flows on (`takeFinishedFlows`); off, they are let go as they finish.
         var keepsFinishedFlows = true
+        /// Keep every answer's latency of a flow (exact percentiles); off, a flow's latencies beyond
+        /// `FlowStats.maxExactLatencies` go to a histogram (a live capture's flow may last for days).
+        var exactFlowLatencies = true
         /// Lookups held open at most (a flood of queries nobody answers would otherwise hold each one for the
         /// horizon): beyond it the oldest is finalised at once, as at the end of input, and counted (`cutShort`).
         var maxOpenLookups = 48_000

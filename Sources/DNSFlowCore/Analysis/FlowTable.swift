@@ -12,6 +12,7 @@ struct FlowTable {
     private let maxFlows: Int
     private let tracksFlows: Bool
     private let keepsFinishedFlows: Bool
+    private let exactLatencies: Bool
     /// The active 5-tuples' ids and last activity (every socket of the last minute: hundreds of thousands on a busy
     /// capture, so the counts are kept apart).
     private var marks = FlowMarks()
@@ -26,6 +27,7 @@ struct FlowTable {
         maxFlows = configuration.maxFlows
         tracksFlows = configuration.tracksFlows
         keepsFinishedFlows = configuration.keepsFinishedFlows
+        exactLatencies = configuration.exactFlowLatencies
     }
 
     /// The flow of a message on `key` at `time`: opened if new, its last activity moved on; its id. Nil when flows
@@ -57,10 +59,11 @@ struct FlowTable {
     mutating func answered(_ key: FlowKey, response: Timestamp, latency: Int64?) {
         guard let i = marks.find(key) else { return }
         marks[i].lastSeen = max(marks[i].lastSeen, response.totalNanoseconds)
+        let exact = exactLatencies
         count(marks[i].id) {
             $0.answered += 1
             $0.lastSeen = max($0.lastSeen, response)
-            if let latency { $0.latencies.append(latency) }
+            if let latency { $0.addLatency(latency, exact: exact) }
         }
     }
 

@@ -158,7 +158,12 @@ public enum FlowCSV {
 
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
-        func ms(_ p: Double) -> String { f.latencyPercentile(p).map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }
+        // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly.
+        func ms(_ p: Double) -> String {
+            f.latencyPercentile(p).map {
+                f.latencyHistogram != nil && p < 100 ? Summary.threeDigitMilliseconds($0) : TransactionCSV.formatMilliseconds($0, digits: digits)
+            } ?? ""
+        }
         let fields = [
             String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
             f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),

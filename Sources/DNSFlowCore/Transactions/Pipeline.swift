@@ -13,6 +13,9 @@ public struct Pipeline {
         /// Keep every answer's latency for exact percentiles (`--summary`); off, they are counted in histograms, in
         /// bounded memory (the interface and the line printer, which can run for days).
         public var exactLatencies = true
+        /// Keep every answer's latency of each flow for `--flows-csv`'s exact percentiles; off, a flow's beyond
+        /// `FlowStats.maxExactLatencies` are counted in a histogram (a live capture's flow may last for days).
+        public var exactFlowLatencies = true
         /// Names for addresses (`--names`), used in the summary's examples.
         public var names = AddressNames()
         /// Keep the transactions released to `onTransaction` for `takeSpent`, so that their owner can free them
@@ -63,6 +66,7 @@ public struct Pipeline {
         analysis.horizon = (configuration.matcher.windowSeconds + 1) * 1_000_000_000
         analysis.tracksFlows = configuration.tracksFlows
         analysis.keepsFinishedFlows = configuration.keepsFinishedFlows
+        analysis.exactFlowLatencies = configuration.exactFlowLatencies
         analysis.maxOpenLookups = configuration.maxOpenLookups
         analysis.maxHeldBytes = configuration.maxHeldBytes
         analysis.maxFlows = configuration.maxFlows
