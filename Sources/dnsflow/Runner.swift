@@ -108,8 +108,9 @@ struct Runner {
         // at full speed settles each query a moment after it is read: there, a row shows its query at once and the
         // rest once it settles (`InterfaceSink.showsFates`).
         configuration.provisionalPairStates = command.usesInterface && (isLive || isStream || command.replay != nil)
-        // A live capture or a stream runs for as long as it is let: its summary counts latencies in histograms too
-        // (figures within 0.05 %, shown to three digits), where keeping each one grew 16 bytes an answer without end.
+        // A live capture or a stream runs for as long as it is let: its summary counts latencies in histograms too, and
+        // so does a flow beyond its first 1,024 answers (figures within 0.05 %, shown to three digits), where keeping
+        // each one grew without end (16 bytes an answer for the summary, 8 for the flow).
         if isLive || isStream {
             configuration.exactLatencies = false
             configuration.exactFlowLatencies = false
