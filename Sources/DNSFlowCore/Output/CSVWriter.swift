@@ -158,9 +158,12 @@ public enum FlowCSV {
 
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
-        // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly.
+        // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly. (The list
+        // sorted once for the four.)
+        let sorted = f.latencyHistogram == nil ? f.latencies.sorted() : []
         func ms(_ p: Double) -> String {
-            f.latencyPercentile(p).map {
+            let value = f.latencyHistogram == nil ? nearestRankPercentile(p, sorted: sorted) : f.latencyPercentile(p)
+            return value.map {
                 f.latencyHistogram != nil && p < 100 ? Summary.threeDigitMilliseconds($0) : TransactionCSV.formatMilliseconds($0, digits: digits)
             } ?? ""
         }
