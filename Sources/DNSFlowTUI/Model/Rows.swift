@@ -365,7 +365,9 @@ struct NameTable {
         UInt64(UInt(bitPattern: FastHash.mix(name.fingerprint, seed: 0)))
     }
 
-    func find(_ name: DNSName) -> InternedName? {
+    /// The name's interned form, if held. (Mutating, though it changes nothing: called on the store's table where it
+    /// lies; a reading call was handed a copy of the table, its two lists retained and released, for every row.)
+    mutating func find(_ name: DNSName) -> InternedName? {
         index.find(hash: NameTable.hash(name)) { slots[Int($0)]!.name == name }.map { slots[Int($0)]! }
     }
 
