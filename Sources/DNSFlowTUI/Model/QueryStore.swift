@@ -433,7 +433,7 @@ public final class QueryStore {
     /// Live and replayed, a pair's state is known before the pair settles (both answered at once: ok; one re-sent:
     /// retried), proven by one query's event: both of the pair's rows still pending show it then, the second row's
     /// as soon as its sibling proves it. (Told by `matched` and `queryArrived`; the settled state replaces it.)
-    public var showsPairsEarly = false
+    @exclusivity(unchecked) public var showsPairsEarly = false
     /// Each pending pair's second query's row, by the pair's id (its first query's sequence), until the pair settles.
     @exclusivity(unchecked) private var secondOfPair: [Int: (slot: Int32, sequence: Int)] = [:]
 
