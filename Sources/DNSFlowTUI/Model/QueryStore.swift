@@ -302,6 +302,12 @@ public final class QueryStore {
         return shared
     }
 
+    /// A row's analysis from its transaction's (read once: each read is a copy of it).
+    private func setAnalysis(_ slot: Int32, _ t: Transaction) {
+        let a = t.analysis
+        rows[slot].facts.setAnalysis(a, shared: intern(findings: a.findings))
+    }
+
     /// Sets a row from a transaction: its facts, then its packets and the transaction itself if it cannot be rebuilt.
     private func set(_ slot: Int32, _ t: Transaction) {
         defer { rows[slot].noteProblems() }
@@ -311,7 +317,7 @@ public final class QueryStore {
         let keeps = kept(t.sequence) != nil
         // Settling with the messages the row already shows: only the analysis is new.
         if !keeps, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
-            rows[slot].facts.setAnalysis(t.analysis, shared: intern(findings: t.analysis.findings))
+            setAnalysis(slot, t)
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
@@ -320,7 +326,7 @@ public final class QueryStore {
            QueryStore.rebuildable(t, rebuild: rebuild != nil), rows[slot].canPlaceResponse(place)
         {
             rows[slot].facts.setResponse(rcode: rcode, time: time)
-            rows[slot].facts.setAnalysis(t.analysis, shared: intern(findings: t.analysis.findings))
+            setAnalysis(slot, t)
             _ = rows[slot].setResponsePlace(place)
             return
         }
