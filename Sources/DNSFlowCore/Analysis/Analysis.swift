@@ -114,6 +114,11 @@ public struct FlowStats: Sendable {
         return nearestRankPercentile(p, sorted: latencies.sorted())
     }
 
+    /// p50, p90, p99 and the largest, as `--flows-csv` gives them (the list sorted once for the four).
+    public var latencyFigures: Summary.LatencyFigures? {
+        latencyHistogram.map(\.figures) ?? Summary.latencyFigures(sorted: latencies.sorted())
+    }
+
     /// One answer's latency: kept, or, when it need not be `exact` and there are more than `maxExactLatencies`, counted.
     public mutating func addLatency(_ nanoseconds: Int64, exact: Bool) {
         if latencyHistogram != nil {

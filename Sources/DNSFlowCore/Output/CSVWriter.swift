@@ -158,19 +158,18 @@ public enum FlowCSV {
 
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
-        // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly. (The list
-        // sorted once for the four.)
-        let sorted = f.latencyHistogram == nil ? f.latencies.sorted() : []
-        func ms(_ p: Double) -> String {
-            let value = f.latencyHistogram == nil ? nearestRankPercentile(p, sorted: sorted) : f.latencyPercentile(p)
-            return value.map {
-                f.latencyHistogram != nil && p < 100 ? Summary.threeDigitMilliseconds($0) : TransactionCSV.formatMilliseconds($0, digits: digits)
-            } ?? ""
+        let figures = f.latencyFigures
+        func ms(_ ns: Int64?) -> String { ns.map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }
+        // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly.
+        func percentile(_ ns: Int64?) -> String {
+            guard let ns, f.latencyHistogram != nil else { return ms(ns) }
+            return Summary.threeDigitMilliseconds(ns)
         }
         let fields = [
             String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
             f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
-            String(f.unanswered), String(f.retries), ms(50), ms(90), ms(99), ms(100), f.firstSeen.iso8601, f.lastSeen.iso8601,
+            String(f.unanswered), String(f.retries), percentile(figures?.p50), percentile(figures?.p90),
+            percentile(figures?.p99), ms(figures?.max), f.firstSeen.iso8601, f.lastSeen.iso8601,
             CSVRow.neutralised(names[f.client.address] ?? ""), CSVRow.neutralised(names[f.server.address] ?? ""),
         ]
         return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"

@@ -57,6 +57,12 @@ public struct LatencyHistogram: Sendable, Equatable {
         return max
     }
 
+    /// p50, p90 and p99 from the buckets, the largest exactly; nil when empty.
+    public var figures: Summary.LatencyFigures? {
+        guard let p50 = percentile(50), let p90 = percentile(90), let p99 = percentile(99) else { return nil }
+        return Summary.LatencyFigures(p50: p50, p90: p90, p99: p99, max: max)
+    }
+
     /// The bucket of a value (negative values, which matching never gives, count as 0).
     static func bucket(_ nanoseconds: Int64) -> Int {
         let v = UInt64(Swift.max(0, nanoseconds))

@@ -171,10 +171,7 @@ public struct Summary: Sendable {
     }
 
     public var latencyFigures: LatencyFigures? {
-        guard !keepsExactLatencies else { return Summary.latencyFigures(sorted: latencies.sorted()) }
-        let h = latencyHistogram
-        guard let p50 = h.percentile(50), let p90 = h.percentile(90), let p99 = h.percentile(99) else { return nil }
-        return LatencyFigures(p50: p50, p90: p90, p99: p99, max: h.max)
+        keepsExactLatencies ? Summary.latencyFigures(sorted: latencies.sorted()) : latencyHistogram.figures
     }
 
     /// The figures of latencies already sorted (a caller that keeps them sorted as they come).

@@ -433,7 +433,10 @@ public final class QueryStore {
         noteTime(slot)
         invalidate(flow: rows[slot].flow)
         version += 1
-        if showsPairsEarly, let p = t.analysis.pair { notePendingPair(slot, pair: p, state: t.analysis.pairState) }
+        if showsPairsEarly {
+            let a = t.analysis
+            if let p = a.pair { notePendingPair(slot, pair: p, state: a.pairState) }
+        }
     }
 
     /// Live and replayed, a pair's state is known before the pair settles (both answered at once: ok; one re-sent:
