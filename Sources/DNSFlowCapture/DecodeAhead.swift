@@ -79,15 +79,17 @@ public final class DecodeAhead: @unchecked Sendable {
     /// batch's object graph there cost it about a tenth of its time.
     private var spentPackets: [[DecodedPacket]] = []
     private var spentTransactions: [[Transaction]] = []
+    private var spentEvidence: [EvidenceLog] = []
 
     /// Hands back what the consumer is done with, to be freed on the reader's thread (give up your own references:
     /// the last one to go frees). Without a reader thread, or once it has finished, it is freed where it was held.
-    public func recycle(_ packets: [DecodedPacket], _ transactions: [Transaction] = []) {
+    public func recycle(_ packets: [DecodedPacket], _ spent: Spent = Spent()) {
         guard thread != nil else { return }
         monitor.locked {
             guard !finished else { return }
             spentPackets.append(packets)
-            spentTransactions.append(transactions)
+            spentTransactions.append(spent.transactions)
+            if !spent.evidence.isEmpty { spentEvidence += spent.evidence }
             monitor.wake()
         }
     }
@@ -128,15 +130,17 @@ public final class DecodeAhead: @unchecked Sendable {
 
     private func run() {
         while true {
-            var spent: ([[DecodedPacket]], [[Transaction]]) = ([], [])
+            var spent: ([[DecodedPacket]], [[Transaction]], [EvidenceLog]) = ([], [], [])
             let (stop, room) = monitor.locked {
-                while queue.count >= depth, !stopping, spentPackets.isEmpty, spentTransactions.isEmpty { monitor.wait() }
-                spent = (spentPackets, spentTransactions)
+                while queue.count >= depth, !stopping, spentPackets.isEmpty, spentTransactions.isEmpty,
+                      spentEvidence.isEmpty { monitor.wait() }
+                spent = (spentPackets, spentTransactions, spentEvidence)
                 spentPackets = []
                 spentTransactions = []
+                spentEvidence = []
                 return (stopping, queue.count < depth)
             }
-            spent = ([], [])  // freed here, outside the lock
+            spent = ([], [], [])  // freed here, outside the lock
             if stop { break }
             guard room else { continue }
             let (batch, atEnd) = readBatch()

@@ -9,6 +9,8 @@ public final class Driver {
     // every packet.
     @exclusivity(unchecked) @usableFromInline var pipelineState: Pipeline
     public var pipeline: Pipeline { pipelineState }
+    /// The pipeline's summary (read where it lies: `pipeline` is a copy of the whole pipeline).
+    public var summary: Summary { pipelineState.summary }
     public let feed: PacketFeed
     /// Packets run through the pipeline so far.
     @exclusivity(unchecked) @usableFromInline var packetCount = 0
@@ -35,7 +37,9 @@ public final class Driver {
     public init(pipeline: Pipeline, feed: PacketFeed) {
         self.pipelineState = pipeline
         self.feed = feed
-        feed.takeSpent = { [unowned self] in self.pipelineState.configuration.handsBackSpent ? self.pipelineState.takeSpent() : [] }
+        feed.takeSpent = { [unowned self] in
+            Spent(transactions: self.pipelineState.configuration.handsBackSpent ? self.pipelineState.takeSpent() : [])
+        }
     }
 
     /// Stops reading (a signal, an output that failed): what was read already is still analysed.

@@ -56,6 +56,7 @@ public final class LiveReader: @unchecked Sendable {
     /// What the consumer is done with, freed on the reader's thread.
     private var spentPackets: [[DecodedPacket]] = []
     private var spentTransactions: [[Transaction]] = []
+    private var spentEvidence: [EvidenceLog] = []
 
     /// `stage`: run the first stage here (one reader per stage). `limit`: read at most this many packets (`-c`).
     public init(_ handle: PcapHandle, stage: DecodingStage? = nil, limit: Int? = nil, maxQueuedBytes: Int = 256 << 20,
@@ -122,15 +123,16 @@ public final class LiveReader: @unchecked Sendable {
         }
     }
 
-    /// Hands back what the consumer is done with (packets it took, transactions made of them), to be freed on the
-    /// reader's thread (give up your own references: the last one to go frees). Once the reader has finished, it is
-    /// freed where it was held.
-    public func recycle(_ packets: [DecodedPacket], _ transactions: [Transaction] = []) {
-        guard !packets.isEmpty || !transactions.isEmpty else { return }
+    /// Hands back what the consumer is done with (packets it took, what was made of them), to be freed on the reader's
+    /// thread (give up your own references: the last one to go frees). Once the reader has finished, it is freed where
+    /// it was held.
+    public func recycle(_ packets: [DecodedPacket], _ spent: Spent = Spent()) {
+        guard !packets.isEmpty || !spent.transactions.isEmpty || !spent.evidence.isEmpty else { return }
         monitor.locked {
             guard !finished else { return }
             spentPackets.append(packets)
-            spentTransactions.append(transactions)
+            spentTransactions.append(spent.transactions)
+            if !spent.evidence.isEmpty { spentEvidence += spent.evidence }
         }
     }
 
@@ -158,14 +160,15 @@ public final class LiveReader: @unchecked Sendable {
         var ended = false
         var read = 0
         while !ended {
-            var spent: ([[DecodedPacket]], [[Transaction]]) = ([], [])
+            var spent: ([[DecodedPacket]], [[Transaction]], [EvidenceLog]) = ([], [], [])
             let (stop, room) = monitor.locked {
-                spent = (spentPackets, spentTransactions)
+                spent = (spentPackets, spentTransactions, spentEvidence)
                 spentPackets = []
                 spentTransactions = []
+                spentEvidence = []
                 return (stopping, queuedBytes < maxQueuedBytes)
             }
-            spent = ([], [])  // freed here, outside the lock
+            spent = ([], [], [])  // freed here, outside the lock
             if stop { break }
             // Up to 256 packets (`maxBatch`) or an idle read per hand-over: the lock is taken once per batch, not per
             // packet.

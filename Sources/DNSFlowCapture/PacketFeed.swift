@@ -29,9 +29,21 @@ public protocol PacketFeed: AnyObject {
     func stop()
     /// After `.ended`: the first stage as the feed leaves it.
     func finishedStage() -> DecodingStage
-    /// Where the feed gets the transactions the consumer is done with, to free them with what it read (files: on the
-    /// reading thread, the less busy one), each time it moves on to a new batch.
-    var takeSpent: (() -> [Transaction])? { get set }
+    /// Where the feed gets what the consumer is done with, to free it with what it read (on the reading thread, the
+    /// less busy one), each time it moves on to a new batch.
+    var takeSpent: (() -> Spent)? { get set }
+}
+
+/// What a feed's consumer is done with, freed on the reading thread: the transactions made of the packets, and the
+/// evidence an `AnalysisThread`'s consumer has told.
+public struct Spent {
+    public var transactions: [Transaction]
+    public var evidence: [EvidenceLog]
+
+    public init(transactions: [Transaction] = [], evidence: [EvidenceLog] = []) {
+        self.transactions = transactions
+        self.evidence = evidence
+    }
 }
 
 /// Files (or standard input), merged by time, read and decoded a few batches ahead on a second thread (`DecodeAhead`).
@@ -42,7 +54,7 @@ public final class FileFeed: PacketFeed {
     private var ended = false
     public private(set) var stats = PacketStats()
     public var isLive: Bool { false }
-    public var takeSpent: (() -> [Transaction])?
+    public var takeSpent: (() -> Spent)?
 
     /// `limit`: at most this many packets (`-c`).
     public init(_ handles: [PcapHandle], stage: DecodingStage, limit: Int? = nil) {
@@ -53,12 +65,12 @@ public final class FileFeed: PacketFeed {
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
         guard !ended, let next = ahead.next() else {
             ended = true
-            ahead.recycle(handedOut, takeSpent?() ?? [])
+            ahead.recycle(handedOut, takeSpent?() ?? Spent())
             handedOut = []
             return .ended
         }
         // The batch done with, and the transactions made of it, are freed on the reading thread.
-        ahead.recycle(handedOut, takeSpent?() ?? [])
+        ahead.recycle(handedOut, takeSpent?() ?? Spent())
         handedOut = next.packets
         stats = next.stats
         return .packets(next.packets)
@@ -93,7 +105,7 @@ public final class LiveFeed: PacketFeed {
     public var isLive: Bool { true }
     /// The first stage's counts as of the packets handed out.
     public private(set) var stats: PacketStats
-    public var takeSpent: (() -> [Transaction])?
+    public var takeSpent: (() -> Spent)?
 
     /// How far behind the clock a live capture's time is taken to be: a packet the kernel stamped may still be on its
     /// way to the reader.
@@ -118,7 +130,7 @@ public final class LiveFeed: PacketFeed {
 
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
         // What the consumer is done with (the last batch, the transactions made of it) is freed on the reading thread.
-        reader.recycle(handedOut, takeSpent?() ?? [])
+        reader.recycle(handedOut, takeSpent?() ?? Spent())
         handedOut = []
         if let limit, handed >= limit {
             reader.stop()
@@ -181,7 +193,7 @@ public final class LiveFeed: PacketFeed {
 
     public func finishedStage() -> DecodingStage {
         stop()
-        reader.recycle(handedOut, takeSpent?() ?? [])
+        reader.recycle(handedOut, takeSpent?() ?? Spent())
         handedOut = []
         if reader.decodes {
             stage = reader.stage
@@ -234,7 +246,7 @@ public final class ReplayFeed: PacketFeed {
 
     public func stop() { files.stop() }
     public func finishedStage() -> DecodingStage { files.finishedStage() }
-    public var takeSpent: (() -> [Transaction])? {
+    public var takeSpent: (() -> Spent)? {
         get { files.takeSpent }
         set { files.takeSpent = newValue }
     }

@@ -46,7 +46,13 @@ struct InterfaceLoop {
         store.rebuild = { packets.transaction(of: $0, configuration: configuration) }
         sink.app.fileStamp = InterfaceLoop.fileStamp
         sink.app.status.canPause = isLive || replay != nil
-        defer { driver.stop() }
+        // A file read at full speed: matching and the analysis on a thread of their own, this one keeps the rows, draws
+        // and reads keys (the three stages on two cores: the load takes less time than with the analysis here). Live,
+        // replayed or streamed, packets come at their own pace and the analysis runs here between redraws (a thread of
+        // its own cost more CPU and memory for nothing there).
+        let analysis = AnalysisThread(driver: driver, keepsMatched: sink.showsFates)
+        if !isLive, replay == nil { analysis.start() }
+        defer { analysis.stop() }
 
         let terminal: Terminal
         do { terminal = try Terminal() } catch { throw CommandError(error.description) }
@@ -61,15 +67,14 @@ struct InterfaceLoop {
 
         while !stop(), !sink.app.wantsQuit {
             // 1. Packets, for one slice of time (idle: the clock moves the analysis on).
-            replay?.isPaused = sink.app.isPaused
-            let before = driver.packets
+            if replay != nil { analysis.isPaused = sink.app.isPaused }
+            let before = analysis.packets
             if !finished {
-                outcome = driver.run(into: &sink, until: monotonicNanoseconds() + sliceNanoseconds)
-                if replay != nil { sink.app.status.packetsShown = driver.packets }
-                if outcome != .more { driver.updatePacketStats() }
+                outcome = analysis.run(into: &sink, until: monotonicNanoseconds() + sliceNanoseconds)
+                if replay != nil { sink.app.status.packetsShown = analysis.packets }
             }
             // Redrawn when rows changed (a packet, or the clock settling something); ages move once a second below.
-            if driver.packets != before || sink.events != lastEvents { dirty = true }
+            if analysis.packets != before || sink.events != lastEvents { dirty = true }
             lastEvents = sink.events
             if outcome == .finished, !finished {
                 finished = true
@@ -91,7 +96,7 @@ struct InterfaceLoop {
                 // Status: the counts at every draw; what costs (a sort for the percentiles, kernel counters) once a
                 // second, and once more at the end.
                 let figuresDue = now - lastFigures >= 1_000_000_000 || (finished && lastFigures >= 0)
-                sink.app.update(summary: driver.pipeline.summary, percentiles: figuresDue)
+                sink.app.update(summary: analysis.summary, percentiles: figuresDue)
                 if figuresDue {
                     lastFigures = finished ? -1 : now
                     if let reader = (driver.feed as? LiveFeed)?.reader, let k = reader.kernelStats {

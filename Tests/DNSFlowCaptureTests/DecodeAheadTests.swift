@@ -28,14 +28,14 @@ struct DecodeAheadTests {
         while let batch = ahead.next() {
             for d in batch.packets { pipeline.consume(d) { out.append(TransactionCSV.row($0)) } }
             pipeline.updatePacketStats(batch.stats)
-            if recycles { ahead.recycle(batch.packets, pipeline.takeSpent()) }
+            if recycles { ahead.recycle(batch.packets, Spent(transactions: pipeline.takeSpent())) }
         }
         ahead.stop()
         pipeline.front = ahead.stage
         pipeline.finish { out.append(TransactionCSV.row($0)) }
         // After the reader has finished: kept nowhere, freed here.
         if recycles {
-            ahead.recycle([], pipeline.takeSpent())
+            ahead.recycle([], Spent(transactions: pipeline.takeSpent()))
             #expect(pipeline.takeSpent().isEmpty)
         }
         return (out, pipeline.summary)
