@@ -20,6 +20,8 @@ public final class AnalysisThread: @unchecked Sendable {
     private let summaryInterval: Int64
     /// How long the thread runs the driver before handing its evidence over (checked every 256 packets).
     private let handOverNanoseconds: Int64
+    /// How long `run` waits for evidence when none waits.
+    private let maxWait: Int64 = 5_000_000
 
     private let monitor = Monitor()
     // Shared with the thread, under `monitor`.
@@ -100,17 +102,20 @@ public final class AnalysisThread: @unchecked Sendable {
     var waitingEvents: Int { monitor.locked { pendingCount } }
 
     /// Tells `sink` the evidence handed over, in order, until it is all told or `deadline` (monotonic nanoseconds)
-    /// passes; while the driver is busy and nothing waits, waits for it until the deadline. `.finished` once the driver
+    /// passes; while the driver is busy and nothing waits, waits for it a few milliseconds (`.more`, nothing told). `.finished` once the driver
     /// finished and everything was told; `.idle` when it is idle (a live capture drained, a replay waiting) and nothing
     /// waits. Stopped, it tells what was handed over, then runs the driver on this thread.
     @discardableResult
     public func run<S: EvidenceSink>(into sink: inout S, until deadline: Int64) -> Driver.Outcome {
         guard started else { return runHere(into: &sink, until: deadline) }
+        var toldAny = false
         while true {
             if chunkIndex == inHand.count {
                 if !inHand.isEmpty { inHand.removeAll(keepingCapacity: true) }
                 chunkIndex = 0
-                let outcome = take(waitingUntil: deadline)
+                // Nothing told yet: waits a little for the thread (not until the deadline: the consumer's keys wait
+                // meanwhile). Something told: returns with what waits now.
+                let outcome = take(waitingUntil: toldAny ? 0 : min(deadline, monotonicNanoseconds() + maxWait))
                 if inHand.isEmpty {
                     guard thread == nil, outcome != .finished else { return outcome }
                     // Stopped, and everything handed over told: the driver is this thread's again.
@@ -122,6 +127,7 @@ public final class AnalysisThread: @unchecked Sendable {
             var at = cursor
             let done = inHand[chunkIndex].tell(&sink, from: &at) { monotonicNanoseconds() <= deadline }
             cursor = at
+            toldAny = true
             guard done else { return .more }
             told.append(inHand[chunkIndex])
             chunkIndex += 1
