@@ -6,8 +6,8 @@
 ///
 /// `--summary` and the CSV keep every latency and give exact figures; this is for where that list would grow without end.
 public struct LatencyHistogram: Sendable, Equatable {
-    /// Answers by bucket (sparse: a server's latencies fill a few hundred buckets).
-    private var counts: [Int: Int] = [:]
+    /// Answers by bucket (sparse: a server's latencies fill a few hundred buckets), hashed as sequences are (`FastHash`).
+    private var counts: [SequenceKey: Int] = [:]
     public private(set) var count = 0
     /// The largest value, exactly.
     public private(set) var max: Int64 = 0
@@ -17,7 +17,7 @@ public struct LatencyHistogram: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ nanoseconds: Int64) {
-        counts[LatencyHistogram.bucket(nanoseconds), default: 0] += 1
+        counts[SequenceKey(LatencyHistogram.bucket(nanoseconds)), default: 0] += 1
         count += 1
         max = Swift.max(max, nanoseconds)
     }
@@ -47,8 +47,8 @@ public struct LatencyHistogram: Sendable, Equatable {
         guard count > 0 else { return nil }
         let rank = Swift.max(1, Swift.min(count, Int((p / 100 * Double(count)).rounded(.up))))
         var seen = 0
-        for bucket in counts.keys.sorted() {
-            seen += counts[bucket]!
+        for bucket in counts.keys.map(\.value).sorted() {
+            seen += counts[SequenceKey(bucket)]!
             if seen >= rank {
                 let (low, width) = LatencyHistogram.range(of: bucket)
                 return Swift.min(max, low + (width - 1) / 2)
