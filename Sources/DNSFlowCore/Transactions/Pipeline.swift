@@ -122,8 +122,9 @@ public struct Pipeline {
         note(decoded.packet, decoded.diagnostics)
         for e in decoded.connections { analyzer.connection(e) }
         // Each payload read by `handle` where it lies in the packet's list: lent as a value, it was copied first (the
-        // compiler cannot tell that nothing `handle` calls changes the list).
-        decoded.parsed.withUnsafeBufferPointer { parsed in
+        // compiler cannot tell that nothing `handle` calls changes the list). What the first stage matched is taken
+        // out of it (the analysis then holds each transaction alone, and annotates it without a copy).
+        decoded.parsed.withUnsafeMutableBufferPointer { parsed in
             for i in parsed.indices {
                 handle(parsed.baseAddress! + i, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
                        onTransaction: onTransaction)
@@ -171,7 +172,12 @@ public struct Pipeline {
             handle(&parsed, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched, onTransaction: onTransaction)
         }
         var settled: [Transaction] = []
-        matcher.finish { settled.append($0) }
+        if front.matchesAhead {
+            front.finishMatching { settled.append($0) }
+            givenUpAhead = front.matcherGivenUp
+        } else {
+            matcher.finish { settled.append($0) }
+        }
         var released: [Transaction] = []
         for t in settled { analyzer.settled(t, shown: onMatched) { released.append($0) } }
         analyzer.finish { released.append($0) }
@@ -181,7 +187,7 @@ public struct Pipeline {
     }
 
     private mutating func handle(
-        _ parsed: UnsafePointer<ParsedPayload>, onMessage: (ObservedMessage) -> Void,
+        _ parsed: UnsafeMutablePointer<ParsedPayload>, onMessage: (ObservedMessage) -> Void,
         onQuery: (Int, ObservedMessage, Analysis) -> Void, onMatched: (Transaction) -> Void,
         onTransaction: (Transaction) -> Void
     ) {
@@ -200,32 +206,41 @@ public struct Pipeline {
         }
         if box.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, payload.pointee.timestamp)
-        var observed = ObservedMessage(
-            timestamp: payload.pointee.timestamp, transport: payload.pointee.transport, source: payload.pointee.source,
-            destination: payload.pointee.destination, point: payload.pointee.point, box: box)
-        observed.isReassembled = payload.pointee.isReassembled
+        let observed = ObservedMessage(payload.pointee, box)
         onMessage(observed)
         var settled = scratchSettled
         scratchSettled = []
-        sighted.forget(below: parsed.pointee.oldestSighted)
+        // Matched by the first stage already (a file read ahead): what settled is taken from the payload.
+        var ahead: Int?
+        if parsed.pointee.matched != nil {
+            ahead = parsed.pointee.matched!.sequence
+            givenUpAhead = parsed.pointee.matched!.givenUp
+            if !parsed.pointee.matched!.settled.isEmpty { swap(&settled, &parsed.pointee.matched!.settled) }
+        }
+        if ahead == nil { sighted.forget(below: parsed.pointee.oldestSighted) }
         switch parsed.pointee.sighting {
         case .unmatchable:
             // Without its question a message cannot be matched; it is shown as malformed in its place.
-            matcher.addUnmatchable(observed) { settled.append($0) }
+            if ahead == nil { matcher.addUnmatchable(observed) { settled.append($0) } }
         case .again(let ordinal):
             // Seen before: another sighting of that message, not a new one (and never a retry).
-            guard let earlier = sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
+            guard let earlier = ahead ?? sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
             counts.summary.foldedSightings += 1
             if box.message.isResponse {
                 analyzer.responseSighting(earlier, observed)
             } else {
                 analyzer.querySighting(earlier, at: observed.point)
-                matcher.addSighting(of: earlier, observed)
+                if ahead == nil { matcher.addSighting(of: earlier, observed) }
             }
             return finishHandling(&settled, onMatched, onTransaction)
         case .first(let ordinal):
-            let seq = matcher.add(observed) { settled.append($0) }
-            sighted.append(ordinal, sequence: seq)
+            let seq: Int
+            if let ahead {
+                seq = ahead
+            } else {
+                seq = matcher.add(observed) { settled.append($0) }
+                sighted.append(ordinal, sequence: seq)
+            }
             if !box.message.isResponse {
                 analyzer.queryArrived(seq, observed)
                 onQuery(seq, observed, analyzer.provisional(seq) ?? Analysis())
@@ -274,8 +289,11 @@ public struct Pipeline {
         return spent
     }
 
+    /// The first stage's matcher's `givenUp`, as of the last payload it matched (when it matches).
+    private var givenUpAhead: Int?
+
     private mutating func settle(_ t: Transaction, _ onTransaction: (Transaction) -> Void) {
-        counts.summary.queriesGivenUp = matcher.givenUp
+        counts.summary.queriesGivenUp = givenUpAhead ?? matcher.givenUp
         counts.summary.lookupsCutShort = analyzer.cutShort
         counts.settled(t)
         onTransaction(t)
@@ -309,12 +327,33 @@ public struct DecodingStage: @unchecked Sendable {
     private var sightings: SightingIndex
     private let recordsOnDemand: Bool
     private var scratch: [DNSPayload] = []
+    /// Matching, run here too when asked (`matchAhead`): for files read at full speed, whose matching no clock moves
+    /// between packets, it is the analysis's thread's work taken to the decoding thread. (Live and replayed, a clock
+    /// settles the queries whose window passed: matching stays with the analysis.)
+    private var matcher: TransactionMatcher?
+    /// Which transaction each message the sighting index remembered went to (as `Pipeline` keeps it otherwise).
+    private var sighted = SightedSequences()
 
     /// `sightingWindow`, `recordsOnDemand`: as `Pipeline.Configuration` has them.
     public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false) {
         decoder = PacketDecoder(configuration: configuration)
         sightings = SightingIndex(windowNanoseconds: sightingWindow)
         self.recordsOnDemand = recordsOnDemand
+    }
+
+    /// Matches each message here too, from now on (before any packet).
+    public mutating func matchAhead(_ configuration: TransactionMatcher.Configuration) {
+        matcher = TransactionMatcher(configuration: configuration)
+    }
+
+    public var matchesAhead: Bool { matcher != nil }
+
+    /// The matcher's `givenUp` (nil: this stage does not match).
+    var matcherGivenUp: Int? { matcher?.givenUp }
+
+    /// End of input, after `finish`: every query still waiting settles unanswered.
+    mutating func finishMatching(emit: (Transaction) -> Void) {
+        matcher?.finish(emit: emit)
     }
 
     public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
@@ -344,7 +383,30 @@ public struct DecodingStage: @unchecked Sendable {
     private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
         let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand).map(ObservedMessage.Box.init)
         let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
-        return ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
+        var parsed = ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
+        if matcher != nil, let box = message { match(&parsed, box) }
+        return parsed
+    }
+
+    /// What `Pipeline.handle` does with the matcher, done here: the sequence the message opened or joined (another
+    /// sighting: the first's), and what settled.
+    private mutating func match(_ parsed: inout ParsedPayload, _ box: ObservedMessage.Box) {
+        let observed = ObservedMessage(parsed.payload, box)
+        var settled: [Transaction] = []
+        var sequence = -1
+        sighted.forget(below: parsed.oldestSighted)
+        switch parsed.sighting {
+        case .unmatchable:
+            matcher!.addUnmatchable(observed) { settled.append($0) }
+        case .again(let ordinal):
+            guard let earlier = sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
+            if !box.message.isResponse { matcher!.addSighting(of: earlier, observed) }
+            sequence = earlier
+        case .first(let ordinal):
+            sequence = matcher!.add(observed) { settled.append($0) }
+            sighted.append(ordinal, sequence: sequence)
+        }
+        parsed.matched = MatchedAhead(sequence: sequence, settled: settled, givenUp: matcher!.givenUp)
     }
 
     public var stats: PacketStats { decoder.stats }
@@ -353,10 +415,11 @@ public struct DecodingStage: @unchecked Sendable {
 /// One packet through the first stage: its DNS payloads and their parsed messages (nil: no 12-octet header), and
 /// the defects met on the way. Made once on the decoding thread and only read from there on: a reference, so that the
 /// analysis's thread takes each packet without copying its lists.
-public final class DecodedPacket: Sendable {
+public final class DecodedPacket: @unchecked Sendable {
     public let packet: CapturedPacket
-    /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet).
-    let parsed: [ParsedPayload]
+    /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet). The analysis
+    /// takes what the first stage matched out of it (a packet is handed from one thread to the other under a lock).
+    var parsed: [ParsedPayload]
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     public let diagnostics: [Diagnostic]
@@ -395,4 +458,23 @@ struct ParsedPayload: Sendable {
     var sighting: Sighting
     /// The sighting index's oldest ordinal after it (`SightingIndex.oldestHeld`).
     var oldestSighted: Int
+    /// What matching made of it, when the first stage matched it.
+    var matched: MatchedAhead? = nil
+}
+
+/// A message matched by the first stage: the transaction it opened or joined (another sighting: the first's; -1 for
+/// a message that cannot be matched), what settled then, and the matcher's given-up count after it.
+struct MatchedAhead: Sendable {
+    var sequence: Int
+    var settled: [Transaction]
+    var givenUp: Int
+}
+
+extension ObservedMessage {
+    /// A payload's parsed message, as matching and the analysis see it.
+    init(_ payload: DNSPayload, _ box: Box) {
+        self.init(timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
+                  destination: payload.destination, point: payload.point, box: box)
+        isReassembled = payload.isReassembled
+    }
 }
