@@ -68,8 +68,8 @@ public final class AnalysisThread: @unchecked Sendable {
 
     /// Starts the thread (without one, `run` runs the driver on the caller's thread).
     public func start() {
-        // What the consumer has told is freed with the feed's batches, on the reading thread: freeing it here (the
-        // packets and transactions it holds last) took a tenth of the consumer's time.
+        // What the consumer has told is freed with the feed's batches, on the reading thread, not on the consumer's
+        // (whose references to the packets and transactions in it are often the last).
         feedTakeSpent = driver.feed.takeSpent
         driver.feed.takeSpent = { [unowned self] in
             var spent = self.feedTakeSpent?() ?? Spent()
@@ -102,9 +102,10 @@ public final class AnalysisThread: @unchecked Sendable {
     var waitingEvents: Int { monitor.locked { pendingCount } }
 
     /// Tells `sink` the evidence handed over, in order, until it is all told or `deadline` (monotonic nanoseconds)
-    /// passes; while the driver is busy and nothing waits, waits for it a few milliseconds (`.more`, nothing told). `.finished` once the driver
-    /// finished and everything was told; `.idle` when it is idle (a live capture drained, a replay waiting) and nothing
-    /// waits. Stopped, it tells what was handed over, then runs the driver on this thread.
+    /// passes; while the driver is busy and nothing waits, waits for it a few milliseconds (then `.more`, nothing
+    /// told). `.finished` once the driver finished and everything was told; `.idle` when it is idle (a live capture
+    /// drained, a replay waiting) and nothing waits. Stopped, it tells what was handed over, then runs the driver on
+    /// this thread.
     @discardableResult
     public func run<S: EvidenceSink>(into sink: inout S, until deadline: Int64) -> Driver.Outcome {
         guard started else { return runHere(into: &sink, until: deadline) }
@@ -206,8 +207,8 @@ public final class AnalysisThread: @unchecked Sendable {
                 if let summary { latestSummary = summary }
                 monitor.wake()
             }
-            // A new log for the next hand-over, with room for as many events as this one (grown from empty, its
-            // lists were copied at each doubling).
+            // A new log for the next hand-over, with room for as many events as this one (its lists are not grown
+            // again, a copy at each doubling).
             if !log.isEmpty { log = log.emptied() }
             if outcome == .finished { break }
             // A replay waiting for its next packet's time (or paused): not a busy wait.
