@@ -413,8 +413,9 @@ public struct DecodingStage: @unchecked Sendable {
 }
 
 /// One packet through the first stage: its DNS payloads and their parsed messages (nil: no 12-octet header), and
-/// the defects met on the way. Made once on the decoding thread and only read from there on: a reference, so that the
-/// analysis's thread takes each packet without copying its lists.
+/// the defects met on the way. Made once on the decoding thread; from there on the analysis's thread reads it, and
+/// takes out what the first stage matched. A reference, so that the analysis's thread takes each packet without
+/// copying its lists.
 public final class DecodedPacket: @unchecked Sendable {
     public let packet: CapturedPacket
     /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet). The analysis
