@@ -7,7 +7,8 @@ import Glibc
 /// the interface loading a file, which keeps the rows and draws them. The evidence is kept in order (`EvidenceLog`)
 /// and handed over a few milliseconds' worth at a time; the consumer tells it to its sink in `run(into:until:)`, as it
 /// would run the driver itself. With files decoded on a thread of theirs (`DecodeAhead`), the three stages (decoding,
-/// analysis, rows) each have a thread. Not started, `run` runs the driver on the caller's thread.
+/// analysis, rows) each have a thread. For files read at full speed: live or replayed, packets come at their own pace
+/// and the driver runs on the consumer's thread between redraws (not started, `run` runs it there).
 ///
 /// Memory stays bounded: the thread waits when `maxPending` events wait for the consumer, and what the consumer has
 /// told goes back to the feed, to be freed with its batches on the reading thread. The summary is copied out for the
@@ -33,7 +34,6 @@ public final class AnalysisThread: @unchecked Sendable {
     private var threadOutcome = Driver.Outcome.more
     private var packetsRead = 0
     private var latestSummary: Summary
-    private var paused = false
     private var stopping = false
     private var ended = false
     private var thread: pthread_t?
@@ -84,15 +84,6 @@ public final class AnalysisThread: @unchecked Sendable {
         if !started { driver.feed.takeSpent = feedTakeSpent }
     }
 
-    /// A replay paused by the consumer (the thread passes it on to the feed before each turn).
-    public var isPaused: Bool {
-        get { monitor.locked { paused } }
-        set {
-            monitor.locked { paused = newValue }
-            if thread == nil { (driver.feed as? ReplayFeed)?.isPaused = newValue }
-        }
-    }
-
     /// The summary as last copied out (exact once the driver is idle, finished, or stopped).
     public var summary: Summary {
         thread == nil ? driver.summary : monitor.locked { latestSummary }
@@ -103,9 +94,8 @@ public final class AnalysisThread: @unchecked Sendable {
 
     /// Tells `sink` the evidence handed over, in order, until it is all told or `deadline` (monotonic nanoseconds)
     /// passes; while the driver is busy and nothing waits, waits for it a few milliseconds (then `.more`, nothing
-    /// told). `.finished` once the driver finished and everything was told; `.idle` when it is idle (a live capture
-    /// drained, a replay waiting) and nothing waits. Stopped, it tells what was handed over, then runs the driver on
-    /// this thread.
+    /// told). `.finished` once the driver finished and everything was told. Stopped, it tells what was handed over,
+    /// then runs the driver on this thread.
     @discardableResult
     public func run<S: EvidenceSink>(into sink: inout S, until deadline: Int64) -> Driver.Outcome {
         guard started else { return runHere(into: &sink, until: deadline) }
@@ -181,18 +171,14 @@ public final class AnalysisThread: @unchecked Sendable {
 
     private func work() {
         var log = EvidenceLog(keepsMatched: keepsMatched)
-        let replay = driver.feed as? ReplayFeed
-        let live = driver.feed.isLive
         var lastSummary = monotonicNanoseconds()
         while true {
-            let (stop, paused) = monitor.locked {
+            let stop = monitor.locked {
                 while pendingCount >= maxPending, !stopping { monitor.wait() }
-                return (stopping, self.paused)
+                return stopping
             }
             if stop { break }
-            replay?.isPaused = paused
-            let outcome = driver.run(into: &log, until: monotonicNanoseconds() + handOverNanoseconds,
-                                     waitingUpTo: live ? 20 : 0)
+            let outcome = driver.run(into: &log, until: monotonicNanoseconds() + handOverNanoseconds)
             if outcome != .more { driver.updatePacketStats() }
             let now = monotonicNanoseconds()
             let summary = outcome != .more || now - lastSummary >= summaryInterval ? driver.summary : nil
@@ -211,8 +197,8 @@ public final class AnalysisThread: @unchecked Sendable {
             // again, a copy at each doubling).
             if !log.isEmpty { log = log.emptied() }
             if outcome == .finished { break }
-            // A replay waiting for its next packet's time (or paused): not a busy wait.
-            if outcome == .idle, !live { usleep(5_000) }
+            // (A feed with nothing due — not a file's — is asked again a little later, not at once.)
+            if outcome == .idle { usleep(5_000) }
         }
         monitor.locked {
             ended = true

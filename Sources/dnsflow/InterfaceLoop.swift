@@ -67,7 +67,7 @@ struct InterfaceLoop {
 
         while !stop(), !sink.app.wantsQuit {
             // 1. Packets, for one slice of time (idle: the clock moves the analysis on).
-            if replay != nil { analysis.isPaused = sink.app.isPaused }
+            replay?.isPaused = sink.app.isPaused
             let before = analysis.packets
             if !finished {
                 outcome = analysis.run(into: &sink, until: monotonicNanoseconds() + sliceNanoseconds)

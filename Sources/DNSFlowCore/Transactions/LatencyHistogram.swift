@@ -47,10 +47,10 @@ public struct LatencyHistogram: Sendable, Equatable {
         guard count > 0 else { return nil }
         let rank = Swift.max(1, Swift.min(count, Int((p / 100 * Double(count)).rounded(.up))))
         var seen = 0
-        for bucket in counts.keys.map(\.value).sorted() {
-            seen += counts[SequenceKey(bucket)]!
+        for (bucket, n) in counts.sorted(by: { $0.key.value < $1.key.value }) {
+            seen += n
             if seen >= rank {
-                let (low, width) = LatencyHistogram.range(of: bucket)
+                let (low, width) = LatencyHistogram.range(of: bucket.value)
                 return Swift.min(max, low + (width - 1) / 2)
             }
         }
