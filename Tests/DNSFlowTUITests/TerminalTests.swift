@@ -4,6 +4,10 @@ import Testing
 
 let tmuxPath = ["/usr/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later; Swift's Glibc module does not declare it).
+let spawnCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? =
+    dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self) }
+
 /// A private tmux server (its own socket), so that tests never touch the user's sessions.
 struct Tmux {
     let socket = "dnsflow-test-\(getpid())-\(UUID().uuidString.prefix(6))"
@@ -11,6 +15,9 @@ struct Tmux {
 
     /// Runs a tmux command (posix_spawn and waitpid: Foundation's Process can miss the exit of a client whose
     /// server forked off it). Only commands that print are read: the server holds inherited pipes open for ever.
+    /// The child keeps only its standard descriptors: a server started here would otherwise hold, until it is killed,
+    /// the pipes other tests in this process had open at that moment (Foundation's `Pipe` is not close-on-exec), and
+    /// those tests would wait for an end of file that does not come.
     @discardableResult
     func run(_ args: [String], reads: Bool = true) throws -> String {
         let argv = [tmuxPath!, "-L", socket, "-f", "/dev/null"] + args
@@ -21,11 +28,11 @@ struct Tmux {
         if reads {
             guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
             posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-            posix_spawn_file_actions_addclose(&actions, fds[0])
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         }
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        guard let closeFrom = spawnCloseFrom, closeFrom(&actions, 3) == 0 else { throw POSIXError(.ENOSYS) }
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for a in cArgs { free(a) } }
         var pid: pid_t = 0
@@ -119,6 +126,25 @@ struct TerminalTests {
         screen = try tmux.wait(for: "EXITED")
         #expect(screen.contains("EXITED 0"))
         #expect(!screen.contains("[offline]"), "the terminal is restored")
+    }
+
+    /// The tmux server the tests start holds none of this process's other descriptors: an open pipe of another test
+    /// (here one made the same way, by Foundation) is not among the server's, so that test's read still ends.
+    @Test func aTmuxServerHoldsNoPipeOfTheTests() throws {
+        let pipe = Pipe()
+        defer { try? pipe.fileHandleForReading.close(); try? pipe.fileHandleForWriting.close() }
+        let tmux = Tmux()
+        defer { tmux.stop() }
+        try tmux.start("sleep 30")
+        let server = try tmux.run(["display-message", "-p", "-t", tmux.session, "#{pid}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int(server) != nil, "server pid: \(server)")
+        let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server)/fd").compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server)/fd/\($0)")
+        }
+        let ours = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(pipe.fileHandleForWriting.fileDescriptor)")
+        #expect(held.contains { $0.hasPrefix("/dev/") }, "the server's descriptors were read: \(held)")
+        #expect(!held.contains(ours), "the server holds \(ours): \(held)")
     }
 
     @Test func monochromeLosesNothing() throws {
