@@ -320,10 +320,10 @@ struct Analyzer {
         let findings = FindingRules.evaluate(rows, pointsForClient: points, connections: lookup.connections)
         // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
         for i in rows.indices {
-            if let f = findings[rows[i].sequence] {
-                rows[i].analysis.findings = f
+            if !findings.isEmpty, !findings[i].isEmpty {
+                rows[i].analysis.findings = findings[i].ids
                 // Lost between points and seen at one only: its last point is its first.
-                if rows[i].analysis.lastSeen == nil, f.contains(Finding.lostBetweenPoints.id) {
+                if rows[i].analysis.lastSeen == nil, findings[i].contains(.lostBetweenPoints) {
                     rows[i].analysis.lastSeen = rows[i].query.map { Analysis.Place($0.point) }
                 }
             }

@@ -147,20 +147,31 @@ enum FindingRules {
         return true
     }
 
-    /// Finding ids for each transaction (by sequence) of one lookup.
-    /// `pointsForClient`: how many capture points saw this client's queries at most (1 on a single capture point).
-    /// `connections`: the lookup's TCP connection attempts to port 53.
-    static func evaluate(_ rows: [Transaction], pointsForClient: Int, connections: ConnectionTally = ConnectionTally()) -> SequenceMap<[String]> {
-        var out = SequenceMap<[String]>()
+    /// The findings of each transaction of one lookup, in the order of `rows` (which are in sequence order); empty
+    /// when none fired. `pointsForClient`: how many capture points saw this client's queries at most (1 on a single
+    /// capture point). `connections`: the lookup's TCP connection attempts to port 53.
+    static func evaluate(_ rows: [Transaction], pointsForClient: Int, connections: ConnectionTally = ConnectionTally()) -> [FindingMarks] {
         let answeredAtOnce = isAnsweredAtOnce(rows)
         // Most lookups: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
         // grouping below — it is most of the analysis's cost on a busy capture.
-        if answeredAtOnce, rows.allSatisfy({ $0.responseRCode == .noError }) { return out }
-        func mark(_ ts: [Transaction], _ f: Finding) {
-            for t in ts where out[t.sequence]?.contains(f.id) != true { out[t.sequence, default: []].append(f.id) }
+        if answeredAtOnce, rows.allSatisfy({ $0.responseRCode == .noError }) { return [] }
+        var out = [FindingMarks](repeating: FindingMarks(), count: rows.count)
+        /// Where a transaction of the lookup lies in `rows` (by its sequence: the rows are in sequence order).
+        func row(_ t: Transaction) -> Int? {
+            var low = 0, high = rows.count
+            while low < high {
+                let mid = (low + high) / 2
+                if rows[mid].sequence < t.sequence { low = mid + 1 } else { high = mid }
+            }
+            return low < rows.count && rows[low].sequence == t.sequence ? low : nil
+        }
+        func mark(_ ts: [Transaction], _ rule: Rule) {
+            for t in ts { if let i = row(t) { out[i].insert(rule) } }
         }
         let queries = answeredAtOnce ? rows : rows.filter { $0.hasQuery && !$0.isUnmatchable }
-        if !answeredAtOnce { groupRules(queries, connections: connections, mark: mark, marked: { seq, f in out[seq]?.contains(f.id) == true }) }
+        if !answeredAtOnce {
+            groupRules(queries, connections: connections, mark: mark, marked: { t, rule in row(t).map { out[$0].contains(rule) } == true })
+        }
         for t in queries {
             if let r = t.responseRCode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
             if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
@@ -180,8 +191,8 @@ enum FindingRules {
     /// The rules that look at pairs, chains and nameservers: dead-nameserver, both-lost, conntrack-race,
     /// answer-given-up, lost-query, musl-resolver, serial-fallback, tc-fallback, tcp-blocked.
     private static func groupRules(
-        _ queries: [Transaction], connections: ConnectionTally, mark: ([Transaction], Finding) -> Void,
-        marked: (Int, Finding) -> Bool
+        _ queries: [Transaction], connections: ConnectionTally, mark: ([Transaction], Rule) -> Void,
+        marked: (Transaction, Rule) -> Bool
     ) {
         let chains = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.chain ?? $0.sequence) }).mapValues { $0.sorted { $0.sequence < $1.sequence } }
         let pairs = Dictionary(grouping: queries, by: { SequenceKey($0.analysis.pair ?? $0.sequence) })
@@ -253,8 +264,8 @@ enum FindingRules {
             // lost-query: an unanswered send re-sent after a timeout, when nothing more specific names the cause.
             for (i, t) in attempts.enumerated() where t.analysis.isResend && (t.analysis.retryGapNanoseconds ?? 0) >= timeoutFloor {
                 guard i > 0, attempts[i - 1].status == .unanswered else { continue }
-                let specific: [Finding] = [.conntrackRace, .bothLost, .deadNameserver]
-                if !specific.contains(where: { marked(t.sequence, $0) || marked(attempts[i - 1].sequence, $0) }) {
+                let specific: [Rule] = [.conntrackRace, .bothLost, .deadNameserver]
+                if !specific.contains(where: { marked(t, $0) || marked(attempts[i - 1], $0) }) {
                     mark([attempts[i - 1], t], .lostQuery)
                 }
             }
@@ -273,5 +284,68 @@ enum FindingRules {
                 }
             }
         }
+    }
+}
+
+extension FindingRules {
+    /// The findings a rule marks on rows (`slow-server` is capture-wide, never on a row).
+    enum Rule: Int, CaseIterable {
+        case conntrackRace, deadNameserver, bothLost, serialFallback, tcpBlocked, answerGivenUp, lostQuery,
+             lostBetweenPoints, tcFallbackFailed, tcFallback, serverErrors, ndotsExpansion, muslResolver
+
+        var finding: Finding {
+            switch self {
+            case .conntrackRace: .conntrackRace
+            case .deadNameserver: .deadNameserver
+            case .bothLost: .bothLost
+            case .serialFallback: .serialFallback
+            case .tcpBlocked: .tcpBlocked
+            case .answerGivenUp: .answerGivenUp
+            case .lostQuery: .lostQuery
+            case .lostBetweenPoints: .lostBetweenPoints
+            case .tcFallbackFailed: .tcFallbackFailed
+            case .tcFallback: .tcFallback
+            case .serverErrors: .serverErrors
+            case .ndotsExpansion: .ndotsExpansion
+            case .muslResolver: .muslResolver
+            }
+        }
+    }
+}
+
+/// The findings marked on one transaction, in the order they were first marked (the order its rows show them in):
+/// each rule's number plus one, four bits each, in one word (no list built per marked transaction while the rules
+/// run; the ids are listed once, at the end).
+struct FindingMarks: Equatable {
+    private var packed: UInt64 = 0
+
+    var isEmpty: Bool { packed == 0 }
+
+    func contains(_ rule: FindingRules.Rule) -> Bool {
+        var p = packed
+        while p != 0 {
+            if p & 0xf == UInt64(rule.rawValue + 1) { return true }
+            p >>= 4
+        }
+        return false
+    }
+
+    /// Marks `rule` after those already marked (once: a rule marked again keeps its place).
+    mutating func insert(_ rule: FindingRules.Rule) {
+        guard !contains(rule) else { return }
+        var shift: UInt64 = 0
+        while packed >> shift & 0xf != 0 { shift += 4 }
+        packed |= UInt64(rule.rawValue + 1) << shift
+    }
+
+    /// The findings' ids, in the order marked.
+    var ids: [String] {
+        var out: [String] = []
+        var p = packed
+        while p != 0 {
+            out.append(FindingRules.Rule(rawValue: Int(p & 0xf) - 1)!.finding.id)
+            p >>= 4
+        }
+        return out
     }
 }
