@@ -31,4 +31,46 @@ struct InlineListTests {
             }
         }
     }
+
+    /// Changed in place and moved out whole, in order, whatever the size; an element moved out is held alone there.
+    @Test func changedInPlaceAndMovedOut() {
+        final class Token {}
+        for n in 0...6 {
+            var list = InlineList(Array(0..<n))
+            list.updateEach { $0 *= 10 }
+            #expect(Array(list) == (0..<n).map { $0 * 10 }, "update of \(n)")
+            var into = [-1]
+            list.moveAll(into: &into)
+            #expect(into == [-1] + (0..<n).map { $0 * 10 }, "moved \(n)")
+            #expect(list.isEmpty)
+
+            var tokens = InlineList((0..<n).map { _ in Token() })
+            var moved: [Token] = []
+            tokens.moveAll(into: &moved)
+            #expect(moved.count == n)
+            for i in moved.indices { #expect(isKnownUniquelyReferenced(&moved[i]), "token \(i) of \(n)") }
+        }
+    }
+}
+
+/// The findings marked on a transaction keep the order they were first marked in, each once.
+@Suite("Finding marks")
+struct FindingMarksTests {
+    @Test func keepTheirOrderOnceEach() {
+        typealias Rule = FindingRules.Rule
+        var marks = FindingMarks()
+        #expect(marks.isEmpty && marks.ids.isEmpty)
+        marks.insert(.answerGivenUp)
+        marks.insert(.conntrackRace)
+        marks.insert(.answerGivenUp)
+        #expect(marks.ids == ["answer-given-up", "conntrack-race"])
+        #expect(marks.contains(.conntrackRace) && !marks.contains(.bothLost))
+        // Every rule at once, in reverse: all kept, in that order.
+        var all = FindingMarks()
+        for rule in Rule.allCases.reversed() { all.insert(rule); all.insert(rule) }
+        #expect(all.ids == Rule.allCases.reversed().map(\.finding.id))
+        // Each rule names a finding of its own, and every finding but the capture-wide one has a rule.
+        #expect(Set(Rule.allCases.map(\.finding.id)).count == Rule.allCases.count)
+        #expect(Set(Finding.all.map(\.id)).subtracting(Rule.allCases.map(\.finding.id)) == [Finding.slowServer.id])
+    }
 }

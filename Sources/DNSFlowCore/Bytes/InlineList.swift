@@ -52,6 +52,28 @@ public struct InlineList<Element>: RandomAccessCollection {
         }
     }
 
+    /// Each element, changed where it lies (none copied out and back).
+    public mutating func updateEach(_ body: (inout Element) -> Void) {
+        if first != nil { body(&first!) }
+        if second != nil { body(&second!) }
+        if !rest.isEmpty {
+            for i in rest.indices { body(&rest[i]) }
+        }
+    }
+
+    /// Appends every element to `list`, in order, and leaves this list empty: each element moved, so that one held
+    /// alone here is held alone there.
+    public mutating func moveAll(into list: inout [Element]) {
+        guard let f = first.take() else { return }
+        list.append(f)
+        guard let s = second.take() else { return }
+        list.append(s)
+        if !rest.isEmpty {
+            list.append(contentsOf: rest)
+            rest = []
+        }
+    }
+
     public mutating func removeAll(where gone: (Element) -> Bool) {
         var i = 0
         while i < count {

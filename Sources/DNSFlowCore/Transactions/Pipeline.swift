@@ -124,9 +124,9 @@ public struct Pipeline {
         // Each payload read by `handle` where it lies in the packet's list: lent as a value, it was copied first (the
         // compiler cannot tell that nothing `handle` calls changes the list). What the first stage matched is taken
         // out of it (the analysis then holds each transaction alone, and annotates it without a copy).
-        decoded.parsed.withUnsafeMutableBufferPointer { parsed in
-            for i in parsed.indices {
-                handle(parsed.baseAddress! + i, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
+        decoded.parsed.updateEach { parsed in
+            withUnsafeMutablePointer(to: &parsed) {
+                handle($0, onMessage: onMessage, onQuery: onQuery, onMatched: onMatched,
                        onTransaction: onTransaction)
             }
         }
@@ -215,7 +215,7 @@ public struct Pipeline {
         if parsed.pointee.matched != nil {
             ahead = parsed.pointee.matched!.sequence
             givenUpAhead = parsed.pointee.matched!.givenUp
-            if !parsed.pointee.matched!.settled.isEmpty { swap(&settled, &parsed.pointee.matched!.settled) }
+            if !parsed.pointee.matched!.settled.isEmpty { parsed.pointee.matched!.settled.moveAll(into: &settled) }
         }
         if ahead == nil { sighted.forget(below: parsed.pointee.oldestSighted) }
         switch parsed.pointee.sighting {
@@ -363,9 +363,8 @@ public struct DecodingStage: @unchecked Sendable {
         var diagnostics: [Diagnostic] = []
         var connections: [ConnectionEvent] = []
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
-        var parsed: [ParsedPayload] = []
+        var parsed = InlineList<ParsedPayload>()
         if !payloads.isEmpty {
-            parsed.reserveCapacity(payloads.count)
             for i in payloads.indices { parsed.append(parse(payloads[i])) }
             payloads.removeAll(keepingCapacity: true)
         }
@@ -392,7 +391,7 @@ public struct DecodingStage: @unchecked Sendable {
     /// sighting: the first's), and what settled.
     private mutating func match(_ parsed: inout ParsedPayload, _ box: ObservedMessage.Box) {
         let observed = ObservedMessage(parsed.payload, box)
-        var settled: [Transaction] = []
+        var settled = InlineList<Transaction>()
         var sequence = -1
         sighted.forget(below: parsed.oldestSighted)
         switch parsed.sighting {
@@ -418,16 +417,17 @@ public struct DecodingStage: @unchecked Sendable {
 /// copying its lists.
 public final class DecodedPacket: @unchecked Sendable {
     public let packet: CapturedPacket
-    /// Each payload with its message, boxed on the decoding thread (one list: one allocation per packet). The analysis
-    /// takes what the first stage matched out of it (a packet is handed from one thread to the other under a lock).
-    var parsed: [ParsedPayload]
+    /// Each payload with its message, boxed on the decoding thread (held inline: almost every packet has one). The
+    /// analysis takes what the first stage matched out of it (a packet is handed from one thread to the other under a
+    /// lock).
+    var parsed: InlineList<ParsedPayload>
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     public let diagnostics: [Diagnostic]
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
     public let connections: [ConnectionEvent]
 
-    init(packet: CapturedPacket, parsed: [ParsedPayload] = [], diagnostics: [Diagnostic] = [],
+    init(packet: CapturedPacket, parsed: InlineList<ParsedPayload> = InlineList(), diagnostics: [Diagnostic] = [],
          connections: [ConnectionEvent] = []) {
         self.packet = packet
         self.parsed = parsed
@@ -467,7 +467,8 @@ struct ParsedPayload: Sendable {
 /// a message that cannot be matched), what settled then, and the matcher's given-up count after it.
 struct MatchedAhead: Sendable {
     var sequence: Int
-    var settled: [Transaction]
+    /// Held inline: most messages settle none or one.
+    var settled: InlineList<Transaction>
     var givenUp: Int
 }
 
