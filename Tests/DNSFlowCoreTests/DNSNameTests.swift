@@ -173,3 +173,34 @@ struct DNSNameTests {
         }
     }
 }
+
+/// Questions' names read lately are handed out again: the same octets shared, equal in every way (fingerprint and
+/// capitals included) to the name read without the cache; a name that lands on a taken slot takes it.
+@Suite("Names read again")
+struct NameCacheTests {
+    static func octetsAddress(_ n: DNSName) -> UnsafeRawPointer? { n.wire.withUnsafeBytes { $0.baseAddress } }
+
+    @Test func aNameReadAgainIsTheOneAlreadyMade() throws {
+        let cache = NameCache(slots: 4)
+        for text in ["www.example.com", "WWW.Example.COM", "a", "kubernetes.default.svc.cluster.local"] {
+            let query = Wire.query(id: 1, name: text), response = Wire.response(id: 1, name: text)
+            let first = try #require(DNSParser.parse(query, recordsOnDemand: true, names: cache)?.question?.name)
+            let again = try #require(DNSParser.parse(response, recordsOnDemand: true, names: cache)?.question?.name)
+            let plain = try #require(DNSParser.parse(response)?.question?.name)
+            #expect(first == plain && again == plain && first.fingerprint == plain.fingerprint, "\(text)")
+            #expect(first.lowercased == plain.lowercased && first.description == plain.description)
+            #expect(Self.octetsAddress(first) == Self.octetsAddress(again), "\(text): read again, not shared")
+            #expect(Self.octetsAddress(first) != Self.octetsAddress(plain))
+        }
+    }
+
+    /// One slot: each new name replaces the last, and a name read again after another is made anew, equal.
+    @Test func aNameTakesItsSlot() throws {
+        let cache = NameCache(slots: 1)
+        let names = ["one.example", "two.example", "one.example", "one.example"]
+        let read = try names.map { try #require(DNSParser.parse(Wire.query(id: 1, name: $0), recordsOnDemand: true, names: cache)?.question?.name) }
+        #expect(read.map(\.description) == names.map { $0 + "." })
+        #expect(Self.octetsAddress(read[0]) != Self.octetsAddress(read[2]))
+        #expect(Self.octetsAddress(read[2]) == Self.octetsAddress(read[3]))
+    }
+}

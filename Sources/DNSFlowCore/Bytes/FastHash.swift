@@ -36,7 +36,12 @@ public enum FastHash {
 /// and the sighting index's key. (Byte-at-a-time FNV-1a cost 5 % of a run.) Not for anything stored: it may change.
 public enum ByteHash {
     public static func hash(_ bytes: [UInt8], seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-        bytes.withUnsafeBytes { raw in
+        bytes.withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    /// The same hash of octets wherever they lie.
+    public static func hash(_ raw: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        do {
             var h = seed ^ UInt64(raw.count) &* 0x9e37_79b9_7f4a_7c15
             var i = 0
             while i + 8 <= raw.count {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A domain name as its uncompressed wire labels (each label: length byte + bytes; no terminating zero).
 ///
 /// Kept as bytes, never as a raw `String`: a name may hold any octet, and it is only ever shown in
@@ -16,13 +22,18 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     /// Compression pointers one name may follow: a real name needs at most one per label (and every compressor
     /// writes one), so this is never reached but by a crafted chain of pointers to pointers.
     public static let maxPointers = 127
-    private static let capitalBit: UInt64 = 1 << 63
+    static let capitalBit: UInt64 = 1 << 63
 
     public init(wire: [UInt8]) {
+        self.init(wire: wire, hash: ByteHash.hash(wire))
+    }
+
+    /// `hash`: `ByteHash.hash(wire)`, already worked out.
+    fileprivate init(wire: [UInt8], hash: UInt64) {
         self.wire = wire
         // Length octets are at most 63: only label octets can fall in A...Z.
         let capitals = DNSName.hasCapital(wire)
-        fingerprint = ByteHash.hash(wire) & ~DNSName.capitalBit | (capitals ? DNSName.capitalBit : 0)
+        fingerprint = hash & ~DNSName.capitalBit | (capitals ? DNSName.capitalBit : 0)
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
@@ -180,7 +191,7 @@ extension DNSName {
     /// types 0b01 and 0b10 are rejected; and every read is
     /// bounded by `cursor.end` (labels) or the message (pointer targets). On return the cursor is just past
     /// the name's bytes in place (after its first pointer, if any).
-    static func read(from cursor: inout ByteCursor) throws(DNSParseError) -> DNSName {
+    static func read(from cursor: inout ByteCursor, cache: NameCache? = nil) throws(DNSParseError) -> DNSName {
         let message = cursor.bytes, start = cursor.offset, end = cursor.end
         // Two walks over the same labels: the first checks and measures, the second copies into a buffer of exactly
         // that size (no growing, no per-label slices: this ran for every question and most owner names).
@@ -191,7 +202,10 @@ extension DNSName {
         // A name with no compression pointer (every question's, most often) lies in the message as its wire form:
         // copied as one run (an array made from a slice is specialised here; one made uninitialised goes through the
         // standard library's generic path).
-        if inPlace { return DNSName(wire: Array(message[start..<start + length])) }
+        if inPlace {
+            if let cache { return message.withUnsafeBufferPointer { cache.name($0, start: start, length: length) } }
+            return DNSName(wire: Array(message[start..<start + length]))
+        }
         let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
             message.withUnsafeBufferPointer { m in copyLabels(m, start: start, into: out) }
             initialized = length
@@ -278,5 +292,36 @@ extension DNSName {
             written += count
             pos += count
         }
+    }
+}
+
+/// The names read lately, each kept where its octets' hash puts it (one a slot: a name that lands on a taken slot takes
+/// it): a name read again — the response's question after the query's, the AAAA's after the A's, the next lookup of
+/// the same name — is the one already made, its octets shared, where each was a new array. For the thread that reads
+/// the messages (`DecodingStage`); bounded (its slots, and the names in them).
+final class NameCache {
+    @exclusivity(unchecked) private var slots: [DNSName?]
+    private let mask: Int
+
+    /// `slots`: a power of two.
+    init(slots: Int = 4096) {
+        precondition(slots > 0 && slots & (slots - 1) == 0)
+        self.slots = Array(repeating: nil, count: slots)
+        mask = slots - 1
+    }
+
+    /// The name whose wire form is `message[start..<start + length]` (checked labels, no pointer).
+    func name(_ message: UnsafeBufferPointer<UInt8>, start: Int, length: Int) -> DNSName {
+        let octets = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(message)[start..<start + length])
+        let hash = ByteHash.hash(octets)
+        let slot = Int(truncatingIfNeeded: hash) & mask
+        if let held = slots[slot], held.fingerprint & ~DNSName.capitalBit == hash & ~DNSName.capitalBit,
+           held.wire.count == length, held.wire.withUnsafeBytes({ memcmp($0.baseAddress!, octets.baseAddress!, length) == 0 })
+        {
+            return held
+        }
+        let name = DNSName(wire: Array(octets), hash: hash)
+        slots[slot] = name
+        return name
     }
 }

@@ -4,7 +4,12 @@ public enum DNSParser {
     /// defect is kept in `DNSMessage.error` with every section read up to it.
     /// `recordsOnDemand`: every record is checked as it would be read (the same defects found), but kept only as the
     /// message's octets, and read again when a section is asked for: the analysis asks only whether there are answers.
+    /// `names`: the question's name taken from there when it was read lately (`NameCache`).
     public static func parse(_ bytes: [UInt8], recordsOnDemand: Bool = false) -> DNSMessage? {
+        parse(bytes, recordsOnDemand: recordsOnDemand, names: nil)
+    }
+
+    static func parse(_ bytes: [UInt8], recordsOnDemand: Bool, names: NameCache?) -> DNSMessage? {
         var c = ByteCursor(bytes)
         guard bytes.count >= 12,
               let id = c.readUInt16(), let flags = c.readUInt16(),
@@ -15,19 +20,19 @@ public enum DNSParser {
             id: id, flags: DNSHeader.Flags(rawValue: flags),
             questionCount: qd, answerCount: an, authorityCount: ns, additionalCount: ar)
         var message = DNSMessage(header: header, size: bytes.count)
-        read(bytes, from: &c, into: &message, recordsOnDemand: recordsOnDemand)
+        read(bytes, from: &c, into: &message, recordsOnDemand: recordsOnDemand, names: names)
         // (Read into by a call of its own: a message the deferred steps touch was copied to be returned.)
         return message
     }
 
     /// The questions and records after the header, into `message`; its first defect in `message.error`.
     private static func read(_ bytes: [UInt8], from c: inout ByteCursor, into message: inout DNSMessage,
-                             recordsOnDemand: Bool) {
+                             recordsOnDemand: Bool, names: NameCache?) {
         let header = message.header
         let (qd, an, ns, ar) = (header.questionCount, header.answerCount, header.authorityCount, header.additionalCount)
         do throws(DNSParseError) {
             if qd > 0 {
-                message.question = try readQuestion(from: &c)
+                message.question = try readQuestion(from: &c, names: names)
                 if qd > 1 {
                     // A count can claim 65535 entries in a 12-byte message: reserve only what could fit.
                     var later: [DNSQuestion] = []
@@ -79,8 +84,8 @@ public enum DNSParser {
         return section == 0 ? message.readAnswers : section == 1 ? message.readAuthorities : message.readAdditionals
     }
 
-    private static func readQuestion(from c: inout ByteCursor) throws(DNSParseError) -> DNSQuestion {
-        let name = try DNSName.read(from: &c)
+    private static func readQuestion(from c: inout ByteCursor, names: NameCache? = nil) throws(DNSParseError) -> DNSQuestion {
+        let name = try DNSName.read(from: &c, cache: names)
         guard let type = c.readUInt16(), let qclass = c.readUInt16() else {
             throw DNSParseError(.truncated, "question cut off at offset \(c.offset)")
         }

@@ -326,6 +326,8 @@ public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
     private var sightings: SightingIndex
     private let recordsOnDemand: Bool
+    /// Questions' names read lately, handed out again (one array of octets shared, not one a message).
+    private let names = NameCache()
     private var scratch: [DNSPayload] = []
     /// Matching, run here too when asked (`matchAhead`): for files read at full speed, whose matching no clock moves
     /// between packets, it is the analysis's thread's work taken to the decoding thread. (Live and replayed, a clock
@@ -380,7 +382,7 @@ public struct DecodingStage: @unchecked Sendable {
     }
 
     private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
-        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand).map(ObservedMessage.Box.init)
+        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names).map(ObservedMessage.Box.init)
         let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
         var parsed = ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
         if matcher != nil, let box = message { match(&parsed, box) }
