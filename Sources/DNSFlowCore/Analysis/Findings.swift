@@ -314,8 +314,8 @@ extension FindingRules {
 }
 
 /// The findings marked on one transaction, in the order they were first marked (the order its rows show them in):
-/// each rule's number plus one, four bits each, in one word (no list built per marked transaction while the rules
-/// run; the ids are listed once, at the end).
+/// each rule's number plus one, four bits each, in one word (the thirteen rules fit; no list built per marked
+/// transaction while the rules run; the ids are listed once, at the end).
 struct FindingMarks: Equatable {
     private var packed: UInt64 = 0
 

@@ -41,23 +41,21 @@ public enum ByteHash {
 
     /// The same hash of octets wherever they lie.
     public static func hash(_ raw: UnsafeRawBufferPointer, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-        do {
-            var h = seed ^ UInt64(raw.count) &* 0x9e37_79b9_7f4a_7c15
-            var i = 0
-            while i + 8 <= raw.count {
-                h = FastHash.fold(h, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                h = h << 29 | h >> 35
-                i += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < raw.count {
-                tail |= UInt64(raw[i]) << shift
-                shift += 8
-                i += 1
-            }
-            return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(h, tail), seed: 0)))
+        var h = seed ^ UInt64(raw.count) &* 0x9e37_79b9_7f4a_7c15
+        var i = 0
+        while i + 8 <= raw.count {
+            h = FastHash.fold(h, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h = h << 29 | h >> 35
+            i += 8
         }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < raw.count {
+            tail |= UInt64(raw[i]) << shift
+            shift += 8
+            i += 1
+        }
+        return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(h, tail), seed: 0)))
     }
 }
 

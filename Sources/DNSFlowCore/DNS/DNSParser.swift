@@ -4,11 +4,11 @@ public enum DNSParser {
     /// defect is kept in `DNSMessage.error` with every section read up to it.
     /// `recordsOnDemand`: every record is checked as it would be read (the same defects found), but kept only as the
     /// message's octets, and read again when a section is asked for: the analysis asks only whether there are answers.
-    /// `names`: the question's name taken from there when it was read lately (`NameCache`).
     public static func parse(_ bytes: [UInt8], recordsOnDemand: Bool = false) -> DNSMessage? {
         parse(bytes, recordsOnDemand: recordsOnDemand, names: nil)
     }
 
+    /// `names`: the question's name taken from there when it was read lately (`NameCache`).
     static func parse(_ bytes: [UInt8], recordsOnDemand: Bool, names: NameCache?) -> DNSMessage? {
         var c = ByteCursor(bytes)
         guard bytes.count >= 12,

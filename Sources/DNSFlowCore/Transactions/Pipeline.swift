@@ -326,7 +326,8 @@ public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
     private var sightings: SightingIndex
     private let recordsOnDemand: Bool
-    /// Questions' names read lately, handed out again (one array of octets shared, not one a message).
+    /// Questions' names read lately, handed out again (one array of octets shared, not one a message). A copy of the
+    /// stage shares it: only one copy decodes at a time (a reader's, then the pipeline's once it is handed back).
     private let names = NameCache()
     private var scratch: [DNSPayload] = []
     /// Matching, run here too when asked (`matchAhead`): for files read at full speed, whose matching no clock moves
