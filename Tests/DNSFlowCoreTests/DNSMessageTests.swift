@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import DNSFlowCore
 
 @Suite("DNS records and EDNS")
@@ -165,5 +168,52 @@ struct TimestampTests {
         #expect(v6([0xfe80, 0, 0, 0, 0x200, 0x86ff, 0xfe05, 0x80da]) == "fe80::200:86ff:fe05:80da")
         #expect(v6([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]) == "::ffff:192.0.2.1")
         #expect(v6([1, 0, 1, 0, 1, 0, 1, 0]) == "1:0:1:0:1:0:1:0")
+        #expect(v6([0, 0, 0, 0, 0, 0, 0x0102, 0x0304]) == "::102:304")   // no IPv4-compatible form (deprecated)
+    }
+
+    /// Addresses as text, written straight as octets: the same as `inet_ntop` for 20,000 addresses with zero runs of
+    /// every length and place (but the deprecated IPv4-compatible form, `::a.b.c.d`, written as groups), and
+    /// `description` the same octets.
+    @Test func addressTextAsInetNtop() {
+        var rng = SplitMix(state: 11)
+        for n in 0..<20_000 {
+            var groups = (0..<8).map { _ in UInt16.random(in: 0...0xffff, using: &rng) >> UInt16.random(in: 0...16, using: &rng) }
+            let start = Int.random(in: 0..<8, using: &rng), length = Int.random(in: 0...8, using: &rng)
+            for i in start..<min(8, start + length) { groups[i] = 0 }
+            if n % 50 == 0 { groups = [0, 0, 0, 0, 0, 0xffff, groups[6], groups[7]] }
+            let octets = groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }
+            let address = IPAddress(bytes: octets[...])!
+            if groups[0..<6].allSatisfy({ $0 == 0 }), groups[6] != 0 || groups[7] > 1 { continue }
+            var buffer = [CChar](repeating: 0, count: 64)
+            var raw = octets
+            _ = inet_ntop(AF_INET6, &raw, &buffer, 64)
+            let expected = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var out: [UInt8] = []
+            address.appendText(to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == expected, "\(groups)")
+            #expect(address.description == expected)
+            if String(decoding: out, as: UTF8.self) != expected { break }
+        }
+        for v4: UInt32 in [0, 1, 0x0a00_0001, 0xc000_0201, 0xffff_ffff, 0x6400_0a09] {
+            var raw = v4.bigEndian, buffer = [CChar](repeating: 0, count: 32)
+            _ = inet_ntop(AF_INET, &raw, &buffer, 32)
+            #expect(IPAddress.v4(v4).description == String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
+    /// Numbers as the CSV and the times write them: `String(n)`, zero-padded to the width (a sign before the zeros).
+    @Test func numbersPaddedAsStringWrites() {
+        var rng = SplitMix(state: 5)
+        let values: [Int64] = [0, 1, 9, 10, 99, 100, -1, -10, .max, .min + 1, 1_000_000_000] +
+            (0..<2_000).map { _ in Int64.random(in: -1_000_000...Int64.max, using: &rng) >> Int64.random(in: 0...62, using: &rng) }
+        for v in values {
+            for width in 0...12 {
+                var out: [UInt8] = [0x41]
+                Timestamp.append(v, width: width, to: &out)
+                let digits = String(v.magnitude)
+                let padded = String(repeating: "0", count: max(0, (v < 0 ? width - 1 : width) - digits.count)) + digits
+                #expect(String(decoding: out, as: UTF8.self) == "A" + (v < 0 ? "-" : "") + padded, "\(v) width \(width)")
+            }
+        }
     }
 }

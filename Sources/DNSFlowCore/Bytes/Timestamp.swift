@@ -133,23 +133,26 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             append(0 - value, width: max(0, width - 1), to: &out)
             return
         }
-        var count = 1
-        var v = value / 10
-        while v > 0 {
-            count += 1
-            v /= 10
-        }
-        // Zeros for the padding and the digits, then the digits written from the right: one growth check.
-        let end = out.count + max(count, width)
-        out.append(contentsOf: repeatElement(48, count: max(count, width)))
-        v = value
-        out.withUnsafeMutableBufferPointer { buffer in
-            var i = end - 1
+        // The digits written from the right into words on the stack (an Int64 has at most 19), then the padding's
+        // zeros and the digits appended octet by octet (a few each: cheaper than a generic run's copy).
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var v = value
+            var i = buffer.count
             repeat {
+                i -= 1
                 buffer[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
                 v /= 10
-                i -= 1
             } while v > 0
+            var pad = width - (buffer.count - i)
+            while pad > 0 {
+                out.append(48)
+                pad -= 1
+            }
+            while i < buffer.count {
+                out.append(buffer[i])
+                i += 1
+            }
         }
     }
 

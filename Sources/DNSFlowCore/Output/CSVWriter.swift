@@ -30,11 +30,11 @@ public enum TransactionCSV {
         // records, sizes, EDNS, flags, frames) is left empty and `answer_data` says why, never a zero count.
         let readable = first.point.input >= 0
         var row = CSVRow(capacity: 320)
-        row.field { first.timestamp.appendISO8601(to: &$0) }
+        row.plain { first.timestamp.appendISO8601(to: &$0) }
         row.text(first.transport.rawValue)
-        row.field { t.client.address.appendText(to: &$0) }
+        row.plain { t.client.address.appendText(to: &$0) }
         row.int(Int(t.client.port))
-        row.field { t.server.address.appendText(to: &$0) }
+        row.plain { t.server.address.appendText(to: &$0) }
         row.int(Int(t.server.port))
         row.int(Int(m.id))
         row.untrusted { out in question.map { $0.name.appendPresentation(trailingDot: false, to: &out) } }
@@ -54,7 +54,7 @@ public enum TransactionCSV {
         }
         row.text(readable ? (r?.header.isTruncated == true ? "1" : "0") : nil)
         row.text(t.status.rawValue)
-        row.field { out in t.response?.timestamp.appendISO8601(to: &out) }
+        row.plain { out in t.response?.timestamp.appendISO8601(to: &out) }
         row.int(readable ? q.map { $0.size } : nil)
         row.int(readable ? r.map { $0.size } : nil)
         row.int(readable ? m.edns.map { Int($0.udpPayloadSize) } : nil)
@@ -204,6 +204,13 @@ struct CSVRow {
         bytes.replaceSubrange(start..., with: quoted)
     }
 
+    /// A field that cannot hold a comma, quote or line end (a number, a time, an address): written without a look.
+    mutating func plain(_ write: (inout [UInt8]) -> Void) {
+        if fields > 0 { bytes.append(0x2c) }
+        fields += 1
+        write(&bytes)
+    }
+
     mutating func text(_ s: String?) { field { out in if let s { out.append(contentsOf: s.utf8) } } }
 
     /// A field whose text comes from the wire or a names file (names, answers): one that a spreadsheet would run as a
@@ -236,10 +243,10 @@ struct CSVRow {
     }
 
     /// A decimal number, as `String(n)` writes it; nil is an empty field.
-    mutating func int(_ n: Int?) { field { out in if let n { Timestamp.append(Int64(n), width: 0, to: &out) } } }
+    mutating func int(_ n: Int?) { plain { out in if let n { Timestamp.append(Int64(n), width: 0, to: &out) } } }
 
     mutating func milliseconds(_ nanoseconds: Int64?, digits: UInt8) {
-        field { out in if let nanoseconds { TransactionCSV.appendMilliseconds(nanoseconds, digits: digits, to: &out) } }
+        plain { out in if let nanoseconds { TransactionCSV.appendMilliseconds(nanoseconds, digits: digits, to: &out) } }
     }
 
     /// The row with its newline.

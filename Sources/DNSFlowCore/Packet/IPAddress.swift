@@ -18,43 +18,26 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `description`, appended to a buffer of octets (IPv4 without building a string).
+    /// `description`, appended to a buffer of octets (no string built).
     public func appendText(to out: inout [UInt8]) {
-        guard case .v4(let a) = self else {
-            out.append(contentsOf: description.utf8)
-            return
-        }
-        for shift in [24, 16, 8, 0] as [UInt32] {
-            if shift != 24 { out.append(UInt8(ascii: ".")) }
-            let octet = UInt8(truncatingIfNeeded: a >> shift)
-            if octet >= 100 { out.append(48 + octet / 100) }
-            if octet >= 10 { out.append(48 + octet / 10 % 10) }
-            out.append(48 + octet % 10)
-        }
-    }
-
-    public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
-
-    public var description: String {
         switch self {
         case .v4(let a):
-            return "\(a >> 24).\(a >> 16 & 0xff).\(a >> 8 & 0xff).\(a & 0xff)"
+            IPAddress.appendV4(a, to: &out)
         case .v6(let hi, let lo):
-            var groups = [UInt16](repeating: 0, count: 8)
-            for i in 0..<4 {
-                groups[i] = UInt16(truncatingIfNeeded: hi >> UInt64(48 - 16 * i))
-                groups[i + 4] = UInt16(truncatingIfNeeded: lo >> UInt64(48 - 16 * i))
-            }
             // IPv4-mapped ::ffff:a.b.c.d
             if hi == 0, lo >> 32 == 0xffff {
-                return "::ffff:" + IPAddress.v4(UInt32(truncatingIfNeeded: lo)).description
+                out.append(contentsOf: "::ffff:".utf8)
+                return IPAddress.appendV4(UInt32(truncatingIfNeeded: lo), to: &out)
             }
-            // Longest run (length >= 2) of zero groups becomes "::" (RFC 5952 §4.2).
+            func group(_ i: Int) -> UInt16 {
+                UInt16(truncatingIfNeeded: (i < 4 ? hi : lo) >> UInt64(48 - 16 * (i & 3)))
+            }
+            // Longest run (length >= 2) of zero groups becomes "::" (RFC 5952 §4.2), the first of equal runs.
             var bestStart = -1, bestLen = 0, i = 0
             while i < 8 {
-                if groups[i] == 0 {
+                if group(i) == 0 {
                     var j = i
-                    while j < 8, groups[j] == 0 { j += 1 }
+                    while j < 8, group(j) == 0 { j += 1 }
                     if j - i > bestLen { bestStart = i; bestLen = j - i }
                     i = j
                 } else {
@@ -62,20 +45,52 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
                 }
             }
             if bestLen < 2 { bestStart = -1 }
-            var s = ""
             i = 0
             while i < 8 {
                 if i == bestStart {
-                    s += "::"
+                    out.append(UInt8(ascii: ":"))
+                    out.append(UInt8(ascii: ":"))
                     i += bestLen
                     continue
                 }
-                if !s.isEmpty, !s.hasSuffix(":") { s += ":" }
-                s += String(groups[i], radix: 16)
+                if i > 0, i != bestStart + bestLen || bestStart < 0 { out.append(UInt8(ascii: ":")) }
+                IPAddress.appendHex(group(i), to: &out)
                 i += 1
             }
-            return s
         }
+    }
+
+    private static func appendV4(_ a: UInt32, to out: inout [UInt8]) {
+        var shift: UInt32 = 24
+        while true {
+            let octet = UInt8(truncatingIfNeeded: a >> shift)
+            if octet >= 100 { out.append(48 + octet / 100) }
+            if octet >= 10 { out.append(48 + octet / 10 % 10) }
+            out.append(48 + octet % 10)
+            if shift == 0 { return }
+            out.append(UInt8(ascii: "."))
+            shift -= 8
+        }
+    }
+
+    /// A group in lowercase hex without leading zeros (`0` for zero).
+    private static func appendHex(_ g: UInt16, to out: inout [UInt8]) {
+        var shift = 12
+        while shift > 0, g >> UInt16(shift) == 0 { shift -= 4 }
+        while shift >= 0 {
+            let d = UInt8(truncatingIfNeeded: g >> UInt16(shift) & 0xf)
+            out.append(d < 10 ? 48 + d : 87 + d)
+            shift -= 4
+        }
+    }
+
+    public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
+
+    public var description: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(39)
+        appendText(to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
