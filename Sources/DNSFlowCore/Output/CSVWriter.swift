@@ -190,10 +190,8 @@ struct CSVRow {
 
     /// A field written by `write` (which may write nothing: an empty field).
     mutating func field(_ write: (inout [UInt8]) -> Void) {
-        if fields > 0 { bytes.append(0x2c) }
-        fields += 1
-        let start = bytes.count
-        write(&bytes)
+        let start = bytes.count + (fields > 0 ? 1 : 0)
+        plain(write)
         guard bytes[start...].contains(where: CSVRow.isSpecial) else { return }
         var quoted: [UInt8] = [0x22]
         for b in bytes[start...] {
