@@ -77,6 +77,36 @@ struct AnalysisTests {
         #expect(out.first?.analysis.responseSightings == 2)
     }
 
+    /// While the window holds one capture point's messages they are not filed by their octets; a message from a second
+    /// point files them, and finds the one it repeats among them. Once the window empties, one point's messages are
+    /// again only kept in order — and a later second point still finds them.
+    @Test func theWindowIsFiledWhenASecondCapturePointComes() {
+        let q1 = Wire.query(id: 7, name: "web.default.svc.cluster.local")
+        let q2 = Wire.query(id: 8, name: "db.default.svc.cluster.local")
+        let r1 = Wire.response(id: 7, name: "web.default.svc.cluster.local")
+        let packets = [
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q2, from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 1, frame: 2),
+            sll2(q1, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 2, frame: 3),
+            sll2(r1, from: Self.dnsPod, to: Self.client, sport: 53, dport: 40000, ifindex: 2, ms: 3, frame: 4),
+            // A second later (the window emptied): one point again, then the other.
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 1000, frame: 5),
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 1001, frame: 6),
+            sll2(q2, from: Self.client, to: Self.dnsPod, sport: 40001, dport: 53, ifindex: 2, ms: 1002, frame: 7),
+            sll2(q1, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 1003, frame: 8),
+        ]
+        var stage = Pipeline().front
+        let told = packets.map { p -> String in
+            switch stage.decode(p).parsed.first?.sighting {
+            case .first(let n): "first \(n)"
+            case .again(let n): "again \(n)"
+            case .unmatchable: "unmatchable"
+            case nil: "none"
+            }
+        }
+        #expect(told == ["first 0", "first 1", "again 0", "first 2", "first 3", "first 4", "first 5", "again 4"])
+    }
+
     /// The pipeline's side of it: which transaction each ordinal went to, for as long as the index may name it.
     @Test func sightedSequencesFollowTheIndex() {
         var s = SightedSequences()

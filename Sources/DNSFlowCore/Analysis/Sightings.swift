@@ -27,12 +27,22 @@ struct SightingIndex {
 
     let windowNanoseconds: Int64
     /// The sightings under each hash, oldest first: almost always one (held inline: a list per message was an
-    /// allocation per message).
+    /// allocation per message). Kept only while the window holds messages from more than one capture point.
     private var entries = SequenceMap<InlineList<Entry>>()
-    private var order: [(hash: Int, time: Timestamp, ordinal: Int)] = []
+    /// The messages in the window, oldest first (from `orderHead`), each with its transport (the hash's seed) and its
+    /// hash once it has been filed.
+    private var order: [(entry: Entry, transport: TransportProtocol, hash: Int)] = []
     private var orderHead = 0
     /// The ordinal the next message remembered gets.
     private var nextOrdinal = 0
+    /// Whether the messages in the window are filed by their octets (`entries`). While every message in the window
+    /// came from one capture point — a run from one input whose link layer names neither interface nor direction, as
+    /// almost every file — none can be another sighting of one remembered (a sighting comes from another point), so
+    /// none is hashed or filed: the window is filed when a message from another point comes, and no longer once it
+    /// empties.
+    private var isFiled = false
+    /// The capture point of every message in the window, while it is not filed.
+    private var soleInput = 0, soleInterface: UInt32?, solePacketType: UInt16?
 
     init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
 
@@ -41,7 +51,7 @@ struct SightingIndex {
     }
 
     /// The oldest ordinal the index may still name (every one below it is expired).
-    var oldestHeld: Int { orderHead < order.count ? order[orderHead].ordinal : nextOrdinal }
+    var oldestHeld: Int { orderHead < order.count ? order[orderHead].entry.ordinal : nextOrdinal }
 
     /// What a parsed message is: another sighting of a remembered one (the same octets, from another capture point,
     /// within the window, and a query again or a response again), or a message of its own — numbered and
@@ -52,31 +62,55 @@ struct SightingIndex {
         nextOrdinal += 1
         guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
         expire(now: payload.timestamp)
+        let point = payload.point
+        let entry = Entry(
+            bytes: payload.bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
+            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
+        if !isFiled {
+            if orderHead == order.count {
+                (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
+            }
+            if point.input == soleInput, point.interfaceIndex == soleInterface, point.packetType == solePacketType {
+                order.append((entry, payload.transport, 0))
+                return .first(ordinal: ordinal)
+            }
+            fileWindow()
+        }
         let h = SightingIndex.hash(payload.transport, payload.bytes)
         if let earlier = entries[h]?.last(where: {
             $0.bytes == payload.bytes && payload.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds
-                && $0.isElsewhere(than: payload.point)
+                && $0.isElsewhere(than: point)
         }), earlier.isResponse == message.isResponse {
             nextOrdinal -= 1
             return .again(of: earlier.ordinal)
         }
-        let point = payload.point
-        entries[h, default: InlineList()].append(Entry(
-            bytes: payload.bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
-            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType))
-        order.append((h, payload.timestamp, ordinal))
+        entries[h, default: InlineList()].append(entry)
+        order.append((entry, payload.transport, h))
         return .first(ordinal: ordinal)
     }
 
+    /// Files every message in the window by its octets (a message from a second capture point came).
+    private mutating func fileWindow() {
+        for i in orderHead..<order.count {
+            let h = SightingIndex.hash(order[i].transport, order[i].entry.bytes)
+            order[i].hash = h
+            entries[h, default: InlineList()].append(order[i].entry)
+        }
+        isFiled = true
+    }
+
     private mutating func expire(now: Timestamp) {
-        while orderHead < order.count, now.nanoseconds(since: order[orderHead].time) > windowNanoseconds {
-            let h = order[orderHead].hash
-            // In place: copying the list out, trimming it and storing it back allocated a new list per message.
-            if let n = entries.read(h, { $0.count }) {
-                if n <= 1 { entries.removeValue(forKey: h) } else { entries.update(h) { $0.remove(at: 0) } }
+        while orderHead < order.count, now.nanoseconds(since: order[orderHead].entry.time) > windowNanoseconds {
+            if isFiled {
+                let h = order[orderHead].hash
+                // In place: copying the list out, trimming it and storing it back allocated a new list per message.
+                if let n = entries.read(h, { $0.count }) {
+                    if n <= 1 { entries.removeValue(forKey: h) } else { entries.update(h) { $0.remove(at: 0) } }
+                }
             }
             orderHead += 1
         }
+        if orderHead == order.count { isFiled = false }
         order.dropConsumed(head: &orderHead)
     }
 }
