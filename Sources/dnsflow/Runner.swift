@@ -123,11 +123,11 @@ struct Runner {
             feed = ReplayFeed(FileFeed(handles, stage: pipeline.front, limit: command.count), speed: speed)
         } else {
             // Files read at full speed: no clock moves matching between packets, so the decoding thread can match
-            // too, ahead of the analysis (the busier thread), where the two threads have the machine's two cores to
-            // themselves (`--summary`, the lines). With a third thread busy — the CSV's writer, the interface's rows
-            // — the decoding thread has no room to spare, and matching there cost more than it saved.
+            // too, ahead of the analysis (the busier thread), where the decoding thread has room to spare: `--summary`
+            // and the lines (two threads), `--flows-csv` (its writer has little to do). With a busy third thread —
+            // the CSV's writer, the interface's rows — matching there cost more than it saved.
             var stage = pipeline.front
-            if !command.usesInterface, command.csv == nil, command.flowsCSV == nil { stage.matchAhead(configuration.matcher) }
+            if !command.usesInterface, command.csv == nil { stage.matchAhead(configuration.matcher) }
             feed = FileFeed(handles, stage: stage, limit: command.count)
         }
         let driver = Driver(pipeline: pipeline, feed: feed)
