@@ -58,15 +58,7 @@ struct AnalysisTests {
         var pipeline = Pipeline()
         var stage = pipeline.front
         let decoded = packets.map { stage.decode($0) }
-        let told = decoded.map { d -> String in
-            switch d.parsed.first?.sighting {
-            case .first(let n): "first \(n)"
-            case .again(let n): "again \(n)"
-            case .unmatchable: "unmatchable"
-            case nil: "none"
-            }
-        }
-        #expect(told == ["first 0", "again 0", "first 1", "again 1"])
+        #expect(decoded.map(Self.told) == ["first 0", "again 0", "first 1", "again 1"])
         pipeline.front = stage
         var out: [Transaction] = []
         for d in decoded { pipeline.consume(d) { out.append($0) } }
@@ -96,15 +88,18 @@ struct AnalysisTests {
             sll2(q1, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 1003, frame: 8),
         ]
         var stage = Pipeline().front
-        let told = packets.map { p -> String in
-            switch stage.decode(p).parsed.first?.sighting {
-            case .first(let n): "first \(n)"
-            case .again(let n): "again \(n)"
-            case .unmatchable: "unmatchable"
-            case nil: "none"
-            }
-        }
+        let told = packets.map { Self.told(stage.decode($0)) }
         #expect(told == ["first 0", "first 1", "again 0", "first 2", "first 3", "first 4", "first 5", "again 4"])
+    }
+
+    /// What the first stage told a decoded packet's first message to be.
+    static func told(_ packet: DecodedPacket) -> String {
+        switch packet.parsed.first?.sighting {
+        case .first(let n): "first \(n)"
+        case .again(let n): "again \(n)"
+        case .unmatchable: "unmatchable"
+        case nil: "none"
+        }
     }
 
     /// The pipeline's side of it: which transaction each ordinal went to, for as long as the index may name it.
