@@ -25,6 +25,23 @@ struct TransactionTests {
         return out
     }
 
+    /// A message is one shared box: a field set on one copy leaves every other copy as it was.
+    @Test func aMessageChangedThroughOneCopyLeavesTheOthers() {
+        let original = observed(Wire.query(id: 1, name: "a.example"), at: 0)
+        var changed = original
+        changed.timestamp = Timestamp(seconds: 5, nanoseconds: 0)
+        changed.source = Self.server
+        changed.point.frame = 99
+        changed.isReassembled = true
+        #expect(original.timestamp == Timestamp(seconds: 1_700_000_000, nanoseconds: 0, digits: 6))
+        #expect(original.source == Self.client && original.point.frame == 0 && !original.isReassembled)
+        #expect(changed.timestamp == Timestamp(seconds: 5, nanoseconds: 0) && changed.source == Self.server)
+        #expect(changed.point.frame == 99 && changed.isReassembled && changed.id == original.id)
+        var sole = observed(Wire.query(id: 2, name: "b.example"), at: 1)
+        sole.destination = Self.client
+        #expect(sole.destination == Self.client && sole.id == 2)
+    }
+
     @Test func queryAndResponse() throws {
         let t = run([observed(Wire.query(id: 1, name: "a.example"), at: 0),
                      observed(Wire.response(id: 1, name: "a.example"), at: 12, from: Self.server, to: Self.client)])

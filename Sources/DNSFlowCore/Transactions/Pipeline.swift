@@ -192,21 +192,20 @@ public struct Pipeline {
         onTransaction: (Transaction) -> Void
     ) {
         let payload = parsed.pointer(to: \.payload)!
-        guard let box = parsed.pointee.message else {
+        guard let observed = parsed.pointee.message else {
             let kind: Diagnostic.Kind = payload.pointee.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.pointee.bytes.count) octets has no complete header", payload.pointee)
             return
         }
-        if let error = box.message.error {
+        if let error = observed.message.error {
             // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
             let cut = payload.pointee.isCutShort
                 && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
             let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
             countMalformed(kind, error.reason, payload.pointee)
         }
-        if box.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
+        if observed.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, payload.pointee.timestamp)
-        let observed = ObservedMessage(payload.pointee, box)
         onMessage(observed)
         var settled = scratchSettled
         scratchSettled = []
@@ -226,7 +225,7 @@ public struct Pipeline {
             // Seen before: another sighting of that message, not a new one (and never a retry).
             guard let earlier = ahead ?? sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
             counts.summary.foldedSightings += 1
-            if box.message.isResponse {
+            if observed.message.isResponse {
                 analyzer.responseSighting(earlier, observed)
             } else {
                 analyzer.querySighting(earlier, at: observed.point)
@@ -241,12 +240,12 @@ public struct Pipeline {
                 seq = matcher.add(observed) { settled.append($0) }
                 sighted.append(ordinal, sequence: seq)
             }
-            if !box.message.isResponse {
+            if !observed.message.isResponse {
                 analyzer.queryArrived(seq, observed)
                 onQuery(seq, observed, analyzer.provisional(seq) ?? Analysis())
             }
         }
-        countMessage(box.message)
+        countMessage(observed.message)
         finishHandling(&settled, onMatched, onTransaction)
     }
 
@@ -383,17 +382,17 @@ public struct DecodingStage: @unchecked Sendable {
     }
 
     private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
-        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names).map(ObservedMessage.Box.init)
+        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names)
+            .map { ObservedMessage(payload, $0) }
         let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
         var parsed = ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
-        if matcher != nil, let box = message { match(&parsed, box) }
+        if matcher != nil, let observed = message { match(&parsed, observed) }
         return parsed
     }
 
     /// What `Pipeline.handle` does with the matcher, done here: the sequence the message opened or joined (another
     /// sighting: the first's), and what settled.
-    private mutating func match(_ parsed: inout ParsedPayload, _ box: ObservedMessage.Box) {
-        let observed = ObservedMessage(parsed.payload, box)
+    private mutating func match(_ parsed: inout ParsedPayload, _ observed: ObservedMessage) {
         var settled = InlineList<Transaction>()
         var sequence = -1
         sighted.forget(below: parsed.oldestSighted)
@@ -402,7 +401,7 @@ public struct DecodingStage: @unchecked Sendable {
             matcher!.addUnmatchable(observed) { settled.append($0) }
         case .again(let ordinal):
             guard let earlier = sighted[ordinal] else { preconditionFailure("a sighting of a message not held") }
-            if !box.message.isResponse { matcher!.addSighting(of: earlier, observed) }
+            if !observed.message.isResponse { matcher!.addSighting(of: earlier, observed) }
             sequence = earlier
         case .first(let ordinal):
             sequence = matcher!.add(observed) { settled.append($0) }
@@ -458,7 +457,7 @@ extension DecodedPacket {
 /// not a tuple: a list of tuples is copied through generic value witnesses.
 struct ParsedPayload: Sendable {
     var payload: DNSPayload
-    var message: ObservedMessage.Box?
+    var message: ObservedMessage?
     var sighting: Sighting
     /// The sighting index's oldest ordinal after it (`SightingIndex.oldestHeld`).
     var oldestSighted: Int
@@ -477,9 +476,9 @@ struct MatchedAhead: Sendable {
 
 extension ObservedMessage {
     /// A payload's parsed message, as matching and the analysis see it.
-    init(_ payload: DNSPayload, _ box: Box) {
+    init(_ payload: DNSPayload, _ message: DNSMessage) {
         self.init(timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
-                  destination: payload.destination, point: payload.point, box: box)
-        isReassembled = payload.isReassembled
+                  destination: payload.destination, point: payload.point, isReassembled: payload.isReassembled,
+                  message: message)
     }
 }

@@ -1,18 +1,40 @@
 /// One DNS message as seen in the capture: the decoded message plus where and when it was seen.
 public struct ObservedMessage: Sendable {
-    public var timestamp: Timestamp
-    public var transport: TransportProtocol
-    public var source: Endpoint
-    public var destination: Endpoint
-    public var point: CapturePoint
+    /// What was seen, held once, in one box: a message passes from the decoding thread through matching, the analysis
+    /// and the front ends, and is copied at each step; a copy is one reference, its destruction one release. A field
+    /// set on a shared copy copies the box first (copy on write, as `Array`).
+    private var storage: Box
+
+    public var timestamp: Timestamp {
+        get { storage.timestamp }
+        set { unique(); storage.timestamp = newValue }
+    }
+    public var transport: TransportProtocol {
+        get { storage.transport }
+        set { unique(); storage.transport = newValue }
+    }
+    public var source: Endpoint {
+        get { storage.source }
+        set { unique(); storage.source = newValue }
+    }
+    public var destination: Endpoint {
+        get { storage.destination }
+        set { unique(); storage.destination = newValue }
+    }
+    public var point: CapturePoint {
+        get { storage.point }
+        set { unique(); storage.point = newValue }
+    }
     /// Read out of more than the packet at `point`: IP fragments put together (TCP streams always are).
-    public var isReassembled = false
-    /// The decoded message, held once: transactions are copied from stage to stage, the message never is. Lent to the
-    /// reader, not copied (a copy of the message is a handful of retained lists, for each field read).
+    public var isReassembled: Bool {
+        get { storage.isReassembled }
+        set { unique(); storage.isReassembled = newValue }
+    }
+    /// The decoded message, lent to the reader, not copied (a copy of the message is a handful of retained lists, for
+    /// each field read).
     public var message: DNSMessage {
         _read { yield storage.message }
     }
-    private let storage: Box
 
     /// The message's id and first question, read where they lie (from another module, a field read through `message`
     /// copied the whole message first).
@@ -22,36 +44,48 @@ public struct ObservedMessage: Sendable {
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
     var heldEstimate: Int { storage.heldEstimate }
 
-    /// A parsed message in a box of its own, made once on the decoding thread: copied from there on, it is one
-    /// reference, where the message itself is a header and five lists.
-    final class Box: Sendable {
+    private mutating func unique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    /// A message and where it was seen, made once on the decoding thread. Changed only through a copy that holds it
+    /// alone (`unique`): a box shared between threads is only read.
+    private final class Box: @unchecked Sendable {
+        var timestamp: Timestamp
+        var transport: TransportProtocol
+        var source: Endpoint
+        var destination: Endpoint
+        var point: CapturePoint
+        var isReassembled: Bool
         let message: DNSMessage
         /// Its octets three times over, and 96 octets a record (by the header's counts, each record taking at least 11
         /// of the message's octets).
         let heldEstimate: Int
 
-        init(_ message: DNSMessage) {
+        init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
+             point: CapturePoint, isReassembled: Bool, message: DNSMessage) {
+            self.timestamp = timestamp
+            self.transport = transport
+            self.source = source
+            self.destination = destination
+            self.point = point
+            self.isReassembled = isReassembled
             self.message = message
             let h = message.header
             let counts = Int(h.questionCount) + Int(h.answerCount) + Int(h.authorityCount) + Int(h.additionalCount)
             heldEstimate = 3 * message.size + 96 * min(counts, message.size / 11)
         }
-    }
 
-    init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
-         point: CapturePoint, box: Box) {
-        self.timestamp = timestamp
-        self.transport = transport
-        self.source = source
-        self.destination = destination
-        self.point = point
-        self.storage = box
+        func copy() -> Box {
+            Box(timestamp: timestamp, transport: transport, source: source, destination: destination, point: point,
+                isReassembled: isReassembled, message: message)
+        }
     }
 
     public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
-                point: CapturePoint, message: DNSMessage) {
-        self.init(timestamp: timestamp, transport: transport, source: source, destination: destination, point: point,
-                  box: Box(message))
+                point: CapturePoint, isReassembled: Bool = false, message: DNSMessage) {
+        storage = Box(timestamp: timestamp, transport: transport, source: source, destination: destination, point: point,
+                      isReassembled: isReassembled, message: message)
     }
 }
 
