@@ -382,9 +382,13 @@ public struct DecodingStage: @unchecked Sendable {
     }
 
     private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
-        let message = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names)
-            .map { ObservedMessage(payload, $0) }
-        let sighting = message.map { sightings.classify(payload, $0.message) } ?? .unmatchable
+        // Told apart before it is boxed, then moved into its box (read back out of the box, it was copied first).
+        var message: ObservedMessage?
+        var sighting = Sighting.unmatchable
+        if let parsed = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names) {
+            sighting = sightings.classify(payload, parsed)
+            message = ObservedMessage(payload, parsed)
+        }
         var parsed = ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
         if matcher != nil, let observed = message { match(&parsed, observed) }
         return parsed
@@ -476,7 +480,7 @@ struct MatchedAhead: Sendable {
 
 extension ObservedMessage {
     /// A payload's parsed message, as matching and the analysis see it.
-    init(_ payload: DNSPayload, _ message: DNSMessage) {
+    init(_ payload: DNSPayload, _ message: consuming DNSMessage) {
         self.init(timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
                   destination: payload.destination, point: payload.point, isReassembled: payload.isReassembled,
                   message: message)

@@ -63,17 +63,21 @@ public struct ObservedMessage: Sendable {
         let heldEstimate: Int
 
         init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
-             point: CapturePoint, isReassembled: Bool, message: DNSMessage) {
+             point: CapturePoint, isReassembled: Bool, message: consuming DNSMessage) {
             self.timestamp = timestamp
             self.transport = transport
             self.source = source
             self.destination = destination
             self.point = point
             self.isReassembled = isReassembled
+            heldEstimate = Box.estimate(message)
             self.message = message
+        }
+
+        private static func estimate(_ message: borrowing DNSMessage) -> Int {
             let h = message.header
             let counts = Int(h.questionCount) + Int(h.answerCount) + Int(h.authorityCount) + Int(h.additionalCount)
-            heldEstimate = 3 * message.size + 96 * min(counts, message.size / 11)
+            return 3 * message.size + 96 * min(counts, message.size / 11)
         }
 
         func copy() -> Box {
@@ -83,7 +87,7 @@ public struct ObservedMessage: Sendable {
     }
 
     public init(timestamp: Timestamp, transport: TransportProtocol, source: Endpoint, destination: Endpoint,
-                point: CapturePoint, isReassembled: Bool = false, message: DNSMessage) {
+                point: CapturePoint, isReassembled: Bool = false, message: consuming DNSMessage) {
         storage = Box(timestamp: timestamp, transport: transport, source: source, destination: destination, point: point,
                       isReassembled: isReassembled, message: message)
     }
