@@ -58,8 +58,13 @@ public struct Analysis: Hashable, Sendable {
             return p.label
         }
     }
-    /// Ids of the findings this transaction is evidence for (`Finding.byID`).
-    public var findings: [String] = []
+    /// Ids of the findings this transaction is evidence for (`Finding.byID`), in the order they were marked.
+    public var findings: [String] {
+        get { findingCodes.ids }
+        set { findingCodes = FindingCodes(ids: newValue) }
+    }
+    /// The same, as codes (no list in an analysis: it is copied at every stage).
+    var findingCodes = FindingCodes()
     /// What joined this send to its chain (nil for a chain's first send).
     public var link: AttemptLink?
 

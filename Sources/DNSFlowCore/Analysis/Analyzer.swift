@@ -321,7 +321,7 @@ struct Analyzer {
         // Set in place: a copy out of the list would share the transaction's box, and the change would copy it.
         for i in rows.indices {
             if !findings.isEmpty, !findings[i].isEmpty {
-                rows[i].analysis.findings = findings[i].ids
+                rows[i].analysis.findingCodes = findings[i].codes
                 // Lost between points and seen at one only: its last point is its first.
                 if rows[i].analysis.lastSeen == nil, findings[i].contains(.lostBetweenPoints) {
                     rows[i].analysis.lastSeen = rows[i].query.map { Analysis.Place($0.point) }

@@ -293,6 +293,10 @@ extension FindingRules {
         case conntrackRace, deadNameserver, bothLost, serialFallback, tcpBlocked, answerGivenUp, lostQuery,
              lostBetweenPoints, tcFallbackFailed, tcFallback, serverErrors, ndotsExpansion, muslResolver
 
+        /// Its finding's place in `Finding.all`.
+        var findingIndex: Int { FindingRules.Rule.indices[rawValue] }
+        private static let indices = allCases.map { Finding.index(of: $0.finding.id)! }
+
         var finding: Finding {
             switch self {
             case .conntrackRace: .conntrackRace
@@ -336,6 +340,17 @@ struct FindingMarks: Equatable {
         var shift: UInt64 = 0
         while packed >> shift & 0xf != 0 { shift += 4 }
         packed |= UInt64(rule.rawValue + 1) << shift
+    }
+
+    /// The findings, in the order marked.
+    var codes: FindingCodes {
+        var out = FindingCodes()
+        var p = packed
+        while p != 0 {
+            out.append(index: FindingRules.Rule(rawValue: Int(p & 0xf) - 1)!.findingIndex)
+            p >>= 4
+        }
+        return out
     }
 
     /// The findings' ids, in the order marked.

@@ -8,20 +8,21 @@ public struct SummarySink: EvidenceSink {
 
     public init(names: AddressNames = AddressNames()) { self.names = names }
 
+    private static let lostBetweenPoints = Finding.index(of: Finding.lostBetweenPoints.id)!
+
     public mutating func settled(_ t: Transaction) {
         let a = t.analysis
         if t.hasQuery, !t.isUnmatchable {
             if a.isResend { summary.resends += 1 }
             if a.link == .question { summary.resendsWithNewID += 1 }
             if a.link == .fanOut { summary.fanOutCopies += 1 }
-            if t.status == .unanswered, let point = a.lastSeen, a.findings.contains(Finding.lostBetweenPoints.id) {
+            if t.status == .unanswered, let point = a.lastSeen, a.findingCodes.contains(index: SummarySink.lostBetweenPoints) {
                 summary.lostLastSeen[point.label, default: 0] += 1
             }
             if a.isProbableRetry { summary.probableRetries += 1 }
             // A pair is counted on its first member's first attempt.
             if a.attempt == 1, let state = a.pairState, a.pair == t.sequence { summary.pairStates[state, default: 0] += 1 }
-            for id in a.findings {
-                guard let i = Finding.index(of: id) else { continue }
+            a.findingCodes.forEachIndex { i in
                 if summary.findingCounts[i] == nil {
                     summary.findingCounts[i] = Summary.FindingCount(finding: Finding.all[i], count: 0, rows: 0, example: "")
                 }
