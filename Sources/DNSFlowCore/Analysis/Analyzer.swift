@@ -292,18 +292,29 @@ struct Analyzer {
 
     /// Finalises a lookup (when all its queries settled, or in any case with `force`): its pairs' states, what the
     /// application waited and the findings go on its held transactions, which are emitted in sequence order.
+    private var scratchStates: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
+    private var scratchRows: [Transaction] = []
+
     private mutating func finalize(_ id: Int, emit: (Transaction) -> Void, force: Bool = false) {
         guard let lookup = lookups.take(id, force: force) else { return }
         let waited = lookup.waitedNanoseconds
-        // A lookup's few pairs, in a list.
-        var states: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
-        states.reserveCapacity(lookup.pairs.count)
+        // A lookup's few pairs, in a list (kept between lookups, as the rows' list: no allocation per lookup).
+        var states = scratchStates
+        scratchStates = []
+        defer {
+            states.removeAll(keepingCapacity: true)
+            scratchStates = states
+        }
         for pid in lookup.pairs {
             guard let (state, sameSocket) = pairs.finish(pid, forgetting: &attempts) else { continue }
             states.append((pid, state, sameSocket))
         }
-        var rows: [Transaction] = []
-        rows.reserveCapacity(lookup.members.count)
+        var rows = scratchRows
+        scratchRows = []
+        defer {
+            rows.removeAll(keepingCapacity: true)
+            scratchRows = rows
+        }
         for seq in lookup.members.sorted() {
             guard var t = held.removeValue(forKey: seq) else { continue }
             heldBytes -= t.heldBytes

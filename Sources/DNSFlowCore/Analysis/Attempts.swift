@@ -151,10 +151,12 @@ struct Attempts {
     }
 
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
-    mutating func open(_ chain: Chain) {
-        let old = file(chain.key, chain.id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
-        if let old, old != chain.id, let forgotten = chains.removeValue(forKey: old) { unfile(forgotten) }
-        chains[chain.id] = chain
+    /// Takes the chain over (`consuming`): moved into the table, not copied.
+    mutating func open(_ chain: consuming Chain) {
+        let id = chain.id
+        let old = file(chain.key, id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
+        if let old, old != id, let forgotten = chains.removeValue(forKey: old) { unfile(forgotten) }
+        chains[id] = chain
     }
 
     /// A query of the chain `chain` was answered: so was its question, for the probable-retry rule, if this chain is
