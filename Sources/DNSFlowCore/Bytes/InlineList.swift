@@ -22,8 +22,9 @@ public struct InlineList<Element>: RandomAccessCollection {
         }
     }
 
-    public mutating func append(_ e: Element) {
-        if first == nil { first = e } else if second == nil { second = e } else { rest.append(e) }
+    /// Takes the element over (`consuming`): moved into its slot, not copied.
+    public mutating func append(_ e: consuming Element) {
+        if first == nil { first = consume e } else if second == nil { second = consume e } else { rest.append(consume e) }
     }
 
     /// Inserting anywhere but at the end is rare (a row arriving out of order): the list is rebuilt.

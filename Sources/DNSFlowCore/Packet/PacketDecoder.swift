@@ -86,7 +86,7 @@ public struct PacketDecoder {
         point.interfaceIndex = frame.interfaceIndex ?? packet.point.interfaceIndex
         point.packetType = frame.packetType
         point.vlans = frame.vlans
-        var context = Context(packet: packet, point: point)
+        var context = Context(timestamp: packet.timestamp, packetPoint: packet.point, point: point)
         decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
     }
 
@@ -122,7 +122,10 @@ public struct PacketDecoder {
     }
 
     private struct Context {
-        var packet: CapturedPacket
+        /// The packet's time and its point as read (what a defect is reported with); not the packet itself, which is
+        /// copied for nothing.
+        var timestamp: Timestamp
+        var packetPoint: CapturePoint
         var point: CapturePoint
         /// An IP datagram on the way in was reassembled from fragments (several packets, not just this one).
         var reassembled = false
@@ -130,8 +133,16 @@ public struct PacketDecoder {
 
     /// A defect of the packet being decoded (handed on at the end of `decode`).
     private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket) {
+        fail(kind, reason, at: packet.timestamp, packet.point)
+    }
+
+    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ context: Context) {
+        fail(kind, reason, at: context.timestamp, context.packetPoint)
+    }
+
+    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, at timestamp: Timestamp, _ point: CapturePoint) {
         stats.malformed[kind, default: 0] += 1
-        found.diagnostics.append(Diagnostic(kind: kind, reason: reason, timestamp: packet.timestamp, point: packet.point))
+        found.diagnostics.append(Diagnostic(kind: kind, reason: reason, timestamp: timestamp, point: point))
     }
 
     private mutating func decodeNetwork(
@@ -140,14 +151,14 @@ public struct PacketDecoder {
         let result: IPDecodeResult
         do {
             switch network {
-            case .ipv4: result = try ip.decodeIPv4(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
-            case .ipv6: result = try ip.decodeIPv6(bytes, at: offset, timestamp: context.packet.timestamp, stats: &stats)
+            case .ipv4: result = try ip.decodeIPv4(bytes, at: offset, timestamp: context.timestamp, stats: &stats)
+            case .ipv6: result = try ip.decodeIPv6(bytes, at: offset, timestamp: context.timestamp, stats: &stats)
             case .other:
                 if depth == 0 { stats.nonIP += 1 }
                 return
             }
         } catch {
-            if case .bad(let kind, let reason) = error { fail(kind, reason, context.packet) }
+            if case .bad(let kind, let reason) = error { fail(kind, reason, context) }
             return
         }
         guard case .datagram(let datagram) = result else { return }
@@ -176,7 +187,7 @@ public struct PacketDecoder {
             if length == 0, datagram.range.count > 65_535 {
                 // UDP jumbogram (RFC 2675): the length is in the IPv6 header.
             } else if length < 8 {
-                fail(.badUDPLength, "UDP length \(length) < 8", context.packet)
+                fail(.badUDPLength, "UDP length \(length) < 8", context)
                 return
             } else if Int(length) - 8 <= c.remaining {
                 payloadLength = Int(length) - 8
@@ -185,7 +196,7 @@ public struct PacketDecoder {
             }
             guard let bytes = c.readBytes(payloadLength) else { return }
             found.payloads.append(DNSPayload(
-                timestamp: context.packet.timestamp, transport: .udp,
+                timestamp: context.timestamp, transport: .udp,
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
                 bytes: bytes, point: context.point, isCutShort: cutShort, isReassembled: context.reassembled))
@@ -201,15 +212,15 @@ public struct PacketDecoder {
             }
             let headerLength = Int(offsetFlags >> 12) * 4
             guard headerLength >= 20 else {
-                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context.packet)
+                fail(.badTCPHeader, "TCP data offset \(headerLength) < 20", context)
                 return
             }
             guard c.moveTo(start.offset + headerLength) else {
-                fail(.truncatedTCP, "TCP options cut off", context.packet)
+                fail(.truncatedTCP, "TCP options cut off", context)
                 return
             }
             if datagram.isCutShort {
-                fail(.truncatedTCP, "TCP segment cut off by the snaplen", context.packet)
+                fail(.truncatedTCP, "TCP segment cut off by the snaplen", context)
             }
             connectionEvent(flags: offsetFlags, sport: sport, dport: dport, sequence: seq, payloadEmpty: c.remaining == 0,
                             datagram, &context)
@@ -218,7 +229,7 @@ public struct PacketDecoder {
                 destination: Endpoint(address: datagram.destination, port: dport),
                 sequence: seq, isSYN: offsetFlags & 0x02 != 0, isFIN: offsetFlags & 0x01 != 0,
                 isRST: offsetFlags & 0x04 != 0, payload: c.bytes[c.offset..<c.end],
-                timestamp: context.packet.timestamp, point: context.point)
+                timestamp: context.timestamp, point: context.point)
             var payloads = found.payloads
             found.payloads = []
             tcp.process(segment, stats: &stats, emit: { payloads.append($0) })
@@ -252,14 +263,14 @@ public struct PacketDecoder {
         }
         let a = Endpoint(address: datagram.source, port: sport), b = Endpoint(address: datagram.destination, port: dport)
         found.connections.append(ConnectionEvent(
-            kind: kind, timestamp: context.packet.timestamp, client: kind == .attempt ? a : b, server: kind == .attempt ? b : a,
+            kind: kind, timestamp: context.timestamp, client: kind == .attempt ? a : b, server: kind == .attempt ? b : a,
             sequence: sequence, point: context.point))
     }
 
     /// A transport header too short to read: a defect when its ports (if we have them) are DNS ports.
     private mutating func headerCutOff(_ start: ByteCursor, _ kind: Diagnostic.Kind, _ what: String, _ context: inout Context) {
         if isDNS(start.peekUInt16(at: 0), start.peekUInt16(at: 2)) {
-            fail(kind, "\(what) header cut off", context.packet)
+            fail(kind, "\(what) header cut off", context)
         } else {
             stats.nonDNSPort += 1
         }

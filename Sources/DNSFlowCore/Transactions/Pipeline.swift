@@ -366,7 +366,10 @@ public struct DecodingStage: @unchecked Sendable {
         var connections: [ConnectionEvent] = []
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
         var parsed = InlineList<ParsedPayload>()
-        if !payloads.isEmpty {
+        if payloads.count == 1 {
+            // (Almost every packet: its payload moved out of the list, not copied, and the list left empty in place.)
+            parsed.append(parse(payloads.removeLast()))
+        } else if !payloads.isEmpty {
             for i in payloads.indices { parsed.append(parse(payloads[i])) }
             payloads.removeAll(keepingCapacity: true)
         }
@@ -381,7 +384,7 @@ public struct DecodingStage: @unchecked Sendable {
         return payloads.map { parse($0) }
     }
 
-    private mutating func parse(_ payload: DNSPayload) -> ParsedPayload {
+    private mutating func parse(_ payload: consuming DNSPayload) -> ParsedPayload {
         // Told apart before it is boxed, then moved into its box (read back out of the box, it was copied first).
         var message: ObservedMessage?
         var sighting = Sighting.unmatchable
@@ -480,7 +483,7 @@ struct MatchedAhead: Sendable {
 
 extension ObservedMessage {
     /// A payload's parsed message, as matching and the analysis see it.
-    init(_ payload: DNSPayload, _ message: consuming DNSMessage) {
+    init(_ payload: borrowing DNSPayload, _ message: consuming DNSMessage) {
         self.init(timestamp: payload.timestamp, transport: payload.transport, source: payload.source,
                   destination: payload.destination, point: payload.point, isReassembled: payload.isReassembled,
                   message: message)
