@@ -35,7 +35,7 @@ struct OutputAttributesTests {
 
     /// `--csv good.csv --flows-csv FIFO` with nobody reading the FIFO: a clear error at once (it blocked in open(2)
     /// before, and Ctrl-C then left good.csv.part-PID behind), and nothing left beside good.csv.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(hangLimit)
     func aFIFONobodyReadsIsRefusedAndNothingIsLeft() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

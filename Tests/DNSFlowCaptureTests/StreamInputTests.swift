@@ -29,7 +29,7 @@ struct StreamInputTests {
         return seen
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(hangLimit)
     func aStreamIsAnalysedAsItComes() throws {
         let capture = try Data(contentsOf: labFixtures.appendingPathComponent("race-5s/pod.pcap"))
         let p = Process()
@@ -55,7 +55,7 @@ struct StreamInputTests {
     /// A stream's summary counts latencies in a histogram (a stream, like a live capture, may run for days: keeping
     /// each latency grew without end): its percentiles are given to three digits, marked `~` in the text; the same
     /// capture read from its file gives them exactly. The largest is exact in both.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(hangLimit)
     func aStreamsSummaryGivesItsPercentilesFromAHistogram() throws {
         let path = labFixtures.appendingPathComponent("race-5s/pod.pcap")
         func summary(_ arguments: [String], stdin: Data?) throws -> String {
@@ -90,7 +90,7 @@ struct StreamInputTests {
     }
 
     /// Two streams (two pods through the plugin), one of them quiet: the other's packets are analysed as they come.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(hangLimit)
     func aQuietStreamDoesNotHoldTheOthersBack() throws {
         let capture = try Data(contentsOf: labFixtures.appendingPathComponent("race-5s/pod.pcap"))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streams-\(UUID().uuidString)")

@@ -1,6 +1,14 @@
 import DNSFlowCapture
 import DNSFlowCore
 import Foundation
+import Testing
+
+/// The time limit of a test that would hang on the bug it guards (a FIFO blocking open(2), a stream that never ends,
+/// work that grows without bound). Generous, because a test's time counts from when it is started, and a started test
+/// may wait for a thread: on a 2-core machine the live and lab tests can hold both of the test run's threads (once, on
+/// a fresh clone's first run, no test finished for a minute). The tests that measure their own run time check it on
+/// the process they start.
+let hangLimit: TimeLimitTrait = .timeLimit(.minutes(5))
 
 /// The package root, found from this file's path.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
