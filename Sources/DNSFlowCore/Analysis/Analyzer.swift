@@ -290,11 +290,12 @@ struct Analyzer {
         lookups.isComplete(id, now: now, attempts: attempts, pairs: pairs)
     }
 
-    /// Finalises a lookup (when all its queries settled, or in any case with `force`): its pairs' states, what the
-    /// application waited and the findings go on its held transactions, which are emitted in sequence order.
+    /// `finalize`'s lists of a lookup's pair states and rows, kept between lookups.
     private var scratchStates: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
     private var scratchRows: [Transaction] = []
 
+    /// Finalises a lookup (when all its queries settled, or in any case with `force`): its pairs' states, what the
+    /// application waited and the findings go on its held transactions, which are emitted in sequence order.
     private mutating func finalize(_ id: Int, emit: (Transaction) -> Void, force: Bool = false) {
         guard let lookup = lookups.take(id, force: force) else { return }
         let waited = lookup.waitedNanoseconds
