@@ -18,11 +18,10 @@ public enum TransactionCSV {
     /// Written straight into one buffer of octets (numbers, times, addresses and names included): building a
     /// string per field and joining them cost 40,000 instructions a row, more than decoding and analysing it.
     public static func row(_ t: Transaction, names: AddressNames = .none) -> String {
-        let q = t.query?.message
-        let r = t.response?.message
-        let m = (q ?? r)!            // the message that opened it (each accessor below would copy it again)
-        let first = (t.query ?? t.response)!
-        let question = m.question
+        // The messages read where they lie in their boxes (a message bound to a name is a copy: a handful of lists).
+        let query = t.query, response = t.response
+        let first = (query ?? response)!   // the message that opened it
+        let question = first.question
         let a = t.analysis
         let isQuery = t.query != nil && !t.isUnmatchable
         let digits = t.precisionDigits
@@ -36,39 +35,40 @@ public enum TransactionCSV {
         row.int(Int(t.client.port))
         row.plain { t.server.address.appendText(to: &$0) }
         row.int(Int(t.server.port))
-        row.int(Int(m.id))
+        row.int(Int(first.id))
         row.untrusted { out in question.map { $0.name.appendPresentation(trailingDot: false, to: &out) } }
         row.text(question.map { $0.type.description })
         row.text(question.map { $0.qclass.description })
-        row.text(m.header.opcode.description)
-        row.text(r.map { $0.rcode.description })
+        row.text(first.message.header.opcode.description)
+        row.text(response.map { $0.message.rcode.description })
         row.milliseconds(t.latencyNanoseconds, digits: digits)
-        row.int(readable ? r.map { $0.answersRead } : nil)
+        row.int(readable ? response.map { $0.message.answersRead } : nil)
         row.untrusted { out in
             guard readable else { return out.append(contentsOf: TransactionCSV.notReadableAgain.utf8) }
-            guard let r else { return }
-            for (i, answer) in r.answers.enumerated() {
+            guard let response else { return }
+            for (i, answer) in response.message.answers.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ";")) }
                 answer.appendRData(to: &out)
             }
         }
-        row.text(readable ? (r?.header.isTruncated == true ? "1" : "0") : nil)
+        row.text(readable ? (response?.message.header.isTruncated == true ? "1" : "0") : nil)
         row.text(t.status.rawValue)
-        row.plain { out in t.response?.timestamp.appendISO8601(to: &out) }
-        row.int(readable ? q.map { $0.size } : nil)
-        row.int(readable ? r.map { $0.size } : nil)
-        row.int(readable ? m.edns.map { Int($0.udpPayloadSize) } : nil)
-        row.text(readable ? m.edns.map { $0.dnssecOK ? "1" : "0" } : nil)
+        row.plain { out in response?.timestamp.appendISO8601(to: &out) }
+        row.int(readable ? query.map { $0.message.size } : nil)
+        row.int(readable ? response.map { $0.message.size } : nil)
+        row.int(readable ? first.message.edns.map { Int($0.udpPayloadSize) } : nil)
+        row.text(readable ? first.message.edns.map { $0.dnssecOK ? "1" : "0" } : nil)
         row.field { out in
-            if let e = q?.error { out.append(contentsOf: e.code.rawValue.utf8) }
-            if let e = r?.error {
-                if q?.error != nil { out.append(UInt8(ascii: ";")) }
+            let queryError = query?.message.error
+            if let e = queryError { out.append(contentsOf: e.code.rawValue.utf8) }
+            if let e = response?.message.error {
+                if queryError != nil { out.append(UInt8(ascii: ";")) }
                 out.append(contentsOf: e.code.rawValue.utf8)
             }
         }
         row.int(readable ? first.point.input : nil)
-        row.int(readable ? t.query.map { $0.point.frame } : nil)
-        row.int(readable ? t.response.map { $0.point.frame } : nil)
+        row.int(readable ? query.map { $0.point.frame } : nil)
+        row.int(readable ? response.map { $0.point.frame } : nil)
         row.int(isQuery ? a.attempt : nil)
         row.milliseconds(a.retryGapNanoseconds, digits: digits)
         row.text(isQuery ? (a.isProbableRetry ? "1" : "0") : nil)
