@@ -14,7 +14,6 @@ struct FindingCodes: Hashable, Sendable {
     init() {}
 
     init(ids: [String]) {
-        precondition(ids.count <= FindingCodes.capacity, "more than \(FindingCodes.capacity) findings on one transaction")
         for id in ids { append(FindingCodes.code(for: id)) }
     }
 

@@ -354,13 +354,5 @@ struct FindingMarks: Equatable {
     }
 
     /// The findings' ids, in the order marked.
-    var ids: [String] {
-        var out: [String] = []
-        var p = packed
-        while p != 0 {
-            out.append(FindingRules.Rule(rawValue: Int(p & 0xf) - 1)!.finding.id)
-            p >>= 4
-        }
-        return out
-    }
+    var ids: [String] { codes.ids }
 }

@@ -78,7 +78,9 @@ public struct PacketDecoder {
         do {
             frame = try LinkLayer.decode(packet.data, linkType: packet.linkType)
         } catch {
-            if case .truncated(let what) = error { fail(.truncatedLinkHeader, "\(what) cut off", packet) }
+            if case .truncated(let what) = error {
+                fail(.truncatedLinkHeader, "\(what) cut off", at: packet.timestamp, packet.point)
+            }
             return
         }
         var point = packet.point
@@ -132,10 +134,6 @@ public struct PacketDecoder {
     }
 
     /// A defect of the packet being decoded (handed on at the end of `decode`).
-    private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ packet: CapturedPacket) {
-        fail(kind, reason, at: packet.timestamp, packet.point)
-    }
-
     private mutating func fail(_ kind: Diagnostic.Kind, _ reason: String, _ context: Context) {
         fail(kind, reason, at: context.timestamp, context.packetPoint)
     }

@@ -366,13 +366,10 @@ public struct DecodingStage: @unchecked Sendable {
         var connections: [ConnectionEvent] = []
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
         var parsed = InlineList<ParsedPayload>()
-        if payloads.count == 1 {
-            // (Almost every packet: its payload moved out of the list, not copied, and the list left empty in place.)
-            parsed.append(parse(payloads.removeLast()))
-        } else if !payloads.isEmpty {
-            for i in payloads.indices { parsed.append(parse(payloads[i])) }
-            payloads.removeAll(keepingCapacity: true)
-        }
+        // Each payload moved out of the list, not copied (taken from its end, the list reversed first when it holds
+        // more than one), and the list left empty with its capacity.
+        if payloads.count > 1 { payloads.reverse() }
+        while let payload = payloads.popLast() { parsed.append(parse(payload)) }
         scratch = payloads
         return DecodedPacket(packet: packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
     }
