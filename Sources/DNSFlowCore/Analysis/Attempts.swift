@@ -165,7 +165,10 @@ struct Attempts {
         answered.insert(seq)
         if let question {
             let key = QuestionKey(client: client, name: question.name.lowercased, type: question.type)
-            if lastQuestion[key]?.sequence == chain { lastQuestion[key]!.answered = true }
+            // (One find: the entry changed where it lies.)
+            if let i = lastQuestion.index(forKey: key), lastQuestion.values[i].sequence == chain {
+                lastQuestion.values[i].answered = true
+            }
         }
     }
 
