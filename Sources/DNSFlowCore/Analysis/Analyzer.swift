@@ -208,17 +208,26 @@ struct Analyzer {
         } else {
             shown(t)
         }
-        // Its lookup was finalised already (early, by `maxOpenLookups`; or a late re-send of a finished one):
-        // nothing left to wait for.
-        if let l = a.lookup, !lookups.contains(l) {
+        // Counted in its lookup — unless that was finalised already (early, by `maxOpenLookups`; or a late re-send of
+        // a finished one): then there is nothing left to wait for.
+        if let l = a.lookup, !lookups.settled(l, answer: t.responseTime.map { ($0, t.responseHeader!.isTruncated, t.isPositive) }) {
             emit(t)
             return
         }
+        let seq = t.sequence
         heldBytes += t.heldBytes
-        held[t.sequence] = t
-        if let l = a.lookup { lookups.settled(l, answer: t.responseTime.map { ($0, t.responseHeader!.isTruncated, t.isPositive) }) }
-        if lookups.isBeyondBound { limitOpenLookups(emit: emit) }
-        if heldBytes > configuration.maxHeldBytes { limitHeldBytes(emit: emit) }
+        held[seq] = t
+        var bounded = false
+        if lookups.isBeyondBound {
+            limitOpenLookups(emit: emit)
+            bounded = true
+        }
+        if heldBytes > configuration.maxHeldBytes {
+            limitHeldBytes(emit: emit)
+            bounded = true
+        }
+        // Its lookup may be complete a sighting window from now (if a bound has not just finalised it).
+        if let l = a.lookup, !bounded || held.contains(seq) { lookups.touched(l, at: lastTime) }
     }
 
     /// Releases the transactions of every complete lookup: a full sweep once per second of capture time (which also
@@ -235,11 +244,6 @@ struct Analyzer {
         attempts.forget(now: now)
         flows.endIdle(now: now)
         lookups.forgetClosed()
-    }
-
-    /// A transaction of this sequence just settled: its lookup may be complete soon.
-    mutating func touch(_ seq: Int) {
-        if let l = held.read(seq, { $0.analysis.lookup }) ?? nil { lookups.touched(l, at: lastTime) }
     }
 
     /// End of input: everything is final.

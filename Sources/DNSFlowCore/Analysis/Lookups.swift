@@ -126,7 +126,6 @@ struct Lookups {
     /// Ids held in `order`, finished lookups' included.
     var orderHeld: Int { order.count - orderHead }
     var ids: [Int] { lookups.keys }
-    func contains(_ id: Int) -> Bool { lookups.contains(id) }
     /// Transactions finalised before their lookup was complete (`maxOpenLookups`).
     private(set) var cutShort = 0
 
@@ -201,7 +200,8 @@ struct Lookups {
     /// with an answer record).
     typealias Answer = (time: Timestamp, isTruncated: Bool, isPositive: Bool)
 
-    mutating func settled(_ id: Int, answer: Answer?) {
+    /// A query of the lookup settled; false when the lookup is no longer held (it was finalised).
+    mutating func settled(_ id: Int, answer: Answer?) -> Bool {
         lookups.update(id) { $0.settled(answer: answer) }
     }
 

@@ -264,9 +264,7 @@ public struct Pipeline {
             // Taken out of the list, so that the analysis owns it alone (and annotates it without a copy).
             var t = Transaction.spare
             swap(&t, &settled[i])
-            let sequence = t.sequence
             analyzer.settled(consume t, shown: onMatched) { released.append($0) }
-            analyzer.touch(sequence)
         }
         // (Emptied only when not empty: most messages settle nothing, and emptying an empty list is a call each time.)
         if !settled.isEmpty { settled.removeAll(keepingCapacity: true) }
