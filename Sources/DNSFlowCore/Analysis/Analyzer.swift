@@ -132,8 +132,7 @@ struct Analyzer {
 
     /// Another capture point's copy of a query (its response may have come already).
     mutating func querySighting(_ seq: Int, at point: CapturePoint) {
-        if annotations.contains(seq) {
-            annotations.update(seq) { $0.querySightings += 1 }
+        if annotations.update(seq, { $0.querySightings += 1 }) {
             lastSightings[seq] = point
         } else {
             held.update(seq) { $0.analysis.querySightings += 1 }
