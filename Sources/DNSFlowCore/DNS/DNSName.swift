@@ -60,9 +60,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     public static func == (a: DNSName, b: DNSName) -> Bool {
         guard a.fingerprint == b.fingerprint, a.wire.count == b.wire.count else { return false }
-        // Compared eight octets at a time (the array's own `==` went octet by octet, at every dictionary probe that hit).
+        // Compared eight octets at a time (the array's own `==` went octet by octet, at every dictionary probe that hit),
+        // unless both share their octets: names read again share them (`NameCache`), and most finds that hit are of a
+        // name the cache gave both times.
         return a.wire.withUnsafeBytes { x in
             b.wire.withUnsafeBytes { y in
+                if x.baseAddress == y.baseAddress { return true }
                 var i = 0
                 while i + 8 <= x.count {
                     if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
