@@ -119,9 +119,9 @@ public struct FlowStats: Sendable {
         return nearestRankPercentile(p, sorted: latencies.sorted())
     }
 
-    /// p50, p90, p99 and the largest, as `--flows-csv` gives them (the list sorted once for the four).
+    /// p50, p90, p99 and the largest, as `--flows-csv` gives them.
     public var latencyFigures: Summary.LatencyFigures? {
-        latencyHistogram.map(\.figures) ?? Summary.latencyFigures(sorted: latencies.sorted())
+        latencyHistogram.map(\.figures) ?? Summary.latencyFigures(unsorted: latencies)
     }
 
     /// One answer's latency: kept, or, when it need not be `exact` and there are more than `maxExactLatencies`, counted.

@@ -77,9 +77,9 @@ public struct Summary: Sendable {
             let busy = serverLatencies.filter { $0.value.count >= 10 }
             guard busy.count >= 2 else { return [] }
             for (server, latencies) in busy {
-                let others = busy.filter { $0.key != server }.values.flatMap { $0 }.sorted()
-                guard let mine = nearestRankPercentile(50, sorted: latencies.sorted()),
-                      let theirs = nearestRankPercentile(50, sorted: others)
+                let others = busy.filter { $0.key != server }.values.flatMap { $0 }
+                guard let mine = Selection.percentiles([50], of: latencies)?.values[0],
+                      let theirs = Selection.percentiles([50], of: others)?.values[0]
                 else { continue }
                 out.append((server, mine, theirs, latencies.count))
             }
@@ -171,7 +171,13 @@ public struct Summary: Sendable {
     }
 
     public var latencyFigures: LatencyFigures? {
-        keepsExactLatencies ? Summary.latencyFigures(sorted: latencies.sorted()) : latencyHistogram.figures
+        keepsExactLatencies ? Summary.latencyFigures(unsorted: latencies) : latencyHistogram.figures
+    }
+
+    /// The figures of latencies in any order (found by selection, not by sorting them).
+    public static func latencyFigures(unsorted: [Int64]) -> LatencyFigures? {
+        guard let (p, max) = Selection.percentiles([50, 90, 99], of: unsorted) else { return nil }
+        return LatencyFigures(p50: p[0], p90: p[1], p99: p[2], max: max)
     }
 
     /// The figures of latencies already sorted (a caller that keeps them sorted as they come).
@@ -181,11 +187,4 @@ public struct Summary: Sendable {
         else { return nil }
         return LatencyFigures(p50: p50, p90: p90, p99: p99, max: max)
     }
-}
-
-/// Nearest-rank percentile (p in 0...100) of sorted values: the smallest value with at least p % at or below it.
-func nearestRankPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
-    guard !sorted.isEmpty else { return nil }
-    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-    return sorted[max(0, min(sorted.count - 1, rank - 1))]
 }

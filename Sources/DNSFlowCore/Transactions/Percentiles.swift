@@ -1,0 +1,89 @@
+/// Nearest-rank percentile (p in 0...100) of sorted values: the smallest value with at least p % at or below it.
+func nearestRankPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
+    guard !sorted.isEmpty else { return nil }
+    return sorted[nearestRank(p, count: sorted.count)]
+}
+
+/// Where the nearest-rank percentile p (0...100) of `count` values lies in their sorted order (`count` > 0).
+func nearestRank(_ p: Double, count: Int) -> Int {
+    let rank = Int((p / 100 * Double(count)).rounded(.up))
+    return max(0, min(count - 1, rank - 1))
+}
+
+/// Order statistics of values not sorted: each found by selection, a pass or two over the values, where sorting them
+/// all to read three ranks took n log n (the summary's latencies are every answer of the capture, read at its end).
+enum Selection {
+    /// The nearest-rank percentiles `ps` (ascending, each 0...100) of `values`, and the largest; nil when empty.
+    /// The same values as `nearestRankPercentile` on the sorted values.
+    static func percentiles(_ ps: [Double], of values: [Int64]) -> (values: [Int64], max: Int64)? {
+        guard !values.isEmpty else { return nil }
+        var work = values
+        let n = work.count
+        return work.withUnsafeMutableBufferPointer { b in
+            var found: [Int64] = []
+            var low = 0
+            for p in ps {
+                let k = nearestRank(p, count: n)
+                // Ranks ascend: each is found in what lies at or after the one before (nothing smaller is there).
+                select(b, k, in: min(low, k)..<n)
+                found.append(b[k])
+                low = k
+            }
+            var largest = b[low]
+            for i in low..<n where b[i] > largest { largest = b[i] }
+            return (found, largest)
+        }
+    }
+
+    /// Reorders `b[range]` so that `b[k]` holds what sorting the range would put there, with nothing greater before
+    /// it and nothing smaller after it in the range (Hoare's selection, the pivot a median of three; a range that
+    /// keeps failing to shrink — values arranged against the pivot rule — is sorted instead).
+    static func select(_ b: UnsafeMutableBufferPointer<Int64>, _ k: Int, in range: Range<Int>) {
+        precondition(range.contains(k) && range.lowerBound >= 0 && range.upperBound <= b.count)
+        var lo = range.lowerBound, hi = range.upperBound - 1
+        var rounds = 2 * (Int.bitWidth - range.count.leadingZeroBitCount) + 8
+        while hi - lo > 16 {
+            if rounds == 0 {
+                var rest = UnsafeMutableBufferPointer(rebasing: b[lo...hi])
+                rest.sort()
+                return
+            }
+            rounds -= 1
+            let mid = lo + (hi - lo) / 2
+            if b[mid] < b[lo] { b.swapAt(mid, lo) }
+            if b[hi] < b[lo] { b.swapAt(hi, lo) }
+            if b[hi] < b[mid] { b.swapAt(hi, mid) }
+            let pivot = b[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while b[i] < pivot { i += 1 }
+                while b[j] > pivot { j -= 1 }
+                if i <= j {
+                    b.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            // Now b[lo...j] ≤ pivot ≤ b[i...hi], and whatever lies between j and i equals the pivot.
+            if k <= j {
+                hi = j
+            } else if k >= i {
+                lo = i
+            } else {
+                return
+            }
+        }
+        // A few left: by insertion.
+        if lo < hi {
+            for x in (lo + 1)...hi {
+                let v = b[x]
+                var y = x
+                while y > lo, b[y - 1] > v {
+                    b[y] = b[y - 1]
+                    y -= 1
+                }
+                b[y] = v
+            }
+        }
+    }
+}
