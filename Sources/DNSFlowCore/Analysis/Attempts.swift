@@ -88,7 +88,13 @@ struct Attempts {
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
     private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
     /// `lastQuestion`'s entries in arrival order (a FIFO from `questionHead`), for forgetting them.
-    private var questionOrder: [(key: QuestionKey, time: Timestamp)] = []
+    private var questionOrder: [AskedAt] = []
+    /// A struct, not a tuple: the list's consumed front is destroyed element by element, a tuple through the runtime's
+    /// generic witnesses.
+    private struct AskedAt {
+        var key: QuestionKey
+        var time: Timestamp
+    }
     private var questionHead = 0
 
     init(configuration: Analyzer.Configuration) {
@@ -145,7 +151,7 @@ struct Attempts {
                 answeredIn = chains.read(previous.sequence) { $0.lookup }
             }
         }
-        questionOrder.append((question, time))
+        questionOrder.append(AskedAt(key: question, time: time))
         if questionOrder.count - questionHead > maxQuestions { forget(now: time) }
         return (probableRetry, answeredIn)
     }
@@ -222,7 +228,7 @@ struct Attempts {
         while questionHead < questionOrder.count,
               now.nanoseconds(since: questionOrder[questionHead].time) > retryWindow
                 || questionOrder.count - questionHead > maxQuestions {
-            let (key, time) = questionOrder[questionHead]
+            let key = questionOrder[questionHead].key, time = questionOrder[questionHead].time
             // (One lookup of the key, not one to read and another to remove.)
             if let i = lastQuestion.index(forKey: key), lastQuestion.values[i].time == time { lastQuestion.remove(at: i) }
             questionHead += 1

@@ -31,7 +31,14 @@ struct SightingIndex {
     private var entries = SequenceMap<InlineList<Entry>>()
     /// The messages in the window, oldest first (from `orderHead`), each with its transport (the hash's seed) and its
     /// hash once it has been filed.
-    private var order: [(entry: Entry, transport: TransportProtocol, hash: Int)] = []
+    private var order: [Remembered] = []
+    /// A struct, not a tuple: the consumed front of `order` is destroyed element by element, and a tuple's destruction
+    /// goes through the runtime's generic witnesses.
+    private struct Remembered {
+        var entry: Entry
+        var transport: TransportProtocol
+        var hash: Int
+    }
     private var orderHead = 0
     /// The ordinal the next message remembered gets.
     private var nextOrdinal = 0
@@ -71,7 +78,7 @@ struct SightingIndex {
                 (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
             }
             if point.input == soleInput, point.interfaceIndex == soleInterface, point.packetType == solePacketType {
-                order.append((entry, payload.transport, 0))
+                order.append(Remembered(entry: entry, transport: payload.transport, hash: 0))
                 return .first(ordinal: ordinal)
             }
             fileWindow()
@@ -85,7 +92,7 @@ struct SightingIndex {
             return .again(of: earlier.ordinal)
         }
         entries[h, default: InlineList()].append(entry)
-        order.append((entry, payload.transport, h))
+        order.append(Remembered(entry: entry, transport: payload.transport, hash: h))
         return .first(ordinal: ordinal)
     }
 
