@@ -114,6 +114,22 @@ public final class DecodeAhead: @unchecked Sendable {
     public var stage: DecodingStage { reader }
 
     @exclusivity(unchecked) private var decoded = 0
+    /// Packets of spent batches that nothing else holds, to be decoded into again (the reader's own).
+    @exclusivity(unchecked) private var spares: [DecodedPacket] = []
+    /// How many packets were decoded into a spare (read once the reader is done: after `stop`, or `next` gave nil).
+    @exclusivity(unchecked) public private(set) var packetsReused = 0
+
+    /// Keeps the spent batches' packets that nothing else holds as spares (up to two batches' worth); the rest, and
+    /// the lists, are let go.
+    private func keepSpares(_ batches: inout [[DecodedPacket]]) {
+        let room = 2 * batchSize
+        for i in batches.indices {
+            while spares.count < room, var p = batches[i].popLast() {
+                if isKnownUniquelyReferenced(&p) { spares.append(p) }
+            }
+        }
+        batches = []
+    }
 
     /// Reads and decodes up to `batchSize` packets or `batchBytes` octets; true when the input (or the limit) is reached.
     private func readBatch() -> (Batch, Bool) {
@@ -125,7 +141,9 @@ public final class DecodeAhead: @unchecked Sendable {
             if let limit, decoded >= limit { atEnd = true; break }
             guard let p = source.next() else { atEnd = true; break }
             bytes += p.data.count
-            packets.append(reader.decode(p))
+            let spare = spares.popLast()
+            if spare != nil { packetsReused += 1 }
+            packets.append(reader.decode(p, reusing: spare))
             decoded += 1
         }
         return (Batch(packets: packets, stats: reader.stats), atEnd)
@@ -143,6 +161,7 @@ public final class DecodeAhead: @unchecked Sendable {
                 spentEvidence = []
                 return (stopping, queue.count < depth)
             }
+            keepSpares(&spent.0)
             spent = ([], [], [])  // freed here, outside the lock
             if stop { break }
             guard room else { continue }

@@ -13,9 +13,10 @@ struct DecodeAheadTests {
         ["dns.pcap", "dns_udp.pcap"], ["ipv6-fragmented-dns.pcap"],
     ]
 
-    /// `recycles`: each batch, and the transactions made of it, handed back to the reading thread to free (as dnsflow
-    /// does).
-    func rows(_ paths: [String], limit: Int? = nil, batchSize: Int, depth: Int, recycles: Bool = false) throws -> (rows: [String], summary: Summary) {
+    /// `recycles`: each batch, and the transactions made of it, handed back to the reading thread to free, or to
+    /// decode later packets into (as dnsflow does: the batch let go of first). `reused`: how many packets were.
+    func rows(_ paths: [String], limit: Int? = nil, batchSize: Int, depth: Int, recycles: Bool = false,
+              reused: UnsafeMutablePointer<Int>? = nil) throws -> (rows: [String], summary: Summary) {
         var configuration = Pipeline.Configuration()
         configuration.handsBackSpent = recycles
         var pipeline = Pipeline(configuration: configuration)
@@ -25,12 +26,17 @@ struct DecodeAheadTests {
         let ahead = DecodeAhead(source: MergedSource(handles), stage: pipeline.front, limit: limit, batchSize: batchSize, depth: depth)
         ahead.start()
         var out: [String] = []
-        while let batch = ahead.next() {
+        while var batch = ahead.next() {
             for d in batch.packets { pipeline.consume(d) { out.append(TransactionCSV.row($0)) } }
             pipeline.updatePacketStats(batch.stats)
-            if recycles { ahead.recycle(batch.packets, Spent(transactions: pipeline.takeSpent())) }
+            if recycles {
+                let packets = batch.packets
+                batch.packets = []
+                ahead.recycle(packets, Spent(transactions: pipeline.takeSpent()))
+            }
         }
         ahead.stop()
+        reused?.pointee = ahead.packetsReused
         pipeline.front = ahead.stage
         pipeline.finish { out.append(TransactionCSV.row($0)) }
         // After the reader has finished: kept nowhere, freed here.
@@ -54,6 +60,21 @@ struct DecodeAheadTests {
             #expect(got.rows == expected.rows, "batch \(batchSize), depth \(depth), recycled \(recycles)")
             #expect(got.summary.packet == expected.summary.packet)
             #expect(got.summary.dnsMessages == expected.summary.dnsMessages)
+        }
+    }
+
+    /// Packets handed back are decoded into again, and what they held before shows nowhere.
+    @Test func packetsHandedBackAreReused() throws {
+        for paths in [["dnsotcp-manyopkts.pcap"], ["dns.pcap", "dns_udp.pcap"]] {
+            let expected = try sequential(paths)
+            var reused = 0
+            let got = try rows(paths, batchSize: 2, depth: 1, recycles: true, reused: &reused)
+            #expect(got.rows == expected.rows)
+            #expect(got.summary.packet == expected.summary.packet)
+            #expect(reused > 0, "\(paths)")
+            var none = 0
+            _ = try rows(paths, batchSize: 2, depth: 1, recycles: false, reused: &none)
+            #expect(none == 0)
         }
     }
 

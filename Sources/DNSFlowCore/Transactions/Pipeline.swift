@@ -119,7 +119,7 @@ public struct Pipeline {
         onMatched: (Transaction) -> Void = { _ in },
         onTransaction: (Transaction) -> Void
     ) {
-        note(decoded.packet, decoded.diagnostics)
+        note(decoded)
         for e in decoded.connections { analyzer.connection(e) }
         // Each payload read by `handle` where it lies in the packet's list: lent as a value, it was copied first (the
         // compiler cannot tell that nothing `handle` calls changes the list). What the first stage matched is taken
@@ -132,11 +132,13 @@ public struct Pipeline {
         }
     }
 
-    /// What a packet tells before its DNS: the first stage's defects, a link type not decoded.
-    private mutating func note(_ packet: CapturedPacket, _ found: [Diagnostic]) {
-        for d in found { keep(d) }
-        if !packet.linkType.isSupported {
-            counts.summary.unsupportedLinkTypes[UnsupportedLink(input: packet.point.input, linkType: packet.linkType), default: 0] += 1
+    /// What a packet tells before its DNS: the first stage's defects, a link type not decoded. (The packet's fields
+    /// read where they lie: a copy of the packet is a retain of its octets and its lists.)
+    private mutating func note(_ decoded: DecodedPacket) {
+        for d in decoded.diagnostics { keep(d) }
+        let linkType = decoded.packet.linkType
+        if !linkType.isSupported {
+            counts.summary.unsupportedLinkTypes[UnsupportedLink(input: decoded.packet.point.input, linkType: linkType), default: 0] += 1
         }
     }
 
@@ -356,7 +358,8 @@ public struct DecodingStage: @unchecked Sendable {
         matcher?.finish(emit: emit)
     }
 
-    public mutating func decode(_ packet: CapturedPacket) -> DecodedPacket {
+    /// `reusing`: a packet of an earlier batch that nothing else holds, to hold this one (what it held is let go).
+    public mutating func decode(_ packet: CapturedPacket, reusing spare: DecodedPacket? = nil) -> DecodedPacket {
         // The payloads' list is kept between packets (emptied, capacity kept): no allocation per packet.
         var payloads = scratch
         scratch = []
@@ -369,7 +372,14 @@ public struct DecodingStage: @unchecked Sendable {
         if payloads.count > 1 { payloads.reverse() }
         while let payload = payloads.popLast() { parsed.append(parse(payload)) }
         scratch = payloads
-        return DecodedPacket(packet: packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
+        guard let spare else {
+            return DecodedPacket(packet: packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
+        }
+        spare.packet = packet
+        spare.parsed = parsed
+        spare.diagnostics = diagnostics
+        spare.connections = connections
+        return spare
     }
 
     /// End of input: what reassembly still holds, parsed.
@@ -418,18 +428,19 @@ public struct DecodingStage: @unchecked Sendable {
 /// One packet through the first stage: its DNS payloads and their parsed messages (nil: no 12-octet header), and
 /// the defects met on the way. Made once on the decoding thread; from there on the analysis's thread reads it, and
 /// takes out what the first stage matched. A reference, so that the analysis's thread takes each packet without
-/// copying its lists.
+/// copying its lists; and reused by the decoding thread for a later packet once nothing else holds it (`decode`'s
+/// `reusing`), where each was an allocation and a free.
 public final class DecodedPacket: @unchecked Sendable {
-    public let packet: CapturedPacket
+    @exclusivity(unchecked) public internal(set) var packet: CapturedPacket
     /// Each payload with its message, boxed on the decoding thread (held inline: almost every packet has one). The
     /// analysis takes what the first stage matched out of it (a packet is handed from one thread to the other under a
     /// lock).
     var parsed: InlineList<ParsedPayload>
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
-    public let diagnostics: [Diagnostic]
+    @exclusivity(unchecked) public internal(set) var diagnostics: [Diagnostic]
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
-    public let connections: [ConnectionEvent]
+    @exclusivity(unchecked) public internal(set) var connections: [ConnectionEvent]
 
     init(packet: CapturedPacket, parsed: InlineList<ParsedPayload> = InlineList(), diagnostics: [Diagnostic] = [],
          connections: [ConnectionEvent] = []) {
