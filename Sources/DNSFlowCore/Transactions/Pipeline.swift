@@ -194,7 +194,10 @@ public struct Pipeline {
         onTransaction: (Transaction) -> Void
     ) {
         let payload = parsed.pointer(to: \.payload)!
-        guard let observed = parsed.pointee.message else {
+        // The message taken out of its packet, not copied: the packet, freed or reused on the decoding thread, then
+        // holds no reference to the message's box, whose count this thread changes (a release there fetched it from
+        // this core's cache).
+        guard let observed = parsed.pointee.message.take() else {
             let kind: Diagnostic.Kind = payload.pointee.isCutShort ? .cutShort : .dns(.truncatedHeader)
             countMalformed(kind, "DNS message of \(payload.pointee.bytes.count) octets has no complete header", payload.pointee)
             return
