@@ -5,6 +5,7 @@ func nearestRankPercentile(_ p: Double, sorted: [Int64]) -> Int64? {
 }
 
 /// Where the nearest-rank percentile p (0...100) of `count` values lies in their sorted order (`count` > 0).
+@inline(__always)
 func nearestRank(_ p: Double, count: Int) -> Int {
     let rank = Int((p / 100 * Double(count)).rounded(.up))
     return max(0, min(count - 1, rank - 1))
@@ -13,26 +14,56 @@ func nearestRank(_ p: Double, count: Int) -> Int {
 /// Order statistics of values not sorted: each found by selection, a pass or two over the values, where sorting them
 /// all to read three ranks took n log n (the summary's latencies are every answer of the capture, read at its end).
 enum Selection {
+    /// Below this many values a sort is as quick (and a flow's few latencies are most of the calls).
+    static let fewValues = 64
+
     /// The nearest-rank percentiles `ps` (ascending, each 0...100) of `values`, and the largest; nil when empty.
     /// The same values as `nearestRankPercentile` on the sorted values.
     static func percentiles(_ ps: [Double], of values: [Int64]) -> (values: [Int64], max: Int64)? {
         guard !values.isEmpty else { return nil }
+        if values.count <= fewValues {
+            let sorted = values.sorted()
+            return (ps.map { sorted[nearestRank($0, count: sorted.count)] }, sorted[sorted.count - 1])
+        }
         var work = values
-        let n = work.count
         return work.withUnsafeMutableBufferPointer { b in
             var found: [Int64] = []
+            found.reserveCapacity(ps.count)
             var low = 0
             for p in ps {
-                let k = nearestRank(p, count: n)
+                let k = nearestRank(p, count: b.count)
                 // Ranks ascend: each is found in what lies at or after the one before (nothing smaller is there).
-                select(b, k, in: min(low, k)..<n)
+                select(b, k, in: low..<b.count)
                 found.append(b[k])
                 low = k
             }
-            var largest = b[low]
-            for i in low..<n where b[i] > largest { largest = b[i] }
-            return (found, largest)
+            return (found, largest(b, from: low))
         }
+    }
+
+    /// p50, p90, p99 and the largest of `values` (not empty), as `percentiles` gives them, without a list of ranks.
+    static func latencyFigures(_ values: [Int64]) -> (p50: Int64, p90: Int64, p99: Int64, max: Int64) {
+        if values.count <= fewValues {
+            let sorted = values.sorted(), n = sorted.count
+            return (sorted[nearestRank(50, count: n)], sorted[nearestRank(90, count: n)],
+                    sorted[nearestRank(99, count: n)], sorted[n - 1])
+        }
+        var work = values
+        return work.withUnsafeMutableBufferPointer { b in
+            let n = b.count
+            let r50 = nearestRank(50, count: n), r90 = nearestRank(90, count: n), r99 = nearestRank(99, count: n)
+            select(b, r50, in: 0..<n)
+            select(b, r90, in: r50..<n)
+            select(b, r99, in: r90..<n)
+            return (b[r50], b[r90], b[r99], largest(b, from: r99))
+        }
+    }
+
+    /// The largest of `b[from...]`.
+    private static func largest(_ b: UnsafeMutableBufferPointer<Int64>, from start: Int) -> Int64 {
+        var m = b[start]
+        for i in start..<b.count where b[i] > m { m = b[i] }
+        return m
     }
 
     /// Reorders `b[range]` so that `b[k]` holds what sorting the range would put there, with nothing greater before

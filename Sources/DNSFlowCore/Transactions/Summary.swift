@@ -176,8 +176,9 @@ public struct Summary: Sendable {
 
     /// The figures of latencies in any order (found by selection, not by sorting them).
     public static func latencyFigures(unsorted: [Int64]) -> LatencyFigures? {
-        guard let (p, max) = Selection.percentiles([50, 90, 99], of: unsorted) else { return nil }
-        return LatencyFigures(p50: p[0], p90: p[1], p99: p[2], max: max)
+        guard !unsorted.isEmpty else { return nil }
+        let f = Selection.latencyFigures(unsorted)
+        return LatencyFigures(p50: f.p50, p90: f.p90, p99: f.p99, max: f.max)
     }
 
     /// The figures of latencies already sorted (a caller that keeps them sorted as they come).
