@@ -20,16 +20,15 @@ struct SelectionTests {
             ]
             for values in shapes {
                 let sorted = values.sorted()
-                let got = Selection.percentiles(Self.ranks, of: values)!
-                #expect(got.values == Self.ranks.map { nearestRankPercentile($0, sorted: sorted)! }, "n=\(n)")
-                #expect(got.max == sorted.last!)
+                let got = Self.ranks.map { Selection.percentile($0, of: values)! }
+                #expect(got == Self.ranks.map { nearestRankPercentile($0, sorted: sorted)! }, "n=\(n)")
                 let figures = Summary.latencyFigures(unsorted: values)!
                 let expected = Summary.latencyFigures(sorted: sorted)!
                 #expect(figures.p50 == expected.p50 && figures.p90 == expected.p90 && figures.p99 == expected.p99
                         && figures.max == expected.max)
             }
         }
-        #expect(Selection.percentiles([50], of: []) == nil)
+        #expect(Selection.percentile(50, of: []) == nil)
         #expect(Summary.latencyFigures(unsorted: []) == nil)
     }
 
@@ -59,7 +58,9 @@ struct SelectionTests {
             values[2 * i + 1] = Int64(n / 2 + i + 1)
         }
         let sorted = values.sorted()
-        let got = Selection.percentiles(Self.ranks, of: values)!
-        #expect(got.values == Self.ranks.map { nearestRankPercentile($0, sorted: sorted)! })
+        #expect(Self.ranks.map { Selection.percentile($0, of: values)! } == Self.ranks.map { nearestRankPercentile($0, sorted: sorted)! })
+        let figures = Summary.latencyFigures(unsorted: values)!
+        #expect(figures.p50 == nearestRankPercentile(50, sorted: sorted) && figures.p99 == nearestRankPercentile(99, sorted: sorted)
+                && figures.max == sorted.last)
     }
 }

@@ -17,52 +17,42 @@ enum Selection {
     /// Below this many values a sort is as quick (and a flow's few latencies are most of the calls).
     static let fewValues = 64
 
-    /// The nearest-rank percentiles `ps` (ascending, each 0...100) of `values`, and the largest; nil when empty.
-    /// The same values as `nearestRankPercentile` on the sorted values.
-    static func percentiles(_ ps: [Double], of values: [Int64]) -> (values: [Int64], max: Int64)? {
+    /// The nearest-rank percentile p (0...100) of `values`, as `nearestRankPercentile` gives it on the sorted values;
+    /// nil when empty.
+    static func percentile(_ p: Double, of values: [Int64]) -> Int64? {
         guard !values.isEmpty else { return nil }
-        if values.count <= fewValues {
-            let sorted = values.sorted()
-            return (ps.map { sorted[nearestRank($0, count: sorted.count)] }, sorted[sorted.count - 1])
-        }
+        let k = nearestRank(p, count: values.count)
         var work = values
         return work.withUnsafeMutableBufferPointer { b in
-            var found: [Int64] = []
-            found.reserveCapacity(ps.count)
-            var low = 0
-            for p in ps {
-                let k = nearestRank(p, count: b.count)
-                // Ranks ascend: each is found in what lies at or after the one before (nothing smaller is there).
-                select(b, k, in: low..<b.count)
-                found.append(b[k])
-                low = k
-            }
-            return (found, largest(b, from: low))
+            _ = place(b, ranks: (k, k, k))
+            return b[k]
         }
     }
 
-    /// p50, p90, p99 and the largest of `values` (not empty), as `percentiles` gives them, without a list of ranks.
+    /// p50, p90, p99 and the largest of `values` (not empty), as sorting them would give them.
     static func latencyFigures(_ values: [Int64]) -> (p50: Int64, p90: Int64, p99: Int64, max: Int64) {
-        if values.count <= fewValues {
-            let sorted = values.sorted(), n = sorted.count
-            return (sorted[nearestRank(50, count: n)], sorted[nearestRank(90, count: n)],
-                    sorted[nearestRank(99, count: n)], sorted[n - 1])
-        }
+        let n = values.count
+        let r50 = nearestRank(50, count: n), r90 = nearestRank(90, count: n), r99 = nearestRank(99, count: n)
         var work = values
         return work.withUnsafeMutableBufferPointer { b in
-            let n = b.count
-            let r50 = nearestRank(50, count: n), r90 = nearestRank(90, count: n), r99 = nearestRank(99, count: n)
-            select(b, r50, in: 0..<n)
-            select(b, r90, in: r50..<n)
-            select(b, r99, in: r90..<n)
-            return (b[r50], b[r90], b[r99], largest(b, from: r99))
+            let largest = place(b, ranks: (r50, r90, r99))
+            return (b[r50], b[r90], b[r99], largest)
         }
     }
 
-    /// The largest of `b[from...]`.
-    private static func largest(_ b: UnsafeMutableBufferPointer<Int64>, from start: Int) -> Int64 {
-        var m = b[start]
-        for i in start..<b.count where b[i] > m { m = b[i] }
+    /// Puts at each of the ranks (ascending, repeats allowed) what sorting `b` (not empty) would put there, and
+    /// returns the largest value. Each rank is found in what lies at or after the one before: nothing smaller is there.
+    private static func place(_ b: UnsafeMutableBufferPointer<Int64>, ranks: (Int, Int, Int)) -> Int64 {
+        var b = b
+        if b.count <= fewValues {
+            b.sort()
+            return b[b.count - 1]
+        }
+        select(b, ranks.0, in: 0..<b.count)
+        if ranks.1 != ranks.0 { select(b, ranks.1, in: ranks.0..<b.count) }
+        if ranks.2 != ranks.1 { select(b, ranks.2, in: ranks.1..<b.count) }
+        var m = b[ranks.2]
+        for i in ranks.2..<b.count where b[i] > m { m = b[i] }
         return m
     }
 

@@ -78,8 +78,7 @@ public struct Summary: Sendable {
             guard busy.count >= 2 else { return [] }
             for (server, latencies) in busy {
                 let others = busy.filter { $0.key != server }.values.flatMap { $0 }
-                guard let mine = Selection.percentiles([50], of: latencies)?.values[0],
-                      let theirs = Selection.percentiles([50], of: others)?.values[0]
+                guard let mine = Selection.percentile(50, of: latencies), let theirs = Selection.percentile(50, of: others)
                 else { continue }
                 out.append((server, mine, theirs, latencies.count))
             }
