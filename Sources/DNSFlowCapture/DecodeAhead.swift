@@ -84,8 +84,9 @@ public final class DecodeAhead: @unchecked Sendable {
     private var spentTransactions: [[Transaction]] = []
     private var spentEvidence: [EvidenceLog] = []
 
-    /// Hands back what the consumer is done with, to be freed on the reader's thread (give up your own references:
-    /// the last one to go frees). Without a reader thread, or once it has finished, it is freed where it was held.
+    /// Hands back what the consumer is done with, to be freed on the reader's thread, its packets that nothing else
+    /// holds to be decoded into again (give up your own references: the last one to go frees). Without a reader
+    /// thread, or once it has finished, it is freed where it was held.
     public func recycle(_ packets: [DecodedPacket], _ spent: Spent = Spent()) {
         guard thread != nil else { return }
         monitor.locked {
