@@ -369,7 +369,7 @@ public struct DecodingStage: @unchecked Sendable {
         var diagnostics: [Diagnostic] = []
         var connections: [ConnectionEvent] = []
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
-        var parsed = InlineList<ParsedPayload>()
+        var parsed = PacketPayloads()
         // Each payload moved out of the list, not copied (taken from its end, the list reversed first when it holds
         // more than one), and the list left empty with its capacity.
         if payloads.count > 1 { payloads.reverse() }
@@ -435,17 +435,17 @@ public struct DecodingStage: @unchecked Sendable {
 /// `reusing`), where each was an allocation and a free.
 public final class DecodedPacket: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var packet: CapturedPacket
-    /// Each payload with its message, boxed on the decoding thread (held inline: almost every packet has one). The
+    /// Each payload with its message, boxed on the decoding thread (the first held inline: almost every packet has one). The
     /// analysis takes what the first stage matched out of it (a packet is handed from one thread to the other under a
     /// lock).
-    var parsed: InlineList<ParsedPayload>
+    var parsed: PacketPayloads
     /// Each payload with its message (nil: no 12-octet header).
     public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
     @exclusivity(unchecked) public internal(set) var diagnostics: [Diagnostic]
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
     @exclusivity(unchecked) public internal(set) var connections: [ConnectionEvent]
 
-    init(packet: CapturedPacket, parsed: InlineList<ParsedPayload> = InlineList(), diagnostics: [Diagnostic] = [],
+    init(packet: CapturedPacket, parsed: PacketPayloads = PacketPayloads(), diagnostics: [Diagnostic] = [],
          connections: [ConnectionEvent] = []) {
         self.packet = packet
         self.parsed = parsed
@@ -466,6 +466,31 @@ extension DecodedPacket {
         var bytes = packet.data.count + 352
         for p in parsed { bytes += p.payload.bytes.count + 96 + (p.message.map { 256 + $0.heldEstimate } ?? 0) }
         return bytes
+    }
+}
+
+/// A packet's payloads: the first held inline, any more in a list. One inline slot, not `InlineList`'s two: a packet
+/// with two DNS payloads is rare, and the packet goes from one thread to the other (a second slot was 200 more octets
+/// to copy and to carry across).
+struct PacketPayloads: RandomAccessCollection, Sendable {
+    private var head: ParsedPayload?
+    private var more: [ParsedPayload] = []
+
+    init() {}
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { head == nil ? 0 : 1 + more.count }
+    subscript(i: Int) -> ParsedPayload { i == 0 ? head! : more[i - 1] }
+
+    /// Takes the payload over (`consuming`): moved into its slot, not copied.
+    mutating func append(_ p: consuming ParsedPayload) {
+        if head == nil { head = consume p } else { more.append(consume p) }
+    }
+
+    /// Each payload, changed where it lies.
+    mutating func updateEach(_ body: (inout ParsedPayload) -> Void) {
+        if head != nil { body(&head!) }
+        for i in more.indices { body(&more[i]) }
     }
 }
 
