@@ -219,10 +219,10 @@ final class PacketStore {
             guard let ref, var packet = self[ref.point] else { return nil }
             packet.timestamp = time
             let decoded = stage.decode(packet)
-            guard decoded.payloads.count == 1, let (payload, m) = decoded.payloads.first, let m,
-                  m.id == f.id, m.question == f.question else { return nil }
-            return ObservedMessage(timestamp: time, transport: payload.transport, source: payload.source,
-                                   destination: payload.destination, point: payload.point, message: m)
+            guard decoded.messages.count == 1, let m = decoded.messages[0], m.id == f.id, m.question == f.question
+            else { return nil }
+            return ObservedMessage(timestamp: time, transport: m.transport, source: m.source, destination: m.destination,
+                                   point: m.point, message: m.message)
         }
         var query: ObservedMessage?, response: ObservedMessage?
         if f.hasQuery {

@@ -21,10 +21,10 @@ struct RecordsOnDemandTests {
         var messages = 0, withRecords = 0, defective = 0
         for file in files.sorted(by: { $0.path < $1.path }) {
             guard let handle = try? PcapHandle.openFile(file.path, input: 0) else { continue }
-            var stage = DecodingStage(configuration: .init())
+            var decoder = PacketDecoder(configuration: .init())
             var payloads: [[UInt8]] = []
             while case .packet(let p) = handle.next() {
-                for (payload, _) in stage.decode(p).payloads { payloads.append(payload.bytes) }
+                decoder.decode(p, emit: { payloads.append($0.bytes) }, diagnose: { _ in })
             }
             for bytes in payloads {
                 guard let read = DNSParser.parse(bytes) else { continue }

@@ -193,24 +193,25 @@ public struct Pipeline {
         onQuery: (Int, ObservedMessage, Analysis) -> Void, onMatched: (Transaction) -> Void,
         onTransaction: (Transaction) -> Void
     ) {
-        let payload = parsed.pointer(to: \.payload)!
         // The message taken out of its packet, not copied: the packet, freed or reused on the decoding thread, then
         // holds no reference to the message's box, whose count this thread changes (a release there fetched it from
         // this core's cache).
         guard let observed = parsed.pointee.message.take() else {
-            let kind: Diagnostic.Kind = payload.pointee.isCutShort ? .cutShort : .dns(.truncatedHeader)
-            countMalformed(kind, "DNS message of \(payload.pointee.bytes.count) octets has no complete header", payload.pointee)
+            let payload = parsed.pointee.unparsed!.payload
+            let kind: Diagnostic.Kind = payload.isCutShort ? .cutShort : .dns(.truncatedHeader)
+            countMalformed(kind, "DNS message of \(payload.bytes.count) octets has no complete header",
+                           at: payload.timestamp, payload.point)
             return
         }
         if let error = observed.message.error {
             // Running past the end of a datagram the capture cut short is the capture's doing, not the sender's.
-            let cut = payload.pointee.isCutShort
+            let cut = parsed.pointee.isCutShort
                 && (error.code == .truncated || error.code == .badRDLength || error.code == .badEDNS)
             let kind: Diagnostic.Kind = cut ? .cutShort : .dns(error.code)
-            countMalformed(kind, error.reason, payload.pointee)
+            countMalformed(kind, error.reason, at: observed.timestamp, observed.point)
         }
         if observed.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
-        lastTimestamp = max(lastTimestamp, payload.pointee.timestamp)
+        lastTimestamp = max(lastTimestamp, observed.timestamp)
         onMessage(observed)
         var settled = scratchSettled
         scratchSettled = []
@@ -301,9 +302,9 @@ public struct Pipeline {
         onTransaction(t)
     }
 
-    private mutating func countMalformed(_ kind: Diagnostic.Kind, _ reason: String, _ payload: DNSPayload) {
+    private mutating func countMalformed(_ kind: Diagnostic.Kind, _ reason: String, at time: Timestamp, _ point: CapturePoint) {
         counts.summary.dnsMalformed[kind, default: 0] += 1
-        keep(Diagnostic(kind: kind, reason: reason, timestamp: payload.timestamp, point: payload.point))
+        keep(Diagnostic(kind: kind, reason: reason, timestamp: time, point: point))
     }
 
     private mutating func keep(_ d: Diagnostic) {
@@ -400,7 +401,9 @@ public struct DecodingStage: @unchecked Sendable {
             sighting = sightings.classify(payload, parsed)
             message = ObservedMessage(payload, parsed)
         }
-        var parsed = ParsedPayload(payload: payload, message: message, sighting: sighting, oldestSighted: sightings.oldestHeld)
+        let isCutShort = payload.isCutShort
+        var parsed = ParsedPayload(message: message, unparsed: message == nil ? UnparsedPayload(payload) : nil,
+                                   isCutShort: isCutShort, sighting: sighting, oldestSighted: sightings.oldestHeld)
         if matcher != nil, let observed = message { match(&parsed, observed) }
         return parsed
     }
@@ -440,7 +443,9 @@ public final class DecodedPacket: @unchecked Sendable {
     /// lock).
     var parsed: PacketPayloads
     /// Each payload with its message (nil: no 12-octet header).
-    public var payloads: [(payload: DNSPayload, message: DNSMessage?)] { parsed.map { ($0.payload, $0.message?.message) } }
+    /// Each payload's message as decoded (nil: no 12-octet header), where and when it was seen; the analysis takes each
+    /// out as it consumes the packet.
+    public var messages: [ObservedMessage?] { parsed.map(\.message) }
     @exclusivity(unchecked) public internal(set) var diagnostics: [Diagnostic]
     /// TCP connection attempts to DNS ports and their answers (no DNS message of their own).
     @exclusivity(unchecked) public internal(set) var connections: [ConnectionEvent]
@@ -464,7 +469,13 @@ extension DecodedPacket {
     /// estimate of its contents).
     public var heldBytes: Int {
         var bytes = packet.data.count + 352
-        for p in parsed { bytes += p.payload.bytes.count + 96 + (p.message.map { 256 + $0.heldEstimate } ?? 0) }
+        for p in parsed {
+            if let m = p.message {
+                bytes += m.message.size + 96 + 256 + m.heldEstimate
+            } else {
+                bytes += (p.unparsed?.payload.bytes.count ?? 0) + 96
+            }
+        }
         return bytes
     }
 }
@@ -494,16 +505,26 @@ struct PacketPayloads: RandomAccessCollection, Sendable {
     }
 }
 
-/// A payload and its parsed message (nil: no 12-octet header), and what the sighting index found it to be. A struct,
-/// not a tuple: a list of tuples is copied through generic value witnesses.
+/// A payload's parsed message (with where and when it was seen), and what the sighting index found it to be. A struct,
+/// not a tuple: a list of tuples is copied through generic value witnesses. Small, as it crosses from one thread to
+/// the other: the payload itself is kept only when it has no message.
 struct ParsedPayload: Sendable {
-    var payload: DNSPayload
     var message: ObservedMessage?
+    /// A payload with no 12-octet header (then `message` is nil), kept for its diagnostic.
+    var unparsed: UnparsedPayload?
+    /// The datagram was cut short by the snaplen or a lying length field (`DNSPayload.isCutShort`).
+    var isCutShort: Bool
     var sighting: Sighting
     /// The sighting index's oldest ordinal after it (`SightingIndex.oldestHeld`).
     var oldestSighted: Int
     /// What matching made of it, when the first stage matched it.
     var matched: MatchedAhead? = nil
+}
+
+/// A payload with no message (fewer than 12 octets), in a box of its own: rare, and kept out of `ParsedPayload`.
+final class UnparsedPayload: Sendable {
+    let payload: DNSPayload
+    init(_ payload: DNSPayload) { self.payload = payload }
 }
 
 /// A message matched by the first stage: the transaction it opened or joined (another sighting: the first's; -1 for
