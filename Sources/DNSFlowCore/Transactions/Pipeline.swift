@@ -438,11 +438,10 @@ public struct DecodingStage: @unchecked Sendable {
 /// `reusing`), where each was an allocation and a free.
 public final class DecodedPacket: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var packet: CapturedPacket
-    /// Each payload with its message, boxed on the decoding thread (the first held inline: almost every packet has one). The
-    /// analysis takes what the first stage matched out of it (a packet is handed from one thread to the other under a
-    /// lock).
+    /// Each payload with its message, boxed on the decoding thread (the first held inline: almost every packet has
+    /// one). The analysis takes what the first stage matched out of it (a packet is handed from one thread to the other
+    /// under a lock).
     var parsed: PacketPayloads
-    /// Each payload with its message (nil: no 12-octet header).
     /// Each payload's message as decoded (nil: no 12-octet header), where and when it was seen; the analysis takes each
     /// out as it consumes the packet.
     public var messages: [ObservedMessage?] { parsed.map(\.message) }
