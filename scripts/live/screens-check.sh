@@ -32,6 +32,20 @@ wait_for() {
   done
   fail "no '$1' on the screen"
 }
+# Waits (at most 10 s) until the screen no longer matches $1 and has stopped changing (a key's effect, where the
+# screen before it matches what is waited for next, and a capture may catch a redraw half done); saves it as $2.
+wait_without() {
+  for _ in $(seq 200); do
+    tm capture-pane -p -t "$sess" >"$out/$2.txt" 2>/dev/null || true
+    if ! grep -qE -- "$1" "$out/$2.txt"; then
+      sleep 0.1
+      tm capture-pane -p -t "$sess" >"$out/$2.again.txt" 2>/dev/null || true
+      cmp -s "$out/$2.txt" "$out/$2.again.txt" && return 0
+    fi
+    sleep 0.05
+  done
+  fail "'$1' still on the screen, or the screen still changing"
+}
 sess=""
 open_capture() {
   cleanup
@@ -56,6 +70,7 @@ wait_for "problem rows only" problems
 grep -q "waited ‼10.01 s" "$out/problems.txt" || fail "the f rows do not show the lookup's wait"
 # Every distinct name on screen reads distinctly (flat list: no headers).
 tm send-keys -t "$sess" f g
+wait_without "▾ #" flat
 wait_for "NAME" flat
 python3 - "$out/flat.txt" "$bin" "$root/Fixtures/lab/race-10s/pod.pcap" <<'PY' || fail "two different names render alike on race-10s"
 import csv, subprocess, sys
@@ -93,6 +108,7 @@ cmp -s "$written" "$out/expected-flows.csv" || fail "E on Flows differs from --f
 # An ndots:5 walk: its four steps read distinctly at 80x24.
 open_capture Fixtures/lab/ndots-external/pod.pcap
 tm send-keys -t "$sess" g
+wait_without "▾ #" walk
 wait_for "NAME" walk
 python3 - "$out/walk.txt" <<'PY' || fail "the walk's steps render alike"
 import sys
