@@ -144,7 +144,7 @@ public final class DecodeAhead: @unchecked Sendable {
             bytes += p.data.count
             let spare = spares.popLast()
             if spare != nil { packetsReused += 1 }
-            packets.append(reader.decode(p, reusing: spare))
+            packets.append(reader.decode(consume p, reusing: spare))
             decoded += 1
         }
         return (Batch(packets: packets, stats: reader.stats), atEnd)

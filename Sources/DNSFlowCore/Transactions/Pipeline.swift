@@ -363,7 +363,8 @@ public struct DecodingStage: @unchecked Sendable {
     }
 
     /// `reusing`: a packet of an earlier batch that nothing else holds, to hold this one (what it held is let go).
-    public mutating func decode(_ packet: CapturedPacket, reusing spare: DecodedPacket? = nil) -> DecodedPacket {
+    /// The packet is taken over (`consuming`): moved into what is returned, not copied.
+    public mutating func decode(_ packet: consuming CapturedPacket, reusing spare: DecodedPacket? = nil) -> DecodedPacket {
         // The payloads' list is kept between packets (emptied, capacity kept): no allocation per packet.
         var payloads = scratch
         scratch = []
@@ -377,9 +378,9 @@ public struct DecodingStage: @unchecked Sendable {
         while let payload = payloads.popLast() { parsed.append(parse(payload)) }
         scratch = payloads
         guard let spare else {
-            return DecodedPacket(packet: packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
+            return DecodedPacket(packet: consume packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
         }
-        spare.packet = packet
+        spare.packet = consume packet
         spare.parsed = parsed
         spare.diagnostics = diagnostics
         spare.connections = connections
