@@ -266,20 +266,22 @@ public struct Pipeline {
     ) {
         var released = scratchReleased
         scratchReleased = []
-        for i in settled.indices {
-            // Taken out of the list, so that the analysis owns it alone (and annotates it without a copy).
-            var t = Transaction.spare
-            swap(&t, &settled[i])
-            analyzer.settled(consume t, shown: onMatched) { released.append($0) }
-        }
-        // (Emptied only when not empty: most messages settle nothing, and emptying an empty list is a call each time.)
-        if !settled.isEmpty { settled.removeAll(keepingCapacity: true) }
+        // Each moved out of the list (from its end, the list reversed first when it holds more than one), so that the
+        // analysis owns it alone and annotates it without a copy; the list is left empty with its capacity. (Most
+        // messages settle nothing.)
+        if settled.count > 1 { settled.reverse() }
+        while let t = settled.popLast() { analyzer.settled(t, shown: onMatched) { released.append($0) } }
         scratchSettled = settled
         analyzer.release(now: lastTimestamp) { released.append($0) }
         if !released.isEmpty {
-            for t in released { settle(t, onTransaction) }
-            if configuration.handsBackSpent { spent.append(contentsOf: released) }
-            released.removeAll(keepingCapacity: true)
+            for i in released.indices { settle(released[i], onTransaction) }
+            // Handed on whole where the list of spent ones is empty (each one a retain and a release otherwise).
+            if configuration.handsBackSpent, spent.isEmpty {
+                swap(&spent, &released)
+            } else {
+                if configuration.handsBackSpent { spent.append(contentsOf: released) }
+                released.removeAll(keepingCapacity: true)
+            }
         }
         scratchReleased = released
     }

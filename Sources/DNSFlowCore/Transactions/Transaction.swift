@@ -147,9 +147,6 @@ public struct Transaction: Sendable {
         fields = Fields(sequence: sequence, query: query, response: response)
     }
 
-    /// A placeholder, to take a transaction out of a list by swapping it in (one shared box, never changed).
-    static let spare = Transaction(sequence: -1, query: nil, response: nil)
-
     /// Order of arrival of the message that opened it (query, or response for an orphan).
     public var sequence: Int {
         get { fields.sequence }
