@@ -290,7 +290,7 @@ struct Analyzer {
     }
 
     private mutating func isComplete(_ id: Int, now: Timestamp) -> Bool {
-        lookups.isComplete(id, now: now, attempts: attempts, pairs: pairs)
+        lookups.isComplete(id, now: now, attempts: &attempts, pairs: &pairs)
     }
 
     /// `finalize`'s lists of a lookup's pair states and rows, kept between lookups.

@@ -188,8 +188,11 @@ struct Attempts {
         chains.read(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
     }
 
-    func isAnswered(chain chainID: Int) -> Bool {
-        members(chainID).contains { answered.contains($0) }
+    /// Whether any attempt of the chain was answered. The chain read where it lies (lent: `members` copies it out, its
+    /// key and lists retained and released): asked for every open lookup's last step, at every answer and every second.
+    mutating func isAnswered(chain chainID: Int) -> Bool {
+        let members = chains.lend(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
+        return members.contains { answered.contains($0) }
     }
 
     /// How many attempts the chain has had (fan-out copies not counted): more than one, it was re-sent.

@@ -236,7 +236,7 @@ struct Lookups {
     }
 
     /// Whether the lookup is complete at `now` (the evidence rule above).
-    mutating func isComplete(_ id: Int, now: Timestamp, attempts: Attempts, pairs: Pairs) -> Bool {
+    mutating func isComplete(_ id: Int, now: Timestamp, attempts: inout Attempts, pairs: inout Pairs) -> Bool {
         // Read where it lies (lent: `read` copies it): checked at every answer and every second for every open lookup.
         let configuration = configuration
         return lookups.lend(id) { r in
@@ -247,7 +247,7 @@ struct Lookups {
             if quiet > quietEnough, r.members.allSatisfy({ attempts.isAnswered($0) }) { return true }
             guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return false }
             // The last step is over.
-            return pairs.isAnswered(last, attempts: attempts)
+            return pairs.isAnswered(last, attempts: &attempts)
         } ?? false
     }
 

@@ -71,8 +71,9 @@ struct Pairs {
 
     /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could
     /// still be re-sent): the last step of a lookup with a positive answer is then over.
-    func isAnswered(_ pid: Int, attempts: Attempts) -> Bool {
-        pairs.read(pid) { p in p.waitingType == nil && p.chains.allSatisfy { attempts.isAnswered(chain: $0) } } ?? false
+    /// (The pair and its chains read where they lie, lent: `read` copies each out.)
+    mutating func isAnswered(_ pid: Int, attempts: inout Attempts) -> Bool {
+        pairs.lend(pid) { p in p.waitingType == nil && p.chains.allSatisfy { attempts.isAnswered(chain: $0) } } ?? false
     }
 
     /// A pair's state as far as its packets show it now (`finish` decides it): `retried` once either of its queries
