@@ -443,8 +443,9 @@ public final class DecodedPacket: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var packet: CapturedPacket
     /// Each payload with its message, boxed on the decoding thread (the first held inline: almost every packet has
     /// one). The analysis takes what the first stage matched out of it (a packet is handed from one thread to the other
-    /// under a lock).
-    var parsed: PacketPayloads
+    /// under a lock, so accesses never overlap: not checked at run time, as the fields around it, a check at every
+    /// packet on each thread).
+    @exclusivity(unchecked) var parsed: PacketPayloads
     /// Each payload's message as decoded (nil: no 12-octet header), where and when it was seen; the analysis takes each
     /// out as it consumes the packet.
     public var messages: [ObservedMessage?] { parsed.map(\.message) }
