@@ -157,6 +157,33 @@ struct TimestampTests {
         #expect(Timestamp(seconds: 4_294_967_296 + 86_400, nanoseconds: 0, digits: 6).iso8601 == "2106-02-08T06:28:16.000000Z")
     }
 
+    /// The timestamp written on the stack in one run (`TextRun`), against glibc's `gmtime_r` for 5,000 times from
+    /// 1970 to 9999 with every number of sub-second digits; and years of five digits or before 0 number by number.
+    @Test func iso8601AgainstGmtime() {
+        var rng = SplitMix(state: 0x15_0860_1)
+        for n in 0..<5_000 {
+            let seconds = Int64.random(in: 0...253_402_300_799, using: &rng)
+            let nanoseconds = UInt32.random(in: 0..<1_000_000_000, using: &rng)
+            let digits = UInt8(n % 10)
+            var t = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&t, &parts)
+            func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            var fraction = ""
+            if digits > 0 {
+                let padded = String(repeating: "0", count: 9 - String(nanoseconds).count) + String(nanoseconds)
+                fraction = "." + padded.prefix(Int(digits))
+            }
+            let year = String(repeating: "0", count: 4 - String(parts.tm_year + 1900).count) + String(parts.tm_year + 1900)
+            let clock = "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))\(fraction)"
+            let stamp = Timestamp(seconds: seconds, nanoseconds: nanoseconds, digits: digits)
+            #expect(stamp.iso8601 == "\(year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(clock)Z")
+            #expect(stamp.timeOfDay == clock + (digits == 0 ? ".0" : ""))
+        }
+        #expect(Timestamp(seconds: 253_402_300_800, nanoseconds: 5_000, digits: 6).iso8601 == "10000-01-01T00:00:00.000005Z")
+        #expect(Timestamp(seconds: -62_167_219_201, nanoseconds: 0, digits: 0).iso8601 == "-001-12-31T23:59:59Z")
+    }
+
     @Test func ipv6Text() {
         func v6(_ groups: [UInt16]) -> String {
             IPAddress(bytes: groups.flatMap { Wire.u16($0) }[...])!.description

@@ -70,29 +70,52 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        Timestamp.append(y, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        Timestamp.append(m, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        Timestamp.append(d, width: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendClock(secondOfDay, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        guard y >= 0, y <= 9999 else {
+            // A year of more or fewer than four digits (a crafted capture): number by number.
+            Timestamp.append(y, width: 4, to: &out)
+            out.append(UInt8(ascii: "-"))
+            Timestamp.append(m, width: 2, to: &out)
+            out.append(UInt8(ascii: "-"))
+            Timestamp.append(d, width: 2, to: &out)
+            out.append(UInt8(ascii: "T"))
+            appendClock(secondOfDay, to: &out)
+            out.append(UInt8(ascii: "Z"))
+            return
+        }
+        // Put together on the stack and appended in one run (octet by octet, each octet was a check that the list is
+        // unique and has room: every CSV row has two of these).
+        var run = TextRun()
+        run.append(y, width: 4)
+        run.append(UInt8(ascii: "-"))
+        run.append(m, width: 2)
+        run.append(UInt8(ascii: "-"))
+        run.append(d, width: 2)
+        run.append(UInt8(ascii: "T"))
+        appendClock(secondOfDay, to: &run)
+        run.append(UInt8(ascii: "Z"))
+        run.write(to: &out)
     }
 
     /// `HH:MM:SS` and the fraction with the capture's digits.
     private func appendClock(_ secondOfDay: Int64, to out: inout [UInt8]) {
-        Timestamp.append(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        Timestamp.append(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        Timestamp.append(secondOfDay % 60, width: 2, to: &out)
+        var run = TextRun()
+        appendClock(secondOfDay, to: &run)
+        run.write(to: &out)
+    }
+
+    /// (`secondOfDay` is within a day: the clock takes 8 octets, and the fraction at most 10.)
+    private func appendClock(_ secondOfDay: Int64, to run: inout TextRun) {
+        run.append(secondOfDay / 3600, width: 2)
+        run.append(UInt8(ascii: ":"))
+        run.append(secondOfDay / 60 % 60, width: 2)
+        run.append(UInt8(ascii: ":"))
+        run.append(secondOfDay % 60, width: 2)
         let n = Int(min(digits, 9))
         guard n > 0 else { return }
-        out.append(UInt8(ascii: "."))
+        run.append(UInt8(ascii: "."))
         var value = Int64(nanoseconds)
         for _ in 0..<(9 - n) { value /= 10 }
-        Timestamp.append(value, width: n, to: &out)
+        run.append(value, width: n)
     }
 
     /// The sub-second part with exactly `digits` digits.
@@ -168,5 +191,48 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+/// A few octets of text put together on the stack, then appended to a list of octets in one run: for text made of
+/// many small pieces (a timestamp), where appending each piece to the list checked each time that the list is unique
+/// and has room. Holds at most `capacity` octets; what would go past it is not written.
+struct TextRun {
+    static let capacity = 40
+    private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    private(set) var count = 0
+
+    @inline(__always) mutating func append(_ byte: UInt8) {
+        let i = count
+        guard i < TextRun.capacity else { return }
+        withUnsafeMutableBytes(of: &storage) { $0[i] = byte }
+        count = i + 1
+    }
+
+    /// A number ≥ 0 in decimal, zero-padded to `width` digits (a wider one keeps every digit).
+    @inline(__always) mutating func append(_ value: Int64, width: Int) {
+        var length = 1
+        var rest = value / 10
+        while rest > 0 {
+            length += 1
+            rest /= 10
+        }
+        let start = count, end = start + max(length, width)
+        guard value >= 0, end <= TextRun.capacity else { return }
+        withUnsafeMutableBytes(of: &storage) { bytes in
+            var v = value
+            var i = end
+            while i > start {
+                i -= 1
+                bytes[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+                v /= 10
+            }
+        }
+        count = end
+    }
+
+    func write(to out: inout [UInt8]) {
+        let n = count
+        withUnsafeBytes(of: storage) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
     }
 }
