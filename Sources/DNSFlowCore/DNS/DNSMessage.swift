@@ -176,7 +176,8 @@ public struct DNSMessage: Hashable, Sendable {
     public init(header: DNSHeader, questions: [DNSQuestion] = [], size: Int) {
         self.header = header
         self.size = size
-        self.questions = questions
+        // (Through the setter only when there are questions: the parser gives none, and reads them in after.)
+        if !questions.isEmpty { self.questions = questions }
     }
 
     public var id: UInt16 { header.id }
