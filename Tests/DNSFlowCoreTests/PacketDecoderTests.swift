@@ -271,6 +271,24 @@ struct TCPFramingTests {
         let result = decodePackets(packets, configuration: config)
         #expect(result.stats.tcpStreamEvictions == 8)
     }
+
+    /// Once a second of capture time, the streams idle for longer than the timeout (120 s) go, and only those.
+    @Test func idleStreamsEvicted() {
+        let t0: Int64 = 1_700_000_000
+        func segment(_ port: UInt16, seq: UInt32, _ payload: [UInt8], at seconds: Int64) -> CapturedPacket {
+            Wire.packet(Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(sport: port, seq: seq, payload: payload))),
+                        seconds: seconds)
+        }
+        // Five streams each holding part of a message; the first goes on at 50 s.
+        var packets = (UInt16(1000)..<1005).map { segment($0, seq: 1, [0, 40, 1], at: t0) }
+        packets.append(segment(1000, seq: 4, [2], at: t0 + 50))
+        packets.append(segment(2000, seq: 1, [0, 40, 1], at: t0 + 130))   // 1001-1004: idle 130 s
+        var result = decodePackets(packets)
+        #expect(result.stats.tcpStreamEvictions == 4)
+        packets.append(segment(3000, seq: 1, [0, 40, 1], at: t0 + 171))   // 1000: idle 121 s; 2000: 41 s
+        result = decodePackets(packets)
+        #expect(result.stats.tcpStreamEvictions == 5)
+    }
 }
 
 @Suite("IP headers")

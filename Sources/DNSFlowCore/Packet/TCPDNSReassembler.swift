@@ -494,10 +494,19 @@ public struct TCPDNSReassembler {
         if let stream = streams.removeValue(forKey: key) { heldBytes -= stream.heldBytes }
     }
 
+    /// Once a second of capture time: the streams idle for the timeout go. Each stream's time read where it lies, and
+    /// the idle ones removed after the walk: walking `(key, stream)` pairs copied every stream (its lists retained and
+    /// released), and a removal during the walk copied the whole table — thousands of streams, every second.
     private mutating func sweep(now: Timestamp, stats: inout PacketStats) {
         guard now.seconds != lastSweep, !streams.isEmpty else { return }
         lastSweep = now.seconds
-        for (key, stream) in streams where now.seconds - stream.lastSeen.seconds > limits.idleTimeoutSeconds {
+        var idle: [StreamKey] = []
+        var i = streams.startIndex
+        while i != streams.endIndex {
+            if now.seconds - streams.values[i].lastSeen.seconds > limits.idleTimeoutSeconds { idle.append(streams.keys[i]) }
+            streams.formIndex(after: &i)
+        }
+        for key in idle {
             remove(key)
             stats.tcpStreamEvictions += 1
         }
