@@ -64,33 +64,41 @@ struct SightingIndex {
     /// within the window, and a query again or a response again), or a message of its own — numbered and
     /// remembered when it can be matched (it has its question, or asks none).
     mutating func classify(_ payload: DNSPayload, _ message: DNSMessage) -> Sighting {
+        classify(payload, octets: payload.bytes, message)
+    }
+
+    /// `classify`, the payload's octets handed over (`consuming`): remembered without another reference taken.
+    mutating func classify(_ payload: borrowing DNSPayload, octets bytes: consuming [UInt8], _ message: DNSMessage) -> Sighting {
         guard message.question != nil || message.header.questionCount == 0 else { return .unmatchable }
         let ordinal = nextOrdinal
         nextOrdinal += 1
         guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
         expire(now: payload.timestamp)
         let point = payload.point
-        let entry = Entry(
-            bytes: payload.bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
-            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
         if !isFiled {
             if orderHead == order.count {
                 (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
             }
             if point.input == soleInput, point.interfaceIndex == soleInterface, point.packetType == solePacketType {
+                let entry = Entry(
+                    bytes: bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
+                    input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
                 order.append(Remembered(entry: entry, transport: payload.transport, hash: 0))
                 return .first(ordinal: ordinal)
             }
             fileWindow()
         }
-        let h = SightingIndex.hash(payload.transport, payload.bytes)
+        let h = SightingIndex.hash(payload.transport, bytes)
         if let earlier = entries[h]?.last(where: {
-            $0.bytes == payload.bytes && payload.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds
+            $0.bytes == bytes && payload.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds
                 && $0.isElsewhere(than: point)
         }), earlier.isResponse == message.isResponse {
             nextOrdinal -= 1
             return .again(of: earlier.ordinal)
         }
+        let entry = Entry(
+            bytes: bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
+            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
         entries[h, default: InlineList()].append(entry)
         order.append(Remembered(entry: entry, transport: payload.transport, hash: h))
         return .first(ordinal: ordinal)

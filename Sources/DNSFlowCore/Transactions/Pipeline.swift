@@ -398,10 +398,15 @@ public struct DecodingStage: @unchecked Sendable {
 
     private mutating func parse(_ payload: consuming DNSPayload) -> ParsedPayload {
         // Told apart before it is boxed, then moved into its box (read back out of the box, it was copied first).
+        var payload = payload
         var message: ObservedMessage?
         var sighting = Sighting.unmatchable
         if let parsed = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names) {
-            sighting = sightings.classify(payload, parsed)
+            // The payload's octets handed to the sighting index (the message holds its own reference to them): the
+            // payload then lets go of none.
+            var octets: [UInt8] = []
+            swap(&octets, &payload.bytes)
+            sighting = sightings.classify(payload, octets: octets, parsed)
             message = ObservedMessage(payload, parsed)
         }
         let isCutShort = payload.isCutShort
