@@ -75,7 +75,10 @@ public final class Driver {
             }
             let live = feed.isLive
             while index < batch.count {
-                pipelineState.consume(batch[index], into: &sink)
+                // Lent as it lies in the batch, which holds it until the batch is let go (read out of the list, each
+                // packet was retained and released around the call: an atomic update of its count, twice a packet).
+                let packet = batch.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + index).load(as: UnsafeRawPointer.self) }
+                Unmanaged<DecodedPacket>.fromOpaque(packet)._withUnsafeGuaranteedRef { pipelineState.consume($0, into: &sink) }
                 if live { pipelineState.updatePacketStats(feed.stats) }
                 index += 1
                 packetCount += 1
