@@ -40,6 +40,15 @@ struct LinkLayerTests {
         let header: [UInt8] = [0, 0, 0, 1, 0, 6] + [UInt8](repeating: 0, count: 8) + [0x08, 0x00]
         let result = decodePackets([Wire.packet(header + ip, link: .linuxSLL)])
         #expect(result.payloads.first?.point.direction == "In")
+        // Sent by us, over IPv6; and behind an 802.1Q tag (the general way, not the common case read in place).
+        let ip6 = Wire.ipv6(next: 17, payload: Wire.udp(payload: dns))
+        let out = decodePackets([Wire.packet([0, 4, 0, 1, 0, 6] + [UInt8](repeating: 0, count: 8) + [0x86, 0xdd] + ip6, link: .linuxSLL)])
+        #expect(out.payloads.map(\.point.direction) == ["Out"])
+        #expect(out.payloads.first?.source.address.description == "2001:db8::2")
+        let tagged = decodePackets([Wire.packet([0, 3, 0, 1, 0, 6] + [UInt8](repeating: 0, count: 8) + [0x81, 0x00, 0x00, 0x2a, 0x08, 0x00] + ip,
+                                                link: .linuxSLL)])
+        #expect(tagged.payloads.map(\.point.direction) == ["P"])
+        #expect(tagged.payloads.first?.point.vlans == [42])
     }
 
     @Test func loopbackInEitherByteOrder() {

@@ -33,13 +33,14 @@ struct IPLayer {
     mutating func decodeIPv4(_ bytes: [UInt8], at offset: Int, timestamp: Timestamp, stats: inout PacketStats)
         throws(IPLayerError) -> IPDecodeResult
     {
-        var c = ByteCursor(bytes, range: offset..<bytes.count)
         // version/IHL (1), TOS (1), total length (2), id (2), flags/fragment offset (2), TTL (1),
-        // protocol (1), checksum (2), source (4), destination (4), options (IHL*4 - 20).
-        guard let vihl = c.readUInt8(), c.skip(1), let totalLength = c.readUInt16(), let id = c.readUInt16(),
-              let fragField = c.readUInt16(), c.skip(1), let proto = c.readUInt8(), c.skip(2),
-              let src = c.readUInt32(), let dst = c.readUInt32()
-        else { throw .bad(.truncatedIP, "IPv4 header cut off") }
+        // protocol (1), checksum (2), source (4), destination (4), options (IHL*4 - 20). Read in place (a cursor holds
+        // the octets: a retain and a release of them, for every packet).
+        guard offset >= 0, bytes.count - offset >= 20 else { throw .bad(.truncatedIP, "IPv4 header cut off") }
+        func u16(_ i: Int) -> UInt16 { UInt16(bytes[offset + i]) << 8 | UInt16(bytes[offset + i + 1]) }
+        func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
+        let vihl = bytes[offset], totalLength = u16(2), id = u16(4), fragField = u16(6), proto = bytes[offset + 9]
+        let src = u32(12), dst = u32(16)
         guard vihl >> 4 == 4 else { throw .bad(.badIPHeader, "IPv4 header with version \(vihl >> 4)") }
         let headerLength = Int(vihl & 0x0f) * 4
         guard headerLength >= 20 else { throw .bad(.badIPHeader, "IPv4 header length \(headerLength) < 20") }
@@ -55,7 +56,7 @@ struct IPLayer {
         } else {
             cutShort = true
         }
-        let payload = bytes[(offset + headerLength)..<end]
+        let payload = (offset + headerLength)..<end
         let source = IPAddress.v4(src), destination = IPAddress.v4(dst)
         let moreFragments = fragField & 0x2000 != 0
         let fragmentOffset = Int(fragField & 0x1fff) * 8
@@ -65,10 +66,10 @@ struct IPLayer {
                 // Never reassemblable; the first fragment still shows what it can (the DNS header, at least).
                 guard fragmentOffset == 0 else { throw .bad(.truncatedIP, "IPv4 fragment cut off by the snaplen") }
                 return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
-                                            range: payload.indices, isCutShort: true))
+                                            range: payload, isCutShort: true))
             }
             let key = FragmentReassembler.Key(source: source, destination: destination, identification: UInt32(id), protocolNumber: proto)
-            switch fragments.add(key: key, offset: fragmentOffset, data: payload, isLast: !moreFragments, at: timestamp, stats: &stats) {
+            switch fragments.add(key: key, offset: fragmentOffset, data: bytes[payload], isLast: !moreFragments, at: timestamp, stats: &stats) {
             case .held: return .fragmentHeld
             case .invalid(let why): throw .bad(.badFragment, why)
             case .complete(let data):
@@ -78,7 +79,7 @@ struct IPLayer {
             }
         }
         return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
-                                    range: payload.indices, isCutShort: cutShort))
+                                    range: payload, isCutShort: cutShort))
     }
 
     mutating func decodeIPv6(_ bytes: [UInt8], at offset: Int, timestamp: Timestamp, stats: inout PacketStats)

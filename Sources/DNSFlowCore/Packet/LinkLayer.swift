@@ -24,6 +24,21 @@ enum LinkLayer {
     static let inet6Families: Set<UInt32> = [10, 24, 28, 30]
 
     static func decode(_ bytes: [UInt8], linkType: LinkType) throws(LinkLayerError) -> LinkFrame {
+        // Almost every frame: IPv4 or IPv6 straight after an Ethernet or Linux cooked header (no tag, no tunnel). Read
+        // in place, as the general way below would read it: that way holds the octets in a cursor (a retain and a
+        // release of them, for every packet).
+        switch linkType {
+        case .ethernet where bytes.count >= 14:
+            let type = UInt16(bytes[12]) << 8 | UInt16(bytes[13])
+            if type == etherTypeIPv4 || type == etherTypeIPv6 { return LinkFrame(network: network(forEtherType: type), offset: 14) }
+        case .linuxSLL where bytes.count >= 16:
+            let type = UInt16(bytes[14]) << 8 | UInt16(bytes[15])
+            if type == etherTypeIPv4 || type == etherTypeIPv6 {
+                return LinkFrame(network: network(forEtherType: type), offset: 16, packetType: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
+            }
+        default:
+            break
+        }
         var c = ByteCursor(bytes)
         switch linkType {
         case .ethernet:
