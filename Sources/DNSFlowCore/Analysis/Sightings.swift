@@ -62,12 +62,8 @@ struct SightingIndex {
 
     /// What a parsed message is: another sighting of a remembered one (the same octets, from another capture point,
     /// within the window, and a query again or a response again), or a message of its own — numbered and
-    /// remembered when it can be matched (it has its question, or asks none).
-    mutating func classify(_ payload: DNSPayload, _ message: DNSMessage) -> Sighting {
-        classify(payload, octets: payload.bytes, message)
-    }
-
-    /// `classify`, the payload's octets handed over (`consuming`): remembered without another reference taken.
+    /// remembered when it can be matched (it has its question, or asks none). `bytes`: the payload's octets, handed
+    /// over (`consuming`, the payload holding them no more): remembered without another reference taken.
     mutating func classify(_ payload: borrowing DNSPayload, octets bytes: consuming [UInt8], _ message: DNSMessage) -> Sighting {
         guard message.question != nil || message.header.questionCount == 0 else { return .unmatchable }
         let ordinal = nextOrdinal
