@@ -20,6 +20,17 @@ struct SightingIndex {
         var interfaceIndex: UInt32?
         var packetType: UInt16?
 
+        /// The message numbered `ordinal`, seen in `payload` (whose octets are `bytes`, taken over).
+        init(_ bytes: consuming [UInt8], of payload: borrowing DNSPayload, ordinal: Int, isResponse: Bool) {
+            self.bytes = bytes
+            time = payload.timestamp
+            self.ordinal = ordinal
+            self.isResponse = isResponse
+            input = payload.point.input
+            interfaceIndex = payload.point.interfaceIndex
+            packetType = payload.point.packetType
+        }
+
         func isElsewhere(than point: CapturePoint) -> Bool {
             input != point.input || interfaceIndex != point.interfaceIndex || packetType != point.packetType
         }
@@ -76,9 +87,7 @@ struct SightingIndex {
                 (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
             }
             if point.input == soleInput, point.interfaceIndex == soleInterface, point.packetType == solePacketType {
-                let entry = Entry(
-                    bytes: bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
-                    input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
+                let entry = Entry(bytes, of: payload, ordinal: ordinal, isResponse: message.isResponse)
                 order.append(Remembered(entry: entry, transport: payload.transport, hash: 0))
                 return .first(ordinal: ordinal)
             }
@@ -92,9 +101,7 @@ struct SightingIndex {
             nextOrdinal -= 1
             return .again(of: earlier.ordinal)
         }
-        let entry = Entry(
-            bytes: bytes, time: payload.timestamp, ordinal: ordinal, isResponse: message.isResponse,
-            input: point.input, interfaceIndex: point.interfaceIndex, packetType: point.packetType)
+        let entry = Entry(bytes, of: payload, ordinal: ordinal, isResponse: message.isResponse)
         entries[h, default: InlineList()].append(entry)
         order.append(Remembered(entry: entry, transport: payload.transport, hash: h))
         return .first(ordinal: ordinal)

@@ -70,18 +70,6 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        guard y >= 0, y <= 9999 else {
-            // A year of more or fewer than four digits (a crafted capture): number by number.
-            Timestamp.append(y, width: 4, to: &out)
-            out.append(UInt8(ascii: "-"))
-            Timestamp.append(m, width: 2, to: &out)
-            out.append(UInt8(ascii: "-"))
-            Timestamp.append(d, width: 2, to: &out)
-            out.append(UInt8(ascii: "T"))
-            appendClock(secondOfDay, to: &out)
-            out.append(UInt8(ascii: "Z"))
-            return
-        }
         // Put together on the stack and appended in one run (octet by octet, each octet was a check that the list is
         // unique and has room: every CSV row has two of these).
         var run = TextRun()
@@ -209,8 +197,16 @@ struct TextRun {
         count = i + 1
     }
 
-    /// A number ≥ 0 in decimal, zero-padded to `width` digits (a wider one keeps every digit).
-    @inline(__always) mutating func append(_ value: Int64, width: Int) {
+    /// A number in decimal, zero-padded to `width` characters (a wider one keeps every digit); a negative one (a year
+    /// before 0) with its sign, as `Timestamp.append` writes it.
+    @inline(__always) mutating func append(_ number: Int64, width digits: Int) {
+        var value = number, width = digits
+        if value < 0 {
+            guard value != .min else { return }
+            append(UInt8(ascii: "-"))
+            value = 0 - value
+            width = max(0, width - 1)
+        }
         var length = 1
         var rest = value / 10
         while rest > 0 {
@@ -218,7 +214,7 @@ struct TextRun {
             rest /= 10
         }
         let start = count, end = start + max(length, width)
-        guard value >= 0, end <= TextRun.capacity else { return }
+        guard end <= TextRun.capacity else { return }
         withUnsafeMutableBytes(of: &storage) { bytes in
             var v = value
             var i = end
