@@ -409,20 +409,23 @@ public struct DecodingStage: @unchecked Sendable {
             sighting = sightings.classify(payload, octets: octets, parsed)
             message = ObservedMessage(payload, parsed)
         }
-        let isCutShort = payload.isCutShort
-        var parsed = ParsedPayload(message: message, unparsed: message == nil ? UnparsedPayload(payload) : nil,
-                                   isCutShort: isCutShort, sighting: sighting, oldestSighted: sightings.oldestHeld)
-        if matcher != nil, let observed = message { match(&parsed, observed) }
-        return parsed
+        let oldestSighted = sightings.oldestHeld
+        // Matched before the message goes into its payload's slot: lent to the matcher from here, it needs no
+        // reference of its own for the call.
+        var matched: MatchedAhead?
+        if matcher != nil, message != nil { matched = match(message!, sighting, oldestSighted: oldestSighted) }
+        let unparsed = message == nil ? UnparsedPayload(payload) : nil
+        return ParsedPayload(message: consume message, unparsed: unparsed, isCutShort: payload.isCutShort,
+                             sighting: sighting, oldestSighted: oldestSighted, matched: matched)
     }
 
     /// What `Pipeline.handle` does with the matcher, done here: the sequence the message opened or joined (another
     /// sighting: the first's), and what settled.
-    private mutating func match(_ parsed: inout ParsedPayload, _ observed: ObservedMessage) {
+    private mutating func match(_ observed: borrowing ObservedMessage, _ sighting: Sighting, oldestSighted: Int) -> MatchedAhead {
         var settled = InlineList<Transaction>()
         var sequence = -1
-        sighted.forget(below: parsed.oldestSighted)
-        switch parsed.sighting {
+        sighted.forget(below: oldestSighted)
+        switch sighting {
         case .unmatchable:
             matcher!.addUnmatchable(observed) { settled.append($0) }
         case .again(let ordinal):
@@ -433,7 +436,7 @@ public struct DecodingStage: @unchecked Sendable {
             sequence = matcher!.add(observed) { settled.append($0) }
             sighted.append(ordinal, sequence: sequence)
         }
-        parsed.matched = MatchedAhead(sequence: sequence, settled: settled, givenUp: matcher!.givenUp)
+        return MatchedAhead(sequence: sequence, settled: settled, givenUp: matcher!.givenUp)
     }
 
     public var stats: PacketStats { decoder.stats }
