@@ -44,14 +44,17 @@ struct Pairs {
     mutating func join(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey,
                        at time: Timestamp) -> (pair: Int, lookup: Int)? {
         guard type == .a || type == .aaaa,
-              let pid = pending.removeValue(forKey: QuestionKey(client: client, name: name, type: type)),
-              let (sameSocket, lookup) = pairs[pid].flatMap({ pair in
-                  time.nanoseconds(since: pair.firstTime) <= pairWindow && pair.waitingType == type
-                      ? (pair.firstSocket == socket, pair.lookup) : nil
-              })
+              let pid = pending.removeValue(forKey: QuestionKey(client: client, name: name, type: type))
         else { return nil }
-        pairs.update(pid) { $0.join(seq, sameSocket: sameSocket) }
-        return (pid, lookup)
+        // Read and joined where it lies (one find; a read copied the pair out, its key and lists retained).
+        var lookup: Int?
+        let window = pairWindow
+        pairs.update(pid) { pair in
+            guard time.nanoseconds(since: pair.firstTime) <= window, pair.waitingType == type else { return }
+            pair.join(seq, sameSocket: pair.firstSocket == socket)
+            lookup = pair.lookup
+        }
+        return lookup.map { (pid, $0) }
     }
 
     /// A first attempt no waiting pair took: a pair of its own, waiting for its sibling if it is an A or AAAA.
