@@ -54,9 +54,7 @@ extension QueryKey {
     /// The key of a message sent from `client` to `server` (a response's: its destination and its source). A message
     /// without a question is keyed by the root name and type and class 0.
     init(_ observed: ObservedMessage, client: Endpoint, server: Endpoint) {
-        let q = observed.message.question
-        self.init(
-            transport: observed.transport, client: client, server: server, id: observed.message.id,
-            question: q.map(Question.init) ?? Question(name: .root, type: DNSType(0), qclass: DNSClass(0)))
+        self.init(transport: observed.transport, client: client, server: server, id: observed.id,
+                  question: observed.keyQuestion)
     }
 }

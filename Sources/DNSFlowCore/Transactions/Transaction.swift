@@ -41,6 +41,14 @@ public struct ObservedMessage: Sendable {
     public var id: UInt16 { storage.message.header.id }
     public var question: DNSQuestion? { storage.message.question }
 
+    /// The first question as matching keys compare it (`QueryKey.Question`; no question: the root name, type and class
+    /// 0), made from the message where it lies: one reference taken, the key's (`question` copies the question out).
+    var keyQuestion: QueryKey.Question {
+        guard storage.message.question != nil else { return QueryKey.Question(name: .root, type: DNSType(0), qclass: DNSClass(0)) }
+        return QueryKey.Question(name: storage.message.question!.name.lowercased, type: storage.message.question!.type,
+                                 qclass: storage.message.question!.qclass)
+    }
+
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
     var heldEstimate: Int { storage.heldEstimate }
 
