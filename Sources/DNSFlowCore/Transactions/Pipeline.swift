@@ -368,8 +368,8 @@ public struct DecodingStage: @unchecked Sendable {
     /// The packet is taken over (`consuming`): moved into what is returned, not copied.
     public mutating func decode(_ packet: consuming CapturedPacket, reusing spare: DecodedPacket? = nil) -> DecodedPacket {
         // The payloads' list is kept between packets (emptied, capacity kept): no allocation per packet.
-        var payloads = scratch
-        scratch = []
+        var payloads: [DNSPayload] = []
+        swap(&payloads, &scratch)
         var diagnostics: [Diagnostic] = []
         var connections: [ConnectionEvent] = []
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
@@ -378,14 +378,15 @@ public struct DecodingStage: @unchecked Sendable {
         // more than one), and the list left empty with its capacity.
         if payloads.count > 1 { payloads.reverse() }
         while let payload = payloads.popLast() { parsed.append(parse(payload)) }
-        scratch = payloads
+        swap(&payloads, &scratch)
         guard let spare else {
-            return DecodedPacket(packet: consume packet, parsed: parsed, diagnostics: diagnostics, connections: connections)
+            return DecodedPacket(packet: consume packet, parsed: consume parsed, diagnostics: consume diagnostics,
+                                 connections: consume connections)
         }
         spare.packet = consume packet
-        spare.parsed = parsed
-        spare.diagnostics = diagnostics
-        spare.connections = connections
+        spare.parsed = consume parsed
+        spare.diagnostics = consume diagnostics
+        spare.connections = consume connections
         return spare
     }
 
