@@ -303,21 +303,22 @@ struct Analyzer {
         guard let lookup = lookups.take(id, force: force) else { return }
         let waited = lookup.waitedNanoseconds
         // A lookup's few pairs, in a list (kept between lookups, as the rows' list: no allocation per lookup).
-        var states = scratchStates
-        scratchStates = []
+        // (Swapped in and out, not assigned: an assignment is a retain and a release.)
+        var states: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
+        swap(&states, &scratchStates)
         defer {
             states.removeAll(keepingCapacity: true)
-            scratchStates = states
+            swap(&states, &scratchStates)
         }
         for pid in lookup.pairs {
             guard let (state, sameSocket) = pairs.finish(pid, forgetting: &attempts) else { continue }
             states.append((pid, state, sameSocket))
         }
-        var rows = scratchRows
-        scratchRows = []
+        var rows: [Transaction] = []
+        swap(&rows, &scratchRows)
         defer {
             rows.removeAll(keepingCapacity: true)
-            scratchRows = rows
+            swap(&rows, &scratchRows)
         }
         for seq in lookup.members.sorted() {
             guard var t = held.removeValue(forKey: seq) else { continue }

@@ -157,8 +157,8 @@ public struct Pipeline {
     ) {
         guard now > lastTimestamp else { return }
         lastTimestamp = now
-        var settled = scratchSettled
-        scratchSettled = []
+        var settled: [Transaction] = []
+        swap(&settled, &scratchSettled)
         matcher.advance(to: now) { settled.append($0) }
         finishHandling(&settled, onMatched, onTransaction)
     }
@@ -213,8 +213,8 @@ public struct Pipeline {
         if observed.message.trailingBytes > 0 { counts.summary.messagesWithTrailingBytes += 1 }
         lastTimestamp = max(lastTimestamp, observed.timestamp)
         onMessage(observed)
-        var settled = scratchSettled
-        scratchSettled = []
+        var settled: [Transaction] = []
+        swap(&settled, &scratchSettled)
         // Matched by the first stage already (a file read ahead): what settled is taken from the payload.
         var ahead: Int?
         if parsed.pointee.matched != nil {
@@ -264,14 +264,15 @@ public struct Pipeline {
     private mutating func finishHandling(
         _ settled: inout [Transaction], _ onMatched: (Transaction) -> Void, _ onTransaction: (Transaction) -> Void
     ) {
-        var released = scratchReleased
-        scratchReleased = []
+        // (The lists kept between messages swapped in and out, not assigned: an assignment is a retain and a release.)
+        var released: [Transaction] = []
+        swap(&released, &scratchReleased)
         // Each moved out of the list (from its end, the list reversed first when it holds more than one), so that the
         // analysis owns it alone and annotates it without a copy; the list is left empty with its capacity. (Most
         // messages settle nothing.)
         if settled.count > 1 { settled.reverse() }
         while let t = settled.popLast() { analyzer.settled(t, shown: onMatched) { released.append($0) } }
-        scratchSettled = settled
+        swap(&settled, &scratchSettled)
         analyzer.release(now: lastTimestamp) { released.append($0) }
         if !released.isEmpty {
             for i in released.indices { settle(released[i], onTransaction) }
@@ -283,7 +284,7 @@ public struct Pipeline {
                 released.removeAll(keepingCapacity: true)
             }
         }
-        scratchReleased = released
+        swap(&released, &scratchReleased)
     }
 
     private var spent: [Transaction] = []
