@@ -135,13 +135,14 @@ struct Lookups {
         // Taken out and put back: edited in place, not copied. Lookups are read where they lie.
         var open = openByClient.removeValue(forKey: client) ?? []
         let window = configuration.sightingWindow, gap = configuration.lookupGap
+        // (Each lookup lent where it lies: `read` copies it out, its lists retained and released.)
         open.removeAll { id in
-            lookups.read(id) { r in
+            lookups.lend(id) { r in
                 (r.hasPositive && !r.mayRepeatTruncated(at: time, window: window)) || time.nanoseconds(since: r.lastActivity) > gap
             } ?? true
         }
         if let id = open.last(where: { id in
-            lookups.read(id) { $0.takes(name, answeredHere: id == answeredIn, at: time, sightingWindow: window) } ?? false
+            lookups.lend(id) { $0.takes(name, answeredHere: id == answeredIn, at: time, sightingWindow: window) } ?? false
         }) {
             lookups.update(id) { $0.lastName = name }
             openByClient[client] = open

@@ -60,16 +60,12 @@ struct Pairs {
     /// A first attempt no waiting pair took: a pair of its own, waiting for its sibling if it is an A or AAAA.
     mutating func open(_ seq: Int, client: IPAddress, name: DNSName, type: DNSType, socket: FlowKey,
                        at time: Timestamp, lookup: Int) {
-        var pair = Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
-                        waitingType: nil, firstTime: time, lookup: lookup)
-        if type == .a || type == .aaaa {
-            let waitFor: DNSType = type == .a ? .aaaa : .a
-            let key = QuestionKey(client: client, name: name, type: waitFor)
-            pair.waitingType = waitFor
-            pair.key = key
-            pending[key] = seq
-        }
-        pairs[seq] = pair
+        let waitFor: DNSType? = type == .a ? .aaaa : type == .aaaa ? .a : nil
+        let key = waitFor.map { QuestionKey(client: client, name: name, type: $0) }
+        if let key { pending[key] = seq }
+        // Made whole and put in the table as it is (a pair made, then changed, was copied into the table).
+        pairs[seq] = Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
+                          waitingType: waitFor, firstTime: time, key: key, lookup: lookup)
     }
 
     /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could
