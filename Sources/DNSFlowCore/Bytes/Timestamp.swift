@@ -148,12 +148,14 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         // zeros and the digits appended octet by octet (a few each: cheaper than a generic run's copy).
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { buffer in
-            var v = value
+            // (Unsigned: a division by ten is then a multiplication and a shift, with no sign to correct.)
+            var v = UInt64(value)
             var i = buffer.count
             repeat {
                 i -= 1
-                buffer[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
-                v /= 10
+                let q = v / 10
+                buffer[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 48
+                v = q
             } while v > 0
             var pad = width - (buffer.count - i)
             while pad > 0 {
