@@ -313,15 +313,17 @@ public final class QueryStore {
         defer { rows[slot].noteProblems() }
         // A row is one transaction (one sequence) from its first event to its last: its query does not change, and a
         // response, once shown, neither. (A row that keeps its transaction takes the new one whole, for its analysis.)
-        let f = rows[slot].facts
+        // (The row's fields read where they lie: `rows[slot].facts` bound to a name is a copy, its name and findings
+        // retained.)
+        let hasQuery = rows[slot].facts.hasQuery, hasResponse = rows[slot].facts.hasResponse
         let keeps = kept(t.sequence) != nil
         // Settling with the messages the row already shows: only the analysis is new.
-        if !keeps, f.hasQuery == t.hasQuery, f.responseTime == t.responseTime {
+        if !keeps, hasQuery == t.hasQuery, rows[slot].facts.responseTime == t.responseTime {
             setAnalysis(slot, t)
             return
         }
         // Its answer matched: the response's facts and place are added to the query's.
-        if !keeps, f.hasQuery, !f.hasResponse, let point = t.responsePoint, let place = PacketRef(point),
+        if !keeps, hasQuery, !hasResponse, let point = t.responsePoint, let place = PacketRef(point),
            let rcode = t.responseRCode, let time = t.responseTime,
            QueryStore.rebuildable(t, rebuild: rebuild != nil), rows[slot].canPlaceResponse(place)
         {
@@ -331,6 +333,7 @@ public final class QueryStore {
             return
         }
         // A row's question does not change from arrival to settling: its interned name is looked up once.
+        let f = rows[slot].facts
         var new = f.name.flatMap { name in t.question.flatMap { name.name == $0.name ? facts(t, name: name) : nil } }
             ?? facts(t)
         new.rowFlags = f.rowFlags  // the row's own fields travel with its facts
@@ -504,8 +507,8 @@ public final class QueryStore {
     /// sequence is the pair's id): a flag there, where a set of every pair seen took 8 to 16 bytes a pair. Once that
     /// row is evicted, a sibling settling later opens the bracket itself.
     private func notePair(_ row: Int32) {
-        let f = rows[row].facts
-        guard f.attempt == 1, !f.isProbableRetry, let p = f.pair else { return }
+        // (Read where they lie: the facts bound to a name are a copy.)
+        guard rows[row].facts.attempt == 1, !rows[row].facts.isProbableRetry, let p = rows[row].facts.pair else { return }
         // (This row may be the anchor before it is in `order`: a row made as it settles is noted first.)
         let anchor = rows[row].sequence == p ? row : slot(sequence: p)
         if let anchor, rows[anchor].has(RowRecord.pairOpened) { return }
@@ -552,8 +555,8 @@ public final class QueryStore {
     }
 
     private func noteTime(_ slot: Int32) {
-        let f = rows[slot].facts
-        latestTime = max(latestTime, f.time.totalNanoseconds, f.responseTime?.totalNanoseconds ?? 0)
+        // (Read where they lie: the facts bound to a name are a copy.)
+        latestTime = max(latestTime, rows[slot].facts.time.totalNanoseconds, rows[slot].facts.responseTime?.totalNanoseconds ?? 0)
     }
 
     /// Moves the end of the data forward without a row (the last packet's time, a live clock).

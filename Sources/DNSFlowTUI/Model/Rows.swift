@@ -102,7 +102,8 @@ struct RowRecord {
     /// (`noteProblems`), read as a bit (deciding it from the facts for each row made a million-row list slow to redo).
     private static let problemSettled: UInt8 = 16, problemPending: UInt8 = 32
 
-    init(sequence: Int, facts: QueryFacts, flow: Int32, isPending: Bool) {
+    /// Takes the facts over (`consuming`): moved into the row, not copied.
+    init(sequence: Int, facts: consuming QueryFacts, flow: Int32, isPending: Bool) {
         self.facts = facts
         self.flow = flow
         self.sequence = sequence
@@ -310,16 +311,17 @@ final class SlotTable<Element> {
         unsafeMutableAddress { address(slot) }
     }
 
-    func add(_ value: Element) -> Int32 {
+    /// Takes the value over (`consuming`): moved into its slot, not copied.
+    func add(_ value: consuming Element) -> Int32 {
         if let s = freeSlots.popLast() {
-            address(s).pointee = value
+            address(s).pointee = consume value
             return s
         }
         precondition(filled < Int(Int32.max), "table full")
         if filled == chunks.count * SlotTable.chunkSize { chunks.append(.allocate(capacity: SlotTable.chunkSize)) }
         let s = Int32(filled)
         filled += 1
-        address(s).initialize(to: value)
+        address(s).initialize(to: consume value)
         return s
     }
 
