@@ -66,7 +66,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     }
 
     /// `iso8601`, appended to a buffer of octets.
-    public func appendISO8601(to out: inout [UInt8]) {
+    public func appendISO8601<Out: OctetSink & ~Copyable>(to out: inout Out) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = Timestamp.civil(fromDays: days)
@@ -85,7 +85,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     }
 
     /// `HH:MM:SS` and the fraction with the capture's digits.
-    private func appendClock(_ secondOfDay: Int64, to out: inout [UInt8]) {
+    private func appendClock<Out: OctetSink & ~Copyable>(_ secondOfDay: Int64, to out: inout Out) {
         var run = TextRun()
         appendClock(secondOfDay, to: &run)
         run.write(to: &out)
@@ -137,35 +137,45 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// Appends a non-negative number in decimal, zero-padded to `width` (wider numbers keep every digit); a
     /// negative one (a year before 0) with its sign.
-    static func append(_ value: Int64, width: Int, to out: inout [UInt8]) {
+    static func append<Out: OctetSink & ~Copyable>(_ value: Int64, width: Int, to out: inout Out) {
         if value < 0 {
             guard value != .min else { return out.append(contentsOf: String(value).utf8) }
             out.append(UInt8(ascii: "-"))
             append(0 - value, width: max(0, width - 1), to: &out)
             return
         }
-        // The digits written from the right into words on the stack (an Int64 has at most 19), then the padding's
-        // zeros and the digits appended octet by octet (a few each: cheaper than a generic run's copy).
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            // (Unsigned: a division by ten is then a multiplication and a shift, with no sign to correct.)
-            var v = UInt64(value)
-            var i = buffer.count
-            repeat {
-                i -= 1
-                let q = v / 10
-                buffer[i] = UInt8(truncatingIfNeeded: v &- q &* 10) &+ 48
-                v = q
-            } while v > 0
-            var pad = width - (buffer.count - i)
-            while pad > 0 {
-                out.append(48)
-                pad -= 1
-            }
-            while i < buffer.count {
-                out.append(buffer[i])
-                i += 1
-            }
+        // Sixteen digits at most go through the words below; a larger number's leading digits first, on their own.
+        var v = UInt64(value)
+        var width = width
+        if v >= 10_000_000_000_000_000 {
+            append(Int64(v / 10_000_000_000_000_000), width: max(0, width - 16), to: &out)
+            v %= 10_000_000_000_000_000
+            width = 16
+        }
+        // The digits from the right, an octet each in two words (no buffer in memory, no closure around the sink);
+        // then the padding's zeros and the digits, left to right. (Unsigned: a division by ten is a multiplication and
+        // a shift, with no sign to correct.)
+        var low: UInt64 = 0, high: UInt64 = 0
+        var n = 0
+        repeat {
+            let q = v / 10
+            let digit = (v &- q &* 10) &+ 48
+            if n < 8 { low |= digit << UInt64(8 * n) } else { high |= digit << UInt64(8 * (n - 8)) }
+            n += 1
+            v = q
+        } while v > 0
+        var pad = width - n
+        while pad > 0 {
+            out.append(48)
+            pad -= 1
+        }
+        while n > 8 {
+            n -= 1
+            out.append(UInt8(truncatingIfNeeded: high >> UInt64(8 * (n - 8))))
+        }
+        while n > 0 {
+            n -= 1
+            out.append(UInt8(truncatingIfNeeded: low >> UInt64(8 * n)))
         }
     }
 
@@ -229,7 +239,7 @@ struct TextRun {
         count = end
     }
 
-    func write(to out: inout [UInt8]) {
+    func write<Out: OctetSink & ~Copyable>(to out: inout Out) {
         let n = count
         withUnsafeBytes(of: storage) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
     }

@@ -106,7 +106,7 @@ public struct DNSResourceRecord: Hashable, Sendable {
     }
 
     /// The RDATA's presentation form, appended as octets (an address without building a string).
-    public func appendRData(to out: inout [UInt8]) {
+    public func appendRData<Out: OctetSink & ~Copyable>(to out: inout Out) {
         switch stored {
         case .text(let s): out.append(contentsOf: s.utf8)
         case .address(let a): a.appendText(to: &out)

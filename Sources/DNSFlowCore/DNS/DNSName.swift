@@ -140,30 +140,40 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `presentation(trailingDot:)`, appended to a buffer of octets.
-    public func appendPresentation(trailingDot: Bool, to out: inout [UInt8]) {
+    public func appendPresentation<Out: OctetSink & ~Copyable>(trailingDot: Bool, to out: inout Out) {
         if wire.isEmpty {
             out.append(UInt8(ascii: "."))
             return
         }
-        var i = 0
-        var first = true
-        while i < wire.count {
-            let n = Int(wire[i])
-            if !first { out.append(UInt8(ascii: ".")) }
-            first = false
-            var j = i + 1
-            while j <= i + n, j < wire.count {
-                DNSName.appendEscaped(wire[j], to: &out)
-                j += 1
+        wire.withUnsafeBytes { labels in
+            var i = 0
+            while i < labels.count {
+                if i > 0 { out.append(UInt8(ascii: ".")) }
+                let end = min(i + 1 + Int(labels[i]), labels.count)
+                let label = UnsafeRawBufferPointer(rebasing: labels[(i + 1)..<end])
+                // A label with nothing to escape (almost every one) goes in one run.
+                if label.allSatisfy(DNSName.isPlain) {
+                    out.append(contentsOf: label)
+                } else {
+                    for b in label { DNSName.appendEscaped(b, to: &out) }
+                }
+                i = end
             }
-            i += 1 + n
         }
         if trailingDot { out.append(UInt8(ascii: ".")) }
     }
 
+    /// An octet presentation form writes as it is (`appendEscaped` writes it unchanged).
+    @inline(__always)
+    static func isPlain(_ b: UInt8) -> Bool {
+        b >= 0x21 && b <= 0x7e && b != UInt8(ascii: ".") && b != UInt8(ascii: "\\") && b != UInt8(ascii: "\"")
+            && b != UInt8(ascii: ";") && b != UInt8(ascii: "(") && b != UInt8(ascii: ")") && b != UInt8(ascii: "@")
+            && b != UInt8(ascii: "$")
+    }
+
     /// RFC 1035 §5.1 escaping as BIND and dig write it: `\.` `\\` and the zone-file specials get a
     /// backslash; space, control and non-ASCII bytes become `\DDD` (decimal).
-    static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+    static func appendEscaped<Out: OctetSink & ~Copyable>(_ b: UInt8, to out: inout Out) {
         switch b {
         case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: ";"),
              UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "@"), UInt8(ascii: "$"):
@@ -176,7 +186,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func appendDecimalEscape(_ b: UInt8, to out: inout [UInt8]) {
+    static func appendDecimalEscape<Out: OctetSink & ~Copyable>(_ b: UInt8, to out: inout Out) {
         out.append(UInt8(ascii: "\\"))
         out.append(0x30 + b / 100)
         out.append(0x30 + b / 10 % 10)

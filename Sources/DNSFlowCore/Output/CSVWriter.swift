@@ -96,7 +96,7 @@ public enum TransactionCSV {
     /// Where the latency was measured: the capture point of the query's first copy (the one nearest the client), and
     /// of the response's last copy when that is another input or interface (`0/if3>1`). Written as octets: a string
     /// per row is a cost every row of `--csv` would pay.
-    static func appendLatencyPoint(_ t: Transaction, to out: inout [UInt8]) {
+    static func appendLatencyPoint<Out: OctetSink & ~Copyable>(_ t: Transaction, to out: inout Out) {
         guard let q = t.query?.point, let r = t.response?.point else { return }
         func append(_ p: CapturePoint) {
             Timestamp.append(Int64(p.input), width: 0, to: &out)
@@ -124,7 +124,7 @@ public enum TransactionCSV {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func appendMilliseconds(_ nanoseconds: Int64, digits: UInt8, to out: inout [UInt8]) {
+    static func appendMilliseconds<Out: OctetSink & ~Copyable>(_ nanoseconds: Int64, digits: UInt8, to out: inout Out) {
         let decimals = min(max(3, Int(digits) - 3), 6)
         if nanoseconds < 0 { out.append(UInt8(ascii: "-")) }
         let magnitude = nanoseconds.magnitude
@@ -178,32 +178,32 @@ public enum FlowCSV {
 
 /// One CSV row being written as octets: fields separated by commas, each quoted only when it holds a comma, a quote,
 /// CR or LF (RFC 4180 §2), quotes doubled. Every field goes through the same check, whatever wrote it.
-struct CSVRow {
-    private var bytes: [UInt8] = []
+struct CSVRow: ~Copyable {
+    private var bytes: OctetBuffer
     private var fields = 0
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int) { bytes = OctetBuffer(capacity: capacity) }
 
     /// Comma, quote, LF, CR: what makes a field need quotes.
     @inline(__always)
     static func isSpecial(_ b: UInt8) -> Bool { b == 0x2c || b == 0x22 || b == 0x0a || b == 0x0d }
 
     /// A field written by `write` (which may write nothing: an empty field).
-    mutating func field(_ write: (inout [UInt8]) -> Void) {
+    mutating func field(_ write: (inout OctetBuffer) -> Void) {
         let start = bytes.count + (fields > 0 ? 1 : 0)
         plain(write)
-        guard bytes[start...].contains(where: CSVRow.isSpecial) else { return }
-        var quoted: [UInt8] = [0x22]
-        for b in bytes[start...] {
-            if b == 0x22 { quoted.append(0x22) }
-            quoted.append(b)
+        guard bytes.contains(from: start, where: CSVRow.isSpecial) else { return }
+        let field = bytes.removeTail(from: start)
+        bytes.append(0x22)
+        for b in field {
+            if b == 0x22 { bytes.append(0x22) }
+            bytes.append(b)
         }
-        quoted.append(0x22)
-        bytes.replaceSubrange(start..., with: quoted)
+        bytes.append(0x22)
     }
 
     /// A field that cannot hold a comma, quote or line end (a number, a time, an address): written without a look.
-    mutating func plain(_ write: (inout [UInt8]) -> Void) {
+    mutating func plain(_ write: (inout OctetBuffer) -> Void) {
         if fields > 0 { bytes.append(0x2c) }
         fields += 1
         write(&bytes)
@@ -216,7 +216,7 @@ struct CSVRow {
     /// so does one that starts with `'` itself, so that the guard is never ambiguous: a leading `'` is always the
     /// guard's, and taking one away gives the text back (`=x` is written `'=x`, `'=x` is written `''=x`).
     /// Names and answers are already escaped (RFC 1035 `\DDD`): no control octet or non-ASCII reaches the file.
-    mutating func untrusted(_ write: (inout [UInt8]) -> Void) {
+    mutating func untrusted(_ write: (inout OctetBuffer) -> Void) {
         field { out in
             let start = out.count
             write(&out)
@@ -248,8 +248,8 @@ struct CSVRow {
     }
 
     /// The row with its newline.
-    mutating func finish() -> String {
+    consuming func finish() -> String {
         bytes.append(0x0a)
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes.string
     }
 }

@@ -19,7 +19,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `description`, appended to a buffer of octets (no string built).
-    public func appendText(to out: inout [UInt8]) {
+    public func appendText<Out: OctetSink & ~Copyable>(to out: inout Out) {
         switch self {
         case .v4(let a):
             IPAddress.appendV4(a, to: &out)
@@ -60,7 +60,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func appendV4(_ a: UInt32, to out: inout [UInt8]) {
+    private static func appendV4<Out: OctetSink & ~Copyable>(_ a: UInt32, to out: inout Out) {
         var shift: UInt32 = 24
         while true {
             let octet = UInt8(truncatingIfNeeded: a >> shift)
@@ -74,7 +74,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A group in lowercase hex without leading zeros (`0` for zero).
-    private static func appendHex(_ g: UInt16, to out: inout [UInt8]) {
+    private static func appendHex<Out: OctetSink & ~Copyable>(_ g: UInt16, to out: inout Out) {
         var shift = 12
         while shift > 0, g >> UInt16(shift) == 0 { shift -= 4 }
         while shift >= 0 {
