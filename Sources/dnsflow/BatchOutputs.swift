@@ -15,7 +15,9 @@ struct CSVSink: EvidenceSink {
 
     init(_ output: OutputFile, names: AddressNames) {
         output.write(TransactionCSV.header)
-        writer = RowWriter(output, weight: \.heldBytes) { t in (t.sequence, TransactionCSV.row(t, names: names)) }
+        // (The rows are rendered on the writer's thread alone.)
+        var rows = TransactionCSV.Rows()
+        writer = RowWriter(output, weight: \.heldBytes) { t in (t.sequence, rows.row(t, names: names)) }
     }
 
     mutating func settled(_ t: Transaction) { writer.add(t) }

@@ -132,3 +132,29 @@ struct OctetBufferTests {
         return trailingDot ? out + "." : out
     }
 }
+
+/// A writer of many timestamps reuses the last second's date and clock: the text is the same as each written alone.
+@Suite("ISO 8601 times in a row")
+struct ISO8601InARowTests {
+    @Test func sameTextAsAlone() {
+        var rng = SplitMix(state: 9)
+        var last = ISO8601Second()
+        var seconds: Int64 = 1_700_000_000
+        for _ in 0..<2000 {
+            // Mostly the same second or the next, sometimes a jump (a day, a year), back as well as on.
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0: seconds += Int64.random(in: -400_000_000...400_000_000, using: &rng)
+            case 1, 2: seconds += 1
+            case 3: seconds -= 1
+            default: break
+            }
+            seconds = min(max(seconds, 0), 8_000_000_000)
+            let t = Timestamp(seconds: seconds, nanoseconds: UInt32.random(in: 0..<1_000_000_000, using: &rng),
+                              digits: [0, 3, 6, 9].randomElement(using: &rng)!)
+            var reused = OctetBuffer()
+            t.appendISO8601(to: &reused, reusing: &last)
+            let text = reused.string
+            #expect(text == t.iso8601)
+        }
+    }
+}

@@ -67,37 +67,62 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// `iso8601`, appended to a buffer of octets.
     public func appendISO8601<Out: OctetSink & ~Copyable>(to out: inout Out) {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = Timestamp.civil(fromDays: days)
         // Put together on the stack and appended in one run (octet by octet, each octet was a check that the list is
         // unique and has room: every CSV row has two of these).
         var run = TextRun()
+        appendDateAndClock(to: &run)
+        appendFraction(to: &run)
+        run.append(UInt8(ascii: "Z"))
+        run.write(to: &out)
+    }
+
+    /// `appendISO8601`, for a writer of many timestamps in a row: the date and clock of the second written last are
+    /// kept in `last`, and worked out again only for another second.
+    public func appendISO8601<Out: OctetSink & ~Copyable>(to out: inout Out, reusing last: inout ISO8601Second) {
+        if last.seconds != seconds {
+            var run = TextRun()
+            appendDateAndClock(to: &run)
+            last = ISO8601Second(seconds: seconds, text: run)
+        }
+        var run = last.text
+        appendFraction(to: &run)
+        run.append(UInt8(ascii: "Z"))
+        run.write(to: &out)
+    }
+
+    /// `2026-11-26T14:22:49`: the date and the clock to the second.
+    private func appendDateAndClock(to run: inout TextRun) {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = Timestamp.civil(fromDays: days)
         run.append(y, width: 4)
         run.append(UInt8(ascii: "-"))
         run.append(m, width: 2)
         run.append(UInt8(ascii: "-"))
         run.append(d, width: 2)
         run.append(UInt8(ascii: "T"))
-        appendClock(secondOfDay, to: &run)
-        run.append(UInt8(ascii: "Z"))
-        run.write(to: &out)
+        appendSecondOfDay(secondOfDay, to: &run)
     }
 
     /// `HH:MM:SS` and the fraction with the capture's digits.
     private func appendClock<Out: OctetSink & ~Copyable>(_ secondOfDay: Int64, to out: inout Out) {
         var run = TextRun()
-        appendClock(secondOfDay, to: &run)
+        appendSecondOfDay(secondOfDay, to: &run)
+        appendFraction(to: &run)
         run.write(to: &out)
     }
 
-    /// (`secondOfDay` is within a day: the clock takes 8 octets, and the fraction at most 10.)
-    private func appendClock(_ secondOfDay: Int64, to run: inout TextRun) {
+    /// `HH:MM:SS` (`secondOfDay` is within a day: 8 octets).
+    private func appendSecondOfDay(_ secondOfDay: Int64, to run: inout TextRun) {
         run.append(secondOfDay / 3600, width: 2)
         run.append(UInt8(ascii: ":"))
         run.append(secondOfDay / 60 % 60, width: 2)
         run.append(UInt8(ascii: ":"))
         run.append(secondOfDay % 60, width: 2)
+    }
+
+    /// `.` and the capture's sub-second digits (none for a capture without them): at most 10 octets.
+    private func appendFraction(to run: inout TextRun) {
         let n = Int(min(digits, 9))
         guard n > 0 else { return }
         run.append(UInt8(ascii: "."))
@@ -191,6 +216,20 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+/// The date and clock of one second as ISO 8601 writes them (`2026-11-26T14:22:49`), kept by a writer of many
+/// timestamps (`Timestamp.appendISO8601(to:reusing:)`): a CSV row has two, mostly of the second of the row before.
+public struct ISO8601Second {
+    fileprivate var seconds: Int64 = .min
+    fileprivate var text = TextRun()
+
+    public init() {}
+
+    fileprivate init(seconds: Int64, text: TextRun) {
+        self.seconds = seconds
+        self.text = text
     }
 }
 
