@@ -174,23 +174,41 @@ public enum FlowCSV {
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
+    /// Written straight into one buffer of octets, as `TransactionCSV`'s rows are (a string per field, quoted and
+    /// joined, cost more than all the rest of a flow's row).
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         let digits = f.firstSeen.digits
         let figures = f.latencyFigures
-        func ms(_ ns: Int64?) -> String { ns.map { TransactionCSV.formatMilliseconds($0, digits: digits) } ?? "" }
+        var row = CSVRow(capacity: 192)
+        row.int(f.id)
+        row.text(f.transport.rawValue)
+        row.plain { f.client.address.appendText(to: &$0) }
+        row.int(Int(f.client.port))
+        row.plain { f.server.address.appendText(to: &$0) }
+        row.int(Int(f.server.port))
+        row.int(f.queries)
+        row.int(f.answered)
+        row.int(f.unanswered)
+        row.int(f.retries)
         // A histogram's percentile to three digits (what it is good for); the largest, and a list's, exactly.
-        func percentile(_ ns: Int64?) -> String {
-            guard let ns, f.latencyHistogram != nil else { return ms(ns) }
-            return Summary.threeDigitMilliseconds(ns)
+        let histogram = f.latencyHistogram != nil
+        percentile(figures?.p50, histogram: histogram, digits: digits, to: &row)
+        percentile(figures?.p90, histogram: histogram, digits: digits, to: &row)
+        percentile(figures?.p99, histogram: histogram, digits: digits, to: &row)
+        row.milliseconds(figures?.max, digits: digits)
+        row.plain { f.firstSeen.appendISO8601(to: &$0) }
+        row.plain { f.lastSeen.appendISO8601(to: &$0) }
+        row.untrusted { out in if let n = names[f.client.address] { out.append(contentsOf: n.utf8) } }
+        row.untrusted { out in if let n = names[f.server.address] { out.append(contentsOf: n.utf8) } }
+        return row.finish()
+    }
+
+    private static func percentile(_ nanoseconds: Int64?, histogram: Bool, digits: UInt8, to row: inout CSVRow) {
+        if let nanoseconds, histogram {
+            row.text(Summary.threeDigitMilliseconds(nanoseconds))
+        } else {
+            row.milliseconds(nanoseconds, digits: digits)
         }
-        let fields = [
-            String(f.id), f.transport.rawValue, f.client.address.description, String(f.client.port),
-            f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
-            String(f.unanswered), String(f.retries), percentile(figures?.p50), percentile(figures?.p90),
-            percentile(figures?.p99), ms(figures?.max), f.firstSeen.iso8601, f.lastSeen.iso8601,
-            CSVRow.neutralised(names[f.client.address] ?? ""), CSVRow.neutralised(names[f.server.address] ?? ""),
-        ]
-        return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"
     }
 }
 
