@@ -15,7 +15,38 @@ struct LinkLayerTests {
         for vlans in stacks {
             let result = decodePackets([Wire.packet(Wire.ethernet(vlans: vlans, payload: ip))])
             #expect(result.payloads.count == 1)
-            #expect(result.payloads.first?.point.vlans == vlans.map(\.id))
+            #expect(result.payloads.first.map { Array($0.point.vlans) } == vlans.map(\.id))
+        }
+    }
+
+    /// Eight tags (as many as a stack holds) are read, each ID whole across the stack's two words; a ninth is refused as
+    /// a cut-off tag (the bound on the walk), as before.
+    @Test func eightVLANTagsAtMost() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: dns))
+        let ids: [UInt16] = [0xfff, 0, 1, 0x800, 4094, 0x123, 0xabc, 7]
+        let eight = decodePackets([Wire.packet(Wire.ethernet(vlans: ids.map { (0x8100, $0) }, payload: ip))])
+        #expect(eight.payloads.first.map { Array($0.point.vlans) } == ids)
+        let nine = decodePackets([Wire.packet(Wire.ethernet(vlans: (ids + [9]).map { (0x8100, $0) }, payload: ip))])
+        #expect(nine.payloads.isEmpty)
+        #expect(nine.stats.malformed[.truncatedLinkHeader] == 1)
+    }
+
+    @Test func vlanStacksAreLists() {
+        var rng = SplitMix(state: 13)
+        for n in 0...VLANStack.capacity {
+            let ids = (0..<n).map { _ in UInt16.random(in: 0...0x0fff, using: &rng) }
+            var stack = VLANStack()
+            for id in ids { stack.append(id) }
+            #expect(Array(stack) == ids)
+            #expect(stack.count == n)
+            var other = VLANStack()
+            for id in ids { other.append(id | 0xf000) }   // only the 12 bits of an ID are kept
+            #expect(other == stack && other.hashValue == stack.hashValue)
+            if n > 0 {
+                var changed = VLANStack()
+                for (i, id) in ids.enumerated() { changed.append(i == n - 1 ? id ^ 1 : id) }
+                #expect(changed != stack)
+            }
         }
     }
 

@@ -72,12 +72,12 @@ public struct CapturePoint: Hashable, Sendable {
     /// Linux SLL/SLL2 packet type: 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us.
     public var packetType: UInt16?
     /// 802.1Q/802.1ad VLAN IDs, outermost first.
-    public var vlans: [UInt16]
+    public var vlans: VLANStack
     /// Where the packet's record starts in its capture file, when that file can be read again by offset (-1 for a
     /// pipe or a live capture). Not part of the point's identity: the input and frame are.
     public var fileOffset: Int64 = -1
 
-    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: [UInt16] = [],
+    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: VLANStack = [],
                 fileOffset: Int64 = -1) {
         self.input = input
         self.frame = frame
@@ -119,6 +119,41 @@ public struct CapturePoint: Hashable, Sendable {
         case 4?: "Out"
         default: nil
         }
+    }
+}
+
+/// A frame's VLAN IDs (802.1Q, 802.1ad), outermost first: at most `capacity`, as many as the link layer reads. Twelve
+/// bits each, held in two words beside the count: a capture point is made of plain values, copied with every payload,
+/// message and defect without a list's reference to count.
+public struct VLANStack: RandomAccessCollection, Hashable, Sendable, ExpressibleByArrayLiteral {
+    public static let capacity = 8
+    /// IDs 0–4 in the low 60 bits, the count in the top 4.
+    private var first: UInt64 = 0
+    /// IDs 5–7.
+    private var rest: UInt64 = 0
+
+    public init() {}
+
+    public init(arrayLiteral ids: UInt16...) {
+        for id in ids { append(id) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { Int(truncatingIfNeeded: first >> 60) }
+
+    public subscript(i: Int) -> UInt16 {
+        precondition(i >= 0 && i < count, "VLAN index out of range")
+        let word = i < 5 ? first : rest
+        return UInt16(truncatingIfNeeded: word >> UInt64(12 * (i < 5 ? i : i - 5))) & 0x0fff
+    }
+
+    /// Adds the next inner tag's ID (its low 12 bits).
+    public mutating func append(_ id: UInt16) {
+        let n = count
+        precondition(n < VLANStack.capacity, "more than \(VLANStack.capacity) VLAN tags")
+        let bits = UInt64(id & 0x0fff)
+        if n < 5 { first |= bits << UInt64(12 * n) } else { rest |= bits << UInt64(12 * (n - 5)) }
+        first = first & ~(0xf << 60) | UInt64(n + 1) << 60
     }
 }
 

@@ -6,7 +6,7 @@ struct LinkFrame {
     var offset: Int
     var interfaceIndex: UInt32?
     var packetType: UInt16?
-    var vlans: [UInt16] = []
+    var vlans = VLANStack()
 }
 
 enum LinkLayerError: Error {
@@ -113,11 +113,11 @@ enum LinkLayer {
 
     private static func etherType(_ first: UInt16, _ c: inout ByteCursor, frame: inout LinkFrame) throws(LinkLayerError) -> LinkFrame {
         var type = first
-        // Bounded: a frame of stacked tags cannot hold more than a handful; 8 is generous.
+        // Bounded: a frame of stacked tags cannot hold more than a handful; 8 (what a stack holds) is generous.
         var tags = 0
         while type == 0x8100 || type == 0x88a8 || type == 0x9100 {  // vlanEtherTypes, without hashing
             tags += 1
-            guard tags <= 8, let tci = c.readUInt16(), let next = c.readUInt16() else {
+            guard tags <= VLANStack.capacity, let tci = c.readUInt16(), let next = c.readUInt16() else {
                 throw .truncated("VLAN tag")
             }
             frame.vlans.append(tci & 0x0fff)
