@@ -16,8 +16,11 @@ struct CSVSink: EvidenceSink {
     init(_ output: OutputFile, names: AddressNames) {
         output.write(TransactionCSV.header)
         // (The rows are rendered on the writer's thread alone.)
-        var rows = TransactionCSV.Rows()
-        writer = RowWriter(output, weight: \.heldBytes) { t in (t.sequence, rows.row(t, names: names)) }
+        let rows = TransactionCSV.Rows()
+        writer = RowWriter(output, weight: \.heldBytes) { t, out in
+            rows.write(t, names: names, to: &out)
+            return t.sequence
+        }
     }
 
     mutating func settled(_ t: Transaction) { writer.add(t) }
@@ -32,7 +35,10 @@ struct FlowsSink: EvidenceSink {
 
     init(_ output: OutputFile, names: AddressNames) {
         output.write(FlowCSV.header)
-        writer = RowWriter(output, weight: { 256 + 8 * $0.latencies.count + 16 * ($0.latencyHistogram?.bucketCount ?? 0) }) { f in (f.id - 1, FlowCSV.row(f, names: names)) }
+        writer = RowWriter(output, weight: { 256 + 8 * $0.latencies.count + 16 * ($0.latencyHistogram?.bucketCount ?? 0) }) { f, out in
+            FlowCSV.write(f, names: names, to: &out)
+            return f.id - 1
+        }
     }
 
     mutating func flowsFinished(_ flows: [FlowStats]) {

@@ -37,7 +37,9 @@ final class OutputFile {
     private let stream: UnsafeMutablePointer<FILE>
     private let finalPath: String?
     private let temporaryPath: String?
-    private var buffer: [UInt8] = []
+    /// (One thread writes at a time — the run's, or a `RowWriter`'s from its start to its end —: not checked for
+    /// overlapping access at run time, a check at every row.)
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
     /// The first write error (errno), kept: the message names it, not whatever errno holds by the end.
     private(set) var failure: Int32?
     /// What to say instead of the system's text for `failure`.
@@ -163,6 +165,11 @@ final class OutputFile {
 
     func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(_ octets: borrowing OctetBuffer) {
+        octets.withUnsafeBytes { buffer.append(contentsOf: $0) }
         if buffer.count >= 1 << 16 { flush() }
     }
 

@@ -10,9 +10,12 @@ import Glibc
 /// The output is the writer's alone from `init` to `finish`.
 final class RowWriter<Item>: @unchecked Sendable {
     private let output: OutputFile
-    private let render: (Item) -> (sequence: Int, row: String)
+    /// Writes an item's row into the buffer and says its sequence.
+    private let render: (Item, inout OctetBuffer) -> Int
+    /// The row being written (the writer's thread's alone: not checked for overlapping access at run time).
+    @exclusivity(unchecked) private var row = OctetBuffer(capacity: 1024)
     private let weight: (Item) -> Int
-    private var rows = InSequence.rows()
+    @exclusivity(unchecked) private var rows = InSequence.rows()
     /// Items added since the last hand-over (the analysis's thread's).
     private var pending: [Item] = []
     private var pendingBytes = 0
@@ -28,7 +31,7 @@ final class RowWriter<Item>: @unchecked Sendable {
     static var depth: Int { 16 }
     static var maxBytes: Int { 16 << 20 }
 
-    init(_ output: OutputFile, weight: @escaping (Item) -> Int, render: @escaping (Item) -> (sequence: Int, row: String)) {
+    init(_ output: OutputFile, weight: @escaping (Item) -> Int, render: @escaping (Item, inout OctetBuffer) -> Int) {
         self.output = output
         self.weight = weight
         self.render = render
@@ -92,8 +95,15 @@ final class RowWriter<Item>: @unchecked Sendable {
 
     private func write(_ items: [Item]) {
         for item in items {
-            let (sequence, row) = render(item)
-            rows.add(sequence, row) { output.write($0) }
+            let sequence = render(item, &row)
+            // The next row, nothing waiting (almost always): written from the buffer as it is. Else kept as text until
+            // its turn.
+            if rows.isNext(sequence) {
+                output.write(row)
+                rows.passed(sequence)
+            } else {
+                rows.add(sequence, row.string) { output.write($0) }
+            }
         }
     }
 }

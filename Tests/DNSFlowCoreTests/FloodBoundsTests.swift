@@ -164,4 +164,25 @@ struct FloodBoundsTests {
         for i in [2, 1, 0, 4, 3] { ordered.add(i, "\(i)") { inOrder.append($0) } }
         #expect(inOrder == ["0", "1", "2", "3", "4"] && ordered.skipped == 0)
     }
+
+    /// A writer that hands the next row on itself (`isNext`, `passed`) keeps the order with the rows that waited.
+    @Test func rowsHandedOnByTheirWriter() {
+        var rows = InSequence<String>(maxHeldBytes: 1000, weight: { $0.utf8.count })
+        var written: [String] = []
+        func write(_ i: Int) {
+            if rows.isNext(i) {
+                written.append("\(i)")
+                rows.passed(i)
+            } else {
+                rows.add(i, "\(i)") { written.append($0) }
+            }
+        }
+        for i in [0, 1, 3, 2, 4, 5, 7, 6, 8] {
+            if i == 3 { #expect(rows.isNext(2) && !rows.isNext(3)) }
+            if i == 2 { #expect(!rows.isNext(2), "2 is next, but 3 waits: the row goes through the waiting list") }
+            write(i)
+        }
+        #expect(written == (0...8).map(String.init))
+        #expect(rows.heldCount == 0 && rows.isNext(9))
+    }
 }

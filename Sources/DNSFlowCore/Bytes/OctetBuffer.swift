@@ -43,6 +43,9 @@ public struct OctetBuffer: ~Copyable, OctetSink {
         count += n
     }
 
+    /// Empty again, its memory kept for what is written next.
+    public mutating func removeAll() { count = 0 }
+
     public subscript(i: Int) -> UInt8 {
         precondition(i >= 0 && i < count, "octet index out of range")
         return base[i]

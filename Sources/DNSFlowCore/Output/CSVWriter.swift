@@ -17,25 +17,34 @@ public enum TransactionCSV {
 
     /// One row on its own. (A writer of many rows keeps a `Rows`.)
     public static func row(_ t: Transaction, names: AddressNames = .none) -> String {
-        var rows = Rows()
-        return rows.row(t, names: names)
+        Rows().row(t, names: names)
     }
 
-    /// A writer of rows, one after the other: what a row shares with the row before it (the second its times fall in)
-    /// is worked out once.
-    public struct Rows {
-        private var time = ISO8601Second()
+    /// A writer of rows, one after the other (on one thread at a time): what a row shares with the row before it (the
+    /// second its times fall in) is worked out once.
+    public final class Rows {
+        /// (Not checked for overlapping access at run time: a check at every row.)
+        @exclusivity(unchecked) private var time = ISO8601Second()
 
         public init() {}
 
-        /// Written straight into one buffer of octets (numbers, times, addresses and names included): building a
-        /// string per field and joining them cost 40,000 instructions a row, more than decoding and analysing it.
-        public mutating func row(_ t: Transaction, names: AddressNames = .none) -> String {
-            TransactionCSV.row(t, names: names, time: &time)
+        public func row(_ t: Transaction, names: AddressNames = .none) -> String {
+            var out = OctetBuffer(capacity: 320)
+            write(t, names: names, to: &out)
+            return out.string
+        }
+
+        /// The row and its newline, in `out` (emptied first). Written straight into one buffer of octets (numbers,
+        /// times, addresses and names included): building a string per field and joining them cost 40,000
+        /// instructions a row, more than decoding and analysing it.
+        public func write(_ t: Transaction, names: AddressNames = .none, to out: inout OctetBuffer) {
+            var row = CSVRow(reusing: out)
+            TransactionCSV.write(t, names: names, time: &time, to: &row)
+            out = row.finish()
         }
     }
 
-    private static func row(_ t: Transaction, names: AddressNames, time: inout ISO8601Second) -> String {
+    private static func write(_ t: Transaction, names: AddressNames, time: inout ISO8601Second, to row: inout CSVRow) {
         // The messages read where they lie in their boxes (a message bound to a name is a copy: a handful of lists).
         let query = t.query, response = t.response
         let first = (query ?? response)!   // the message that opened it
@@ -46,7 +55,6 @@ public enum TransactionCSV {
         // Made from an interface row whose packets could not be read again (input -1): what the packets held (the
         // records, sizes, EDNS, flags, frames) is left empty and `answer_data` says why, never a zero count.
         let readable = first.point.input >= 0
-        var row = CSVRow(capacity: 320)
         row.plain { first.timestamp.appendISO8601(to: &$0, reusing: &time) }
         row.text(first.transport.rawValue)
         row.plain { t.client.address.appendText(to: &$0) }
@@ -108,7 +116,6 @@ public enum TransactionCSV {
         row.text(a.link?.rawValue)
         row.field { out in TransactionCSV.appendLatencyPoint(t, to: &out) }
         row.field { out in if let p = a.lastSeen { out.append(contentsOf: p.label.utf8) } }
-        return row.finish()
     }
 
     /// Where the latency was measured: the capture point of the query's first copy (the one nearest the client), and
@@ -177,9 +184,16 @@ public enum FlowCSV {
     /// Written straight into one buffer of octets, as `TransactionCSV`'s rows are (a string per field, quoted and
     /// joined, cost more than all the rest of a flow's row).
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
+        var out = OctetBuffer(capacity: 192)
+        write(f, names: names, to: &out)
+        return out.string
+    }
+
+    /// The row and its newline, in `out` (emptied first).
+    public static func write(_ f: FlowStats, names: AddressNames = .none, to out: inout OctetBuffer) {
         let digits = f.firstSeen.digits
         let figures = f.latencyFigures
-        var row = CSVRow(capacity: 192)
+        var row = CSVRow(reusing: out)
         row.int(f.id)
         row.text(f.transport.rawValue)
         row.plain { f.client.address.appendText(to: &$0) }
@@ -200,7 +214,7 @@ public enum FlowCSV {
         row.plain { f.lastSeen.appendISO8601(to: &$0) }
         row.untrusted { out in if let n = names[f.client.address] { out.append(contentsOf: n.utf8) } }
         row.untrusted { out in if let n = names[f.server.address] { out.append(contentsOf: n.utf8) } }
-        return row.finish()
+        out = row.finish()
     }
 
     private static func percentile(_ nanoseconds: Int64?, histogram: Bool, digits: UInt8, to row: inout CSVRow) {
@@ -218,7 +232,11 @@ struct CSVRow: ~Copyable {
     private var bytes: OctetBuffer
     private var fields = 0
 
-    init(capacity: Int) { bytes = OctetBuffer(capacity: capacity) }
+    /// A row written into `buffer`, emptied first (`finish` gives it back).
+    init(reusing buffer: consuming OctetBuffer) {
+        bytes = buffer
+        bytes.removeAll()
+    }
 
     /// Comma, quote, LF, CR: what makes a field need quotes.
     @inline(__always)
@@ -284,8 +302,8 @@ struct CSVRow: ~Copyable {
     }
 
     /// The row with its newline.
-    consuming func finish() -> String {
+    consuming func finish() -> OctetBuffer {
         bytes.append(0x0a)
-        return bytes.string
+        return bytes
     }
 }

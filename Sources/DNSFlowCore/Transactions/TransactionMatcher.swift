@@ -227,6 +227,16 @@ public struct InSequence<Item> {
         self.weight = weight
     }
 
+    /// Whether `sequence`'s item would be emitted at once (the next one, nothing waiting): then a caller may hand it on
+    /// itself, as it is, and tell `passed`.
+    public func isNext(_ sequence: Int) -> Bool { sequence == next && head == window.count }
+
+    /// `sequence` (`isNext`) was handed on by the caller.
+    public mutating func passed(_ sequence: Int) {
+        precondition(isNext(sequence), "not the next in sequence")
+        next += 1
+    }
+
     // The batch outputs hold rendered rows: a copy made for them, so that each row does not look up `Item`'s metadata.
     @_specialize(exported: true, where Item == String)
     public mutating func add(_ sequence: Int, _ item: Item, emit: (Item) -> Void) {

@@ -35,7 +35,7 @@ enum Exports {
             return ("wrote \(groups.count) flow\(groups.count == 1 ? "" : "s") to \(path)", .message)
         case .rows(let rows):
             var text = TransactionCSV.header
-            var csv = TransactionCSV.Rows()
+            let csv = TransactionCSV.Rows()
             for e in rows { text += csv.row(store.transaction(of: e), names: names) }
             try AtomicFile.write(Array(text.utf8), to: path, overwrite: overwrite)
             return ("wrote \(rows.count) row\(rows.count == 1 ? "" : "s") to \(path)", .message)
