@@ -166,11 +166,15 @@ struct RowRecord {
 
     /// Works out `isProblem` for both states of the row; called whenever its facts change.
     mutating func noteProblems() {
-        set(RowRecord.problemSettled, RowRecord.isProblem(facts, pending: false))
-        set(RowRecord.problemPending, RowRecord.isProblem(facts, pending: !has(RowRecord.lost)))
+        // Both worked out before either is set: the facts read where they lie (read in the argument of a call that
+        // changes the record, they were copied first, twice a row).
+        let settled = RowRecord.isProblem(facts, pending: false)
+        let pending = RowRecord.isProblem(facts, pending: !has(RowRecord.lost))
+        set(RowRecord.problemSettled, settled)
+        set(RowRecord.problemPending, pending)
     }
 
-    private static func isProblem(_ t: QueryFacts, pending: Bool) -> Bool {
+    private static func isProblem(_ t: borrowing QueryFacts, pending: Bool) -> Bool {
         if t.status == .malformed || t.status == .orphanResponse { return true }
         if !pending, t.status == .unanswered { return true }
         if t.isRetry { return true }
