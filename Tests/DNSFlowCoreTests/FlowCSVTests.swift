@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DNSFlowCore
 
@@ -46,8 +47,20 @@ struct FlowCSVTests {
             f.server.address.description, String(f.server.port), String(f.queries), String(f.answered),
             String(f.unanswered), String(f.retries), percentile(figures?.p50), percentile(figures?.p90),
             percentile(figures?.p99), ms(figures?.max), f.firstSeen.iso8601, f.lastSeen.iso8601,
-            CSVRow.neutralised(names[f.client.address] ?? ""), CSVRow.neutralised(names[f.server.address] ?? ""),
+            neutralised(names[f.client.address] ?? ""), neutralised(names[f.server.address] ?? ""),
         ]
-        return fields.map(TransactionCSV.quote).joined(separator: ",") + "\n"
+        return fields.map(quote).joined(separator: ",") + "\n"
+    }
+
+    /// RFC 4180 §2: a field with a comma, quote, CR or LF is quoted, quotes doubled.
+    static func quote(_ field: String) -> String {
+        guard field.utf8.contains(where: CSVRow.isSpecial) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A spreadsheet's formula (or the guard itself) first: a `'` in front.
+    static func neutralised(_ s: String) -> String {
+        guard let b = s.utf8.first, CSVRow.needsGuard(b) else { return s }
+        return "'" + s
     }
 }

@@ -188,10 +188,16 @@ struct TransactionTests {
 @Suite("CSV")
 struct CSVTests {
     @Test func quotingFollowsRFC4180() {
-        #expect(TransactionCSV.quote("plain") == "plain")
-        #expect(TransactionCSV.quote("a,b") == "\"a,b\"")
-        #expect(TransactionCSV.quote("say \"hi\"") == "\"say \"\"hi\"\"\"")
-        #expect(TransactionCSV.quote("two\nlines") == "\"two\nlines\"")
+        func field(_ s: String) -> String {
+            var row = CSVRow(reusing: OctetBuffer())
+            row.text(s)
+            return row.finish().string
+        }
+        #expect(field("plain") == "plain\n")
+        #expect(field("a,b") == "\"a,b\"\n")
+        #expect(field("say \"hi\"") == "\"say \"\"hi\"\"\"\n")
+        #expect(field("two\nlines") == "\"two\nlines\"\n")
+        #expect(field("cr\r") == "\"cr\r\"\n")
     }
 
     @Test func latencyKeepsTheCapturePrecision() {

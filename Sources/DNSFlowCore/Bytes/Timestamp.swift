@@ -67,17 +67,13 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// `iso8601`, appended to a buffer of octets.
     public func appendISO8601<Out: OctetSink & ~Copyable>(to out: inout Out) {
-        // Put together on the stack and appended in one run (octet by octet, each octet was a check that the list is
-        // unique and has room: every CSV row has two of these).
-        var run = TextRun()
-        appendDateAndClock(to: &run)
-        appendFraction(to: &run)
-        run.append(UInt8(ascii: "Z"))
-        run.write(to: &out)
+        var none = ISO8601Second()
+        appendISO8601(to: &out, reusing: &none)
     }
 
     /// `appendISO8601`, for a writer of many timestamps in a row: the date and clock of the second written last are
-    /// kept in `last`, and worked out again only for another second.
+    /// kept in `last`, and worked out again only for another second. Put together on the stack and appended in one run
+    /// (to a list of octets, an octet appended alone is a check that the list is unique and has room).
     public func appendISO8601<Out: OctetSink & ~Copyable>(to out: inout Out, reusing last: inout ISO8601Second) {
         if last.seconds != seconds {
             var run = TextRun()

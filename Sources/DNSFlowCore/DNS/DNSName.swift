@@ -163,7 +163,8 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         if trailingDot { out.append(UInt8(ascii: ".")) }
     }
 
-    /// An octet presentation form writes as it is (`appendEscaped` writes it unchanged).
+    /// An octet presentation form writes as it is: printable ASCII but the dot, the backslash and the zone file's
+    /// specials.
     @inline(__always)
     static func isPlain(_ b: UInt8) -> Bool {
         b >= 0x21 && b <= 0x7e && b != UInt8(ascii: ".") && b != UInt8(ascii: "\\") && b != UInt8(ascii: "\"")
@@ -174,14 +175,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     /// RFC 1035 §5.1 escaping as BIND and dig write it: `\.` `\\` and the zone-file specials get a
     /// backslash; space, control and non-ASCII bytes become `\DDD` (decimal).
     static func appendEscaped<Out: OctetSink & ~Copyable>(_ b: UInt8, to out: inout Out) {
-        switch b {
-        case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: ";"),
-             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "@"), UInt8(ascii: "$"):
+        if isPlain(b) {
+            out.append(b)
+        } else if b >= 0x21 && b <= 0x7e {
             out.append(UInt8(ascii: "\\"))
             out.append(b)
-        case 0x21...0x7e:
-            out.append(b)
-        default:
+        } else {
             appendDecimalEscape(b, to: &out)
         }
     }

@@ -34,9 +34,8 @@ public enum TransactionCSV {
             return out.string
         }
 
-        /// The row and its newline, in `out` (emptied first). Written straight into one buffer of octets (numbers,
-        /// times, addresses and names included): building a string per field and joining them cost 40,000
-        /// instructions a row, more than decoding and analysing it.
+        /// The row and its newline, in `out` (emptied first): written straight into the buffer, numbers, times,
+        /// addresses and names included, with no string made for a field.
         public func write(_ t: Transaction, names: AddressNames = .none, to out: inout OctetBuffer) {
             var row = CSVRow(reusing: out)
             TransactionCSV.write(t, names: names, time: &time, to: &row)
@@ -137,9 +136,6 @@ public enum TransactionCSV {
         }
     }
 
-    static func needsQuotes(_ field: String) -> Bool {
-        field.utf8.withContiguousStorageIfAvailable { $0.contains(where: CSVRow.isSpecial) } ?? field.utf8.contains(where: CSVRow.isSpecial)
-    }
 
     /// Milliseconds with the capture's precision: 3 decimals for microsecond captures, 6 for nanosecond.
     public static func formatMilliseconds(_ nanoseconds: Int64, digits: UInt8) -> String {
@@ -159,16 +155,6 @@ public enum TransactionCSV {
         out.append(UInt8(ascii: "."))
         Timestamp.append(Int64(fraction), width: decimals, to: &out)
     }
-
-    /// RFC 4180 §2: a field with a comma, quote, CR or LF is quoted, quotes doubled.
-    public static func quote(_ field: String) -> String {
-        guard needsQuotes(field) else { return field }
-        var out = "\""
-        for ch in field {
-            if ch == "\"" { out += "\"\"" } else { out.append(ch) }
-        }
-        return out + "\""
-    }
 }
 
 /// One CSV row per flow (5-tuple), for `--flows-csv`.
@@ -181,15 +167,15 @@ public enum FlowCSV {
 
     public static var header: String { columns.joined(separator: ",") + "\n" }
 
-    /// Written straight into one buffer of octets, as `TransactionCSV`'s rows are (a string per field, quoted and
-    /// joined, cost more than all the rest of a flow's row).
+    /// One row on its own.
     public static func row(_ f: FlowStats, names: AddressNames = .none) -> String {
         var out = OctetBuffer(capacity: 192)
         write(f, names: names, to: &out)
         return out.string
     }
 
-    /// The row and its newline, in `out` (emptied first).
+    /// The row and its newline, in `out` (emptied first): written straight into the buffer, as `TransactionCSV`'s
+    /// rows are.
     public static func write(_ f: FlowStats, names: AddressNames = .none, to out: inout OctetBuffer) {
         let digits = f.firstSeen.digits
         let figures = f.latencyFigures
@@ -286,12 +272,6 @@ struct CSVRow: ~Copyable {
     static func isFormulaStart(_ b: UInt8) -> Bool {
         b == UInt8(ascii: "=") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: "@")
             || b == 0x09 || b == 0x0d
-    }
-
-    /// `untrusted`'s rule for a whole string.
-    static func neutralised(_ s: String) -> String {
-        guard let b = s.utf8.first, needsGuard(b) else { return s }
-        return "'" + s
     }
 
     /// A decimal number, as `String(n)` writes it; nil is an empty field.
