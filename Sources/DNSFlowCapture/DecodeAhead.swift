@@ -85,17 +85,23 @@ public final class DecodeAhead: @unchecked Sendable {
     private var spentEvidence: [EvidenceLog] = []
 
     /// Hands back what the consumer is done with, to be freed on the reader's thread, its packets that nothing else
-    /// holds to be decoded into again (give up your own references: the last one to go frees). Without a reader
-    /// thread, or once it has finished, it is freed where it was held.
-    public func recycle(_ packets: [DecodedPacket], _ spent: Spent = Spent()) {
-        guard thread != nil else { return }
+    /// holds to be decoded into again. `packets` is emptied under the lock, so the reader never finds the list still
+    /// held by the caller (a packet of a shared list is never its own, and would not be reused); give up any other
+    /// references of your own first: the last one to go frees. Without a reader thread, or once it has finished, it
+    /// is freed here.
+    public func recycle(_ packets: inout [DecodedPacket], _ spent: consuming Spent = Spent()) {
+        var spent = consume spent
+        guard thread != nil else { packets = []; return }
         monitor.locked {
             guard !finished else { return }
             spentPackets.append(packets)
+            packets = []
             spentTransactions.append(spent.transactions)
             if !spent.evidence.isEmpty { spentEvidence += spent.evidence }
+            spent = Spent()
             monitor.wake()
         }
+        packets = []
     }
 
     /// Stops reading after the batch in hand and waits for the thread. What was decoded can still be taken.

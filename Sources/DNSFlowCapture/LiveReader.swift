@@ -124,16 +124,21 @@ public final class LiveReader: @unchecked Sendable {
     }
 
     /// Hands back what the consumer is done with (packets it took, what was made of them), to be freed on the reader's
-    /// thread (give up your own references: the last one to go frees). Once the reader has finished, it is freed where
-    /// it was held.
-    public func recycle(_ packets: [DecodedPacket], _ spent: Spent = Spent()) {
+    /// thread. `packets` is emptied under the lock, so the reader never finds the list still held by the caller; give
+    /// up any other references of your own first: the last one to go frees. Once the reader has finished, it is freed
+    /// here.
+    public func recycle(_ packets: inout [DecodedPacket], _ spent: consuming Spent = Spent()) {
+        var spent = consume spent
         guard !packets.isEmpty || !spent.transactions.isEmpty || !spent.evidence.isEmpty else { return }
         monitor.locked {
             guard !finished else { return }
             spentPackets.append(packets)
+            packets = []
             spentTransactions.append(spent.transactions)
             if !spent.evidence.isEmpty { spentEvidence += spent.evidence }
+            spent = Spent()
         }
+        packets = []
     }
 
     /// The kernel's counters as last read (every 100 ms while capturing; exact once stopped).

@@ -65,12 +65,11 @@ public final class FileFeed: PacketFeed {
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
         guard !ended, let next = ahead.next() else {
             ended = true
-            ahead.recycle(handedOut, takeSpent?() ?? Spent())
-            handedOut = []
+            ahead.recycle(&handedOut, takeSpent?() ?? Spent())
             return .ended
         }
         // The batch done with, and the transactions made of it, are freed on the reading thread.
-        ahead.recycle(handedOut, takeSpent?() ?? Spent())
+        ahead.recycle(&handedOut, takeSpent?() ?? Spent())
         handedOut = next.packets
         stats = next.stats
         return .packets(next.packets)
@@ -130,8 +129,7 @@ public final class LiveFeed: PacketFeed {
 
     public func next(waitingUpTo milliseconds: Int = 0) -> FeedItem {
         // What the consumer is done with (the last batch, the transactions made of it) is freed on the reading thread.
-        reader.recycle(handedOut, takeSpent?() ?? Spent())
-        handedOut = []
+        reader.recycle(&handedOut, takeSpent?() ?? Spent())
         if let limit, handed >= limit {
             reader.stop()
             return .ended
@@ -193,8 +191,7 @@ public final class LiveFeed: PacketFeed {
 
     public func finishedStage() -> DecodingStage {
         stop()
-        reader.recycle(handedOut, takeSpent?() ?? Spent())
-        handedOut = []
+        reader.recycle(&handedOut, takeSpent?() ?? Spent())
         if reader.decodes {
             stage = reader.stage
             stats = stage.stats

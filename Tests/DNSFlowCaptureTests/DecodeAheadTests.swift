@@ -15,8 +15,9 @@ struct DecodeAheadTests {
 
     /// `recycles`: each batch, and the transactions made of it, handed back to the reading thread to free, or to
     /// decode later packets into (as dnsflow does: the batch let go of first). `reused`: how many packets were.
+    /// `pause`: microseconds the consumer waits after handing a batch back (a thread put off by a busy machine).
     func rows(_ paths: [String], limit: Int? = nil, batchSize: Int, depth: Int, recycles: Bool = false,
-              reused: UnsafeMutablePointer<Int>? = nil) throws -> (rows: [String], summary: Summary) {
+              pause: UInt32 = 0, reused: UnsafeMutablePointer<Int>? = nil) throws -> (rows: [String], summary: Summary) {
         var configuration = Pipeline.Configuration()
         configuration.handsBackSpent = recycles
         var pipeline = Pipeline(configuration: configuration)
@@ -30,9 +31,8 @@ struct DecodeAheadTests {
             for d in batch.packets { pipeline.consume(d) { out.append(TransactionCSV.row($0)) } }
             pipeline.updatePacketStats(batch.stats)
             if recycles {
-                let packets = batch.packets
-                batch.packets = []
-                ahead.recycle(packets, Spent(transactions: pipeline.takeSpent()))
+                ahead.recycle(&batch.packets, Spent(transactions: pipeline.takeSpent()))
+                if pause > 0 { usleep(pause) }
             }
         }
         ahead.stop()
@@ -41,7 +41,8 @@ struct DecodeAheadTests {
         pipeline.finish { out.append(TransactionCSV.row($0)) }
         // After the reader has finished: kept nowhere, freed here.
         if recycles {
-            ahead.recycle([], Spent(transactions: pipeline.takeSpent()))
+            var none: [DecodedPacket] = []
+            ahead.recycle(&none, Spent(transactions: pipeline.takeSpent()))
             #expect(pipeline.takeSpent().isEmpty)
         }
         return (out, pipeline.summary)
@@ -63,12 +64,15 @@ struct DecodeAheadTests {
         }
     }
 
-    /// Packets handed back are decoded into again, and what they held before shows nowhere.
-    @Test func packetsHandedBackAreReused() throws {
+    /// Packets handed back are decoded into again, and what they held before shows nowhere; also when the consumer
+    /// is slow to go on after handing them back (the list is no longer its own by then: a list still shared when the
+    /// reader looks has no packet of its own to reuse).
+    @Test(arguments: [0, 3_000] as [UInt32])
+    func packetsHandedBackAreReused(pause: UInt32) throws {
         for paths in [["dnsotcp-manyopkts.pcap"], ["dns.pcap", "dns_udp.pcap"]] {
             let expected = try sequential(paths)
             var reused = 0
-            let got = try rows(paths, batchSize: 2, depth: 1, recycles: true, reused: &reused)
+            let got = try rows(paths, batchSize: 2, depth: 1, recycles: true, pause: pause, reused: &reused)
             #expect(got.rows == expected.rows)
             #expect(got.summary.packet == expected.summary.packet)
             #expect(reused > 0, "\(paths)")

@@ -60,13 +60,13 @@ struct MatchAheadTests {
         reader.start()
         var rows: [String] = []
         var matched = 0
-        while let batch = reader.next() {
+        while var batch = reader.next() {
             for d in batch.packets {
                 matched += d.parsed.filter { $0.matched != nil }.count
                 pipeline.consume(d) { rows.append(TransactionCSV.row($0)) }
             }
             pipeline.updatePacketStats(batch.stats)
-            reader.recycle(batch.packets, Spent(transactions: pipeline.takeSpent()))
+            reader.recycle(&batch.packets, Spent(transactions: pipeline.takeSpent()))
         }
         reader.stop()
         pipeline.front = reader.stage
