@@ -91,8 +91,11 @@ public struct ByteCursor: Sendable {
     /// The next `count` bytes as a copy.
     public mutating func readBytes(_ count: Int) -> [UInt8]? {
         guard count >= 0, count <= remaining else { return nil }
+        guard count > 0 else { return [] }
         defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        // Copied straight from the octets (a slice of them was a reference to count, and a generic copy).
+        let start = offset
+        return bytes.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<start + count])) }
     }
 
     /// The range of the next `count` bytes, consumed without copying.

@@ -204,25 +204,27 @@ extension DNSName {
     /// bounded by `cursor.end` (labels) or the message (pointer targets). On return the cursor is just past
     /// the name's bytes in place (after its first pointer, if any).
     static func read(from cursor: inout ByteCursor, cache: NameCache? = nil) throws(DNSParseError) -> DNSName {
-        let message = cursor.bytes, start = cursor.offset, end = cursor.end
-        // Two walks over the same labels: the first checks and measures, the second copies into a buffer of exactly
-        // that size (no growing, no per-label slices: this ran for every question and most owner names).
-        let (length, resumeAt, inPlace) = try message.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (Int, Int, Bool) in
-            try measure(m, start: start, end: end)
+        let start = cursor.offset, end = cursor.end
+        // The message's octets read where the cursor holds them (a local copy of the list was a reference to count).
+        let (name, resumeAt) = try cursor.bytes.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (DNSName, Int) in
+            // Two walks over the same labels: the first checks and measures, the second copies into a buffer of
+            // exactly that size (no growing, no per-label slices: this ran for every question and most owner names).
+            let (length, resumeAt, inPlace) = try measure(m, start: start, end: end)
+            // A name with no compression pointer (every question's, most often) lies in the message as its wire form:
+            // copied as one run (an array made from a buffer is specialised here; one made uninitialised goes through
+            // the standard library's generic path).
+            if inPlace {
+                if let cache { return (cache.name(m, start: start, length: length), resumeAt) }
+                return (DNSName(wire: Array(UnsafeBufferPointer(rebasing: m[start..<start + length]))), resumeAt)
+            }
+            let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+                copyLabels(m, start: start, into: out)
+                initialized = length
+            }
+            return (DNSName(wire: wire), resumeAt)
         }
         _ = cursor.moveTo(resumeAt)
-        // A name with no compression pointer (every question's, most often) lies in the message as its wire form:
-        // copied as one run (an array made from a slice is specialised here; one made uninitialised goes through the
-        // standard library's generic path).
-        if inPlace {
-            if let cache { return message.withUnsafeBufferPointer { cache.name($0, start: start, length: length) } }
-            return DNSName(wire: Array(message[start..<start + length]))
-        }
-        let wire = [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
-            message.withUnsafeBufferPointer { m in copyLabels(m, start: start, into: out) }
-            initialized = length
-        }
-        return DNSName(wire: wire)
+        return name
     }
 
     /// Steps over a name as `read` reads it (the same checks, the same defects), copying nothing.
