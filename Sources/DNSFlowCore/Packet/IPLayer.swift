@@ -3,13 +3,15 @@ struct IPDatagram {
     var source: IPAddress
     var destination: IPAddress
     var protocolNumber: UInt8
-    /// The transport header and data: `bytes[range]` (the packet's octets, or a reassembled datagram's), read in place.
-    var bytes: [UInt8]
+    /// A datagram put together from fragments: its octets (nil: the transport header and data lie in the packet's
+    /// octets). The packet's are not held here: holding them was a reference counted for every packet.
+    var reassembled: [UInt8]?
+    /// Where the transport header and data lie: in the packet's octets, or in `reassembled`.
     var range: Range<Int>
     /// The IP length fields promised more than was captured.
     var isCutShort: Bool
     /// Put together from fragments: more than the packet at hand.
-    var isReassembled = false
+    var isReassembled: Bool { reassembled != nil }
 }
 
 enum IPLayerError: Error {
@@ -65,7 +67,7 @@ struct IPLayer {
             if cutShort {
                 // Never reassemblable; the first fragment still shows what it can (the DNS header, at least).
                 guard fragmentOffset == 0 else { throw .bad(.truncatedIP, "IPv4 fragment cut off by the snaplen") }
-                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto,
                                             range: payload, isCutShort: true))
             }
             let key = FragmentReassembler.Key(source: source, destination: destination, identification: UInt32(id), protocolNumber: proto)
@@ -74,11 +76,11 @@ struct IPLayer {
             case .invalid(let why): throw .bad(.badFragment, why)
             case .complete(let data):
                 stats.reassembledDatagrams += 1
-                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: data,
-                                            range: data.indices, isCutShort: false, isReassembled: true))
+                return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto,
+                                            reassembled: data, range: data.indices, isCutShort: false))
             }
         }
-        return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto, bytes: bytes,
+        return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: proto,
                                     range: payload, isCutShort: cutShort))
     }
 
@@ -140,13 +142,13 @@ struct IPLayer {
                 case .invalid(let why): throw .bad(.badFragment, why)
                 case .complete(let whole):
                     stats.reassembledDatagrams += 1
-                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n, bytes: whole,
-                                                range: whole.indices, isCutShort: false, isReassembled: true))
+                    return .datagram(IPDatagram(source: source, destination: destination, protocolNumber: n,
+                                                reassembled: whole, range: whole.indices, isCutShort: false))
                 }
             default:
                 return .datagram(IPDatagram(
                     source: source, destination: destination, protocolNumber: nextHeader,
-                    bytes: bytes, range: header.offset..<end, isCutShort: cutShort))
+                    range: header.offset..<end, isCutShort: cutShort))
             }
         }
         throw .bad(.badIPHeader, "more than 16 IPv6 extension headers")

@@ -160,13 +160,18 @@ public struct PacketDecoder {
             return
         }
         guard case .datagram(let datagram) = result else { return }
-        if datagram.isReassembled { context.reassembled = true }
-        decodeTransport(datagram, depth: depth, &context)
+        if let whole = datagram.reassembled {
+            context.reassembled = true
+            decodeTransport(datagram, in: whole, depth: depth, &context)
+        } else {
+            decodeTransport(datagram, in: bytes, depth: depth, &context)
+        }
     }
 
-    private mutating func decodeTransport(_ datagram: IPDatagram, depth: Int, _ context: inout Context) {
+    /// `bytes`: the octets the datagram's transport header and data lie in (`datagram.range`).
+    private mutating func decodeTransport(_ datagram: IPDatagram, in bytes: [UInt8], depth: Int, _ context: inout Context) {
         // Read where it lies in the packet (offsets are the packet's, not the transport header's).
-        let start = ByteCursor(datagram.bytes, range: datagram.range)
+        let start = ByteCursor(bytes, range: datagram.range)
         var c = start
         switch datagram.protocolNumber {
         case 17:
