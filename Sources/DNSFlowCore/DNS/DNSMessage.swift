@@ -173,16 +173,11 @@ public struct DNSMessage: Hashable, Sendable {
     /// Size of the message on the wire.
     public var size: Int
 
-    public init(header: DNSHeader, questions: [DNSQuestion], size: Int) {
+    public init(header: DNSHeader, questions: [DNSQuestion] = [], size: Int) {
         self.header = header
         self.size = size
+        // (Through the setter only when there are questions: the parser gives none, and reads them in after.)
         if !questions.isEmpty { self.questions = questions }
-    }
-
-    /// No questions yet (the parser reads them in after): no list made and let go of for each message.
-    public init(header: DNSHeader, size: Int) {
-        self.header = header
-        self.size = size
     }
 
     public var id: UInt16 { header.id }
