@@ -93,7 +93,7 @@ public struct ByteCursor: Sendable {
         guard count >= 0, count <= remaining else { return nil }
         guard count > 0 else { return [] }
         defer { offset += count }
-        // Copied straight from the octets (a slice of them was a reference to count, and a generic copy).
+        // Copied straight from the octets (a slice of them would be a reference to count, and a generic copy).
         let start = offset
         return bytes.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<start + count])) }
     }

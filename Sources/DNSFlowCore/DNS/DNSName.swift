@@ -205,7 +205,7 @@ extension DNSName {
     /// the name's bytes in place (after its first pointer, if any).
     static func read(from cursor: inout ByteCursor, cache: NameCache? = nil) throws(DNSParseError) -> DNSName {
         let start = cursor.offset, end = cursor.end
-        // The message's octets read where the cursor holds them (a local copy of the list was a reference to count).
+        // The message's octets read where the cursor holds them (a local copy of the list would be a reference to count).
         let (name, resumeAt) = try cursor.bytes.withUnsafeBufferPointer { (m) throws(DNSParseError) -> (DNSName, Int) in
             // Two walks over the same labels: the first checks and measures, the second copies into a buffer of
             // exactly that size (no growing, no per-label slices: this ran for every question and most owner names).

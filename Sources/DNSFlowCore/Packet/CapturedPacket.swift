@@ -77,8 +77,9 @@ public struct CapturePoint: Hashable, Sendable {
     /// pipe or a live capture). Not part of the point's identity: the input and frame are.
     public var fileOffset: Int64 = -1
 
-    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil, vlans: VLANStack = VLANStack(),
-                fileOffset: Int64 = -1) {
+    /// (`vlans`' default is `VLANStack()`, not `[]`: a literal would make and let go of a list for every packet.)
+    public init(input: Int, frame: Int, interfaceIndex: UInt32? = nil, packetType: UInt16? = nil,
+                vlans: VLANStack = VLANStack(), fileOffset: Int64 = -1) {
         self.input = input
         self.frame = frame
         self.interfaceIndex = interfaceIndex

@@ -4,7 +4,7 @@ struct IPDatagram {
     var destination: IPAddress
     var protocolNumber: UInt8
     /// A datagram put together from fragments: its octets (nil: the transport header and data lie in the packet's
-    /// octets). The packet's are not held here: holding them was a reference counted for every packet.
+    /// octets). The packet's are not held here: holding them would be a reference counted for every packet.
     var reassembled: [UInt8]?
     /// Where the transport header and data lie: in the packet's octets, or in `reassembled`.
     var range: Range<Int>
