@@ -136,7 +136,6 @@ public enum TransactionCSV {
         }
     }
 
-
     /// Milliseconds with the capture's precision: 3 decimals for microsecond captures, 6 for nanosecond.
     public static func formatMilliseconds(_ nanoseconds: Int64, digits: UInt8) -> String {
         var out: [UInt8] = []

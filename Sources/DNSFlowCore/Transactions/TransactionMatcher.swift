@@ -249,7 +249,7 @@ public struct InSequence<Item> {
             heldCount += 1
             return
         }
-        if sequence == next, head == window.count {
+        if isNext(sequence) {
             emit(item)
             next += 1
             return

@@ -167,7 +167,7 @@ struct RowRecord {
     /// Works out `isProblem` for both states of the row; called whenever its facts change.
     mutating func noteProblems() {
         // Both worked out before either is set: the facts read where they lie (read in the argument of a call that
-        // changes the record, they were copied first, twice a row).
+        // changes the record, they would be copied first, twice a row).
         let settled = RowRecord.isProblem(facts, pending: false)
         let pending = RowRecord.isProblem(facts, pending: !has(RowRecord.lost))
         set(RowRecord.problemSettled, settled)
