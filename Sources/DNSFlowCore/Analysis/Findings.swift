@@ -151,10 +151,9 @@ enum FindingRules {
     /// when none fired. `pointsForClient`: how many capture points saw this client's queries at most (1 on a single
     /// capture point). `connections`: the lookup's TCP connection attempts to port 53.
     static func evaluate(_ rows: [Transaction], pointsForClient: Int, connections: ConnectionTally = ConnectionTally()) -> [FindingMarks] {
-        let answeredAtOnce = isAnsweredAtOnce(rows)
-        // Most lookups: answered at once and NOERROR throughout. No rule can fire on those, so they skip the
-        // grouping below — it is most of the analysis's cost on a busy capture.
-        if answeredAtOnce, rows.allSatisfy({ $0.responseRCode == .noError }) { return [] }
+        // Most lookups: answered at once. Only two rules can fire on those (none when NOERROR throughout), so they skip
+        // the grouping below — it is most of the analysis's cost on a busy capture.
+        if isAnsweredAtOnce(rows) { return answeredAtOnceMarks(rows) }
         var out = [FindingMarks](repeating: FindingMarks(), count: rows.count)
         /// Where a transaction of the lookup lies in `rows` (by its sequence: the rows are in sequence order).
         func row(_ t: Transaction) -> Int? {
@@ -168,10 +167,8 @@ enum FindingRules {
         func mark(_ ts: [Transaction], _ rule: Rule) {
             for t in ts { if let i = row(t) { out[i].insert(rule) } }
         }
-        let queries = answeredAtOnce ? rows : rows.filter { $0.hasQuery && !$0.isUnmatchable }
-        if !answeredAtOnce {
-            groupRules(queries, connections: connections, mark: mark, marked: { t, rule in row(t).map { out[$0].contains(rule) } == true })
-        }
+        let queries = rows.filter { $0.hasQuery && !$0.isUnmatchable }
+        groupRules(queries, connections: connections, mark: mark, marked: { t, rule in row(t).map { out[$0].contains(rule) } == true })
         for t in queries {
             if let r = t.responseRCode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
             if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
@@ -184,6 +181,33 @@ enum FindingRules {
                 $0.time < first.time && $0.responseRCode == .nxDomain && $0.question?.name.lowercased != answeredName
             }
             if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
+        }
+        return out
+    }
+
+    /// `evaluate` for a lookup answered at once (`isAnsweredAtOnce`): of the rules only server-errors and
+    /// ndots-expansion can fire (lost-between-points needs an unanswered query). One pass for the first positive
+    /// answer, one to mark; no list made unless something is marked.
+    private static func answeredAtOnceMarks(_ rows: [Transaction]) -> [FindingMarks] {
+        var out: [FindingMarks] = []
+        func mark(_ i: Int, _ rule: Rule) {
+            if out.isEmpty { out = [FindingMarks](repeating: FindingMarks(), count: rows.count) }
+            out[i].insert(rule)
+        }
+        // The earliest positive answer (the first of equal times, as `min` finds it).
+        var first: Int?
+        for i in rows.indices {
+            let r = rows[i].responseRCode
+            if r == .servFail || r == .refused || r == .notImp { mark(i, .serverErrors) }
+            if rows[i].isPositive, first.map({ rows[i].time < rows[$0].time }) ?? true { first = i }
+        }
+        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
+        if let first, let answeredName = rows[first].question?.name.lowercased {
+            let time = rows[first].time
+            for i in rows.indices where rows[i].time < time && rows[i].responseRCode == .nxDomain
+                && rows[i].question?.name.lowercased != answeredName {
+                mark(i, .ndotsExpansion)
+            }
         }
         return out
     }
