@@ -55,19 +55,24 @@ struct OctetBufferTests {
         #expect(text == "héllo, wörld")
     }
 
-    /// Numbers as `String(n)` writes them, zero-padded to the width; across the digits' two words (8 and 16 digits)
-    /// and beyond them.
+    /// Numbers as `String(n)` writes them, zero-padded to the width; in one word (eight digits and padding at most,
+    /// written in one store), across the digits' two words (8 and 16 digits) and beyond them. Each between two other
+    /// writes, so that a store of a whole word is seen to leave what comes before and after as written.
     @Test func decimalNumbers() {
         var values: [Int64] = [0, 1, 9, 10, 99, 100, 12345, 9_999_999, 10_000_000, 99_999_999, 100_000_000, 123_456_789,
                                9_999_999_999_999_999, 10_000_000_000_000_000, 10_000_000_000_000_001, .max, -1, -42, .min + 1, .min]
         var rng = SplitMix(state: 3)
         for _ in 0..<500 { values.append(Int64.random(in: .min ... .max, using: &rng) >> Int64.random(in: 0...62, using: &rng)) }
         for v in values {
-            for width in [0, 1, 3, 9, 17, 20, 25] {
+            for width in [0, 1, 2, 3, 5, 7, 8, 9, 17, 20, 25] {
                 var buffer = OctetBuffer(capacity: 1)
                 var list: [UInt8] = []
+                buffer.append(UInt8(ascii: "<"))
+                list.append(UInt8(ascii: "<"))
                 Timestamp.append(v, width: width, to: &buffer)
                 Timestamp.append(v, width: width, to: &list)
+                buffer.append(UInt8(ascii: ">"))
+                list.append(UInt8(ascii: ">"))
                 let expected: String
                 if v == .min {
                     expected = String(v)   // (no padding: the one number whose magnitude has no Int64)
@@ -79,8 +84,8 @@ struct OctetBufferTests {
                     expected = String(repeating: "0", count: max(0, width - digits.count)) + digits
                 }
                 let text = buffer.string
-                #expect(text == expected, "\(v) width \(width)")
-                #expect(String(decoding: list, as: UTF8.self) == expected, "\(v) width \(width)")
+                #expect(text == "<" + expected + ">", "\(v) width \(width)")
+                #expect(String(decoding: list, as: UTF8.self) == "<" + expected + ">", "\(v) width \(width)")
             }
         }
     }

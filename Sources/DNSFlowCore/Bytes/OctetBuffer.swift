@@ -4,6 +4,19 @@
 public protocol OctetSink: ~Copyable {
     mutating func append(_ octet: UInt8)
     mutating func append<S: Sequence>(contentsOf octets: S) where S.Element == UInt8
+    /// The low `count` octets of `word` (at most eight), its lowest octet first: a short run of text put together in a
+    /// register (the digits of a number) and written at once.
+    mutating func append(word: UInt64, count: Int)
+}
+
+extension OctetSink where Self: ~Copyable {
+    public mutating func append(word: UInt64, count: Int) {
+        var w = word
+        for _ in 0..<count {
+            append(UInt8(truncatingIfNeeded: w))
+            w >>= 8
+        }
+    }
 }
 
 extension Array: OctetSink where Element == UInt8 {}
@@ -33,6 +46,14 @@ public struct OctetBuffer: ~Copyable, OctetSink {
     public mutating func append<S: Sequence>(contentsOf octets: S) where S.Element == UInt8 {
         let copied: Void? = octets.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
         if copied == nil { for o in octets { append(o) } }
+    }
+
+    /// One store of the whole word (the octets beyond `count` are within the buffer, and written over next).
+    @inline(__always)
+    public mutating func append(word: UInt64, count n: Int) {
+        if count + 8 > capacity { grow(toHold: count + 8) }
+        UnsafeMutableRawPointer(base + count).storeBytes(of: word.littleEndian, as: UInt64.self)
+        count += n
     }
 
     public mutating func append(_ octets: UnsafeRawBufferPointer) {

@@ -165,8 +165,34 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             append(0 - value, width: max(0, width - 1), to: &out)
             return
         }
-        // Sixteen digits at most go through the words below; a larger number's leading digits first, on their own.
         var v = UInt64(value)
+        // Eight digits at most with their padding (ports, counts, sizes, the parts of a time): one word, put together
+        // from the right so that the first digit is its lowest octet, and written at once.
+        if v < 100_000_000, width <= 8 {
+            var word: UInt64 = 0
+            var n = 0
+            // Two digits a step (a division by a hundred, their two octets from a table), then the last one or two.
+            while v >= 100 {
+                let q = v / 100
+                word = word << 16 | UInt64(Timestamp.digitPairs[Int(v &- q &* 100)])
+                n += 2
+                v = q
+            }
+            if v >= 10 {
+                word = word << 16 | UInt64(Timestamp.digitPairs[Int(v)])
+                n += 2
+            } else {
+                word = word << 8 | (v &+ 48)
+                n += 1
+            }
+            if width > n {
+                let pad = UInt64(width - n)
+                word = word << (8 * pad) | 0x3030_3030_3030_3030 >> (8 * (8 - pad))
+                n = width
+            }
+            return out.append(word: word, count: n)
+        }
+        // Sixteen digits at most go through the words below; a larger number's leading digits first, on their own.
         var width = width
         if v >= 10_000_000_000_000_000 {
             append(Int64(v / 10_000_000_000_000_000), width: max(0, width - 16), to: &out)
@@ -199,6 +225,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             out.append(UInt8(truncatingIfNeeded: low >> UInt64(8 * n)))
         }
     }
+
+    /// The two digits of 0 to 99 as the two octets of a word, the first digit the lower octet (`append`'s order).
+    private static let digitPairs: [UInt16] = (0..<100).map { UInt16(48 + $0 / 10) | UInt16(48 + $0 % 10) << 8 }
 
     /// Howard Hinnant's days-from-civil inverse: proleptic Gregorian (y, m, d) for days since 1970-01-01.
     static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
