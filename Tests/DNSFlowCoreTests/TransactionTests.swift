@@ -198,6 +198,18 @@ struct CSVTests {
         #expect(field("say \"hi\"") == "\"say \"\"hi\"\"\"\n")
         #expect(field("two\nlines") == "\"two\nlines\"\n")
         #expect(field("cr\r") == "\"cr\r\"\n")
+        // A special octet at every place of a field longer than a word, after a field already written.
+        let long = "abcdefghijklmnopqrstu"
+        for special in [",", "\"", "\n", "\r"] {
+            for i in 0...long.count {
+                let text = String(long.prefix(i)) + special + String(long.dropFirst(i))
+                var row = CSVRow(reusing: OctetBuffer())
+                row.text("x")
+                row.text(text)
+                let quoted = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                #expect(row.finish().string == "x," + quoted + "\n", "\(special) at \(i)")
+            }
+        }
     }
 
     @Test func latencyKeepsTheCapturePrecision() {
