@@ -132,20 +132,12 @@ struct Lookups {
     /// Continues the client's open lookup whose last name walks to this one, or starts a new one; returns its id.
     /// `answeredIn`: the lookup in which this client's same question was last asked and answered, if any.
     mutating func join(_ seq: Int, client: IPAddress, name: DNSName, answeredIn: Int?, socket: FlowKey, at time: Timestamp) -> Int {
-        // Taken out and put back: edited in place, not copied. Lookups are read where they lie.
-        var open = openByClient.removeValue(forKey: client) ?? []
-        let window = configuration.sightingWindow, gap = configuration.lookupGap
-        // (Each lookup lent where it lies: `read` copies it out, its lists retained and released.)
-        open.removeAll { id in
-            lookups.lend(id) { r in
-                (r.hasPositive && !r.mayRepeatTruncated(at: time, window: window)) || time.nanoseconds(since: r.lastActivity) > gap
-            } ?? true
-        }
-        if let id = open.last(where: { id in
-            lookups.lend(id) { $0.takes(name, answeredHere: id == answeredIn, at: time, sightingWindow: window) } ?? false
-        }) {
+        // The client's list edited where it lies in the table (one find; taken out and put back, it was a removal and
+        // an insertion a query).
+        let listed = openByClient.index(forKey: client)
+        if let i = listed, let id = Lookups.continuing(&openByClient.values[i], in: &lookups, name: name,
+                                                        answeredIn: answeredIn, at: time, configuration: configuration) {
             lookups.update(id) { $0.lastName = name }
-            openByClient[client] = open
             return id
         }
         // (Lookups finish about in the order they opened: the front of `order` is where finished ones are.)
@@ -159,10 +151,30 @@ struct Lookups {
         }
         lookups[seq] = Lookup(id: seq, client: client, firstTime: first, lastActivity: time, lastName: name, end: time,
                               lastQuery: time, clientTimeout: timeoutByClient[client] ?? 0)
-        open.append(seq)
-        if open.count > 64 { open.removeFirst(open.count - 64) }
-        openByClient[client] = open
+        // (`listed` still places the client's list: only other tables changed since.)
+        if let i = listed {
+            openByClient.values[i].append(seq)
+            if openByClient.values[i].count > 64 { openByClient.values[i].removeFirst(openByClient.values[i].count - 64) }
+        } else {
+            openByClient[client] = [seq]
+        }
         return seq
+    }
+
+    /// Drops from a client's list of open lookups those that are over (a positive answer, or quiet for `lookupGap`), and
+    /// returns the latest one a query for `name` walks on in. (Each lookup lent where it lies: `read` copies it out, its
+    /// lists retained and released.)
+    private static func continuing(_ open: inout [Int], in lookups: inout SequenceMap<Lookup>, name: DNSName,
+                                   answeredIn: Int?, at time: Timestamp, configuration: Analyzer.Configuration) -> Int? {
+        let window = configuration.sightingWindow, gap = configuration.lookupGap
+        open.removeAll { id in
+            lookups.lend(id) { r in
+                (r.hasPositive && !r.mayRepeatTruncated(at: time, window: window)) || time.nanoseconds(since: r.lastActivity) > gap
+            } ?? true
+        }
+        return open.last(where: { id in
+            lookups.lend(id) { $0.takes(name, answeredHere: id == answeredIn, at: time, sightingWindow: window) } ?? false
+        })
     }
 
     mutating func gained(_ id: Int, query seq: Int, at time: Timestamp, retryGap: Int64) {
