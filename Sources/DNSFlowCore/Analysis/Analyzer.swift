@@ -101,9 +101,10 @@ struct Analyzer {
                            question: asked).attemptKey
         let client = q.source.address, server = q.destination.address
         let questionKey = QuestionKey(client: client, name: asked.name, type: asked.type)
-        if let attempt = attempts.continueChain(key, seq, server: server, at: q.timestamp)
-            ?? attempts.continueByQuestion(key, seq, questionKey, server: server, at: q.timestamp)
-        {
+        let send = attempts.continueChain(key, seq, server: server, at: q.timestamp).map { Attempts.Send.next($0) }
+            ?? attempts.sent(key, seq, questionKey, server: server, at: q.timestamp)
+        switch send {
+        case .next(let attempt):
             a.attempt = attempt.number
             a.retryGapNanoseconds = attempt.gap
             a.link = attempt.link
@@ -111,11 +112,10 @@ struct Analyzer {
             a.pair = attempt.pair
             a.lookup = attempt.lookup
             if a.isResend { flows.count(a.flow) { $0.retries += 1 } }
-        } else {
+        case .first(let probableRetry, let answeredIn):
             a.chain = seq
-            let first = attempts.firstAttempt(seq, of: questionKey, at: q.timestamp)
-            a.isProbableRetry = first.probableRetry
-            let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, answeredIn: first.answeredIn, at: q.timestamp)
+            a.isProbableRetry = probableRetry
+            let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, answeredIn: answeredIn, at: q.timestamp)
             a.pair = pair
             a.lookup = lookup
             attempts.open(Attempts.Chain(id: seq, key: key, members: InlineList(CollectionOfOne(seq)),

@@ -120,31 +120,28 @@ struct Attempts {
         return attempt
     }
 
-    /// A send with a new id of a question whose latest chain is still unanswered, a timeout or more after that chain's
-    /// last send and within the retry window: the chain's next attempt, filed under this key too.
-    mutating func continueByQuestion(_ key: QueryKey, _ seq: Int, _ question: QuestionKey, server: IPAddress,
-                                     at time: Timestamp) -> Attempt? {
-        guard let previous = lastQuestion[question], !previous.answered else { return nil }
-        var attempt: Attempt?
-        let floor = resendFloor, window = retryWindow, fanOut = fanOutWindow
-        chains.update(previous.sequence) { chain in
-            let gap = time.nanoseconds(since: chain.lastTime)
-            guard gap >= floor, gap <= window else { return }
-            attempt = chain.add(seq, server: server, at: time, fanOutWindow: fanOut, link: .question)
-            chain.linkedKeys.append(key)
-        }
-        if attempt != nil {
-            if let own = chainByKey.find(key, holds: { Self.holds($0, key, in: chains) }) { chainByKey.unfile(key, own) }
-            chainByLinkedKey[key] = previous.sequence
-        }
-        return attempt
+    /// What a send that continues no chain of its key is (`sent`).
+    enum Send {
+        /// The next attempt of its question's latest chain: a re-send with a new id.
+        case next(Attempt)
+        /// A first attempt, now its question's latest: whether it is a probable retry of the one before, and the lookup
+        /// in which the one before was answered (asked again after an answer: a new walk).
+        case first(probableRetry: Bool, answeredIn: Int?)
     }
 
-    /// A first attempt of `question`: remembered as its latest. Returns whether it is a probable retry of the one
-    /// before, and the lookup in which the one before was answered (asked again after an answer: a new walk).
-    mutating func firstAttempt(_ seq: Int, of question: QuestionKey, at time: Timestamp) -> (probableRetry: Bool, answeredIn: Int?) {
+    /// A send whose key continues no chain: a re-send with a new id when its question's latest chain is still
+    /// unanswered, a timeout or more after that chain's last send and within the retry window (the chain's next attempt,
+    /// filed under this key too); otherwise a first attempt, remembered as its question's latest.
+    mutating func sent(_ key: QueryKey, _ seq: Int, _ question: QuestionKey, server: IPAddress, at time: Timestamp) -> Send {
+        // One find of the question: a new one (almost every first attempt) is filed there and then, this send its latest.
+        var previous: (sequence: Int, time: Timestamp, answered: Bool)?
+        Attempts.held(&lastQuestion[question, default: (seq, time, false)], before: seq, into: &previous)
         var probableRetry = false, answeredIn: Int?
-        if let previous = lastQuestion.updateValue((seq, time, false), forKey: question) {
+        if let previous {
+            if !previous.answered, let attempt = linkResend(key, seq, to: previous.sequence, server: server, at: time) {
+                return .next(attempt)
+            }
+            lastQuestion[question] = (seq, time, false)
             if !previous.answered {
                 probableRetry = time.nanoseconds(since: previous.time) <= retryWindow
             } else {
@@ -153,7 +150,31 @@ struct Attempts {
         }
         questionOrder.append(AskedAt(key: question, time: time))
         if questionOrder.count - questionHead > maxQuestions { forget(now: time) }
-        return (probableRetry, answeredIn)
+        return .first(probableRetry: probableRetry, answeredIn: answeredIn)
+    }
+
+    /// The question's entry as it was before send `seq` (nil: none, the send's own just filed).
+    private static func held(_ entry: inout (sequence: Int, time: Timestamp, answered: Bool), before seq: Int,
+                             into previous: inout (sequence: Int, time: Timestamp, answered: Bool)?) {
+        if entry.sequence != seq { previous = entry }
+    }
+
+    /// Adds the send to chain `chainID` as its next attempt if it came a timeout or more after the chain's last send and
+    /// within the retry window, and files the chain under the send's key too.
+    private mutating func linkResend(_ key: QueryKey, _ seq: Int, to chainID: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
+        var attempt: Attempt?
+        let floor = resendFloor, window = retryWindow, fanOut = fanOutWindow
+        chains.update(chainID) { chain in
+            let gap = time.nanoseconds(since: chain.lastTime)
+            guard gap >= floor, gap <= window else { return }
+            attempt = chain.add(seq, server: server, at: time, fanOutWindow: fanOut, link: .question)
+            chain.linkedKeys.append(key)
+        }
+        if attempt != nil {
+            if let own = chainByKey.find(key, holds: { Self.holds($0, key, in: chains) }) { chainByKey.unfile(key, own) }
+            chainByLinkedKey[key] = chainID
+        }
+        return attempt
     }
 
     /// Files a new chain under its key; an older chain of the key is forgotten (its members read as its id alone).
