@@ -91,7 +91,10 @@ struct Pairs {
     /// and its chains are forgotten.
     mutating func finish(_ pid: Int, forgetting attempts: inout Attempts) -> (state: Analysis.PairState, sameSocket: Bool?)? {
         guard let pair = pairs.removeValue(forKey: pid) else { return nil }
-        if let key = pair.key, let i = pending.index(forKey: key), pending.values[i] == pid { pending.remove(at: i) }
+        // Still filed as waiting only if its sibling never came (`join` takes a whole pair's key out as it joins it).
+        if pair.waitingType != nil, let key = pair.key, let i = pending.index(forKey: key), pending.values[i] == pid {
+            pending.remove(at: i)
+        }
         var answeredChains = 0
         var resent = false
         // Each chain read once and forgotten (the two chains of a pair have different keys, so forgetting one does
