@@ -121,7 +121,10 @@ struct Analyzer {
             attempts.open(Attempts.Chain(id: seq, key: key, members: InlineList(CollectionOfOne(seq)),
                                          lastTime: q.timestamp, pair: pair, lookup: lookup, server: server))
         }
-        if let l = a.lookup { lookups.gained(l, query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0) }
+        // (A query whose pair is its own opened that pair: the lookup gains both at once.)
+        if let l = a.lookup {
+            lookups.gained(l, query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0, pair: a.pair == seq ? seq : nil)
+        }
         annotations[seq] = a
         if lookups.isBeyondBound {
             var early: [Transaction] = []
@@ -277,7 +280,7 @@ struct Analyzer {
     }
 
     /// Pairs an A or AAAA first attempt with its waiting sibling, or opens a new step (a pair, in the lookup it
-    /// continues or a new one); returns (pair, lookup).
+    /// continues or a new one; the lookup gains the pair with the query, in `queryArrived`); returns (pair, lookup).
     private mutating func joinPair(_ seq: Int, _ asked: QueryKey.Question, client: IPAddress, socket: FlowKey,
                                    answeredIn: Int?, at time: Timestamp) -> (Int, Int) {
         if let joined = pairs.join(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time) {
@@ -285,7 +288,6 @@ struct Analyzer {
         }
         let lookup = lookups.join(seq, client: client, name: asked.name, answeredIn: answeredIn, socket: socket, at: time)
         pairs.open(seq, client: client, name: asked.name, type: asked.type, socket: socket, at: time, lookup: lookup)
-        lookups.gained(lookup, pair: seq)
         return (seq, lookup)
     }
 

@@ -177,9 +177,11 @@ struct Lookups {
         })
     }
 
-    mutating func gained(_ id: Int, query seq: Int, at time: Timestamp, retryGap: Int64) {
+    /// A query joined the lookup (and `pair`, the pair it opened, if it opened one).
+    mutating func gained(_ id: Int, query seq: Int, at time: Timestamp, retryGap: Int64, pair: Int? = nil) {
         var client: IPAddress?
         lookups.update(id) {
+            if let pair { $0.pairs.append(pair) }
             $0.gained(query: seq, at: time, retryGap: retryGap)
             client = $0.client
         }
@@ -203,10 +205,6 @@ struct Lookups {
             if connectBefore.count >= configuration.maxOpenLookups { connectBefore.removeAll() }
             connectBefore[e.client] = e.timestamp
         }
-    }
-
-    mutating func gained(_ id: Int, pair pid: Int) {
-        lookups.update(id) { $0.pairs.append(pid) }
     }
 
     /// What a lookup takes from an answer: its time, whether it was cut short (TC), and whether it was positive (NOERROR
