@@ -29,20 +29,36 @@ struct HashFiled<Key: Hashable> {
         return colliding.isEmpty ? nil : colliding[key]
     }
 
-    /// Files entry `id` under `key`, in place of the entry filed under it before (returned).
+    /// Files entry `id` (any but `Int.min`) under `key`, in place of the entry filed under it before (returned).
     @discardableResult
     mutating func file(_ key: Key, _ id: Int, holds: (Int) -> Bool) -> Int? {
-        let h = hash(key)
-        if let i = byHash.index(forKey: h) {
-            let held = byHash.values[i]
-            if holds(held) {
-                byHash.values[i] = id
-                return held
-            }
-            return colliding.updateValue(id, forKey: key)
+        precondition(id != HashFiled.vacant, "an entry numbered Int.min")
+        // One find: a hash no entry holds (almost every new key) gets the entry where the find left off.
+        switch HashFiled.take(&byHash[hash(key), default: HashFiled.vacant], for: id, holds: holds) {
+        case .vacant: return colliding.isEmpty ? nil : colliding.removeValue(forKey: key)
+        case .replaced(let held): return held
+        case .heldByAnother: return colliding.updateValue(id, forKey: key)
         }
-        byHash[h] = id
-        return colliding.isEmpty ? nil : colliding.removeValue(forKey: key)
+    }
+
+    /// A hash's slot as `file` finds it: vacant (just made, holding `vacant`), or holding an entry of the same key
+    /// (replaced) or of another key with the same hash (left as it is).
+    private enum Slot {
+        case vacant
+        case replaced(Int)
+        case heldByAnother
+    }
+
+    private static var vacant: Int { .min }
+
+    private static func take(_ slot: inout Int, for id: Int, holds: (Int) -> Bool) -> Slot {
+        if slot == vacant {
+            slot = id
+            return .vacant
+        }
+        guard holds(slot) else { return .heldByAnother }
+        defer { slot = id }
+        return .replaced(slot)
     }
 
     /// Unfiles `key` if entry `id`, which holds it (or held it), is filed under it.
