@@ -322,7 +322,16 @@ struct Analyzer {
             rows.removeAll(keepingCapacity: true)
             swap(&rows, &scratchRows)
         }
-        for seq in lookup.members.sorted() {
+        // Its queries joined it in arrival order, which is sequence order: sorted (a list made) only if they did not.
+        let members = lookup.members
+        var ascending = true
+        for k in members.indices.dropFirst() where members[k - 1] >= members[k] {
+            ascending = false
+            break
+        }
+        let sorted = ascending ? nil : members.sorted()
+        for k in members.indices {
+            let seq = sorted?[k] ?? members[k]
             guard var t = held.removeValue(forKey: seq) else { continue }
             heldBytes -= t.heldBytes
             t.analysis.lookupNanoseconds = waited
