@@ -153,7 +153,15 @@ enum FindingRules {
     static func evaluate(_ rows: [Transaction], pointsForClient: Int, connections: ConnectionTally = ConnectionTally()) -> [FindingMarks] {
         // Most lookups: answered at once. Only two rules can fire on those (none when NOERROR throughout), so they skip
         // the grouping below — it is most of the analysis's cost on a busy capture.
-        if isAnsweredAtOnce(rows) { return answeredAtOnceMarks(rows) }
+        if isAnsweredAtOnce(rows) {
+            // No list made unless a rule marks something.
+            var out: [FindingMarks] = []
+            answerRules(rows) { i, rule in
+                if out.isEmpty { out = [FindingMarks](repeating: FindingMarks(), count: rows.count) }
+                out[i].insert(rule)
+            }
+            return out
+        }
         var out = [FindingMarks](repeating: FindingMarks(), count: rows.count)
         /// Where a transaction of the lookup lies in `rows` (by its sequence: the rows are in sequence order).
         func row(_ t: Transaction) -> Int? {
@@ -167,49 +175,36 @@ enum FindingRules {
         func mark(_ ts: [Transaction], _ rule: Rule) {
             for t in ts { if let i = row(t) { out[i].insert(rule) } }
         }
-        let queries = rows.filter { $0.hasQuery && !$0.isUnmatchable }
+        let queries = rows.filter(isQuery)
         groupRules(queries, connections: connections, mark: mark, marked: { t, rule in row(t).map { out[$0].contains(rule) } == true })
-        for t in queries {
-            if let r = t.responseRCode, r == .servFail || r == .refused || r == .notImp { mark([t], .serverErrors) }
-            if pointsForClient > 1, t.status == .unanswered, t.analysis.querySightings < pointsForClient { mark([t], .lostBetweenPoints) }
+        for t in queries where pointsForClient > 1 && t.status == .unanswered && t.analysis.querySightings < pointsForClient {
+            mark([t], .lostBetweenPoints)
         }
-
-        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
-        let positive = queries.filter(\.isPositive)
-        if let first = positive.min(by: { $0.time < $1.time }), let answeredName = first.question?.name.lowercased {
-            let wasted = queries.filter {
-                $0.time < first.time && $0.responseRCode == .nxDomain && $0.question?.name.lowercased != answeredName
-            }
-            if !wasted.isEmpty { mark(wasted, .ndotsExpansion) }
-        }
+        // (An unanswered query has no RCODE: the rules below never mark one that lost-between-points marked.)
+        answerRules(rows) { out[$0].insert($1) }
         return out
     }
 
-    /// `evaluate` for a lookup answered at once (`isAnsweredAtOnce`): of the rules only server-errors and
-    /// ndots-expansion can fire (lost-between-points needs an unanswered query). One pass for the first positive
-    /// answer, one to mark; no list made unless something is marked.
-    private static func answeredAtOnceMarks(_ rows: [Transaction]) -> [FindingMarks] {
-        var out: [FindingMarks] = []
-        func mark(_ i: Int, _ rule: Rule) {
-            if out.isEmpty { out = [FindingMarks](repeating: FindingMarks(), count: rows.count) }
-            out[i].insert(rule)
-        }
-        // The earliest positive answer (the first of equal times, as `min` finds it).
+    /// A row the rules look at: a query that could be matched.
+    private static func isQuery(_ t: Transaction) -> Bool { t.hasQuery && !t.isUnmatchable }
+
+    /// The rules that look at answers alone, on the queries among `rows` (`mark` gets a row's place): server-errors
+    /// (SERVFAIL, REFUSED, NOTIMP) and ndots-expansion (NXDOMAIN answers for other names — earlier search steps —
+    /// before the first positive answer).
+    private static func answerRules(_ rows: [Transaction], mark: (Int, Rule) -> Void) {
+        // The earliest positive answer (the first of equal times).
         var first: Int?
-        for i in rows.indices {
+        for i in rows.indices where isQuery(rows[i]) {
             let r = rows[i].responseRCode
             if r == .servFail || r == .refused || r == .notImp { mark(i, .serverErrors) }
             if rows[i].isPositive, first.map({ rows[i].time < rows[$0].time }) ?? true { first = i }
         }
-        // ndots-expansion: NXDOMAIN answers for other names (earlier search steps) before the first positive answer.
-        if let first, let answeredName = rows[first].question?.name.lowercased {
-            let time = rows[first].time
-            for i in rows.indices where rows[i].time < time && rows[i].responseRCode == .nxDomain
-                && rows[i].question?.name.lowercased != answeredName {
-                mark(i, .ndotsExpansion)
-            }
+        guard let first, let answeredName = rows[first].question?.name.lowercased else { return }
+        let time = rows[first].time
+        for i in rows.indices where isQuery(rows[i]) && rows[i].time < time && rows[i].responseRCode == .nxDomain
+            && rows[i].question?.name.lowercased != answeredName {
+            mark(i, .ndotsExpansion)
         }
-        return out
     }
 
     /// The rules that look at pairs, chains and nameservers: dead-nameserver, both-lost, conntrack-race,
