@@ -132,8 +132,8 @@ struct Lookups {
     /// Continues the client's open lookup whose last name walks to this one, or starts a new one; returns its id.
     /// `answeredIn`: the lookup in which this client's same question was last asked and answered, if any.
     mutating func join(_ seq: Int, client: IPAddress, name: DNSName, answeredIn: Int?, socket: FlowKey, at time: Timestamp) -> Int {
-        // The client's list edited where it lies in the table (one find; taken out and put back, it was a removal and
-        // an insertion a query).
+        // The client's list edited where it lies in the table: one find a query (taking it out and putting it back
+        // would be a removal and an insertion).
         let listed = openByClient.index(forKey: client)
         if let i = listed, let id = Lookups.continuing(&openByClient.values[i], in: &lookups, name: name,
                                                         answeredIn: answeredIn, at: time, configuration: configuration) {
