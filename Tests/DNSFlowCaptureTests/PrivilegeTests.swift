@@ -103,6 +103,7 @@ struct PrivilegeTests {
     func outputsNamingADescriptorAreWrittenThroughIt(_ args: [String], _ redirect: String, _ target: String, _ link: String) throws {
         let (dir, capture) = try workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let realDevBefore = OutputFileProbe.standardNames()
         let command = ([dnsflowBinary.path, "-r", capture] + args).map { "'\($0)'" }.joined(separator: " ")
         let status = try runWithOwnDev("\(command) \(redirect)", link: link, in: dir)
         #expect(status == "status 0\nkept\n", "\(args): \(status)")
@@ -112,15 +113,14 @@ struct PrivilegeTests {
         let expected = try run(["-r", capture, args[0], "-"], in: dir).stdout
         #expect(expected.hasPrefix(args[0] == "--flows-csv" ? "flow," : "time,proto,"))
         #expect(written == expected, "\(args): \(written.prefix(80))")
-        for name in ["stdout", "stderr", "stdin", "fd"] {
-            #expect(OutputFileProbe.isLink("/dev/\(name)"), "the real /dev/\(name) is still a link")
-        }
+        #expect(OutputFileProbe.standardNames() == realDevBefore, "the real /dev is as it was")
     }
 
     /// An output appended to (`>>`) keeps what was there: written through the descriptor, never reopened from the start.
     @Test func anAppendedStandardOutputKeepsWhatWasThere() throws {
         let (dir, capture) = try workspace()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let realDevBefore = OutputFileProbe.standardNames()
         let out = dir.appendingPathComponent("log.txt")
         try "before\n".write(to: out, atomically: true, encoding: .utf8)
         let command = [dnsflowBinary.path, "-r", capture, "--csv", "/dev/stdout"].map { "'\($0)'" }.joined(separator: " ")
@@ -128,7 +128,7 @@ struct PrivilegeTests {
         #expect(status == "status 0\nkept\n", "\(status)")
         let text = try String(contentsOf: out, encoding: .utf8)
         #expect(text.hasPrefix("before\ntime,proto,"))
-        #expect(OutputFileProbe.isLink("/dev/stdout"))
+        #expect(OutputFileProbe.standardNames() == realDevBefore, "the real /dev is as it was")
     }
 
     /// Runs a shell command line in a mount namespace of its own whose /dev is a tmpfs holding the usual links (and
@@ -171,8 +171,22 @@ struct PrivilegeTests {
 
 /// lstat, for the checks above.
 enum OutputFileProbe {
-    static func isLink(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    /// What the machine's /dev/stdout, /dev/stderr, /dev/stdin and /dev/fd are (a link and where it points, another
+    /// kind of file, or absent: some machines have no /dev/stdout), compared before and after a run: a run must leave
+    /// them as they were, whatever they were.
+    static func standardNames() -> [String: String] {
+        var names: [String: String] = [:]
+        for name in ["stdout", "stderr", "stdin", "fd"] {
+            let path = "/dev/" + name
+            var st = stat()
+            if lstat(path, &st) != 0 {
+                names[name] = "absent"
+            } else if st.st_mode & S_IFMT == S_IFLNK {
+                names[name] = "link to " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?")
+            } else {
+                names[name] = "mode \(st.st_mode) inode \(st.st_ino) size \(st.st_size)"
+            }
+        }
+        return names
     }
 }
