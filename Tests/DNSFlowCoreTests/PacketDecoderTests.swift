@@ -451,3 +451,68 @@ struct TransportInPlaceTests {
         #expect(out.payloads.first?.source.port == 40000 && out.payloads.first?.destination.port == 53)
     }
 }
+
+/// Where packets' octets are not kept (every output but the interface), a packet's UDP payload takes them over, moved
+/// to their front: the same messages come out as when they are kept, a plain payload is the packet's own storage (no
+/// copy), and a payload that lies elsewhere — a tunnel's inner packet, a datagram put together from fragments, a TCP
+/// stream — is copied as before.
+@Suite("Payloads in the packet's octets")
+struct PayloadInPacketTests {
+    let query = Wire.query(id: 0x7777, name: "in.place.example")
+    let answer = Wire.response(id: 0x7777, name: "in.place.example", addresses: (0..<40).map { [198, 18, 1, UInt8($0)] })
+
+    /// Each packet's messages, decoded by a stage that keeps the packets' octets or not.
+    func messages(_ packets: [CapturedPacket], keepsPacketOctets: Bool) -> [DNSMessage] {
+        var stage = DecodingStage(configuration: .init(), recordsOnDemand: true, keepsPacketOctets: keepsPacketOctets)
+        return packets.flatMap { stage.decode($0).messages.compactMap { $0?.message } }
+    }
+
+    @Test func theSameMessagesComeOut() {
+        let ip = Wire.ipv4(payload: Wire.udp(payload: query))
+        let udp = Wire.udp(sport: 53, dport: 40000, payload: answer)
+        let fragments = stride(from: 0, to: udp.count, by: 64).map { start in
+            Wire.ipv4(id: 9, fragmentOffset: start, moreFragments: start + 64 < udp.count, payload: Array(udp[start..<min(start + 64, udp.count)]))
+        }
+        let framed = Wire.u16(UInt16(query.count)) + query
+        let cases: [(String, [[UInt8]], [UInt8])] = [
+            ("plain", [Wire.ethernet(payload: ip)], query),
+            ("padded", [Wire.ethernet(payload: ip + [0, 0, 0, 0, 0, 0])], query),
+            ("IPv6", [Wire.ethernet(type: 0x86dd, payload: Wire.ipv6(next: 17, payload: Wire.udp(payload: query)))], query),
+            ("IP in IP", [Wire.ethernet(payload: Wire.ipv4(src: [198, 19, 0, 1], dst: [198, 19, 0, 2], proto: 4, payload: ip))], query),
+            ("VXLAN", [Wire.ethernet(payload: Wire.ipv4(proto: 17, payload: Wire.udp(sport: 50000, dport: 4789,
+                                                                                          payload: [0x08, 0, 0, 0, 0, 0, 1, 0] + Wire.ethernet(payload: ip))))], query),
+            ("fragments", fragments.map { Wire.ethernet(payload: $0) }, answer),
+            ("TCP", [Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: 1000, flags: 0x02))),
+                     Wire.ethernet(payload: Wire.ipv4(proto: 6, payload: Wire.tcp(seq: 1001, payload: framed)))], query),
+        ]
+        for (name, frames, message) in cases {
+            let kept = messages(frames.map { Wire.packet($0) }, keepsPacketOctets: true)
+            let taken = messages(frames.map { Wire.packet($0) }, keepsPacketOctets: false)
+            #expect(kept.count == 1, "\(name)")
+            #expect(taken == kept, "\(name)")
+            #expect(taken.first?.onDemand?.bytes == message, "\(name)")
+        }
+    }
+
+    @Test func aPlainPayloadTakesThePacketsOctets() throws {
+        let frame = Wire.ethernet(payload: Wire.ipv4(payload: Wire.udp(payload: query)))
+        for keeps in [false, true] {
+            var stage = DecodingStage(configuration: .init(), recordsOnDemand: true, keepsPacketOctets: keeps)
+            let decoded = stage.decode(Wire.packet(frame))
+            #expect(decoded.messages.first??.message.onDemand?.bytes == query)
+            #expect(decoded.packet.data == (keeps ? frame : []))
+        }
+        // Moved, not copied: the payload is in the storage the packet's octets were in (held alone, as a reader
+        // hands them over), and a short frame's padding is cut off.
+        func start(_ octets: [UInt8]) -> UnsafeRawPointer? { octets.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        let headers = frame.count - query.count
+        for padding in [0, 6] {
+            var data = frame + [UInt8](repeating: 0, count: padding)
+            let before = start(data)
+            let payload = PacketDecoder.moveOut(headers..<frame.count, of: &data)
+            #expect(payload == query)
+            #expect(start(payload) == before)
+            #expect(data.isEmpty)
+        }
+    }
+}

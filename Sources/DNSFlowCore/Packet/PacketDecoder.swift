@@ -19,6 +19,16 @@ public struct PacketDecoder {
     static let gtpUserPort: UInt16 = 2152
 
     public let configuration: Configuration
+    /// Set by a caller that takes the packet's octets over once it is decoded (`DecodingStage`, when packets are not
+    /// kept): a UDP payload that lies in the packet's own octets (not in a datagram put together from fragments, nor
+    /// in a tunnel's inner packet copied out) is left there, its bytes empty, and `payloadInPacket` says which payload
+    /// it is and where it lies (`moveOut` moves it in).
+    var leavesPayloadInPacket = false
+    /// After `decode`: the payload left in the packet's octets, and their range (`leavesPayloadInPacket`).
+    private(set) var payloadInPacket: (index: Int, range: Range<Int>)?
+    /// Where the octets of the packet being decoded start (`leavesPayloadInPacket`): octets that start there are the
+    /// packet's own.
+    private var packetOctets: UnsafeRawPointer?
     public private(set) var stats = PacketStats()
     private var ip: IPLayer
     private var tcp: TCPDNSReassembler
@@ -65,8 +75,25 @@ public struct PacketDecoder {
         swap(&connections, &found.connections)
     }
 
+    private static func start(of octets: borrowing [UInt8]) -> UnsafeRawPointer? {
+        octets.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    /// The octets of `range`, taken from `data` (left empty): moved to the front of the same storage and the rest let
+    /// go, where a copy was an allocation (`data` held alone: it is the packet's, as read).
+    static func moveOut(_ range: Range<Int>, of data: inout [UInt8]) -> [UInt8] {
+        var octets: [UInt8] = []
+        swap(&octets, &data)
+        // (Octets after the datagram — a short frame's padding — are rare: cut only when there are some.)
+        if range.upperBound < octets.count { octets.removeSubrange(range.upperBound...) }
+        octets.removeSubrange(..<range.lowerBound)
+        return octets
+    }
+
     /// Decodes one captured packet into `found`.
     private mutating func collect(_ packet: CapturedPacket) {
+        payloadInPacket = nil
+        if leavesPayloadInPacket { packetOctets = PacketDecoder.start(of: packet.data) }
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
@@ -197,12 +224,20 @@ public struct PacketDecoder {
             } else {
                 cutShort = true
             }
-            guard let bytes = c.readBytes(payloadLength) else { return }
+            let payload: [UInt8]
+            if leavesPayloadInPacket, payloadLength > 0, payloadLength <= c.remaining, PacketDecoder.start(of: bytes) == packetOctets {
+                // (A packet holds one UDP datagram, tunnels or not: at most one payload is left in place.)
+                payloadInPacket = (found.payloads.count, c.offset..<c.offset + payloadLength)
+                payload = []
+            } else {
+                guard let read = c.readBytes(payloadLength) else { return }
+                payload = read
+            }
             found.payloads.append(DNSPayload(
                 timestamp: context.timestamp, transport: .udp,
                 source: Endpoint(address: datagram.source, port: sport),
                 destination: Endpoint(address: datagram.destination, port: dport),
-                bytes: bytes, point: context.point, isCutShort: cutShort, isReassembled: context.reassembled))
+                bytes: payload, point: context.point, isCutShort: cutShort, isReassembled: context.reassembled))
         case 6:
             // source port (2), destination port (2), sequence (4), ack (4), data offset/flags (2), window (2),
             // checksum (2), urgent (2), options.

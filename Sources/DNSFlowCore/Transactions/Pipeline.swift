@@ -36,6 +36,9 @@ public struct Pipeline {
         /// Messages keep their records as octets, checked, and read them again when asked
         /// (`DNSParser.parse(_:recordsOnDemand:)`): for outputs that do not write every record out.
         public var recordsOnDemand = false
+        /// The packets' octets are kept once decoded (for a view that shows or exports them). Off, a packet's UDP
+        /// payload takes its octets over (`DecodingStage`): no copy of each message, and the packet holds none after.
+        public var keepsPacketOctets = true
         public init() {}
     }
 
@@ -58,7 +61,7 @@ public struct Pipeline {
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
         front = DecodingStage(configuration: configuration.decoder, sightingWindow: configuration.sightingWindowNanoseconds,
-                              recordsOnDemand: configuration.recordsOnDemand)
+                              recordsOnDemand: configuration.recordsOnDemand, keepsPacketOctets: configuration.keepsPacketOctets)
         matcher = TransactionMatcher(configuration: configuration.matcher)
         var analysis = Analyzer.Configuration()
         analysis.sightingWindow = configuration.sightingWindowNanoseconds
@@ -332,6 +335,9 @@ public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
     private var sightings: SightingIndex
     private let recordsOnDemand: Bool
+    /// Off: a packet's UDP payload takes the packet's octets over, moved to their front, where it was a copy of them
+    /// (the packet holds no octets after it is decoded).
+    private let keepsPacketOctets: Bool
     /// Questions' names read lately, handed out again (one array of octets shared, not one a message). A copy of the
     /// stage shares it: only one copy decodes at a time (a reader's, then the pipeline's once it is handed back).
     private let names = NameCache()
@@ -343,11 +349,14 @@ public struct DecodingStage: @unchecked Sendable {
     /// Which transaction each message the sighting index remembered went to (as `Pipeline` keeps it otherwise).
     private var sighted = SightedSequences()
 
-    /// `sightingWindow`, `recordsOnDemand`: as `Pipeline.Configuration` has them.
-    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false) {
+    /// `sightingWindow`, `recordsOnDemand`, `keepsPacketOctets`: as `Pipeline.Configuration` has them.
+    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false,
+                keepsPacketOctets: Bool = true) {
         decoder = PacketDecoder(configuration: configuration)
+        decoder.leavesPayloadInPacket = !keepsPacketOctets
         sightings = SightingIndex(windowNanoseconds: sightingWindow)
         self.recordsOnDemand = recordsOnDemand
+        self.keepsPacketOctets = keepsPacketOctets
     }
 
     /// Matches each message here too, from now on (before any packet).
@@ -373,7 +382,11 @@ public struct DecodingStage: @unchecked Sendable {
         swap(&payloads, &scratch)
         var diagnostics: [Diagnostic] = []
         var connections: [ConnectionEvent] = []
+        var packet = packet
         decoder.decode(packet, payloads: &payloads, diagnostics: &diagnostics, connections: &connections)
+        if let (index, range) = decoder.payloadInPacket {
+            payloads[index].bytes = PacketDecoder.moveOut(range, of: &packet.data)
+        }
         var parsed = PacketPayloads()
         // Each payload moved out of the list, not copied (taken from its end, the list reversed first when it holds
         // more than one), and the list left empty with its capacity.
