@@ -388,10 +388,11 @@ public struct DecodingStage: @unchecked Sendable {
             payloads[index].bytes = PacketDecoder.moveOut(range, of: &packet.data)
         }
         var parsed = PacketPayloads()
-        // Each payload moved out of the list, not copied (taken from its end, the list reversed first when it holds
-        // more than one), and the list left empty with its capacity.
-        if payloads.count > 1 { payloads.reverse() }
-        while let payload = payloads.popLast() { parsed.append(parse(payload)) }
+        // Each payload parsed where it lies in the list (taken out of it, a payload was copied twice), and the list
+        // left empty with its capacity.
+        for i in payloads.indices { parsed.append(parse(&payloads[i])) }
+        // (One at a time: almost every packet has one, and `removeAll(keepingCapacity:)` is a general replacement.)
+        while !payloads.isEmpty { payloads.removeLast() }
         swap(&payloads, &scratch)
         guard let spare else {
             return DecodedPacket(packet: consume packet, parsed: consume parsed, diagnostics: consume diagnostics,
@@ -408,12 +409,13 @@ public struct DecodingStage: @unchecked Sendable {
     mutating func finish() -> [ParsedPayload] {
         var payloads: [DNSPayload] = []
         decoder.finish(emit: { payloads.append($0) })
-        return payloads.map { parse($0) }
+        return payloads.indices.map { parse(&payloads[$0]) }
     }
 
-    private mutating func parse(_ payload: consuming DNSPayload) -> ParsedPayload {
+    /// `payload`: left without its octets when its message was parsed (they went to the message and the sighting
+    /// index).
+    private mutating func parse(_ payload: inout DNSPayload) -> ParsedPayload {
         // Told apart before it is boxed, then moved into its box (read back out of the box, it was copied first).
-        var payload = payload
         var message: ObservedMessage?
         var sighting = Sighting.unmatchable
         if let parsed = DNSParser.parse(payload.bytes, recordsOnDemand: recordsOnDemand, names: names) {
