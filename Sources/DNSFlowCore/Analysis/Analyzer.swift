@@ -309,7 +309,7 @@ struct Analyzer {
         var states: [(pair: Int, state: Analysis.PairState, sameSocket: Bool?)] = []
         swap(&states, &scratchStates)
         defer {
-            states.removeAll(keepingCapacity: true)
+            states.empty()
             swap(&states, &scratchStates)
         }
         for pid in lookup.pairs {
@@ -319,7 +319,7 @@ struct Analyzer {
         var rows: [Transaction] = []
         swap(&rows, &scratchRows)
         defer {
-            rows.removeAll(keepingCapacity: true)
+            rows.empty()
             swap(&rows, &scratchRows)
         }
         // Its queries joined it in arrival order, which is sequence order: sorted (a list made) only if they did not.

@@ -284,7 +284,7 @@ public struct Pipeline {
                 swap(&spent, &released)
             } else {
                 if configuration.handsBackSpent { spent.append(contentsOf: released) }
-                released.removeAll(keepingCapacity: true)
+                released.empty()
             }
         }
         swap(&released, &scratchReleased)
@@ -391,8 +391,7 @@ public struct DecodingStage: @unchecked Sendable {
         // Each payload parsed where it lies in the list (taken out of it, a payload was copied twice), and the list
         // left empty with its capacity.
         for i in payloads.indices { parsed.append(parse(&payloads[i])) }
-        // (One at a time: almost every packet has one, and `removeAll(keepingCapacity:)` is a general replacement.)
-        while !payloads.isEmpty { payloads.removeLast() }
+        payloads.empty()
         swap(&payloads, &scratch)
         guard let spare else {
             return DecodedPacket(packet: consume packet, parsed: consume parsed, diagnostics: consume diagnostics,
