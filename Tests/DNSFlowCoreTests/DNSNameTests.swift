@@ -152,6 +152,20 @@ struct DNSNameTests {
         #expect(Set([mixed.lowercased, lower, DNSName("WEB.default.svc.cluster.local").lowercased]).count == 1)
     }
 
+    /// Compared without regard to case as their lowercased forms compare, whichever of the two has capitals.
+    @Test func namesCompareIgnoringCase() {
+        let names = ["web.default.svc.cluster.local", "Web.Default.SVC.cluster.local", "WEB.DEFAULT.SVC.CLUSTER.LOCAL",
+                     "web.default.svc.cluster.locals", "web.default.svc.cluster.loca", "web.other.svc.cluster.local", ""]
+            .map { DNSName($0) } + [DNSName(wire: [2, 0xc1, 0xda]), DNSName(wire: [2, 0xe1, 0xfa])]
+        for a in names {
+            for b in names {
+                #expect(a.equalsIgnoringCase(b) == (a.lowercased == b.lowercased), "\(a) \(b)")
+            }
+        }
+        #expect(names[0].equalsIgnoringCase(names[2]) && !names[0].equalsIgnoringCase(names[3]))
+        #expect(!names[7].equalsIgnoringCase(names[8]))
+    }
+
     /// The eight-at-a-time capital test agrees with the octet-by-octet one on every length up to 40 and on octets
     /// around both ends of A...Z and above 0x7f (fails if a carry crosses octets or a high octet counts as a capital).
     @Test func capitalTestAgreesWithOctetByOctet() {

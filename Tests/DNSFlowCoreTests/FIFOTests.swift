@@ -24,4 +24,15 @@ struct FIFOTests {
         fifo.dropConsumed(head: &head)
         #expect(fifo.isEmpty && head == 0)
     }
+
+    /// Emptied whatever it holds, its capacity kept (a list kept between uses grows once).
+    @Test func anEmptiedListKeepsItsCapacity() {
+        for count in [0, 1, 2, 17] {
+            var list = (0..<count).map { [$0] }
+            list.reserveCapacity(32)
+            let capacity = list.capacity
+            list.empty()
+            #expect(list.isEmpty && list.capacity == capacity)
+        }
+    }
 }

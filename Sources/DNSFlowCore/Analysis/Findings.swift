@@ -199,10 +199,10 @@ enum FindingRules {
             if r == .servFail || r == .refused || r == .notImp { mark(i, .serverErrors) }
             if rows[i].isPositive, first.map({ rows[i].time < rows[$0].time }) ?? true { first = i }
         }
-        guard let first, let answeredName = rows[first].question?.name.lowercased else { return }
+        guard let first, let answeredName = rows[first].question?.name else { return }
         let time = rows[first].time
         for i in rows.indices where isQuery(rows[i]) && rows[i].time < time && rows[i].responseRCode == .nxDomain
-            && rows[i].question?.name.lowercased != answeredName {
+            && !(rows[i].question?.name.equalsIgnoringCase(answeredName) ?? false) {
             mark(i, .ndotsExpansion)
         }
     }

@@ -128,6 +128,13 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return DNSName(wire: copy)
     }
 
+    /// The same name without regard to ASCII case (the two `lowercased` equal), worked out without a lowercased copy
+    /// when neither has a capital (most names on the wire).
+    public func equalsIgnoringCase(_ other: DNSName) -> Bool {
+        if (fingerprint | other.fingerprint) & DNSName.capitalBit == 0 { return self == other }
+        return lowercased == other.lowercased
+    }
+
     /// Presentation form with a trailing dot (`www.example.com.`, `.` for the root).
     public var description: String { presentation(trailingDot: true) }
 
