@@ -13,7 +13,7 @@ extension Array {
     }
 
     /// Empties a short list kept between uses, its capacity kept: one element at a time from its end, where
-    /// `removeAll(keepingCapacity:)` runs a general replacement (about 200 instructions a call, for a list of one).
+    /// `removeAll(keepingCapacity:)` takes the general path of a replacement, even for a list of one.
     @inlinable @inline(__always) public mutating func empty() {
         while !isEmpty { removeLast() }
     }

@@ -80,7 +80,7 @@ public struct PacketDecoder {
     }
 
     /// The octets of `range`, taken from `data` (left empty): moved to the front of the same storage and the rest let
-    /// go, where a copy was an allocation (`data` held alone: it is the packet's, as read).
+    /// go, instead of copied into storage of their own (`data` held alone: it is the packet's, as read).
     static func moveOut(_ range: Range<Int>, of data: inout [UInt8]) -> [UInt8] {
         var octets: [UInt8] = []
         swap(&octets, &data)
@@ -94,6 +94,7 @@ public struct PacketDecoder {
     private mutating func collect(_ packet: CapturedPacket) {
         payloadInPacket = nil
         if leavesPayloadInPacket { packetOctets = PacketDecoder.start(of: packet.data) }
+        defer { packetOctets = nil }
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
@@ -225,8 +226,9 @@ public struct PacketDecoder {
                 cutShort = true
             }
             let payload: [UInt8]
-            if leavesPayloadInPacket, payloadLength > 0, payloadLength <= c.remaining, PacketDecoder.start(of: bytes) == packetOctets {
-                // (A packet holds one UDP datagram, tunnels or not: at most one payload is left in place.)
+            if leavesPayloadInPacket, payloadInPacket == nil, payloadLength > 0, payloadLength <= c.remaining,
+               PacketDecoder.start(of: bytes) == packetOctets {
+                // (A packet holds one UDP datagram in its own octets, tunnels or not: one payload at most is left there.)
                 payloadInPacket = (found.payloads.count, c.offset..<c.offset + payloadLength)
                 payload = []
             } else {

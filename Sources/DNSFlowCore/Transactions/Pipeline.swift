@@ -335,9 +335,6 @@ public struct DecodingStage: @unchecked Sendable {
     public internal(set) var decoder: PacketDecoder
     private var sightings: SightingIndex
     private let recordsOnDemand: Bool
-    /// Off: a packet's UDP payload takes the packet's octets over, moved to their front, where it was a copy of them
-    /// (the packet holds no octets after it is decoded).
-    private let keepsPacketOctets: Bool
     /// Questions' names read lately, handed out again (one array of octets shared, not one a message). A copy of the
     /// stage shares it: only one copy decodes at a time (a reader's, then the pipeline's once it is handed back).
     private let names = NameCache()
@@ -353,10 +350,10 @@ public struct DecodingStage: @unchecked Sendable {
     public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false,
                 keepsPacketOctets: Bool = true) {
         decoder = PacketDecoder(configuration: configuration)
+        // Not kept: a packet's UDP payload takes the packet's octets over (the packet holds none once decoded).
         decoder.leavesPayloadInPacket = !keepsPacketOctets
         sightings = SightingIndex(windowNanoseconds: sightingWindow)
         self.recordsOnDemand = recordsOnDemand
-        self.keepsPacketOctets = keepsPacketOctets
     }
 
     /// Matches each message here too, from now on (before any packet).
@@ -388,8 +385,8 @@ public struct DecodingStage: @unchecked Sendable {
             payloads[index].bytes = PacketDecoder.moveOut(range, of: &packet.data)
         }
         var parsed = PacketPayloads()
-        // Each payload parsed where it lies in the list (taken out of it, a payload was copied twice), and the list
-        // left empty with its capacity.
+        // Each payload parsed where it lies in the list (taking one out copies it), and the list left empty with its
+        // capacity.
         for i in payloads.indices { parsed.append(parse(&payloads[i])) }
         payloads.empty()
         swap(&payloads, &scratch)
