@@ -54,6 +54,8 @@ public struct PacketDecoder {
         _ packet: CapturedPacket, emit: (DNSPayload) -> Void, diagnose: (Diagnostic) -> Void,
         connect: (ConnectionEvent) -> Void = { _ in }
     ) {
+        // A payload left in the packet's octets is moved out by the caller of the lists' `decode` (`DecodingStage`).
+        assert(!leavesPayloadInPacket, "payloads left in the packet's octets are handed on by the lists' decode only")
         // Handed on once the packet is decoded: the layers below collect into lists kept between packets, where
         // passing the three closures down (held in the context, so made escaping) boxed each of them per packet.
         collect(packet)
