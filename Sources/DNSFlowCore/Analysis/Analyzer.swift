@@ -97,8 +97,7 @@ struct Analyzer {
             flows.count(flow) { $0.queries += 1 }
         }
 
-        let key = QueryKey(transport: q.transport, client: q.source, server: q.destination, id: q.message.id,
-                           question: asked).attemptKey
+        let key = AttemptKey(client: q.source.address, id: q.message.id, question: asked)
         let client = q.source.address, server = q.destination.address
         let questionKey = QuestionKey(client: client, name: asked.name, type: asked.type)
         let send = attempts.continueChain(key, seq, server: server, at: q.timestamp).map { Attempts.Send.next($0) }

@@ -19,7 +19,7 @@ struct Attempts {
     /// first one joined, and the key it is filed under.
     struct Chain {
         var id: Int
-        var key: QueryKey
+        var key: AttemptKey
         var members: InlineList<Int>
         var lastTime: Timestamp
         var pair: Int
@@ -29,9 +29,9 @@ struct Attempts {
         var attemptStart: Timestamp
         var lastServer: IPAddress
         /// Keys of re-sends with a new id linked to this chain (filed under them too; rare).
-        var linkedKeys: [QueryKey] = []
+        var linkedKeys: [AttemptKey] = []
 
-        init(id: Int, key: QueryKey, members: InlineList<Int>, lastTime: Timestamp, pair: Int, lookup: Int, server: IPAddress) {
+        init(id: Int, key: AttemptKey, members: InlineList<Int>, lastTime: Timestamp, pair: Int, lookup: Int, server: IPAddress) {
             self.id = id
             self.key = key
             self.members = members
@@ -78,11 +78,11 @@ struct Attempts {
     /// First attempts remembered at most for the probable-retry rule.
     private let maxQuestions: Int
 
-    /// Chains by id, and the id of the latest chain of each `QueryKey.attemptKey`: filed under the chain's own key, or
+    /// Chains by id, and the id of the latest chain of each `AttemptKey`: filed under the chain's own key, or
     /// (a re-send with a new id linked to it, rare) under the re-send's key. A key is in one of the two at a time.
     private var chains = SequenceMap<Chain>()
-    private var chainByKey = HashFiled<QueryKey>()
-    private var chainByLinkedKey: [QueryKey: Int] = [:]
+    private var chainByKey = HashFiled<AttemptKey>()
+    private var chainByLinkedKey: [AttemptKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
     private var answered = SequenceSet()
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
@@ -106,7 +106,7 @@ struct Attempts {
     }
 
     /// Adds the send to the chain of its key, if the chain's last send is within the attempt window.
-    mutating func continueChain(_ key: QueryKey, _ seq: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
+    mutating func continueChain(_ key: AttemptKey, _ seq: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
         guard let id = chainByKey.find(key, holds: { Self.holds($0, key, in: chains) })
                 ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey[key])
         else { return nil }
@@ -132,7 +132,7 @@ struct Attempts {
     /// A send whose key continues no chain: a re-send with a new id when its question's latest chain is still
     /// unanswered, a timeout or more after that chain's last send and within the retry window (the chain's next attempt,
     /// filed under this key too); otherwise a first attempt, remembered as its question's latest.
-    mutating func sent(_ key: QueryKey, _ seq: Int, _ question: QuestionKey, server: IPAddress, at time: Timestamp) -> Send {
+    mutating func sent(_ key: AttemptKey, _ seq: Int, _ question: QuestionKey, server: IPAddress, at time: Timestamp) -> Send {
         // One find of the question: a new one (almost every first attempt) is filed there and then, this send its latest.
         var previous: (sequence: Int, time: Timestamp, answered: Bool)?
         Attempts.held(&lastQuestion[question, default: (seq, time, false)], before: seq, into: &previous)
@@ -161,7 +161,7 @@ struct Attempts {
 
     /// Adds the send to chain `chainID` as its next attempt if it came a timeout or more after the chain's last send and
     /// within the retry window, and files the chain under the send's key too.
-    private mutating func linkResend(_ key: QueryKey, _ seq: Int, to chainID: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
+    private mutating func linkResend(_ key: AttemptKey, _ seq: Int, to chainID: Int, server: IPAddress, at time: Timestamp) -> Attempt? {
         var attempt: Attempt?
         let floor = resendFloor, window = retryWindow, fanOut = fanOutWindow
         chains.update(chainID) { chain in
@@ -236,12 +236,12 @@ struct Attempts {
     }
 
     /// Whether chain `id` is held and its own key is `key`.
-    private static func holds(_ id: Int, _ key: QueryKey, in chains: SequenceMap<Chain>) -> Bool {
+    private static func holds(_ id: Int, _ key: AttemptKey, in chains: SequenceMap<Chain>) -> Bool {
         chains.read(id) { $0.key == key } ?? false
     }
 
     /// Files chain `id` under `key`; returns the chain filed under it before.
-    private mutating func file(_ key: QueryKey, _ id: Int) -> Int? {
+    private mutating func file(_ key: AttemptKey, _ id: Int) -> Int? {
         let chains = self.chains  // read by the check while the table changes (released on return)
         return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) })
     }
@@ -270,5 +270,25 @@ struct QuestionKey: Hashable {
 
     func _rawHashValue(seed: Int) -> Int {
         FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, name.fingerprint), UInt64(type.rawValue)), seed: seed)
+    }
+}
+
+/// What the attempt rule compares of a send: its client's address, its DNS id and its question (any port, transport
+/// or server). Two sends the rule calls attempts of one query have equal keys.
+struct AttemptKey: Hashable {
+    var client: IPAddress
+    var id: UInt16
+    var question: QueryKey.Question
+
+    /// Every field equal; the cheap ones compared first (most keys a probe meets differ there).
+    static func == (a: AttemptKey, b: AttemptKey) -> Bool {
+        a.id == b.id && a.question.type == b.question.type && a.question.qclass == b.question.qclass
+            && a.client == b.client && a.question.name == b.question.name
+    }
+
+    /// One word from every field (`FastHash`), finished with the table's seed.
+    func _rawHashValue(seed: Int) -> Int {
+        let small = UInt64(id) << 32 | UInt64(question.type.rawValue) << 16 | UInt64(question.qclass.rawValue)
+        return FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, question.name.fingerprint), small), seed: seed)
     }
 }

@@ -1,8 +1,7 @@
 /// What a query is known by: the socket it was sent on (transport, client, server), its DNS id and its question.
 ///
-/// The matcher pairs a response with a query under the same key (the response's endpoints swapped). The analysis
-/// files a query's attempts under `attemptKey`: the same key with the fields the attempt rule does not compare
-/// blanked.
+/// The matcher pairs a response with a query under the same key (the response's endpoints swapped). (The analysis
+/// files a query's attempts under the fields of it the attempt rule compares: `AttemptKey`.)
 struct QueryKey: Hashable {
     /// A question as keys compare it: the name lowercased (names compare without regard to case), type and class.
     struct Question: Hashable {
@@ -26,15 +25,6 @@ struct QueryKey: Hashable {
     var server: Endpoint
     var id: UInt16
     var question: Question
-
-    /// The key of the query's attempt chain. The attempt rule compares the client's address, the id and the question
-    /// (any port, transport or server): those are kept, and the client's port, the server and the transport are set to
-    /// the same blank values in every attempt key, so two sends the rule calls attempts of one query have equal keys
-    /// (and equal hashes).
-    var attemptKey: QueryKey {
-        QueryKey(transport: .udp, client: Endpoint(address: client.address, port: 0),
-                 server: Endpoint(address: .v4(0), port: 0), id: id, question: question)
-    }
 
     /// Every field equal; the cheap ones compared first (most keys a probe meets differ there).
     static func == (a: QueryKey, b: QueryKey) -> Bool {
