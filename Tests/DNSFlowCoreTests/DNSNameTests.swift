@@ -186,6 +186,45 @@ struct DNSNameTests {
             }
         }
     }
+
+    /// The octets' hash takes its last octets (after the whole words) as the word an octet-by-octet loop builds, on
+    /// every length up to 40, wherever the octets lie (fails if the eight-octet load keeps one octet too many or too
+    /// few); a change of any octet changes it.
+    @Test func hashOfTheLastOctetsAgreesWithOctetByOctet() {
+        func reference(_ bytes: [UInt8]) -> UInt64 {
+            var h = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count) &* 0x9e37_79b9_7f4a_7c15
+            var i = 0
+            while i + 8 <= bytes.count {
+                var w: UInt64 = 0
+                for k in 0..<8 { w |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
+                h = FastHash.fold(h, w)
+                h = h << 29 | h >> 35
+                i += 8
+            }
+            var tail: UInt64 = 0, shift: UInt64 = 0
+            while i < bytes.count {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
+            return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(h, tail), seed: 0)))
+        }
+        var rng = SplitMix(state: 20261206)
+        for count in 0...40 {
+            let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(ByteHash.hash(bytes) == reference(bytes), "\(count) octets")
+            // The same octets inside a longer buffer, at an odd offset, with other octets around them.
+            let framed = [0xaa, 0xbb, 0xcc] + bytes + [0xdd, 0xee]
+            framed.withUnsafeBytes { raw in
+                #expect(ByteHash.hash(UnsafeRawBufferPointer(rebasing: raw[3..<3 + count])) == reference(bytes))
+            }
+            for i in bytes.indices {
+                var changed = bytes
+                changed[i] ^= 0x20
+                #expect(ByteHash.hash(changed) != ByteHash.hash(bytes), "\(count) octets, octet \(i)")
+            }
+        }
+    }
 }
 
 /// Questions' names read lately are handed out again: the same octets shared, equal in every way (fingerprint and

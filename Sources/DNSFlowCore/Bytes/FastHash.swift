@@ -49,11 +49,17 @@ public enum ByteHash {
             i += 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < raw.count {
-            tail |= UInt64(raw[i]) << shift
-            shift += 8
-            i += 1
+        if i < raw.count, raw.count >= 8 {
+            // The last octets (fewer than eight) as one load of the eight that end the bytes, those before them shifted
+            // out: the same word the loop below builds.
+            tail = raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self) >> UInt64(8 * (8 - (raw.count - i)))
+        } else {
+            var shift: UInt64 = 0
+            while i < raw.count {
+                tail |= UInt64(raw[i]) << shift
+                shift += 8
+                i += 1
+            }
         }
         return UInt64(UInt(bitPattern: FastHash.mix(FastHash.fold(h, tail), seed: 0)))
     }
