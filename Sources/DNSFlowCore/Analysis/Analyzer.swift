@@ -55,9 +55,9 @@ struct Analyzer {
     private(set) var flows: FlowTable
     private var capturePoints = CapturePoints()
     /// What each query's arrival proved, until it settles.
-    private var annotations = SequenceMap<Analysis>()
+    private var annotations = SequenceWindow<Analysis>()
     /// Settled transactions waiting for their lookup to be complete.
-    private var held = SequenceMap<Transaction>()
+    private var held = SequenceWindow<Transaction>()
     /// What `held` holds (`Transaction.heldBytes`).
     private(set) var heldBytes = 0
     /// Transactions a query's arrival released early (`maxOpenLookups`), for the next `release` to hand on.
@@ -124,7 +124,7 @@ struct Analyzer {
         if let l = a.lookup {
             lookups.gained(l, query: seq, at: q.timestamp, retryGap: a.retryGapNanoseconds ?? 0, pair: a.pair == seq ? seq : nil)
         }
-        annotations[seq] = a
+        annotations.updateValue(a, forKey: seq)
         if lookups.isBeyondBound {
             var early: [Transaction] = []
             limitOpenLookups(emit: { early.append($0) })
@@ -217,7 +217,7 @@ struct Analyzer {
         }
         let seq = t.sequence
         heldBytes += t.heldBytes
-        held[seq] = t
+        held.updateValue(t, forKey: seq)
         var bounded = false
         if lookups.isBeyondBound {
             limitOpenLookups(emit: emit)

@@ -80,7 +80,7 @@ struct Attempts {
 
     /// Chains by id, and the id of the latest chain of each `AttemptKey`: filed under the chain's own key, or
     /// (a re-send with a new id linked to it, rare) under the re-send's key. A key is in one of the two at a time.
-    private var chains = SequenceMap<Chain>()
+    private var chains = SequenceWindow<Chain>()
     private var chainByKey = HashFiled<AttemptKey>()
     private var chainByLinkedKey: [AttemptKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
@@ -183,7 +183,7 @@ struct Attempts {
         let id = chain.id
         let old = file(chain.key, id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
         if let old, old != id, let forgotten = chains.removeValue(forKey: old) { unfile(forgotten) }
-        chains[id] = chain
+        chains.updateValue(chain, forKey: id)
     }
 
     /// A query of the chain `chain` was answered: so was its question, for the probable-retry rule, if this chain is
@@ -236,7 +236,7 @@ struct Attempts {
     }
 
     /// Whether chain `id` is held and its own key is `key`.
-    private static func holds(_ id: Int, _ key: AttemptKey, in chains: SequenceMap<Chain>) -> Bool {
+    private static func holds(_ id: Int, _ key: AttemptKey, in chains: SequenceWindow<Chain>) -> Bool {
         chains.read(id) { $0.key == key } ?? false
     }
 

@@ -101,7 +101,7 @@ struct Lookups {
     }
 
     private let configuration: Analyzer.Configuration
-    private var lookups = SequenceMap<Lookup>()
+    private var lookups = SequenceWindow<Lookup>()
     /// Each client's lookups a next step may still continue (at most 64 a client; stale ones dropped as they are met,
     /// and at each sweep by `forgetClosed`).
     private var openByClient: [IPAddress: [Int]] = [:]
@@ -149,8 +149,8 @@ struct Lookups {
            syn <= time, time.nanoseconds(since: syn) <= configuration.lookupGap {
             first = syn
         }
-        lookups[seq] = Lookup(id: seq, client: client, firstTime: first, lastActivity: time, lastName: name, end: time,
-                              lastQuery: time, clientTimeout: timeoutByClient[client] ?? 0)
+        lookups.updateValue(Lookup(id: seq, client: client, firstTime: first, lastActivity: time, lastName: name, end: time,
+                                   lastQuery: time, clientTimeout: timeoutByClient[client] ?? 0), forKey: seq)
         // (`listed` still places the client's list: only other tables changed since.)
         if let i = listed {
             openByClient.values[i].append(seq)
@@ -164,7 +164,7 @@ struct Lookups {
     /// Drops from a client's list of open lookups those that are over (a positive answer, or quiet for `lookupGap`), and
     /// returns the latest one a query for `name` walks on in. (Each lookup lent where it lies: `read` copies it out, its
     /// lists retained and released.)
-    private static func continuing(_ open: inout [Int], in lookups: inout SequenceMap<Lookup>, name: DNSName,
+    private static func continuing(_ open: inout [Int], in lookups: inout SequenceWindow<Lookup>, name: DNSName,
                                    answeredIn: Int?, at time: Timestamp, configuration: Analyzer.Configuration) -> Int? {
         let window = configuration.sightingWindow, gap = configuration.lookupGap
         open.removeAll { id in

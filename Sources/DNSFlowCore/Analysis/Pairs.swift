@@ -33,7 +33,7 @@ struct Pairs {
     }
 
     private let pairWindow: Int64
-    private var pairs = SequenceMap<Pair>()
+    private var pairs = SequenceWindow<Pair>()
     /// Pairs waiting for their sibling, by the sibling's key.
     private var pending: [QuestionKey: Int] = [:]
 
@@ -64,8 +64,8 @@ struct Pairs {
         let key = waitFor.map { QuestionKey(client: client, name: name, type: $0) }
         if let key { pending[key] = seq }
         // Made whole and put in the table as it is (a pair made, then changed, was copied into the table).
-        pairs[seq] = Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
-                          waitingType: waitFor, firstTime: time, key: key, lookup: lookup)
+        pairs.updateValue(Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
+                               waitingType: waitFor, firstTime: time, key: key, lookup: lookup), forKey: seq)
     }
 
     /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could

@@ -73,8 +73,8 @@ public struct SequenceKey: Hashable, Sendable {
     @inline(__always) public func _rawHashValue(seed: Int) -> Int { FastHash.mix(UInt64(UInt(bitPattern: value)), seed: seed) }
 }
 
-/// A dictionary from sequence numbers (transactions, chains, pairs, lookups) to values; also for any other `Int`
-/// key that is already a hash.
+/// A dictionary from `Int` keys in any order (flow numbers, keys that are already hashes) to values. (Sequence numbers
+/// that come about in order — transactions, chains, pairs, lookups — are kept by `SequenceWindow`.)
 public struct SequenceMap<Value> {
     private var storage: [SequenceKey: Value] = [:]
 

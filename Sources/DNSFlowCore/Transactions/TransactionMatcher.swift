@@ -23,7 +23,7 @@ public struct TransactionMatcher {
 
     public let configuration: Configuration
     /// Queries still waiting, by sequence.
-    private var waiting = SequenceMap<Transaction>()
+    private var waiting = SequenceWindow<Transaction>()
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
     private var open: [QueryKey: InlineList<(sequence: Int, time: Timestamp)>] = [:]
@@ -59,7 +59,7 @@ public struct TransactionMatcher {
             for old in superseded { settleSuperseded(old, emit: emit) }
             let t = Transaction(sequence: seq, query: observed, response: nil)
             waitingBytes += t.heldBytes
-            waiting[seq] = t
+            waiting.updateValue(t, forKey: seq)
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
@@ -86,7 +86,7 @@ public struct TransactionMatcher {
     /// Appends a send to its key's list, taking out (into `superseded`) the waiting sends it makes unanswerable: those
     /// sent at or before it.
     private static func append(_ entry: (sequence: Int, time: Timestamp), to list: inout InlineList<(sequence: Int, time: Timestamp)>,
-                               waiting: SequenceMap<Transaction>, superseded: inout InlineList<Int>) {
+                               waiting: SequenceWindow<Transaction>, superseded: inout InlineList<Int>) {
         if !list.isEmpty {
             var kept = InlineList<(sequence: Int, time: Timestamp)>()
             for e in list {
@@ -154,7 +154,7 @@ public struct TransactionMatcher {
 
     /// Newest first: the latest send in `list` at or before `time` still waiting, if within the window (its place in
     /// the list, its sequence, and the list's length).
-    private static func latestSend(in list: inout InlineList<(sequence: Int, time: Timestamp)>, waiting: SequenceMap<Transaction>,
+    private static func latestSend(in list: inout InlineList<(sequence: Int, time: Timestamp)>, waiting: SequenceWindow<Transaction>,
                                    at time: Timestamp, window: Int64) -> (Int, Int, Int)? {
         var j = list.count - 1
         while j >= 0 {
