@@ -84,7 +84,7 @@ struct Attempts {
     private var chainByKey = HashFiled<AttemptKey>()
     private var chainByLinkedKey: [AttemptKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
-    private var answered = SequenceSet()
+    private var answered = SequenceWindow<Void>()
     /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
     private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
     /// `lastQuestion`'s entries in arrival order (a FIFO from `questionHead`), for forgetting them.
@@ -189,7 +189,7 @@ struct Attempts {
     /// A query of the chain `chain` was answered: so was its question, for the probable-retry rule, if this chain is
     /// still the question's latest.
     mutating func answered(_ seq: Int, chain: Int?, client: IPAddress, question: DNSQuestion?) {
-        answered.insert(seq)
+        answered.updateValue((), forKey: seq)
         if let question {
             let key = QuestionKey(client: client, name: question.name.lowercased, type: question.type)
             // (One find: the entry changed where it lies.)
@@ -202,7 +202,7 @@ struct Attempts {
     func isAnswered(_ seq: Int) -> Bool { answered.contains(seq) }
 
     /// The query's lookup is final: its answer is no longer asked about.
-    mutating func forgetAnswer(_ seq: Int) { answered.remove(seq) }
+    mutating func forgetAnswer(_ seq: Int) { answered.removeValue(forKey: seq) }
 
     /// The chain's attempts (its id alone once the chain is forgotten).
     func members(_ chainID: Int) -> InlineList<Int> {

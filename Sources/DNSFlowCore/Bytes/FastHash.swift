@@ -126,20 +126,6 @@ public struct SequenceMap<Value> {
 
 extension SequenceMap: Sendable where Value: Sendable {}
 
-/// A set of sequence numbers.
-public struct SequenceSet: Sendable {
-    private var storage: Set<SequenceKey> = []
-
-    public init() {}
-
-    @inline(__always) public func contains(_ seq: Int) -> Bool { storage.contains(SequenceKey(seq)) }
-    @discardableResult @inline(__always)
-    public mutating func insert(_ seq: Int) -> Bool { storage.insert(SequenceKey(seq)).inserted }
-    @discardableResult @inline(__always)
-    public mutating func remove(_ seq: Int) -> Bool { storage.remove(SequenceKey(seq)) != nil }
-    public var count: Int { storage.count }
-}
-
 extension IPAddress {
     /// The address folded into one word, for `FastHash`.
     @inline(__always)
