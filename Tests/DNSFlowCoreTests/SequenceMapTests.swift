@@ -26,12 +26,7 @@ struct SequenceMapTests {
             }
             #expect(map.count == model.count)
         }
-        #expect(map.keys.sorted() == model.keys.sorted())
-        for k in model.keys { #expect(map[k] == model[k]) }
-        for (copy, held) in snapshots {
-            #expect(copy.count == held.count && copy.keys.sorted() == held.keys.sorted())
-            for k in held.keys { #expect(copy[k] == held[k]) }
-        }
+        expectSameAsModel(map, model, snapshots: snapshots)
         for k in model.keys { map.removeValue(forKey: k) }
         #expect(map.isEmpty && map.keys.isEmpty)
     }
@@ -63,5 +58,27 @@ struct SequenceMapTests {
         map[0] = 3
         #expect(map[.max] == 1 && map[.min] == 2 && map[0] == 3 && map[.min + 1] == nil && !map.contains(-1))
         #expect(map.removeValue(forKey: .min) == 2 && map.count == 2)
+    }
+}
+
+/// What the dictionary-model tests of `SequenceMap` and `SequenceWindow` read of a map.
+protocol SequenceKeyedMap {
+    associatedtype Value
+    var count: Int { get }
+    var keys: [Int] { get }
+    subscript(key: Int) -> Value? { get }
+}
+
+extension SequenceMap: SequenceKeyedMap {}
+extension SequenceWindow: SequenceKeyedMap {}
+
+/// The map holds what the model holds, and each copy taken along the way what the model held then.
+func expectSameAsModel<Map: SequenceKeyedMap>(_ map: Map, _ model: [Int: Map.Value], snapshots: [(Map, [Int: Map.Value])])
+where Map.Value: Equatable {
+    #expect(map.keys.sorted() == model.keys.sorted())
+    for k in model.keys { #expect(map[k] == model[k]) }
+    for (copy, held) in snapshots {
+        #expect(copy.count == held.count && copy.keys.sorted() == held.keys.sorted())
+        for k in held.keys { #expect(copy[k] == held[k]) }
     }
 }

@@ -48,12 +48,7 @@ struct SequenceWindowTests {
                 for (k, v) in model { #expect(map[k] == v) }
             }
         }
-        #expect(map.keys.sorted() == model.keys.sorted())
-        for k in model.keys { #expect(map[k] == model[k]) }
-        for (copy, held) in snapshots {
-            #expect(copy.count == held.count && copy.keys.sorted() == held.keys.sorted())
-            for k in held.keys { #expect(copy[k] == held[k]) }
-        }
+        expectSameAsModel(map, model, snapshots: snapshots)
         for k in model.keys { map.removeValue(forKey: k) }
         #expect(map.isEmpty && map.keys.isEmpty)
         // Emptied, it starts again wherever the next key is.

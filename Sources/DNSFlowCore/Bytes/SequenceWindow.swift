@@ -6,9 +6,9 @@
 /// one a sequence, holding where the key's value lies; keys older than the window (a lookup held for its horizon, a
 /// transaction that settled a minute late) are filed in a dictionary — correct for any key, only slower. The window
 /// starts small, doubles while the keys held span more, then slides, handing the keys it leaves to the dictionary.
-/// Values lie in storage of their own, each where it was put until it is taken out (a list of optionals moved them
-/// whole and destroyed them through the runtime's generic witnesses); a copy of the map shares that storage until
-/// either changes (copy on write).
+/// Values lie in storage of their own, each moved in once and left where it was put until it is taken out (read and
+/// changed there); a copy of the map shares that storage until either changes (copy on write). Keys are sequence
+/// numbers: two keys held at once are less than `Int.max` apart.
 public struct SequenceWindow<Value> {
     private var storage: Storage
 
