@@ -17,7 +17,7 @@ struct FlowTable {
     /// capture, so the counts are kept apart).
     private var marks = FlowMarks()
     /// Counts by flow id, for the flows in `marks`, when finished flows are kept.
-    private(set) var stats = SequenceMap<FlowStats>()
+    private(set) var stats = SequenceWindow<FlowStats>()
     /// Flows that ended, in the order they ended, until taken.
     var finished: [FlowStats] = []
     private var lastID = 0
@@ -43,8 +43,8 @@ struct FlowTable {
         lastID += 1
         _ = marks.add(key, id: lastID, lastSeen: time.totalNanoseconds)
         if keepsFinishedFlows {
-            stats[lastID] = FlowStats(id: lastID, transport: key.transport, client: key.client, server: key.server,
-                                      firstSeen: time, lastSeen: time)
+            stats.updateValue(FlowStats(id: lastID, transport: key.transport, client: key.client, server: key.server,
+                                        firstSeen: time, lastSeen: time), forKey: lastID)
         }
         return lastID
     }
@@ -98,7 +98,7 @@ struct FlowTable {
     /// End of input: every flow ends, in id order.
     mutating func finishAll() {
         finished += stats.keys.sorted().compactMap { stats[$0] }
-        stats = SequenceMap()
+        stats = SequenceWindow()
         marks.removeAll()
     }
 }
