@@ -8,26 +8,27 @@
 /// starts small, doubles while the keys held span more, then slides, handing the keys it leaves to the dictionary.
 /// Values lie in storage of their own, each moved in once and left where it was put until it is taken out (read and
 /// changed there); a copy of the map shares that storage until either changes (copy on write). Keys are sequence
-/// numbers: two keys held at once are less than `Int.max` apart.
-public struct SequenceWindow<Value> {
+/// numbers: two keys held at once are less than `Int.max` apart. (For this module's tables: from another module its
+/// code runs unspecialised, each value handled through its type's generic witnesses.)
+struct SequenceWindow<Value> {
     private var storage: Storage
 
-    public init(maxWindow: Int = 1 << 17) { storage = Storage(maxWindow: maxWindow) }
+    init(maxWindow: Int = 1 << 17) { storage = Storage(maxWindow: maxWindow) }
 
-    public var count: Int { storage.count }
-    public var isEmpty: Bool { storage.count == 0 }
+    var count: Int { storage.count }
+    var isEmpty: Bool { storage.count == 0 }
 
     /// Every key held, in no particular order.
-    public var keys: [Int] {
+    var keys: [Int] {
         var out: [Int] = []
         out.reserveCapacity(storage.count)
         storage.forEachHeld { key, _ in out.append(key) }
         return out
     }
 
-    @inline(__always) public func contains(_ key: Int) -> Bool { storage.place(key) != nil }
+    @inline(__always) func contains(_ key: Int) -> Bool { storage.place(key) != nil }
 
-    public subscript(key: Int) -> Value? {
+    subscript(key: Int) -> Value? {
         @inline(__always) get { storage.place(key).map { storage.values[$0] } }
         _modify {
             unique()
@@ -37,7 +38,7 @@ public struct SequenceWindow<Value> {
         }
     }
 
-    public subscript(key: Int, default value: @autoclosure () -> Value) -> Value {
+    subscript(key: Int, default value: @autoclosure () -> Value) -> Value {
         @inline(__always) get { storage.place(key).map { storage.values[$0] } ?? value() }
         _modify {
             unique()
@@ -49,7 +50,7 @@ public struct SequenceWindow<Value> {
 
     /// Files `value` under `key` (moved in: the cheapest way in); returns the value it replaced.
     @discardableResult @inline(__always)
-    public mutating func updateValue(_ value: consuming Value, forKey key: Int) -> Value? {
+    mutating func updateValue(_ value: consuming Value, forKey key: Int) -> Value? {
         unique()
         if let i = storage.place(key) {
             let old = (storage.values + i).move()
@@ -61,7 +62,7 @@ public struct SequenceWindow<Value> {
     }
 
     @discardableResult
-    public mutating func removeValue(forKey key: Int) -> Value? {
+    mutating func removeValue(forKey key: Int) -> Value? {
         // (A copy made by `unique` keeps every value at the same place.)
         guard let i = storage.place(key) else { return nil }
         unique()
@@ -70,7 +71,7 @@ public struct SequenceWindow<Value> {
 
     /// Changes a value where it lies; false when the key is absent.
     @discardableResult @inline(__always)
-    public mutating func update(_ key: Int, _ change: (inout Value) -> Void) -> Bool {
+    mutating func update(_ key: Int, _ change: (inout Value) -> Void) -> Bool {
         guard let i = storage.place(key) else { return false }
         unique()
         change(&storage.values[i])
@@ -79,14 +80,14 @@ public struct SequenceWindow<Value> {
 
     /// Reads a value where it lies.
     @inline(__always)
-    public func read<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? {
+    func read<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? {
         guard let i = storage.place(key) else { return nil }
         return body(storage.values[i])
     }
 
     /// Reads a value where it lies (as `read`: for a caller that may change the map).
     @inline(__always)
-    public mutating func lend<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? { read(key, body) }
+    mutating func lend<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? { read(key, body) }
 
     @inline(__always)
     private mutating func unique() {
