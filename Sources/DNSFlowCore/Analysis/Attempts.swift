@@ -209,8 +209,8 @@ struct Attempts {
         chains.read(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
     }
 
-    /// Whether any attempt of the chain was answered. The chain read where it lies (lent: `members` copies it out, its
-    /// key and lists retained and released): asked for every open lookup's last step, at every answer and every second.
+    /// Whether any attempt of the chain was answered. The chain lent (`read` takes a reference to the table, counted
+    /// and dropped): asked for every open lookup's last step, at every answer and every second.
     mutating func isAnswered(chain chainID: Int) -> Bool {
         let members = chains.lend(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
         return members.contains { answered.contains($0) }

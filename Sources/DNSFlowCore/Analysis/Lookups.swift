@@ -162,8 +162,8 @@ struct Lookups {
     }
 
     /// Drops from a client's list of open lookups those that are over (a positive answer, or quiet for `lookupGap`), and
-    /// returns the latest one a query for `name` walks on in. (Each lookup lent where it lies: `read` copies it out, its
-    /// lists retained and released.)
+    /// returns the latest one a query for `name` walks on in. (Each lookup lent: `read` takes a reference to the table,
+    /// counted and dropped.)
     private static func continuing(_ open: inout [Int], in lookups: inout SequenceWindow<Lookup>, name: DNSName,
                                    answeredIn: Int?, at time: Timestamp, configuration: Analyzer.Configuration) -> Int? {
         let window = configuration.sightingWindow, gap = configuration.lookupGap
@@ -248,7 +248,7 @@ struct Lookups {
 
     /// Whether the lookup is complete at `now` (the evidence rule above).
     mutating func isComplete(_ id: Int, now: Timestamp, attempts: inout Attempts, pairs: inout Pairs) -> Bool {
-        // Read where it lies (lent: `read` copies it): checked at every answer and every second for every open lookup.
+        // Lent (`read` takes a reference to the table): checked at every answer and every second for every open lookup.
         let configuration = configuration
         return lookups.lend(id) { r in
             guard r.settled == r.members.count else { return false }

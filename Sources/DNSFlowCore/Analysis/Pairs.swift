@@ -70,7 +70,7 @@ struct Pairs {
 
     /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could
     /// still be re-sent): the last step of a lookup with a positive answer is then over.
-    /// (The pair and its chains read where they lie, lent: `read` copies each out.)
+    /// (The pair and its chains lent: `read` takes a reference to each table, counted and dropped.)
     mutating func isAnswered(_ pid: Int, attempts: inout Attempts) -> Bool {
         pairs.lend(pid) { p in p.waitingType == nil && p.chains.allSatisfy { attempts.isAnswered(chain: $0) } } ?? false
     }

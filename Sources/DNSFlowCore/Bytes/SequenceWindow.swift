@@ -85,7 +85,8 @@ struct SequenceWindow<Value> {
         return body(storage.values[i])
     }
 
-    /// Reads a value where it lies (as `read`: for a caller that may change the map).
+    /// Reads a value where it lies, for a caller that may change the map: through its own access to the map, where
+    /// `read` takes a reference to the storage (counted and dropped at every call).
     @inline(__always)
     mutating func lend<T>(_ key: Int, _ body: (borrowing Value) -> T) -> T? { read(key, body) }
 
