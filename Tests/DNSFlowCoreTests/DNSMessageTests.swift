@@ -103,6 +103,35 @@ struct DNSMessageTests {
         #expect(rebuilt.questions.map(\.name.description) == ["a.example.", "z.example.", "c.example."])
     }
 
+    /// What few messages have (later questions, a defect, trailing octets) is held apart: each reads back as set, two
+    /// messages are equal (and hash alike) when these are, and one set back to a plain message's equals a plain one.
+    @Test func irregularPartsReadBackAndCompareByValue() throws {
+        let q = Wire.name("a.example") + Wire.u16(1) + Wire.u16(1)
+        let plain = try #require(DNSParser.parse(Wire.header(id: 7, qd: 1) + q))
+        #expect(plain.error == nil && plain.trailingBytes == 0 && plain.questionsRead == 1)
+        let trailing = try #require(DNSParser.parse(Wire.header(id: 7, qd: 1) + q + [0, 0, 0]))
+        #expect(trailing.trailingBytes == 3 && trailing.error == nil && trailing != plain)
+        #expect(trailing == DNSParser.parse(Wire.header(id: 7, qd: 1) + q + [9, 9, 9]).map { var m = $0; m.size = trailing.size; return m })
+        var mended = trailing
+        mended.trailingBytes = 0
+        mended.size = plain.size
+        #expect(mended == plain && mended.hashValue == plain.hashValue)
+        var broken = plain
+        broken.error = DNSParseError(.truncated, "cut")
+        broken.trailingBytes = 2
+        #expect(broken.error?.code == .truncated && broken.trailingBytes == 2 && broken != plain)
+        #expect(plain.error == nil && plain.trailingBytes == 0, "a copy's change leaves the original as it was")
+        broken.error = nil
+        #expect(broken.error == nil && broken.trailingBytes == 2 && broken != plain)
+        broken.trailingBytes = 0
+        #expect(broken == plain && Set([broken, plain]).count == 1)
+        var two = plain
+        two.questions = plain.questions + plain.questions
+        #expect(two.questionsRead == 2 && two != plain)
+        two.questions = plain.questions
+        #expect(two == plain)
+    }
+
     @Test func headerCountsLargerThanTheMessageDoNotAllocate() throws {
         let m = try #require(DNSParser.parse(Wire.header(id: 9, qd: 65535, an: 65535, ns: 65535, ar: 65535)))
         #expect(m.error?.code == .truncated)

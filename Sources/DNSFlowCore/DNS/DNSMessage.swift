@@ -140,7 +140,10 @@ public struct DNSMessage: Hashable, Sendable {
     /// each message.
     public var question: DNSQuestion?
     /// Any after the first.
-    private var laterQuestions: [DNSQuestion] = []
+    private var laterQuestions: [DNSQuestion] {
+        get { irregular?.laterQuestions ?? [] }
+        set { changeIrregular { $0.laterQuestions = newValue } }
+    }
     public var questions: [DNSQuestion] {
         get { question.map { [$0] + laterQuestions } ?? [] }
         set {
@@ -150,28 +153,36 @@ public struct DNSMessage: Hashable, Sendable {
     }
     /// How many questions were read (`questions.count`, without building the list).
     public var questionsRead: Int { question == nil ? 0 : 1 + laterQuestions.count }
-    public var answers: [DNSResourceRecord] { onDemand.map { $0.section(0, question: question) } ?? readAnswers }
-    public var authorities: [DNSResourceRecord] { onDemand.map { $0.section(1, question: question) } ?? readAuthorities }
-    public var additionals: [DNSResourceRecord] { onDemand.map { $0.section(2, question: question) } ?? readAdditionals }
+    public var answers: [DNSResourceRecord] { section(0) }
+    public var authorities: [DNSResourceRecord] { section(1) }
+    public var additionals: [DNSResourceRecord] { section(2) }
     /// How many records of each section were read (`answers.count` and so on, without reading them again).
-    public var answersRead: Int { onDemand?.counts.answers ?? readAnswers.count }
-    public var authoritiesRead: Int { onDemand?.counts.authorities ?? readAuthorities.count }
-    public var additionalsRead: Int { onDemand?.counts.additionals ?? readAdditionals.count }
-    /// The records as read (`DNSParser.parse`)…
-    var readAnswers: [DNSResourceRecord] = []
-    var readAuthorities: [DNSResourceRecord] = []
-    var readAdditionals: [DNSResourceRecord] = []
-    /// …or checked when the message was parsed and read again from its octets when asked for
-    /// (`DNSParser.parse(_:recordsOnDemand:)`: most runs never show a record).
-    var onDemand: RecordsOnDemand?
+    public var answersRead: Int { sectionRead(0) }
+    public var authoritiesRead: Int { sectionRead(1) }
+    public var additionalsRead: Int { sectionRead(2) }
+    /// The records as read (`DNSParser.parse`), or checked when the message was parsed and read again from its octets
+    /// when asked for (`DNSParser.parse(_:recordsOnDemand:)`: most runs never show a record).
+    var records = Records.empty
     public var edns: EDNS?
     /// The first defect met while decoding; the sections hold whatever was read before it (for a bad
     /// RDATA, every record, the bad one shown RFC 3597 style).
-    public var error: DNSParseError?
+    public var error: DNSParseError? {
+        get { irregular?.error }
+        set { changeIrregular { $0.error = newValue } }
+    }
     /// Octets after the last record the counts announce.
-    public var trailingBytes: Int = 0
+    public var trailingBytes: Int {
+        get { irregular?.trailingBytes ?? 0 }
+        set {
+            guard newValue != 0 || irregular != nil else { return }
+            changeIrregular { $0.trailingBytes = newValue }
+        }
+    }
     /// Size of the message on the wire.
     public var size: Int
+    /// What few messages have — more than one question, a defect, trailing octets — in a box of its own (nil: none
+    /// of them), so that a message is smaller to copy and to destroy.
+    private var irregular: Irregular?
 
     public init(header: DNSHeader, questions: [DNSQuestion] = [], size: Int) {
         self.header = header
@@ -187,6 +198,80 @@ public struct DNSMessage: Hashable, Sendable {
     /// RCODE with the EDNS extended bits (RFC 6891 §6.1.3).
     public var rcode: DNSRCode {
         DNSRCode(UInt16(edns?.extendedRCode ?? 0) << 4 | header.headerRCode)
+    }
+
+    /// One section's records (0 answers, 1 authorities, 2 additionals).
+    private func section(_ section: Int) -> [DNSResourceRecord] {
+        switch records {
+        case .empty: []
+        case .read(let read): read[section]
+        case .onDemand(let onDemand): onDemand.section(section, question: question)
+        }
+    }
+
+    /// The records kept as octets (nil: read as values, or none).
+    var onDemand: RecordsOnDemand? {
+        if case .onDemand(let onDemand) = records { onDemand } else { nil }
+    }
+
+    private func sectionRead(_ section: Int) -> Int {
+        switch records {
+        case .empty: 0
+        case .read(let read): read[section].count
+        case .onDemand(let onDemand): onDemand.counts[section]
+        }
+    }
+
+    /// Changes the irregular parts, keeping no box when they are all as in most messages (so two equal messages hold
+    /// the same: a box or none).
+    private mutating func changeIrregular(_ change: (inout Irregular.Parts) -> Void) {
+        var parts = irregular?.parts ?? Irregular.Parts()
+        change(&parts)
+        irregular = parts == Irregular.Parts() ? nil : Irregular(parts)
+    }
+}
+
+extension DNSMessage {
+    /// A message's records: none read, read as values, or kept as the message's octets to be read again
+    /// (`RecordsOnDemand`).
+    enum Records: Hashable, Sendable {
+        case empty
+        case read(ReadSections)
+        case onDemand(RecordsOnDemand)
+    }
+
+    /// The three sections' records as read (answers, authorities, additionals).
+    struct ReadSections: Hashable, Sendable {
+        var answers: [DNSResourceRecord] = []
+        var authorities: [DNSResourceRecord] = []
+        var additionals: [DNSResourceRecord] = []
+
+        var isEmpty: Bool { answers.isEmpty && authorities.isEmpty && additionals.isEmpty }
+
+        subscript(section: Int) -> [DNSResourceRecord] {
+            section == 0 ? answers : section == 1 ? authorities : additionals
+        }
+    }
+
+    /// More than one question, a defect, trailing octets: held by reference, never changed in place (a change makes a
+    /// new box), compared by what it holds.
+    final class Irregular: Hashable, Sendable {
+        struct Parts: Hashable, Sendable {
+            var laterQuestions: [DNSQuestion] = []
+            var error: DNSParseError?
+            var trailingBytes = 0
+        }
+
+        let parts: Parts
+
+        init(_ parts: Parts) { self.parts = parts }
+
+        var laterQuestions: [DNSQuestion] { parts.laterQuestions }
+        var error: DNSParseError? { parts.error }
+        var trailingBytes: Int { parts.trailingBytes }
+
+        static func == (a: Irregular, b: Irregular) -> Bool { a === b || a.parts == b.parts }
+        func hash(into hasher: inout Hasher) { hasher.combine(parts) }
     }
 }
 

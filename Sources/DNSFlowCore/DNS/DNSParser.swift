@@ -45,14 +45,17 @@ public enum DNSParser {
             if recordsOnDemand {
                 let start = c.offset
                 var counts = DNSMessage.SectionCounts()
-                defer { message.onDemand = DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts) }
+                defer { message.records = .onDemand(DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts)) }
                 try checkRecords(count: an, from: &c, message: &message, read: &counts.answers)
                 try checkRecords(count: ns, from: &c, message: &message, read: &counts.authorities)
                 try checkRecords(count: ar, from: &c, message: &message, read: &counts.additionals)
             } else {
-                try readRecords(count: an, from: &c, section: 0, message: &message)
-                try readRecords(count: ns, from: &c, section: 1, message: &message)
-                try readRecords(count: ar, from: &c, section: 2, message: &message)
+                // Stored once (also when a defect stops them: what was read is kept).
+                var sections = DNSMessage.ReadSections()
+                defer { if !sections.isEmpty { message.records = .read(sections) } }
+                try readRecords(count: an, from: &c, into: &sections.answers, message: &message)
+                try readRecords(count: ns, from: &c, into: &sections.authorities, message: &message)
+                try readRecords(count: ar, from: &c, into: &sections.additionals, message: &message)
             }
             message.trailingBytes = c.remaining
         } catch {
@@ -80,8 +83,9 @@ public enum DNSParser {
         if let question { message.question = DNSQuestion(name: question, type: DNSType(0), qclass: DNSClass(0)) }
         var stepped = 0
         for i in 0..<section { try? checkRecords(count: UInt16(counts[i]), from: &c, message: &message, read: &stepped) }
-        try? readRecords(count: UInt16(counts[section]), from: &c, section: section, message: &message)
-        return section == 0 ? message.readAnswers : section == 1 ? message.readAuthorities : message.readAdditionals
+        var records: [DNSResourceRecord] = []
+        try? readRecords(count: UInt16(counts[section]), from: &c, into: &records, message: &message)
+        return records
     }
 
     private static func readQuestion(from c: inout ByteCursor, names: NameCache? = nil) throws(DNSParseError) -> DNSQuestion {
@@ -92,24 +96,12 @@ public enum DNSParser {
         return DNSQuestion(name: name, type: DNSType(type), qclass: DNSClass(qclass))
     }
 
-    /// Reads a section's records into the message (`section`: 0 answers, 1 authorities, 2 additionals).
+    /// Reads a section's records into `records` (each appended as it is read: a defect keeps the ones before it).
     private static func readRecords(
-        count: UInt16, from c: inout ByteCursor, section: Int, message: inout DNSMessage
+        count: UInt16, from c: inout ByteCursor, into records: inout [DNSResourceRecord], message: inout DNSMessage
     ) throws(DNSParseError) {
         guard count > 0 else { return }
-        // Built here and stored once (also when a defect stops it: what was read is kept). Appending through a key
-        // path copied the section at each record, and fetching the key path was a runtime call.
-        var records: [DNSResourceRecord] = []
         records.reserveCapacity(min(Int(count), c.remaining / 11))
-        defer {
-            if !records.isEmpty {
-                switch section {
-                case 0: message.readAnswers = records
-                case 1: message.readAuthorities = records
-                default: message.readAdditionals = records
-                }
-            }
-        }
         // The first question's name starts at offset 12: an owner name that is only a pointer there (most answers)
         // is that name, shared rather than decoded again.
         let questionName = message.questions.first?.name
