@@ -18,6 +18,9 @@ public enum CaptureFileFuzzing {
         /// Packets whose record read back by offset differs from what libpcap gave (data, lengths or time): the
         /// interface would show other bytes than it analysed. Always 0; the fuzz target stops on any.
         public var mismatches = 0
+        /// Packets (or an ending) read directly from a pcap file (`PcapRecords`) that differ from libpcap's reading of
+        /// the same file. Always 0; the fuzz target stops on any.
+        public var directDifferences = 0
         /// The file was refused (not a capture libpcap reads).
         public var refused = false
     }
@@ -36,6 +39,7 @@ public enum CaptureFileFuzzing {
             outcome.refused = true
             return outcome
         }
+        outcome.directDifferences = directDifferences(path)
         let reader = SavefileReader(path: path)
         let source = MergedSource([handle])
         var pipeline = Pipeline()
@@ -55,5 +59,28 @@ public enum CaptureFileFuzzing {
         pipeline.finish(onMessage: { _ in }, onTransaction: { _ in outcome.transactions += 1 })
         _ = SummaryReport(summary: pipeline.summary, inputNames: [path]).text
         return outcome
+    }
+
+    /// The file read twice, once directly where `PcapRecords` can and once all through libpcap: how many packets (and
+    /// the ending) differ.
+    static func directDifferences(_ path: String) -> Int {
+        guard let direct = try? PcapHandle.openFile(path, input: 0), let libpcap = try? PcapHandle.openFile(path, input: 0)
+        else { return 0 }
+        libpcap.readThroughLibpcap()
+        var differences = 0
+        while true {
+            switch (direct.next(), libpcap.next()) {
+            case (.packet(let a), .packet(let b)):
+                if a.data != b.data || a.originalLength != b.originalLength || a.timestamp != b.timestamp
+                    || a.point != b.point { differences += 1 }
+            case (.end, .end):
+                if direct.readError != libpcap.readError || direct.clampedTimestamps != libpcap.clampedTimestamps {
+                    differences += 1
+                }
+                return differences
+            default:
+                return differences + 1
+            }
+        }
     }
 }

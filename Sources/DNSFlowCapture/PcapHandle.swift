@@ -23,6 +23,10 @@ public final class PcapHandle {
     private let seekableFile: UnsafeMutablePointer<FILE>?
     /// Record offsets by arithmetic instead of `ftello` (a system call per packet: about 4 % of the reading thread).
     @exclusivity(unchecked) private var offsets: RecordOffsets?
+    /// A pcap file's records read from the file directly, while they are ones libpcap would read the same
+    /// (`readsDirectly`); nil for every other input. Never replaced: another thread asks it for `progress`.
+    private let records: PcapRecords?
+    @exclusivity(unchecked) private var readsDirectly: Bool
     /// pcapng: each packet's interface (a capture point of its own).
     @exclusivity(unchecked) private var pcapngInterfaces: PcapngInterfaces?
     /// A pcapng file that describes more than one interface before its first packet: dumpcap writes each
@@ -46,13 +50,18 @@ public final class PcapHandle {
             var magic: UInt32 = 0
             if pread(fileno(file), &magic, 4, 0) == 4, magic != 0x0A0D_0D0A {
                 offsets = RecordOffsets(snapshot: Int64(pcap_snapshot(handle)))
+                records = PcapRecords(descriptor: fileno(file), snapshot: pcap_snapshot(handle),
+                                      linkType: UInt32(bitPattern: pcap_datalink(handle)))
             } else {
                 pcapngInterfaces = PcapngInterfaces(descriptor: fileno(file))
                 hasSeveralInterfaces = (pcapngInterfaces?.leadingInterfaces() ?? 0) > 1
+                records = nil
             }
         } else {
             seekableFile = nil
+            records = nil
         }
+        readsDirectly = records != nil
     }
 
     /// The file the packets' offsets refer to (nil when they have none).
@@ -173,6 +182,7 @@ public final class PcapHandle {
 
     /// The next packet. A read error ends the input and is kept in `readError`.
     public func next() -> ReadResult {
+        if readsDirectly, let packet = nextRecord() { return packet }
         while true {
             var header: UnsafeMutablePointer<pcap_pkthdr>?
             var data: UnsafePointer<UInt8>?
@@ -187,17 +197,10 @@ public final class PcapHandle {
                 offsets?.read(at: offset, caplen: Int64(h.caplen))
                 // A record the file's filter rejects: on to the next (its frame number counted).
                 if var program = fileFilter, pcap_offline_filter(&program, header, data) == 0 { continue }
-                let nanos = UInt32(clamping: h.ts.tv_usec)
-                if digits < 9, nanos % 1000 != 0 { digits = 9 }
-                var clamped = false
-                let time = Timestamp(capturedSeconds: Int64(h.ts.tv_sec), nanoseconds: nanos, digits: digits, clamped: &clamped)
-                if clamped { clampedTimestamps += 1 }
-                let bytes = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
                 let interface = offset >= 0 ? pcapngInterfaces?.interfaceID(at: offset) : nil
-                return .packet(CapturedPacket(
-                    timestamp: time,
-                    linkType: linkType, data: bytes, originalLength: Int(h.len),
-                    point: CapturePoint(input: input, frame: frame, interfaceIndex: interface, fileOffset: offset)))
+                return .packet(packet(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec), data: data,
+                                      capturedLength: Int(h.caplen), originalLength: Int(h.len), interface: interface,
+                                      offset: offset))
             case 0:
                 return .idle
             case PCAP_ERROR_BREAK:
@@ -209,11 +212,69 @@ public final class PcapHandle {
         }
     }
 
+    /// The next packet from `records`; nil when libpcap is to read on (the stream moved to where `records` stopped).
+    private func nextRecord() -> ReadResult? {
+        while readsDirectly, let reader = records {
+            // As libpcap's read loop: a break asked for ends the input before the next record.
+            if breakRequested { return .end }
+            switch reader.next() {
+            case .record(let r):
+                frame += 1
+                let data = r.data.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                if var program = fileFilter {
+                    var header = pcap_pkthdr(ts: timeval(tv_sec: Int(r.seconds), tv_usec: Int(r.fraction)),
+                                             caplen: r.capturedLength, len: r.originalLength)
+                    if pcap_offline_filter(&program, &header, data) == 0 { continue }
+                }
+                return .packet(packet(seconds: r.seconds, fraction: r.fraction, data: data,
+                                      capturedLength: Int(r.capturedLength), originalLength: Int(r.originalLength),
+                                      interface: nil, offset: r.offset))
+            case .end:
+                return .end
+            case .handOver(let offset):
+                handOver(at: offset)
+            }
+        }
+        return nil
+    }
+
+    /// From here on every record is read through libpcap (where reading directly left off).
+    func readThroughLibpcap() {
+        if readsDirectly, let reader = records { handOver(at: reader.offset) }
+    }
+
+    /// Whether records are read from the file directly (`PcapRecords`) for now.
+    var readsRecordsDirectly: Bool { readsDirectly }
+
+    /// From here on libpcap reads the file, from `offset` (a record's start).
+    private func handOver(at offset: Int64) {
+        readsDirectly = false
+        records?.handOver()
+        guard let file = seekableFile else { return }
+        fseeko(file, off_t(offset), SEEK_SET)
+        offsets = RecordOffsets(snapshot: Int64(pcap_snapshot(handle)))
+    }
+
+    /// A packet read: `fraction` in nanoseconds as libpcap's `tv_usec` holds it.
+    private func packet(seconds: Int64, fraction: Int64, data: UnsafePointer<UInt8>, capturedLength: Int,
+                        originalLength: Int, interface: UInt32?, offset: Int64) -> CapturedPacket {
+        let nanos = UInt32(clamping: fraction)
+        if digits < 9, nanos % 1000 != 0 { digits = 9 }
+        var clamped = false
+        let time = Timestamp(capturedSeconds: seconds, nanoseconds: nanos, digits: digits, clamped: &clamped)
+        if clamped { clampedTimestamps += 1 }
+        let bytes = Array(UnsafeBufferPointer(start: data, count: capturedLength))
+        return CapturedPacket(
+            timestamp: time, linkType: linkType, data: bytes, originalLength: originalLength,
+            point: CapturePoint(input: input, frame: frame, interfaceIndex: interface, fileOffset: offset))
+    }
+
     /// Copies every packet read to a pcap file (`-`: standard output), flushed packet by packet — a stream another
     /// dnsflow (or Wireshark) reads as it comes: `dnsflow -i any -w -` in a pod, read by `dnsflow -r -` on a laptop.
     /// Stops at `limit` packets, when `stop` says so, at the end of a file, or when the output cannot be written (its
     /// reader went away). Returns the packets written.
     public func write(to path: String, limit: Int?, stop: () -> Bool) throws(CaptureError) -> Int {
+        readThroughLibpcap()
         guard let dumper = pcap_dump_open(handle, path) else {
             throw .pcap(path == "-" ? "standard output" : path, PcapStatus.lastError(handle))
         }
@@ -282,7 +343,8 @@ public final class PcapHandle {
         guard !isLive, let file = pcap_file(handle) else { return nil }
         var st = stat()
         guard fstat(fileno(file), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
-        let offset = ftello(file)
+        let direct = records?.readOffset ?? -1
+        let offset = direct >= 0 ? direct : Int64(ftello(file))
         guard offset >= 0 else { return nil }
         return min(1, Double(offset) / Double(st.st_size))
     }

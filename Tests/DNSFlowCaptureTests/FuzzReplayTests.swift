@@ -22,7 +22,10 @@ struct FuzzReplayTests {
         for (target, run) in [("dns-parser", { (b: [UInt8]) in _ = FuzzHarness.dnsParser(b) }),
                               ("packet-decoder", { _ = FuzzHarness.packetDecoder($0) }),
                               ("tcp-reassembler", { _ = FuzzHarness.tcpReassembler($0) }),
-                              ("capture-file", { #expect(CaptureFileFuzzing.run($0).mismatches == 0) })] {
+                              ("capture-file", {
+                                  let outcome = CaptureFileFuzzing.run($0)
+                                  #expect(outcome.mismatches == 0 && outcome.directDifferences == 0)
+                              })] {
             let dir = root.appendingPathComponent(target)
             for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() {
                 run(Array(try Data(contentsOf: dir.appendingPathComponent(name))))
@@ -93,7 +96,7 @@ struct FuzzReplayTests {
             let bytes = Array(try Data(contentsOf: file))
             guard bytes.count <= 1 << 20 else { continue }
             let outcome = CaptureFileFuzzing.run(bytes)
-            #expect(outcome.mismatches == 0, "\(file.lastPathComponent)")
+            #expect(outcome.mismatches == 0 && outcome.directDifferences == 0, "\(file.lastPathComponent)")
             packets += outcome.packets
             read += 1
         }
@@ -124,7 +127,7 @@ struct FuzzReplayTests {
                 }
             }
             let outcome = CaptureFileFuzzing.run(bytes)
-            #expect(outcome.mismatches == 0)
+            #expect(outcome.mismatches == 0 && outcome.directDifferences == 0)
             if outcome.packets > 0 { readSome += 1 }
         }
         #expect(readSome > 200, "\(readSome) of 600 mutants read at all")

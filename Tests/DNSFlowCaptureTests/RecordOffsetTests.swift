@@ -7,9 +7,11 @@ import Testing
 /// offsets must be the stream's, whatever the file.
 @Suite("Record offsets without a system call per packet")
 struct RecordOffsetTests {
-    /// Each packet's offset and octets as PcapHandle reads them.
-    func handlePackets(_ path: String, filter: String? = nil) throws -> [(offset: Int64, data: [UInt8])] {
+    /// Each packet's offset and octets as PcapHandle reads them (`throughLibpcap`: every record through libpcap, the
+    /// offsets by `RecordOffsets`, not read from the file directly by `PcapRecords`).
+    func handlePackets(_ path: String, filter: String? = nil, throughLibpcap: Bool = false) throws -> [(offset: Int64, data: [UInt8])] {
         let h = try PcapHandle.openFile(path, input: 0)
+        if throughLibpcap { h.readThroughLibpcap() }
         if let filter { try h.setFilter(filter) }
         var out: [(Int64, [UInt8])] = []
         while case .packet(let p) = h.next() { out.append((p.point.fileOffset, p.data)) }
@@ -19,11 +21,14 @@ struct RecordOffsetTests {
     /// Whether PcapHandle's offsets are libpcap's stream positions for every packet of `path` (nil: libpcap rejects it).
     func agrees(_ path: String) throws -> (packets: Int, wrong: [String])? {
         guard let expected = libpcapPackets(path) else { return nil }
-        let got = try handlePackets(path)
         var wrong: [String] = []
-        if got.count != expected.count { wrong.append("\(path): \(got.count) packets, libpcap \(expected.count)") }
-        for (i, (g, e)) in zip(got, expected).enumerated() where g.offset != e.offset || g.data != e.data {
-            wrong.append("\(path) #\(i + 1): offset \(g.offset), libpcap \(e.offset)")
+        for throughLibpcap in [false, true] {
+            let got = try handlePackets(path, throughLibpcap: throughLibpcap)
+            let how = throughLibpcap ? "through libpcap" : "read directly"
+            if got.count != expected.count { wrong.append("\(path) \(how): \(got.count) packets, libpcap \(expected.count)") }
+            for (i, (g, e)) in zip(got, expected).enumerated() where g.offset != e.offset || g.data != e.data {
+                wrong.append("\(path) #\(i + 1) \(how): offset \(g.offset), libpcap \(e.offset)")
+            }
         }
         return (expected.count, wrong)
     }
