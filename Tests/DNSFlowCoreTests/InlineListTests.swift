@@ -32,6 +32,21 @@ struct InlineListTests {
         }
     }
 
+    /// A list of sequence numbers reads back as the array of what was appended, across its two inline slots and its
+    /// overflow (any integer, zero and negatives included: no value marks an empty slot).
+    @Test func sequenceListsBehaveAsArrays() {
+        for n in 0...7 {
+            let values = (0..<n).map { [0, -1, Int.min, Int.max, 5, 0, 42][$0] }
+            var list = SequenceList()
+            for v in values { list.append(v) }
+            #expect(Array(list) == values && list.count == n && list.isEmpty == (n == 0))
+            #expect(list.last == values.last && list.contains(Int.max) == values.contains(Int.max))
+            if let first = values.first {
+                #expect(Array(SequenceList(first)) == [first])
+            }
+        }
+    }
+
     /// Changed in place and moved out whole, in order, whatever the size; an element moved out is held alone there.
     @Test func changedInPlaceAndMovedOut() {
         final class Token {}

@@ -117,7 +117,7 @@ struct Analyzer {
             let (pair, lookup) = joinPair(seq, asked, client: client, socket: socket, answeredIn: answeredIn, at: q.timestamp)
             a.pair = pair
             a.lookup = lookup
-            attempts.open(Attempts.Chain(id: seq, key: key, members: InlineList(CollectionOfOne(seq)),
+            attempts.open(Attempts.Chain(id: seq, key: key, members: SequenceList(seq),
                                          lastTime: q.timestamp, pair: pair, lookup: lookup, server: server))
         }
         // (A query whose pair is its own opened that pair: the lookup gains both at once.)

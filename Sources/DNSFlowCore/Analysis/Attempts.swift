@@ -20,7 +20,7 @@ struct Attempts {
     struct Chain {
         var id: Int
         var key: AttemptKey
-        var members: InlineList<Int>
+        var members: SequenceList
         var lastTime: Timestamp
         var pair: Int
         var lookup: Int
@@ -31,7 +31,7 @@ struct Attempts {
         /// Keys of re-sends with a new id linked to this chain (filed under them too; rare).
         var linkedKeys: [AttemptKey] = []
 
-        init(id: Int, key: AttemptKey, members: InlineList<Int>, lastTime: Timestamp, pair: Int, lookup: Int, server: IPAddress) {
+        init(id: Int, key: AttemptKey, members: SequenceList, lastTime: Timestamp, pair: Int, lookup: Int, server: IPAddress) {
             self.id = id
             self.key = key
             self.members = members
@@ -205,14 +205,14 @@ struct Attempts {
     mutating func forgetAnswer(_ seq: Int) { answered.removeValue(forKey: seq) }
 
     /// The chain's attempts (its id alone once the chain is forgotten).
-    func members(_ chainID: Int) -> InlineList<Int> {
-        chains.read(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
+    func members(_ chainID: Int) -> SequenceList {
+        chains.read(chainID) { $0.members } ?? SequenceList(chainID)
     }
 
     /// Whether any attempt of the chain was answered. The chain lent (`read` takes a reference to the table, counted
     /// and dropped): asked for every open lookup's last step, at every answer and every second.
     mutating func isAnswered(chain chainID: Int) -> Bool {
-        let members = chains.lend(chainID) { $0.members } ?? InlineList(CollectionOfOne(chainID))
+        let members = chains.lend(chainID) { $0.members } ?? SequenceList(chainID)
         return members.contains { answered.contains($0) }
     }
 
@@ -221,8 +221,8 @@ struct Attempts {
 
     /// The chain's attempts, as `members` reads them, and how many attempts they were; the chain forgotten (its lookup
     /// is final).
-    mutating func takeChain(_ chainID: Int) -> (members: InlineList<Int>, attempts: Int) {
-        guard let chain = chains.removeValue(forKey: chainID) else { return (InlineList(CollectionOfOne(chainID)), 1) }
+    mutating func takeChain(_ chainID: Int) -> (members: SequenceList, attempts: Int) {
+        guard let chain = chains.removeValue(forKey: chainID) else { return (SequenceList(chainID), 1) }
         unfile(chain)
         return (chain.members, chain.attemptNumber)
     }

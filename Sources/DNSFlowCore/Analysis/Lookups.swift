@@ -28,8 +28,8 @@ struct Lookups {
         /// The name of its latest step: the next step's name walks on from it.
         var lastName: DNSName
         // Lists of a few: held inline (an array each was an allocation per lookup, per pair and per attempt).
-        var members = InlineList<Int>()
-        var pairs = InlineList<Int>()
+        var members = SequenceList()
+        var pairs = SequenceList()
         var settled = 0
         var hasPositive = false
         var end: Timestamp

@@ -13,7 +13,7 @@ struct Pairs {
         /// The first attempt's sequence.
         var id: Int
         /// The chain of each query (its first attempt's sequence): one, or two once the sibling came.
-        var chains: InlineList<Int>
+        var chains: SequenceList
         /// Whether the two first attempts left from one socket (nil until the sibling came).
         var sameSocket: Bool?
         var firstSocket: FlowKey
@@ -64,7 +64,7 @@ struct Pairs {
         let key = waitFor.map { QuestionKey(client: client, name: name, type: $0) }
         if let key { pending[key] = seq }
         // Made whole and put in the table as it is (a pair made, then changed, was copied into the table).
-        pairs.updateValue(Pair(id: seq, chains: InlineList(CollectionOfOne(seq)), sameSocket: nil, firstSocket: socket,
+        pairs.updateValue(Pair(id: seq, chains: SequenceList(seq), sameSocket: nil, firstSocket: socket,
                                waitingType: waitFor, firstTime: time, key: key, lookup: lookup), forKey: seq)
     }
 

@@ -53,7 +53,7 @@ public struct TransactionMatcher {
             // A re-send under the same key (same socket, id and question): a response goes to the latest send, so the
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
             // (One lookup of the key: the list is edited where it lies.)
-            var superseded = InlineList<Int>()
+            var superseded = SequenceList()
             Self.append((seq, observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
                                                            default: InlineList()], waiting: waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
@@ -86,7 +86,7 @@ public struct TransactionMatcher {
     /// Appends a send to its key's list, taking out (into `superseded`) the waiting sends it makes unanswerable: those
     /// sent at or before it.
     private static func append(_ entry: (sequence: Int, time: Timestamp), to list: inout InlineList<(sequence: Int, time: Timestamp)>,
-                               waiting: SequenceWindow<Transaction>, superseded: inout InlineList<Int>) {
+                               waiting: SequenceWindow<Transaction>, superseded: inout SequenceList) {
         if !list.isEmpty {
             var kept = InlineList<(sequence: Int, time: Timestamp)>()
             for e in list {
