@@ -16,8 +16,13 @@ public final class MergedSource {
     static let reorderWindow: Int64 = 2_000_000_000
     static let maxReordered = 4096
 
+    /// The input when there is one, whose packets come in the file's order (no several interfaces to put in time
+    /// order): read straight through, nothing held ahead but the first packet (`heads[0]`, read when made).
+    private let single: PcapHandle?
+
     public init(_ handles: [PcapHandle]) {
         self.handles = handles
+        single = handles.count == 1 && !handles[0].hasSeveralInterfaces ? handles[0] : nil
         reorder = handles.map { _ in PacketHeap() }
         exhausted = handles.map { _ in false }
         newest = handles.map { _ in Timestamp(seconds: 0, nanoseconds: 0) }
@@ -53,6 +58,10 @@ public final class MergedSource {
 
     /// The earliest pending packet across all inputs, or nil when all are exhausted.
     public func next() -> CapturedPacket? {
+        if let single {
+            if heads[0] != nil { return heads[0].take() }
+            return MergedSource.read(single)
+        }
         if heads.count == 1 {
             // One input (the usual case): the pending packet out, the next one in, each moved, not copied.
             var packet = read(0)
