@@ -104,7 +104,7 @@ public enum DNSParser {
         records.reserveCapacity(min(Int(count), c.remaining / 11))
         // The first question's name starts at offset 12: an owner name that is only a pointer there (most answers)
         // is that name, shared rather than decoded again.
-        let questionName = message.questions.first?.name
+        let questionName = message.question?.name
         for _ in 0..<count {
             let name: DNSName
             if let questionName, c.peekUInt16() == 0xC00C {
