@@ -64,14 +64,8 @@ struct PcapRecordsTests {
 
     @Test("every pcap file under Fixtures and in the public corpus, read directly, reads as through libpcap")
     func everyCapture() throws {
-        var paths: [String] = []
-        for dir in [fixturesDirectory] + (corpusExists ? [corpusDirectory] : []) {
-            let walker = try #require(FileManager.default.enumerator(atPath: dir.path))
-            paths += walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".cap") }
-                .map { dir.appendingPathComponent($0).path }
-        }
         var files = 0, direct = 0, packets = 0, differ: [String] = []
-        for path in paths.sorted() where !fileMagic(path).starts(with: [0x1F, 0x8B]) {
+        for path in try captureFiles(endingIn: [".pcap", ".cap", ".pcapng"]) {
             guard let (expected, _) = try? read(path, throughLibpcap: true),
                   let (got, wasDirect) = try? read(path, throughLibpcap: false) else { continue }
             files += 1

@@ -45,14 +45,8 @@ struct RecordOffsetTests {
 
     @Test("every capture under Fixtures, and the public corpus")
     func everyCapture() throws {
-        var paths: [String] = []
-        for dir in [fixturesDirectory] + (corpusExists ? [corpusDirectory] : []) {
-            let walker = try #require(FileManager.default.enumerator(atPath: dir.path))
-            paths += walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }
-                .map { dir.appendingPathComponent($0).path }
-        }
         var packets = 0, files = 0, wrong: [String] = []
-        for path in paths.sorted() where !fileMagic(path).starts(with: [0x1F, 0x8B]) {
+        for path in try captureFiles(endingIn: [".pcap", ".pcapng"]) {
             guard let result = try? agrees(path) else { continue }
             files += 1
             packets += result.packets

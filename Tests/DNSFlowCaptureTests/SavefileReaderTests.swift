@@ -52,6 +52,18 @@ func fileMagic(_ path: String) -> [UInt8] {
     return [UInt8]((try? handle.read(upToCount: 4)) ?? Data())
 }
 
+/// Every capture file under Fixtures and in the public corpus (when it is there) whose name ends in one of `suffixes`,
+/// sorted, gzipped ones left out.
+func captureFiles(endingIn suffixes: [String]) throws -> [String] {
+    var paths: [String] = []
+    for dir in [fixturesDirectory] + (corpusExists ? [corpusDirectory] : []) {
+        let walker = try #require(FileManager.default.enumerator(atPath: dir.path))
+        paths += walker.compactMap { $0 as? String }.filter { name in suffixes.contains { name.hasSuffix($0) } }
+            .map { dir.appendingPathComponent($0).path }
+    }
+    return paths.sorted().filter { !fileMagic($0).starts(with: [0x1F, 0x8B]) }
+}
+
 struct Comparison {
     var packets = 0
     /// pcapng packets whose record came back without a time stamp (simple packet blocks).

@@ -1,8 +1,7 @@
 /// A short list of sequence numbers — an attempt's sends, a pair's chains, a lookup's members and pairs, the queries a
 /// send made unanswerable — the first two held inline, the rest in an array. What `InlineList<Int>` holds, as plain
-/// integers: an `InlineList`'s inline slots are optionals of its element, and a list of them was destroyed through the
-/// runtime's generic witnesses (each optional by its type's metadata, about 130 instructions a list); this one is
-/// destroyed by releasing its array.
+/// integers: an `InlineList`'s inline slots are optionals of its generic element, destroyed and tested through the
+/// runtime's generic witnesses (by the type's metadata); this one is destroyed by releasing its array.
 struct SequenceList: RandomAccessCollection, Sendable {
     private var held = 0
     private var first = 0, second = 0
