@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Only what it reads exactly as libpcap does: a pcap 2.4 file with 16-octet record headers, in either byte order and
 /// of either time stamp precision (read as nanoseconds), whose link type libpcap does not rewrite after reading (the
-/// USB, NFLOG and cooked CAN pseudo-headers of a file of the other byte order, and memory-mapped USB lengths). At the
+/// pflog, USB, NFLOG and cooked CAN pseudo-headers of a file of the other byte order, and memory-mapped USB lengths). At the
 /// first record it would not read the same — a record longer than the file's snapshot length, or cut off by the end
 /// of the file, or a read error — it stops and says where (`handOver`): libpcap reads on from there, with its own
 /// messages for whatever is wrong.
@@ -74,9 +74,9 @@ final class PcapRecords {
         }
         // 2.4: earlier versions may have caplen and len exchanged.
         guard (swapped ? major.byteSwapped : major) == 2, (swapped ? minor.byteSwapped : minor) == 4 else { return nil }
-        // libpcap's `pcap_post_process`: pseudo-headers swapped in a file of the other byte order (cooked, USB,
-        // NFLOG), and memory-mapped USB lengths mended.
-        guard !(swapped ? [113, 189, 220, 239, 276] : [220]).contains(linkType) else { return nil }
+        // libpcap's `pcap_post_process`: pseudo-headers swapped in a file of the other byte order (pflog, cooked,
+        // USB, NFLOG), and memory-mapped USB lengths mended.
+        guard !(swapped ? [113, 117, 189, 220, 239, 276] : [220]).contains(linkType) else { return nil }
         self.descriptor = descriptor
         self.snapshot = UInt32(snapshot)
         scale = nanosecond ? 1 : 1000

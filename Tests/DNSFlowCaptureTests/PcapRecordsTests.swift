@@ -165,8 +165,11 @@ struct PcapRecordsTests {
     @Test("link types libpcap rewrites after reading are left to it")
     func rewrittenLinkTypes() throws {
         for (big, linkType, direct) in [(true, UInt32(113), false), (false, UInt32(113), true), (false, UInt32(220), false),
-                                         (true, UInt32(1), true)] {
-            let url = try write(pcap(bigEndian: big, linkType: linkType, [(1, 0, Self.octets(70, 1), 70)]), "link")
+                                         (true, UInt32(117), false), (true, UInt32(1), true)] {
+            // A pflog header's first octet is its length: long enough for libpcap to swap its uid and pid fields.
+            var data = Self.octets(70, 1)
+            data[0] = 64
+            let url = try write(pcap(bigEndian: big, linkType: linkType, [(1, 0, data, 70)]), "link")
             defer { try? FileManager.default.removeItem(at: url) }
             let h = try PcapHandle.openFile(url.path, input: 0)
             #expect(h.readsRecordsDirectly == direct, "link type \(linkType), big-endian \(big)")
