@@ -47,6 +47,31 @@ struct InlineListTests {
         }
     }
 
+    /// The matcher's open sends read back as the array of what was appended, whatever is removed, across the inline
+    /// slots and the overflow.
+    @Test func openSendsBehaveAsArrays() {
+        func send(_ i: Int) -> OpenSends.Send { OpenSends.Send(sequence: i, time: Timestamp(seconds: Int64(i), nanoseconds: 7)) }
+        func contents(_ list: OpenSends) -> [Int] { list.map { $0.time.seconds == Int64($0.sequence) ? $0.sequence : -1 } }
+        for n in 0...6 {
+            var base = OpenSends()
+            for i in 0..<n { base.append(send(i)) }
+            #expect(contents(base) == Array(0..<n) && base.count == n)
+            for i in 0..<n {
+                var list = base, array = Array(0..<n)
+                #expect(list.remove(at: i).sequence == array.remove(at: i))
+                #expect(contents(list) == array, "remove \(i) of \(n)")
+                list.append(send(99))
+                array.append(99)
+                #expect(contents(list) == array)
+            }
+            for odd in [false, true] {
+                var list = base
+                list.removeAll { ($0.sequence % 2 == 1) == odd }
+                #expect(contents(list) == (0..<n).filter { ($0 % 2 == 1) != odd })
+            }
+        }
+    }
+
     /// Changed in place and moved out whole, in order, whatever the size; an element moved out is held alone there.
     @Test func changedInPlaceAndMovedOut() {
         final class Token {}

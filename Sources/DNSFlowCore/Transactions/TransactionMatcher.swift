@@ -26,7 +26,7 @@ public struct TransactionMatcher {
     private var waiting = SequenceWindow<Transaction>()
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
-    private var open: [QueryKey: InlineList<(sequence: Int, time: Timestamp)>] = [:]
+    private var open: [QueryKey: OpenSends] = [:]
     /// Waiting sequences in arrival order with the seconds of their times, all the window compares (answered ones are
     /// skipped lazily): checking the oldest, at every message, reads no transaction. 16 bytes a query of the last
     /// minute.
@@ -54,8 +54,8 @@ public struct TransactionMatcher {
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
             // (One lookup of the key: the list is edited where it lies.)
             var superseded = SequenceList()
-            Self.append((seq, observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
-                                                           default: InlineList()], waiting: waiting, superseded: &superseded)
+            Self.append(OpenSends.Send(sequence: seq, time: observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
+                                                           default: OpenSends()], waiting: waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
             let t = Transaction(sequence: seq, query: observed, response: nil)
             waitingBytes += t.heldBytes
@@ -85,10 +85,10 @@ public struct TransactionMatcher {
 
     /// Appends a send to its key's list, taking out (into `superseded`) the waiting sends it makes unanswerable: those
     /// sent at or before it.
-    private static func append(_ entry: (sequence: Int, time: Timestamp), to list: inout InlineList<(sequence: Int, time: Timestamp)>,
+    private static func append(_ entry: OpenSends.Send, to list: inout OpenSends,
                                waiting: SequenceWindow<Transaction>, superseded: inout SequenceList) {
         if !list.isEmpty {
-            var kept = InlineList<(sequence: Int, time: Timestamp)>()
+            var kept = OpenSends()
             for e in list {
                 if e.time <= entry.time, waiting.contains(e.sequence) { superseded.append(e.sequence) } else { kept.append(e) }
             }
@@ -113,7 +113,7 @@ public struct TransactionMatcher {
         guard let sent = waiting[seq]?.query?.timestamp else { return }
         let key = QueryKey(observed, client: observed.source, server: observed.destination)
         if open[key]?.contains(where: { $0.sequence == seq }) != true {
-            open[key, default: InlineList()].append((seq, sent))
+            open[key, default: OpenSends()].append(OpenSends.Send(sequence: seq, time: sent))
             sightingKeys[seq, default: []].append(key)
         }
     }
@@ -154,11 +154,11 @@ public struct TransactionMatcher {
 
     /// Newest first: the latest send in `list` at or before `time` still waiting, if within the window (its place in
     /// the list, its sequence, and the list's length).
-    private static func latestSend(in list: inout InlineList<(sequence: Int, time: Timestamp)>, waiting: SequenceWindow<Transaction>,
+    private static func latestSend(in list: inout OpenSends, waiting: SequenceWindow<Transaction>,
                                    at time: Timestamp, window: Int64) -> (Int, Int, Int)? {
         var j = list.count - 1
         while j >= 0 {
-            let (seq, sent) = list[j]
+            let (seq, sent) = (list[j].sequence, list[j].time)
             if waiting.contains(seq), sent <= time {
                 guard time.seconds - sent.seconds <= window else { return nil }
                 return (j, seq, list.count)
@@ -295,5 +295,58 @@ public struct InSequence<Item> {
         head = 0
         heldCount = 0
         heldBytes = 0
+    }
+}
+
+/// The sends open under one matching key, oldest first (almost always one), the first two held inline. Not an
+/// `InlineList`: its inline slots are optionals of a generic element, destroyed and tested through the runtime's
+/// generic witnesses; these are plain values.
+struct OpenSends: RandomAccessCollection {
+    struct Send {
+        var sequence: Int
+        var time: Timestamp
+    }
+
+    private static let blank = Send(sequence: 0, time: Timestamp(seconds: 0, nanoseconds: 0))
+    private var held = 0
+    private var first = blank, second = blank
+    private var rest: [Send] = []
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { held }
+
+    subscript(i: Int) -> Send {
+        precondition(i >= 0 && i < held, "OpenSends index out of range")
+        return i == 0 ? first : i == 1 ? second : rest[i - 2]
+    }
+
+    mutating func append(_ send: Send) {
+        switch held {
+        case 0: first = send
+        case 1: second = send
+        default: rest.append(send)
+        }
+        held += 1
+    }
+
+    /// Removes and returns the send at `i`; the inline slots are refilled from the array.
+    @discardableResult
+    mutating func remove(at i: Int) -> Send {
+        let send = self[i]
+        if i < 2 {
+            if i == 0 { first = second }
+            second = rest.isEmpty ? Self.blank : rest.removeFirst()
+        } else {
+            rest.remove(at: i - 2)
+        }
+        held -= 1
+        return send
+    }
+
+    mutating func removeAll(where gone: (Send) -> Bool) {
+        var i = 0
+        while i < held {
+            if gone(self[i]) { remove(at: i) } else { i += 1 }
+        }
     }
 }
