@@ -298,55 +298,16 @@ public struct InSequence<Item> {
     }
 }
 
-/// The sends open under one matching key, oldest first (almost always one), the first two held inline. Not an
-/// `InlineList`: its inline slots are optionals of a generic element, destroyed and tested through the runtime's
-/// generic witnesses; these are plain values.
-struct OpenSends: RandomAccessCollection {
+/// The sends open under one matching key, oldest first (almost always one).
+struct OpenSends: PlainList {
     struct Send {
         var sequence: Int
         var time: Timestamp
     }
 
-    private static let blank = Send(sequence: 0, time: Timestamp(seconds: 0, nanoseconds: 0))
-    private var held = 0
-    private var first = blank, second = blank
-    private var rest: [Send] = []
-
-    var startIndex: Int { 0 }
-    var endIndex: Int { held }
-
-    subscript(i: Int) -> Send {
-        precondition(i >= 0 && i < held, "OpenSends index out of range")
-        return i == 0 ? first : i == 1 ? second : rest[i - 2]
-    }
-
-    mutating func append(_ send: Send) {
-        switch held {
-        case 0: first = send
-        case 1: second = send
-        default: rest.append(send)
-        }
-        held += 1
-    }
-
-    /// Removes and returns the send at `i`; the inline slots are refilled from the array.
-    @discardableResult
-    mutating func remove(at i: Int) -> Send {
-        let send = self[i]
-        if i < 2 {
-            if i == 0 { first = second }
-            second = rest.isEmpty ? Self.blank : rest.removeFirst()
-        } else {
-            rest.remove(at: i - 2)
-        }
-        held -= 1
-        return send
-    }
-
-    mutating func removeAll(where gone: (Send) -> Bool) {
-        var i = 0
-        while i < held {
-            if gone(self[i]) { remove(at: i) } else { i += 1 }
-        }
-    }
+    typealias Element = Send
+    static let blank = Send(sequence: 0, time: Timestamp(seconds: 0, nanoseconds: 0))
+    var held = 0
+    var slots = (blank, blank)
+    var rest: [Send] = []
 }
