@@ -19,9 +19,6 @@ public final class MergedSource {
     /// The input when there is one, whose packets come in the file's order (no several interfaces to put in time
     /// order): read straight through, nothing held ahead but the first packet (`heads[0]`, read when made).
     private let single: PcapHandle?
-    /// `single` has ended: it is not read again (libpcap, asked again after an error, may read on from wherever the
-    /// damage left it).
-    @exclusivity(unchecked) private var singleEnded = false
 
     public init(_ handles: [PcapHandle]) {
         self.handles = handles
@@ -31,7 +28,6 @@ public final class MergedSource {
         newest = handles.map { _ in Timestamp(seconds: 0, nanoseconds: 0) }
         heads = handles.map { _ in nil }
         for i in handles.indices { heads[i] = read(i) }
-        singleEnded = single != nil && heads[0] == nil
     }
 
     private static func read(_ h: PcapHandle) -> CapturedPacket? {
@@ -64,10 +60,7 @@ public final class MergedSource {
     public func next() -> CapturedPacket? {
         if let single {
             if heads[0] != nil { return heads[0].take() }
-            guard !singleEnded else { return nil }
-            if let packet = MergedSource.read(single) { return packet }
-            singleEnded = true
-            return nil
+            return MergedSource.read(single)
         }
         if heads.count == 1 {
             // One input (the usual case): the pending packet out, the next one in, each moved, not copied.

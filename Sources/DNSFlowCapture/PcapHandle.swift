@@ -180,8 +180,18 @@ public final class PcapHandle {
         case end
     }
 
-    /// The next packet. A read error ends the input and is kept in `readError`.
+    /// The next packet. A read error ends the input and is kept in `readError`. Once ended, it stays ended: libpcap,
+    /// asked again after an error, reads on from inside the damage.
     public func next() -> ReadResult {
+        if ended { return .end }
+        let result = read()
+        if case .end = result { ended = true }
+        return result
+    }
+
+    @exclusivity(unchecked) private var ended = false
+
+    @inline(__always) private func read() -> ReadResult {
         if readsDirectly, let packet = nextRecord() { return packet }
         while true {
             var header: UnsafeMutablePointer<pcap_pkthdr>?

@@ -37,6 +37,8 @@ final class PcapRecords {
 
     private let descriptor: Int32
     private let swapped: Bool
+    /// The file's byte order (the time fields are read as libpcap reads them in it).
+    private let bigEndian: Bool
     private let scale: Int64
     private let snapshot: UInt32
     private var buffer: UnsafeMutableRawBufferPointer
@@ -56,30 +58,21 @@ final class PcapRecords {
     /// nil when the file is not one it reads as libpcap does. `snapshot`: libpcap's (`pcap_snapshot`, adjusted for the
     /// link type); `linkType`: libpcap's DLT (`pcap_datalink`).
     init?(descriptor: Int32, snapshot: Int32, linkType: UInt32) {
-        var header = (UInt64(0), UInt64(0), UInt64(0))
-        guard snapshot > 0, withUnsafeMutableBytes(of: &header, { pread(descriptor, $0.baseAddress, 24, 0) }) == 24
-        else { return nil }
-        let (magic, major, minor) = withUnsafeBytes(of: header) {
-            ($0.loadUnaligned(as: UInt32.self), $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self),
-             $0.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
-        }
-        let nanosecond: Bool
+        // The file header as `SavefileReader` reads it (libpcap's reading of it): 2.4 (earlier versions may have caplen
+        // and len exchanged), 16-octet record headers.
+        var st = stat()
+        guard snapshot > 0, fstat(descriptor, &st) == 0,
+              case .pcap(let layout) = SavefileReader.readFileHeader(descriptor, size: Int64(st.st_size)),
+              layout.recordHeaderSize == 16, layout.lengths == .normal else { return nil }
         // In this host's byte order, or the other (as libpcap tells them).
-        switch magic {
-        case 0xA1B2_C3D4: (swapped, nanosecond) = (false, false)
-        case UInt32(0xA1B2_C3D4).byteSwapped: (swapped, nanosecond) = (true, false)
-        case 0xA1B2_3C4D: (swapped, nanosecond) = (false, true)
-        case UInt32(0xA1B2_3C4D).byteSwapped: (swapped, nanosecond) = (true, true)
-        default: return nil
-        }
-        // 2.4: earlier versions may have caplen and len exchanged.
-        guard (swapped ? major.byteSwapped : major) == 2, (swapped ? minor.byteSwapped : minor) == 4 else { return nil }
+        swapped = layout.bigEndian != SavefileReader.hostIsBigEndian
         // libpcap's `pcap_post_process`: pseudo-headers swapped in a file of the other byte order (pflog, cooked,
         // USB, NFLOG), and memory-mapped USB lengths mended.
         guard !(swapped ? [113, 117, 189, 220, 239, 276] : [220]).contains(linkType) else { return nil }
         self.descriptor = descriptor
         self.snapshot = UInt32(snapshot)
-        scale = nanosecond ? 1 : 1000
+        bigEndian = layout.bigEndian
+        scale = layout.nanosecond ? 1 : 1000
         buffer = .allocate(byteCount: Self.blockSize, alignment: 8)
     }
 
@@ -112,11 +105,9 @@ final class PcapRecords {
             let v = header.loadUnaligned(fromByteOffset: at, as: UInt32.self)
             return swapped ? v.byteSwapped : v
         }
-        // As libpcap: the time fields are signed 32-bit numbers in a file of this host's order, unsigned (its SWAPLONG)
-        // in one of the other.
-        let rawSeconds = field(0), rawFraction = field(4), captured = field(8), original = field(12)
-        let seconds = swapped ? Int64(rawSeconds) : Int64(Int32(bitPattern: rawSeconds))
-        let fraction = (swapped ? Int64(rawFraction) : Int64(Int32(bitPattern: rawFraction))) * scale
+        let captured = field(8), original = field(12)
+        let seconds = SavefileReader.timeField(field(0), bigEndian: bigEndian)
+        let fraction = SavefileReader.timeField(field(4), bigEndian: bigEndian) * scale
         // (`ensure` may move the buffer: the header is not read after it.)
         guard captured <= snapshot, ensure(Self.headerSize + Int(captured)) else { return .handOver(at: start) }
         let data = position + Self.headerSize

@@ -72,17 +72,17 @@ public final class SavefileReader: @unchecked Sendable {
 
     // MARK: - Formats
 
-    private enum Format {
+    enum Format {
         case pcap(PcapLayout)
         case pcapng
     }
 
     /// caplen and len in the record header: exchanged before pcap 2.3, perhaps exchanged in 2.3 (as libpcap).
-    private enum LengthOrder {
+    enum LengthOrder {
         case normal, exchanged, perhapsExchanged
     }
 
-    private struct PcapLayout {
+    struct PcapLayout {
         var bigEndian: Bool
         var nanosecond: Bool
         /// 16, or 24 for Kuznetzov's modified format (ifindex, protocol, pkt_type, pad).
@@ -100,7 +100,8 @@ public final class SavefileReader: @unchecked Sendable {
     /// Larger interface description blocks are taken for damage (libpcap's initial maximum block size).
     private static let maxDescriptionBlock: Int64 = 16 * 1024 * 1024
 
-    private static func readFileHeader(_ fd: Int32, size: Int64) -> Format? {
+    /// What kind of capture the file is (nil: not one libpcap reads), and for pcap how its records are laid out.
+    static func readFileHeader(_ fd: Int32, size: Int64) -> Format? {
         guard size >= 24, let h = pread(fd, at: 0, count: 24) else { return nil }
         let magic = le32(h, 0)
         if magic == shbType {
@@ -180,9 +181,10 @@ public final class SavefileReader: @unchecked Sendable {
         return Record(data: data, originalLength: Int(length), seconds: seconds, nanoseconds: UInt32(clamping: fraction))
     }
 
-    private static let hostIsBigEndian = UInt32(1).bigEndian == 1
+    static var hostIsBigEndian: Bool { UInt32(1).bigEndian == 1 }
 
-    private static func timeField(_ value: UInt32, bigEndian: Bool) -> Int64 {
+    /// A pcap record's time field as libpcap reads it.
+    @inline(__always) static func timeField(_ value: UInt32, bigEndian: Bool) -> Int64 {
         bigEndian == hostIsBigEndian ? Int64(Int32(bitPattern: value)) : Int64(value)
     }
 
