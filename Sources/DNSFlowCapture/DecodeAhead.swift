@@ -10,9 +10,9 @@ import Glibc
 /// is done, it takes `stage` back into its pipeline, whose `finish` then flushes what the stage still holds. At most
 /// `depth` batches wait, each of at most `batchSize` packets and about `batchBytes` captured octets (then decoded: their
 /// messages parsed), so memory stays bounded however far the reader could run ahead and however large the packets.
-/// Batches are small and few so that what is in flight between the two threads — the decoded packets, their messages,
-/// and what comes back to be freed — stays within the caches: the consumer reads a packet soon after it was made,
-/// and the reader frees it soon after it was read.
+/// A batch is a thousand packets, a millisecond or two of either thread's work: much shorter batches mean more
+/// hand-overs, each of which may wake the other thread, and measured slower; the few batches in flight — the decoded
+/// packets, their messages, and what comes back to be freed — stay a few megabytes.
 public final class DecodeAhead: @unchecked Sendable {
     public struct Batch: Sendable {
         public var packets: [DecodedPacket]
@@ -38,7 +38,7 @@ public final class DecodeAhead: @unchecked Sendable {
     private var onDemand = true
 
     /// `limit`: decode at most this many packets (`-c`).
-    public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 256,
+    public init(source: MergedSource, stage: DecodingStage, limit: Int? = nil, batchSize: Int = 1024,
                 batchBytes: Int = 1 << 20, depth: Int = 4) {
         self.source = source
         self.reader = stage

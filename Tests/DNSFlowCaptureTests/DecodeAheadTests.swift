@@ -56,7 +56,7 @@ struct DecodeAheadTests {
     func sameAsOnePacketAtATime(paths: [String]) throws {
         let expected = try sequential(paths)
         #expect(!expected.rows.isEmpty)
-        for (batchSize, depth, recycles) in [(1, 1, false), (3, 2, false), (256, 4, false), (1024, 8, false), (1, 1, true), (3, 2, true)] {
+        for (batchSize, depth, recycles) in [(1, 1, false), (3, 2, false), (256, 4, false), (1024, 4, false), (1024, 8, false), (1, 1, true), (3, 2, true)] {
             let got = try rows(paths, batchSize: batchSize, depth: depth, recycles: recycles)
             #expect(got.rows == expected.rows, "batch \(batchSize), depth \(depth), recycled \(recycles)")
             #expect(got.summary.packet == expected.summary.packet)
