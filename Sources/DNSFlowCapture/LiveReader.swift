@@ -165,15 +165,15 @@ public final class LiveReader: @unchecked Sendable {
         var ended = false
         var read = 0
         while !ended {
-            var spent: ([[DecodedPacket]], [[Transaction]], [EvidenceLog]) = ([], [], [])
-            let (stop, room) = monitor.locked {
-                spent = (spentPackets, spentTransactions, spentEvidence)
-                spentPackets = []
-                spentTransactions = []
-                spentEvidence = []
-                return (stopping, queuedBytes < maxQueuedBytes)
+            // What the consumer handed back is taken out under the lock and let go here, once the lock is released.
+            let (_, stop, room) = monitor.locked {
+                defer {
+                    spentPackets = []
+                    spentTransactions = []
+                    spentEvidence = []
+                }
+                return ((spentPackets, spentTransactions, spentEvidence), stopping, queuedBytes < maxQueuedBytes)
             }
-            spent = ([], [], [])  // freed here, outside the lock
             if stop { break }
             // Up to 256 packets (`maxBatch`) or an idle read per hand-over: the lock is taken once per batch, not per
             // packet.

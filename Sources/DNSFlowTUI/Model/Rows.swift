@@ -273,7 +273,7 @@ struct FlowRecord {
     var first: Int32 = -1, last: Int32 = -1
     var count: Int32 = 0
 
-    nonisolated(unsafe) static let vacant = FlowRecord(tuple: .none, number: 0)
+    static let vacant = FlowRecord(tuple: .none, number: 0)
 }
 
 /// Values in chunks of 512 KiB, addressed by slot, in place; a removed value's slot is given to the next one added.
