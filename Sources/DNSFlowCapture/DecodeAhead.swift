@@ -10,9 +10,9 @@ import Glibc
 /// is done, it takes `stage` back into its pipeline, whose `finish` then flushes what the stage still holds. At most
 /// `depth` batches wait, each of at most `batchSize` packets and about `batchBytes` captured octets (then decoded: their
 /// messages parsed), so memory stays bounded however far the reader could run ahead and however large the packets.
-/// A batch is a thousand packets, a millisecond or two of either thread's work: much shorter batches mean more
-/// hand-overs, each of which may wake the other thread, and measured slower; the few batches in flight — the decoded
-/// packets, their messages, and what comes back to be freed — stay a few megabytes.
+/// A batch is a thousand packets, a millisecond or two of either thread's work: a hand-over may wake the other
+/// thread, which costs more than a much shorter batch's work; the few batches in flight — the decoded packets, their
+/// messages, and what comes back to be freed — stay a few megabytes.
 public final class DecodeAhead: @unchecked Sendable {
     public struct Batch: Sendable {
         public var packets: [DecodedPacket]
