@@ -617,16 +617,17 @@ public final class QueryStore {
         var emptied = false
         var cutoff = Int.min
         for slot in goneSlots {
-            let r = rows[slot]
-            cutoff = max(cutoff, r.sequence)
-            if r.has(RowRecord.marked) { markedCount -= 1 }
-            if r.isAnsweredEarly { answeredPending -= 1 }
-            if r.isPending, r.has(RowRecord.lost) { unansweredPending -= 1 }
-            if r.isPending, r.facts.attempt > 1 { resendsPending -= 1 }
-            if !keptTransactions.isEmpty { forget(r.sequence) }
+            // Read where it lies (a copy of the record retained and released its references, for every row evicted).
+            let r = rows.address(slot)
+            cutoff = max(cutoff, r.pointee.sequence)
+            if r.pointee.has(RowRecord.marked) { markedCount -= 1 }
+            if r.pointee.isAnsweredEarly { answeredPending -= 1 }
+            if r.pointee.isPending, r.pointee.has(RowRecord.lost) { unansweredPending -= 1 }
+            if r.pointee.isPending, r.pointee.facts.attempt > 1 { resendsPending -= 1 }
+            if !keptTransactions.isEmpty { forget(r.pointee.sequence) }
             // The evicted rows are the oldest: each is the first of its flow's list.
-            let flow = r.flow
-            flowTable[flow].first = r.nextInFlow
+            let flow = r.pointee.flow
+            flowTable[flow].first = r.pointee.nextInFlow
             flowTable[flow].count -= 1
             invalidate(flow: flow)
             if flowTable[flow].count == 0 {
