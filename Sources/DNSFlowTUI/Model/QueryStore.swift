@@ -617,7 +617,7 @@ public final class QueryStore {
         var emptied = false
         var cutoff = Int.min
         for slot in goneSlots {
-            // Read where it lies (a copy of the record retained and released its references, for every row evicted).
+            // Read where it lies: a copy of the record would retain and release its references, for every row evicted.
             let r = rows.address(slot)
             cutoff = max(cutoff, r.pointee.sequence)
             if r.pointee.has(RowRecord.marked) { markedCount -= 1 }
