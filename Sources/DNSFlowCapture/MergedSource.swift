@@ -62,12 +62,6 @@ public final class MergedSource {
             if heads[0] != nil { return heads[0].take() }
             return MergedSource.read(single)
         }
-        if heads.count == 1 {
-            // One input (the usual case): the pending packet out, the next one in, each moved, not copied.
-            var packet = read(0)
-            swap(&packet, &heads[0])
-            return packet
-        }
         var best = -1
         for i in heads.indices {
             guard let p = heads[i] else { continue }

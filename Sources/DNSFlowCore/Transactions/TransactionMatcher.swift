@@ -158,7 +158,8 @@ public struct TransactionMatcher {
                                    at time: Timestamp, window: Int64) -> (Int, Int, Int)? {
         var j = list.count - 1
         while j >= 0 {
-            let (seq, sent) = (list[j].sequence, list[j].time)
+            let send = list[j]
+            let (seq, sent) = (send.sequence, send.time)
             if waiting.contains(seq), sent <= time {
                 guard time.seconds - sent.seconds <= window else { return nil }
                 return (j, seq, list.count)
