@@ -168,6 +168,29 @@ struct AnalysisTests {
         #expect(result.transactions.first?.analysis.lookupNanoseconds == 15_000_000_000)
     }
 
+    /// A question's latest first attempt is remembered for the retry window whatever the once-a-second sweeps did with
+    /// the table it was filed in (the first sweep hands x's to the older generation, the one at 12 s lets that go):
+    /// found for a probable retry and for a re-send with a new id, and forgotten once the window has passed.
+    @Test func questionsAreRememberedAcrossSweepsForTheRetryWindow() {
+        let q = { (id: UInt16, name: String, port: UInt16, ms: Int64, frame: Int) in
+            self.sll2(Wire.query(id: id, name: name), from: Self.client, to: Self.clusterIP, sport: port, dport: 53, ifindex: 5, ms: ms, frame: frame)
+        }
+        let result = run([
+            q(1, "x.example", 40000, 0, 1),
+            q(2, "z.example", 40001, 200, 2),
+            q(3, "y.example", 40002, 1000, 3),
+            q(4, "z.example", 40003, 1050, 4),     // 0.85 s after z's first, sooner than a timeout: a probable retry
+            q(5, "x.example", 40004, 9500, 5),     // 9.5 s after x's: a re-send with a new id, linked by its question
+            q(6, "y.example", 40005, 12000, 6),    // 11 s after y's first, beyond the retry window: a query of its own
+            q(7, "x.example", 40006, 25000, 7),    // x's chain last sent 15.5 s before: a new query
+        ])
+        #expect(result.transactions.map(\.analysis.attempt) == [1, 1, 1, 1, 2, 1, 1])
+        #expect(result.transactions.map(\.analysis.link) == [nil, nil, nil, nil, .question, nil, nil])
+        #expect(result.transactions.map(\.analysis.isProbableRetry) == [false, false, false, true, false, false, false])
+        #expect(result.transactions[4].analysis.chain == result.transactions[0].analysis.chain)
+        #expect(result.transactions[6].analysis.chain != result.transactions[0].analysis.chain)
+    }
+
     /// An answered question asked again with a new id is not a re-send: it was answered.
     @Test func newIDAfterAnAnswerIsANewQuery() {
         let q1 = Wire.query(id: 1, name: "x.example"), q2 = Wire.query(id: 2, name: "x.example")

@@ -85,17 +85,28 @@ struct Attempts {
     private var chainByLinkedKey: [AttemptKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
     private var answered = SequenceWindow<Void>()
-    /// The latest first attempt of each question per client, and whether any attempt of it has been answered.
-    private var lastQuestion: [QuestionKey: (sequence: Int, time: Timestamp, answered: Bool)] = [:]
-    /// `lastQuestion`'s entries in arrival order (a FIFO from `questionHead`), for forgetting them.
-    private var questionOrder: [AskedAt] = []
-    /// A struct, not a tuple: the list's consumed front is destroyed element by element, a tuple through the runtime's
-    /// generic witnesses.
-    private struct AskedAt {
-        var key: QuestionKey
+    /// The latest first attempt of each question per client, whether any attempt of it has been answered, and its place
+    /// among the first attempts filed (`Asked.ordinal`): in two generations, this one and the one before (`olderQuestions`;
+    /// this one's entry for a question is its latest). An entry whose place has been forgotten (below `forgottenBelow`)
+    /// reads as absent: the older generation is let go whole once all of it is (`forget`), where each entry was looked
+    /// up again (cold: filed seconds before) to be removed.
+    private var lastQuestion: [QuestionKey: Asked] = [:]
+    private var olderQuestions: [QuestionKey: Asked] = [:]
+    /// The place of this generation's first entry.
+    private var generationStart = 0
+    private struct Asked {
+        var sequence: Int
         var time: Timestamp
+        var answered: Bool
+        var ordinal: Int
     }
+    /// The times of the first attempts filed, in arrival order (a FIFO from `questionHead`; the list's first is the
+    /// `questionBase`th filed): forgetting them by age moves the head, and nothing is looked up in the table.
+    private var questionTimes: [Timestamp] = []
     private var questionHead = 0
+    private var questionBase = 0
+    /// First attempts filed before this place are forgotten.
+    private var forgottenBelow: Int { questionBase + questionHead }
 
     init(configuration: Analyzer.Configuration) {
         attemptWindow = configuration.attemptWindow
@@ -134,29 +145,35 @@ struct Attempts {
     /// filed under this key too); otherwise a first attempt, remembered as its question's latest.
     mutating func sent(_ key: AttemptKey, _ seq: Int, _ question: QuestionKey, server: IPAddress, at time: Timestamp) -> Send {
         // One find of the question: a new one (almost every first attempt) is filed there and then, this send its latest.
-        var previous: (sequence: Int, time: Timestamp, answered: Bool)?
-        Attempts.held(&lastQuestion[question, default: (seq, time, false)], before: seq, into: &previous)
+        let filed = Asked(sequence: seq, time: time, answered: false, ordinal: questionBase + questionTimes.count)
+        var previous: Asked?
+        Attempts.held(&lastQuestion[question, default: filed], filed, forgottenBelow: forgottenBelow, into: &previous)
+        // None in this generation: the one before may hold it (then this generation's new entry is already its latest).
+        let wasOlder = previous == nil && !olderQuestions.isEmpty
+        if wasOlder, let older = olderQuestions[question], older.ordinal >= forgottenBelow { previous = older }
         var probableRetry = false, answeredIn: Int?
         if let previous {
             if !previous.answered, let attempt = linkResend(key, seq, to: previous.sequence, server: server, at: time) {
+                // The question's latest stays the one before.
+                if wasOlder { lastQuestion.removeValue(forKey: question) }
                 return .next(attempt)
             }
-            lastQuestion[question] = (seq, time, false)
+            if !wasOlder { lastQuestion[question] = filed }
             if !previous.answered {
                 probableRetry = time.nanoseconds(since: previous.time) <= retryWindow
             } else {
                 answeredIn = chains.read(previous.sequence) { $0.lookup }
             }
         }
-        questionOrder.append(AskedAt(key: question, time: time))
-        if questionOrder.count - questionHead > maxQuestions { forget(now: time) }
+        questionTimes.append(time)
+        if questionTimes.count - questionHead > maxQuestions { forget(now: time) }
         return .first(probableRetry: probableRetry, answeredIn: answeredIn)
     }
 
-    /// The question's entry as it was before send `seq` (nil: none, the send's own just filed).
-    private static func held(_ entry: inout (sequence: Int, time: Timestamp, answered: Bool), before seq: Int,
-                             into previous: inout (sequence: Int, time: Timestamp, answered: Bool)?) {
-        if entry.sequence != seq { previous = entry }
+    /// The question's entry before `filed` (nil: none, or one forgotten; `filed` is then its entry).
+    private static func held(_ entry: inout Asked, _ filed: Asked, forgottenBelow: Int, into previous: inout Asked?) {
+        guard entry.ordinal != filed.ordinal else { return }
+        if entry.ordinal >= forgottenBelow { previous = entry } else { entry = filed }
     }
 
     /// Adds the send to chain `chainID` as its next attempt if it came a timeout or more after the chain's last send and
@@ -193,8 +210,10 @@ struct Attempts {
         if let question {
             let key = QuestionKey(client: client, name: question.name.lowercased, type: question.type)
             // (One find: the entry changed where it lies.)
-            if let i = lastQuestion.index(forKey: key), lastQuestion.values[i].sequence == chain {
-                lastQuestion.values[i].answered = true
+            if let i = lastQuestion.index(forKey: key) {
+                if lastQuestion.values[i].sequence == chain { lastQuestion.values[i].answered = true }
+            } else if let i = olderQuestions.index(forKey: key), olderQuestions.values[i].sequence == chain {
+                olderQuestions.values[i].answered = true
             }
         }
     }
@@ -247,17 +266,22 @@ struct Attempts {
     }
 
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions`. A newer entry for the
-    /// same question is left alone.
+    /// same question is left alone. Once the older generation is all forgotten, it is let go (its table emptied, kept for
+    /// the next) and this one becomes the older.
     mutating func forget(now: Timestamp) {
-        while questionHead < questionOrder.count,
-              now.nanoseconds(since: questionOrder[questionHead].time) > retryWindow
-                || questionOrder.count - questionHead > maxQuestions {
-            let key = questionOrder[questionHead].key, time = questionOrder[questionHead].time
-            // (One lookup of the key, not one to read and another to remove.)
-            if let i = lastQuestion.index(forKey: key), lastQuestion.values[i].time == time { lastQuestion.remove(at: i) }
+        while questionHead < questionTimes.count,
+              now.nanoseconds(since: questionTimes[questionHead]) > retryWindow
+                || questionTimes.count - questionHead > maxQuestions {
             questionHead += 1
         }
-        questionOrder.dropConsumed(head: &questionHead)
+        let head = questionHead
+        questionTimes.dropConsumed(head: &questionHead)
+        questionBase += head - questionHead
+        if forgottenBelow >= generationStart {
+            olderQuestions.removeAll(keepingCapacity: true)
+            swap(&olderQuestions, &lastQuestion)
+            generationStart = questionBase + questionTimes.count
+        }
     }
 }
 
