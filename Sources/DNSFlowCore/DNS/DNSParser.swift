@@ -45,7 +45,13 @@ public enum DNSParser {
             if recordsOnDemand {
                 let start = c.offset
                 var counts = DNSMessage.SectionCounts()
-                defer { message.records = .onDemand(DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts)) }
+                // A message with no record read (most queries, an NXDOMAIN without an SOA) keeps no octets: nothing
+                // would read them again, and they are freed here rather than with the message, on another thread.
+                defer {
+                    if counts != DNSMessage.SectionCounts() {
+                        message.records = .onDemand(DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts))
+                    }
+                }
                 try checkRecords(count: an, from: &c, message: &message, read: &counts.answers)
                 try checkRecords(count: ns, from: &c, message: &message, read: &counts.authorities)
                 try checkRecords(count: ar, from: &c, message: &message, read: &counts.additionals)
