@@ -11,6 +11,20 @@ public struct Analysis: Hashable, Sendable {
         case failed
         /// No sibling (a lone A, AAAA, or another type).
         case single
+
+        /// Hashed by its case (a raw-value enum is otherwise hashed as its raw string, with `Hasher`, at every count).
+        public func hash(into hasher: inout Hasher) { hasher.combine(caseNumber) }
+        public func _rawHashValue(seed: Int) -> Int { FastHash.mix(UInt64(caseNumber), seed: seed) }
+
+        private var caseNumber: UInt8 {
+            switch self {
+            case .ok: 0
+            case .retried: 1
+            case .partial: 2
+            case .failed: 3
+            case .single: 4
+            }
+        }
     }
 
     /// 1 for the first send of a question, n for its n-th send with the same id by the same client.
