@@ -88,8 +88,8 @@ struct Attempts {
     /// The latest first attempt of each question per client, whether any attempt of it has been answered, and its place
     /// among the first attempts filed (`Asked.ordinal`): in two generations, this one and the one before (`olderQuestions`;
     /// this one's entry for a question is its latest). An entry whose place has been forgotten (below `forgottenBelow`)
-    /// reads as absent: the older generation is let go whole once all of it is (`forget`), where each entry was looked
-    /// up again (cold: filed seconds before) to be removed.
+    /// reads as absent: the older generation is let go whole once all of it is (`forget`), so that no entry is looked up
+    /// again to be removed (it would be cold by then: filed seconds before).
     private var lastQuestion: [QuestionKey: Asked] = [:]
     private var olderQuestions: [QuestionKey: Asked] = [:]
     /// The place of this generation's first entry.
@@ -148,17 +148,19 @@ struct Attempts {
         let filed = Asked(sequence: seq, time: time, answered: false, ordinal: questionBase + questionTimes.count)
         var previous: Asked?
         Attempts.held(&lastQuestion[question, default: filed], filed, forgottenBelow: forgottenBelow, into: &previous)
-        // None in this generation: the one before may hold it (then this generation's new entry is already its latest).
-        let wasOlder = previous == nil && !olderQuestions.isEmpty
-        if wasOlder, let older = olderQuestions[question], older.ordinal >= forgottenBelow { previous = older }
+        // New to this generation: the one before may hold it (then this generation's new entry is already its latest).
+        let newHere = previous == nil
+        if newHere, !olderQuestions.isEmpty, let older = olderQuestions[question], older.ordinal >= forgottenBelow {
+            previous = older
+        }
         var probableRetry = false, answeredIn: Int?
         if let previous {
             if !previous.answered, let attempt = linkResend(key, seq, to: previous.sequence, server: server, at: time) {
                 // The question's latest stays the one before.
-                if wasOlder { lastQuestion.removeValue(forKey: question) }
+                if newHere { lastQuestion.removeValue(forKey: question) }
                 return .next(attempt)
             }
-            if !wasOlder { lastQuestion[question] = filed }
+            if !newHere { lastQuestion[question] = filed }
             if !previous.answered {
                 probableRetry = time.nanoseconds(since: previous.time) <= retryWindow
             } else {
