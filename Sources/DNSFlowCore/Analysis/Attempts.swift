@@ -249,8 +249,9 @@ struct Attempts {
     }
 
     /// Unfiles a chain no longer held from its keys, where it is still the chain filed (a key re-filed since is left).
+    /// Its own key's slot is left to read as absent, dropped with the others by `forget` once they are many.
     private mutating func unfile(_ chain: Chain) {
-        chainByKey.unfile(chain.key, chain.id)
+        chainByKey.unfileLater(chain.key, chain.id)
         for key in chain.linkedKeys {
             if let i = chainByLinkedKey.index(forKey: key), chainByLinkedKey.values[i] == chain.id { chainByLinkedKey.remove(at: i) }
         }
@@ -264,7 +265,7 @@ struct Attempts {
     /// Files chain `id` under `key`; returns the chain filed under it before.
     private mutating func file(_ key: AttemptKey, _ id: Int) -> Int? {
         let chains = self.chains  // read by the check while the table changes (released on return)
-        return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) })
+        return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) }, isGone: { !chains.contains($0) })
     }
 
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions`. A newer entry for the
@@ -283,6 +284,10 @@ struct Attempts {
             olderQuestions.removeAll(keepingCapacity: true)
             swap(&olderQuestions, &lastQuestion)
             generationStart = questionBase + questionTimes.count
+        }
+        if chainByKey.count > 2 * chains.count + 1024 {
+            let chains = self.chains  // read by the check while the table changes (released on return)
+            chainByKey.dropGone { !chains.contains($0) }
         }
     }
 }

@@ -19,6 +19,8 @@ struct HashFiled<Key: Hashable> {
     init(seed: Int = Int.random(in: .min ... .max)) { self.seed = seed }
 
     var count: Int { byHash.count + colliding.count }
+    /// Keys filed in the colliding table (one whose hash another key's entry held when it was filed).
+    var collidingCount: Int { colliding.count }
 
     @inline(__always) func hash(_ key: Key) -> SequenceKey { SequenceKey(key._rawHashValue(seed: seed)) }
 
@@ -30,19 +32,20 @@ struct HashFiled<Key: Hashable> {
     }
 
     /// Files entry `id` (any but `Int.min`) under `key`, in place of the entry filed under it before (returned).
+    /// `isGone(id)`: entry `id` is no more (left in its hash's slot by `unfileLater`): its slot reads as vacant.
     @discardableResult
-    mutating func file(_ key: Key, _ id: Int, holds: (Int) -> Bool) -> Int? {
+    mutating func file(_ key: Key, _ id: Int, holds: (Int) -> Bool, isGone: (Int) -> Bool = { _ in false }) -> Int? {
         precondition(id != HashFiled.vacant, "an entry numbered Int.min")
         // One find: a hash no entry holds (almost every new key) gets the entry where the find left off.
-        switch HashFiled.take(&byHash[hash(key), default: HashFiled.vacant], for: id, holds: holds) {
+        switch HashFiled.take(&byHash[hash(key), default: HashFiled.vacant], for: id, holds: holds, isGone: isGone) {
         case .vacant: return colliding.isEmpty ? nil : colliding.removeValue(forKey: key)
         case .replaced(let held): return held
         case .heldByAnother: return colliding.updateValue(id, forKey: key)
         }
     }
 
-    /// A hash's slot as `file` finds it: vacant (just made, holding `vacant`), or holding an entry of the same key
-    /// (replaced) or of another key with the same hash (left as it is).
+    /// A hash's slot as `file` finds it: vacant (just made, holding `vacant`, or holding an entry gone), or holding an
+    /// entry of the same key (replaced) or of another key with the same hash (left as it is).
     private enum Slot {
         case vacant
         case replaced(Int)
@@ -51,14 +54,26 @@ struct HashFiled<Key: Hashable> {
 
     private static var vacant: Int { .min }
 
-    private static func take(_ slot: inout Int, for id: Int, holds: (Int) -> Bool) -> Slot {
-        if slot == vacant {
-            slot = id
-            return .vacant
+    private static func take(_ slot: inout Int, for id: Int, holds: (Int) -> Bool, isGone: (Int) -> Bool) -> Slot {
+        if slot != vacant, holds(slot) {
+            defer { slot = id }
+            return .replaced(slot)
         }
-        guard holds(slot) else { return .heldByAnother }
-        defer { slot = id }
-        return .replaced(slot)
+        guard slot == vacant || isGone(slot) else { return .heldByAnother }
+        slot = id
+        return .vacant
+    }
+
+    /// Unfiles `key` from the colliding table if entry `id` is filed there; in its hash's slot, the entry is left to
+    /// read as absent (`find` asks it whether it holds the key; `file`, whether it is gone) until `dropGone`: unfiling
+    /// it there would be a find and a removal in a slot gone cold (the entry was filed seconds before).
+    mutating func unfileLater(_ key: Key, _ id: Int) {
+        if !colliding.isEmpty, let i = colliding.index(forKey: key), colliding.values[i] == id { colliding.remove(at: i) }
+    }
+
+    /// Drops the slots of entries that are gone (left by `unfileLater`): one pass over the table.
+    mutating func dropGone(_ isGone: (Int) -> Bool) {
+        byHash = byHash.filter { !isGone($0.value) }
     }
 
     /// Unfiles `key` if entry `id`, which holds it (or held it), is filed under it.
