@@ -203,6 +203,12 @@ struct Attempts {
         let old = file(chain.key, id) ?? (chainByLinkedKey.isEmpty ? nil : chainByLinkedKey.removeValue(forKey: chain.key))
         if let old, old != id, let forgotten = chains.removeValue(forKey: old) { unfile(forgotten) }
         chains.updateValue(chain, forKey: id)
+        // The slots of the chains taken (`unfile`) dropped once they are as many as the chains held: the table stays
+        // within about twice the chains held, however many come in a second of capture time.
+        if chainByKey.count > 2 * chains.count + 1024 {
+            let chains = self.chains  // read by the check while the table changes (released on return)
+            chainByKey.dropGone { !chains.contains($0) }
+        }
     }
 
     /// A query of the chain `chain` was answered: so was its question, for the probable-retry rule, if this chain is
@@ -249,7 +255,7 @@ struct Attempts {
     }
 
     /// Unfiles a chain no longer held from its keys, where it is still the chain filed (a key re-filed since is left).
-    /// Its own key's slot is left to read as absent, dropped with the others by `forget` once they are many.
+    /// Its own key's slot is left to read as absent, dropped with the others by `open` once they are many.
     private mutating func unfile(_ chain: Chain) {
         chainByKey.unfileLater(chain.key, chain.id)
         for key in chain.linkedKeys {
@@ -284,10 +290,6 @@ struct Attempts {
             olderQuestions.removeAll(keepingCapacity: true)
             swap(&olderQuestions, &lastQuestion)
             generationStart = questionBase + questionTimes.count
-        }
-        if chainByKey.count > 2 * chains.count + 1024 {
-            let chains = self.chains  // read by the check while the table changes (released on return)
-            chainByKey.dropGone { !chains.contains($0) }
         }
     }
 }

@@ -71,9 +71,12 @@ struct HashFiled<Key: Hashable> {
         if !colliding.isEmpty, let i = colliding.index(forKey: key), colliding.values[i] == id { colliding.remove(at: i) }
     }
 
-    /// Drops the slots of entries that are gone (left by `unfileLater`): one pass over the table.
+    /// Drops the slots of entries that are gone (left by `unfileLater`): one pass over the table, into one of its size
+    /// (it fills again).
     mutating func dropGone(_ isGone: (Int) -> Bool) {
-        byHash = byHash.filter { !isGone($0.value) }
+        var kept = [SequenceKey: Int](minimumCapacity: byHash.capacity)
+        for (hash, id) in byHash where !isGone(id) { kept[hash] = id }
+        byHash = kept
     }
 
     /// Unfiles `key` if entry `id`, which holds it (or held it), is filed under it.
