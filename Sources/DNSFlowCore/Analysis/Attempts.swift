@@ -79,7 +79,8 @@ struct Attempts {
     private let maxQuestions: Int
 
     /// Chains by id, and the id of the latest chain of each `AttemptKey`: filed under the chain's own key, or
-    /// (a re-send with a new id linked to it, rare) under the re-send's key. A key is in one of the two at a time.
+    /// (a re-send with a new id linked to it, rare) under the re-send's key. A key is in one of the two at a time. A
+    /// chain taken leaves its id in its key's slot, read as absent (the chain is gone), until `open` drops such slots.
     private var chains = SequenceWindow<Chain>()
     private var chainByKey = HashFiled<AttemptKey>()
     private var chainByLinkedKey: [AttemptKey: Int] = [:]
