@@ -46,7 +46,7 @@ public enum DNSParser {
                 let start = c.offset
                 var counts = DNSMessage.SectionCounts()
                 // A message with no record read (most queries, an NXDOMAIN without an SOA) keeps no octets: nothing
-                // would read them again, and they are freed here rather than with the message, on another thread.
+                // would read them again, and they go with the payload on the decoding thread, not with the message.
                 defer {
                     if counts != DNSMessage.SectionCounts() {
                         message.records = .onDemand(DNSMessage.RecordsOnDemand(bytes: bytes, start: start, counts: counts))
