@@ -517,3 +517,105 @@ struct PayloadInPacketTests {
         }
     }
 }
+
+/// The packet almost every capture holds — IPv4 or IPv6 with UDP straight after an Ethernet or Linux cooked header or
+/// none — is read in one pass (`PacketDecoder.readStraight`); the same datagram behind a VLAN tag goes the general
+/// way. Both must yield the same payloads, defects and counts, for datagrams well formed or not: lying lengths, IPv4
+/// options, zero lengths, fragments, other transports and ports, captures cut anywhere.
+@Suite("Straight UDP")
+struct StraightUDPTests {
+    /// One datagram, its fields drawn from `rng`, at the IP layer: (octets, EtherType).
+    static func datagram(_ rng: inout SplitMix) -> ([UInt8], UInt16) {
+        let message = Wire.query(id: UInt16.random(in: 0...0xffff, using: &rng), name: "straight.example")
+        let payload = Array(message.prefix([0, 5, 12, message.count].randomElement(using: &rng)!))
+        let ports: [(UInt16, UInt16)] = [(40000, 53), (53, 40000), (40000, 8053), (53, 53), (5353, 40000)]
+        let (sport, dport) = ports.randomElement(using: &rng)!
+        var udp = Wire.udp(sport: sport, dport: dport, payload: payload)
+        // The UDP length as written, too long (cut short), too short (padding), under 8, or 0.
+        let udpLength = [udp.count, udp.count, udp.count + 9, max(8, udp.count - 3), 7, 0].randomElement(using: &rng)!
+        udp.replaceSubrange(4..<6, with: Wire.u16(UInt16(udpLength)))
+        let proto: UInt8 = [17, 17, 17, 6, 1].randomElement(using: &rng)!
+        if Bool.random(using: &rng) {
+            var ip = Wire.ipv4(proto: proto, payload: udp)
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                // Options (a record route of 4 octets): the UDP header moves.
+                ip = [0x46] + ip[1..<20] + [7, 4, 4, 0] + ip[20...]
+            }
+            let headerLength = Int(ip[0] & 0x0f) * 4
+            let total = [ip.count, ip.count, 0, ip.count + 20, headerLength - 1, ip.count - 2].randomElement(using: &rng)!
+            ip.replaceSubrange(2..<4, with: Wire.u16(UInt16(max(0, total))))
+            switch Int.random(in: 0..<8, using: &rng) {
+            case 0: ip.replaceSubrange(6..<8, with: Wire.u16(0x2000))    // more fragments
+            case 1: ip.replaceSubrange(6..<8, with: Wire.u16(0x0003))    // a later fragment
+            case 2: ip.replaceSubrange(6..<8, with: Wire.u16(0x4000))    // don't fragment: not a fragment
+            case 3: ip[0] = 0x55                                          // another version
+            case 4: ip[0] = 0x44                                          // IHL under 5
+            default: break
+            }
+            return (ip, 0x0800)
+        }
+        var ip = Wire.ipv6(next: proto, payload: udp)
+        let length = [udp.count, udp.count, 0, udp.count + 30, udp.count - 3].randomElement(using: &rng)!
+        ip.replaceSubrange(4..<6, with: Wire.u16(UInt16(max(0, length))))
+        if Int.random(in: 0..<6, using: &rng) == 0 { ip[6] = 0 }           // a hop-by-hop header (not there): general way
+        return (ip, 0x86dd)
+    }
+
+    /// What a decoder made of the packets, each payload without its VLANs (the tagged frames have one).
+    struct Outcome: Equatable {
+        var payloads: [String]
+        var diagnostics: [String]
+        var stats: String
+    }
+
+    static func outcome(_ packets: [CapturedPacket]) -> Outcome {
+        let r = decodePackets(packets)
+        return Outcome(
+            payloads: r.payloads.map {
+                "\($0.timestamp) \($0.transport) \($0.source) \($0.destination) \($0.bytes) \($0.isCutShort) "
+                    + "\($0.isReassembled) \($0.point.input) \($0.point.frame) \(String(describing: $0.point.interfaceIndex)) "
+                    + "\(String(describing: $0.point.packetType))"
+            },
+            diagnostics: r.diagnostics.map { "\($0.kind) \($0.reason) \($0.point)" },
+            // (Not the octets: a tag adds four.)
+            stats: "\(r.stats.packets) \(r.stats.snaplenTruncated) \(r.stats.nonIP) \(r.stats.nonDNSPort) "
+                + "\(r.stats.otherTransport) \(r.stats.ipFragments) \(r.stats.malformed.sorted { "\($0.key)" < "\($1.key)" })")
+    }
+
+    func cooked(_ type: UInt16, packetType: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        Wire.u16(packetType) + Wire.u16(1) + Wire.u16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + Wire.u16(type) + payload
+    }
+
+    @Test func theStraightWayYieldsWhatTheGeneralWayDoes() {
+        var rng = SplitMix(state: 21)
+        for round in 0..<1500 {
+            let (ip, type) = StraightUDPTests.datagram(&rng)
+            // Cut anywhere, as a snaplen would (now and then), and the capture's lengths as a reader gives them.
+            let cut = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0...ip.count, using: &rng) : ip.count
+            func packet(_ frame: [UInt8], headers: Int, link: LinkType) -> CapturedPacket {
+                var p = Wire.packet(Array(frame.prefix(headers + cut)), link: link, frame: round + 1)
+                p.originalLength = frame.count
+                return p
+            }
+            let packetType = UInt16.random(in: 0...4, using: &rng)
+            let pairs: [(straight: CapturedPacket, general: CapturedPacket)] = [
+                (packet(Wire.ethernet(type: type, payload: ip), headers: 14, link: .ethernet),
+                 packet(Wire.ethernet(type: type, vlans: [(0x8100, 5)], payload: ip), headers: 18, link: .ethernet)),
+                (packet(cooked(type, packetType: packetType, ip), headers: 16, link: .linuxSLL),
+                 packet(cooked(0x8100, packetType: packetType, Wire.u16(5) + Wire.u16(type) + ip), headers: 20, link: .linuxSLL)),
+                (packet(ip, headers: 0, link: [.raw, .linktypeRaw, .ipv4, .ipv6].randomElement(using: &rng)!),
+                 packet(Wire.ethernet(type: type, vlans: [(0x8100, 5)], payload: ip), headers: 18, link: .ethernet)),
+            ]
+            for (i, pair) in pairs.enumerated() {
+                var straight = StraightUDPTests.outcome([pair.straight]), general = StraightUDPTests.outcome([pair.general])
+                // A raw packet against a tagged Ethernet frame: the same but for the (absent) link header's octets.
+                if i == 2 {
+                    straight.stats = ""; general.stats = ""
+                    // A raw packet's version says which IP it is, whatever the EtherType would have said.
+                    if cut == 0 || ip.first.map({ $0 >> 4 == 4 ? 0x0800 : 0x86dd }) != type { continue }
+                }
+                #expect(straight == general, "round \(round), link \(i): \(ip)")
+            }
+        }
+    }
+}

@@ -100,6 +100,11 @@ public struct PacketDecoder {
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
+        if let straight = packet.data.withUnsafeBufferPointer({ PacketDecoder.readStraight($0, linkType: packet.linkType) }),
+           isDNS(straight.sourcePort, straight.destinationPort) {
+            collectStraight(straight, of: packet)
+            return
+        }
         guard packet.linkType.isSupported else {
             stats.unsupportedLinkTypes[packet.linkType, default: 0] += 1
             return
@@ -120,6 +125,104 @@ public struct PacketDecoder {
         point.vlans = frame.vlans
         var context = Context(timestamp: packet.timestamp, packetPoint: packet.point, point: point)
         decodeNetwork(packet.data, at: frame.offset, network: frame.network, depth: 0, &context)
+    }
+
+    /// A UDP datagram read straight from a packet's octets (`readStraight`).
+    private struct Straight {
+        var source: IPAddress, destination: IPAddress
+        var sourcePort: UInt16, destinationPort: UInt16
+        /// Where the UDP payload lies in the packet's octets.
+        var payload: Range<Int>
+        var isCutShort: Bool
+        /// The Linux cooked header's packet type.
+        var packetType: UInt16?
+    }
+
+    /// The packet almost every capture holds, read in one pass: IPv4 (not a fragment) or IPv6 (no extension header)
+    /// carrying UDP, after an Ethernet or Linux cooked header or none. Read as the general way (`LinkLayer.decode`,
+    /// `IPLayer`, `decodeTransport`) reads it; nil for anything else — a VLAN tag, a fragment, another transport, a
+    /// header cut off or out of bounds, a UDP length under 8 — which the general way decodes (and reports).
+    private static func readStraight(_ bytes: UnsafeBufferPointer<UInt8>, linkType: LinkType) -> Straight? {
+        let n = bytes.count
+        func u16(_ i: Int) -> UInt16 { UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]) }
+        func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
+        func u64(_ i: Int) -> UInt64 { UInt64(u32(i)) << 32 | UInt64(u32(i + 4)) }
+        var offset = 0
+        var packetType: UInt16?
+        // By number: each of `LinkType`'s named values is a global, initialised once and looked up on every use.
+        switch linkType.rawValue {
+        case 1:                       // .ethernet
+            guard n >= 14 else { return nil }
+            offset = 14
+        case 113:                     // .linuxSLL
+            guard n >= 16 else { return nil }
+            offset = 16
+            packetType = u16(0)
+        case 12, 14, 101, 228, 229:   // .raw, .rawOpenBSD, .linktypeRaw, .ipv4, .ipv6
+            break
+        default:
+            return nil
+        }
+        if offset > 0 {
+            // The EtherType (the cooked header's protocol) must say what the IP header's version says.
+            let type = u16(offset - 2)
+            guard n > offset, type == (bytes[offset] >> 4 == 4 ? LinkLayer.etherTypeIPv4 : LinkLayer.etherTypeIPv6) else { return nil }
+        }
+        let source: IPAddress, destination: IPAddress
+        let udp: Int
+        var end = n
+        var cutShort = false
+        switch n > offset ? bytes[offset] >> 4 : 0 {
+        case 4:
+            guard n - offset >= 20 else { return nil }
+            let headerLength = Int(bytes[offset] & 0x0f) * 4, totalLength = Int(u16(offset + 2))
+            guard headerLength >= 20, offset + headerLength <= n, u16(offset + 6) & 0x3fff == 0, bytes[offset + 9] == 17
+            else { return nil }
+            if totalLength != 0 {
+                guard totalLength >= headerLength else { return nil }
+                if offset + totalLength <= n { end = offset + totalLength } else { cutShort = true }
+            }
+            source = .v4(u32(offset + 12))
+            destination = .v4(u32(offset + 16))
+            udp = offset + headerLength
+        case 6:
+            guard n - offset >= 40, bytes[offset + 6] == 17 else { return nil }
+            let payloadLength = Int(u16(offset + 4))
+            udp = offset + 40
+            if payloadLength != 0 {
+                if udp + payloadLength <= n { end = udp + payloadLength } else { cutShort = true }
+            }
+            source = .v6(u64(offset + 8), u64(offset + 16))
+            destination = .v6(u64(offset + 24), u64(offset + 32))
+        default:
+            return nil
+        }
+        guard end - udp >= 8 else { return nil }
+        let length = Int(u16(udp + 4))
+        guard length >= 8 else { return nil }
+        var payloadLength = end - udp - 8
+        if length - 8 <= payloadLength { payloadLength = length - 8 } else { cutShort = true }
+        return Straight(source: source, destination: destination, sourcePort: u16(udp), destinationPort: u16(udp + 2),
+                        payload: udp + 8..<udp + 8 + payloadLength, isCutShort: cutShort, packetType: packetType)
+    }
+
+    /// The DNS payload of a datagram read straight, as `decodeTransport` yields it.
+    private mutating func collectStraight(_ s: Straight, of packet: CapturedPacket) {
+        var point = packet.point
+        point.packetType = s.packetType
+        point.vlans = VLANStack()
+        let payload: [UInt8]
+        if leavesPayloadInPacket, !s.payload.isEmpty {
+            payloadInPacket = (found.payloads.count, s.payload)
+            payload = []
+        } else {
+            payload = Array(packet.data[s.payload])
+        }
+        found.payloads.append(DNSPayload(
+            timestamp: packet.timestamp, transport: .udp,
+            source: Endpoint(address: s.source, port: s.sourcePort),
+            destination: Endpoint(address: s.destination, port: s.destinationPort),
+            bytes: payload, point: point, isCutShort: s.isCutShort, isReassembled: false))
     }
 
     private mutating func handOn(
