@@ -33,6 +33,11 @@ public final class PcapHandle {
     /// interface's packets as it gets them, so the file is in time order within an interface but not across them
     /// (`MergedSource` puts them back in order).
     @exclusivity(unchecked) public private(set) var hasSeveralInterfaces = false
+    /// Whether every packet read here comes from one capture point (`CapturePoint`'s interface and direction): no
+    /// pcapng interfaces, and a link layer that names neither (not Linux cooked, nor PKTAP, which may wrap it).
+    public var isOnePoint: Bool {
+        pcapngInterfaces == nil && linkType != .linuxSLL && linkType != .linuxSLL2 && linkType != .pktap
+    }
     /// Packets whose time was outside what dnsflow represents, read as the nearest end of it (`Timestamp`).
     @exclusivity(unchecked) public private(set) var clampedTimestamps = 0
 

@@ -117,6 +117,7 @@ struct Runner {
             configuration.exactLatencies = false
             configuration.exactFlowLatencies = false
         }
+        configuration.capturesAtOnePoint = handles.count == 1 && handles[0].isOnePoint
         let pipeline = Pipeline(configuration: configuration)
         let feed: PacketFeed
         if isLive || isStream {

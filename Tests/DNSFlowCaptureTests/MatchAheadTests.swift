@@ -102,3 +102,20 @@ struct MatchAheadTests {
         #expect(summary.stdout == csv.stderr)
     }
 }
+
+/// Which inputs promise one capture point (`PcapHandle.isOnePoint`, for `Pipeline.Configuration.capturesAtOnePoint`):
+/// a pcap file whose link layer names neither interface nor direction; not a Linux cooked or PKTAP link, nor pcapng.
+@Suite("One capture point")
+struct OnePointTests {
+    @Test func whichInputsAreOnePoint() throws {
+        let cases: [(String, Bool)] = [
+            ("captures/dns.pcap", true), ("captures/LINKTYPE_IPV6.pcap", true), ("captures/dns-svcb.pcap", true),
+            ("captures/nflog.pcap", true), ("captures/sll2.pcap", false), ("captures/LINKTYPE_PKTAP.pcap", false),
+            ("lab/clean/node-any.pcap", false), ("lab/race-5s/pod.pcapng", false),
+        ]
+        for (path, expected) in cases {
+            let handle = try PcapHandle.openFile(fixturesDirectory.appendingPathComponent(path).path, input: 0)
+            #expect(handle.isOnePoint == expected, "\(path)")
+        }
+    }
+}

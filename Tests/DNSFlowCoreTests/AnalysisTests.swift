@@ -92,6 +92,34 @@ struct AnalysisTests {
         #expect(told == ["first 0", "first 1", "again 0", "first 2", "first 3", "first 4", "first 5", "again 4"])
     }
 
+    /// Promised one capture point (`Pipeline.Configuration.capturesAtOnePoint`), the first stage remembers no message:
+    /// the oldest ordinal it may name is always the next. A message from another point after all breaks the promise
+    /// (the copy it is of was not kept): from there on messages are remembered, and a later copy is found.
+    @Test func atOnePointNoMessageIsRemembered() {
+        let q1 = Wire.query(id: 7, name: "web.default.svc.cluster.local")
+        let q2 = Wire.query(id: 8, name: "db.default.svc.cluster.local")
+        let packets = [
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 0, frame: 1),
+            sll2(q2, from: Self.client, to: Self.clusterIP, sport: 40001, dport: 53, ifindex: 5, ms: 1, frame: 2),
+            sll2(q1, from: Self.client, to: Self.dnsPod, sport: 40000, dport: 53, ifindex: 2, ms: 2, frame: 3),
+            sll2(q1, from: Self.client, to: Self.clusterIP, sport: 40000, dport: 53, ifindex: 5, ms: 4, frame: 4),
+        ]
+        for atOnePoint in [false, true] {
+            var configuration = Pipeline.Configuration()
+            configuration.capturesAtOnePoint = atOnePoint
+            var stage = Pipeline(configuration: configuration).front
+            let decoded = packets.map { stage.decode($0) }
+            let told = decoded.map(Self.told), oldest = decoded.map { $0.parsed.first!.oldestSighted }
+            if atOnePoint {
+                #expect(told == ["first 0", "first 1", "first 2", "again 2"])
+                #expect(oldest == [1, 2, 2, 2])
+            } else {
+                #expect(told == ["first 0", "first 1", "again 0", "first 2"])
+                #expect(oldest == [0, 0, 0, 0])
+            }
+        }
+    }
+
     /// What the first stage told a decoded packet's first message to be.
     static func told(_ packet: DecodedPacket) -> String {
         switch packet.parsed.first?.sighting {

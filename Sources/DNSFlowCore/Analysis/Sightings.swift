@@ -62,7 +62,17 @@ struct SightingIndex {
     /// The capture point of every message in the window, while it is not filed.
     private var soleInput = 0, soleInterface: UInt32?, solePacketType: UInt16?
 
-    init(windowNanoseconds: Int64) { self.windowNanoseconds = windowNanoseconds }
+    /// Every message comes from one capture point (`Pipeline.Configuration.capturesAtOnePoint`): none can be another's
+    /// sighting (a sighting comes from another point), so none is remembered. A message from another point after all
+    /// ends it: from there on, messages are remembered as they are otherwise.
+    private var atOnePoint: Bool
+    /// The point every message came from, while `atOnePoint` (nil before the first).
+    private var onePoint: (input: Int, interface: UInt32?, packetType: UInt16?)?
+
+    init(windowNanoseconds: Int64, atOnePoint: Bool = false) {
+        self.windowNanoseconds = windowNanoseconds
+        self.atOnePoint = atOnePoint
+    }
 
     static func hash(_ transport: TransportProtocol, _ bytes: [UInt8]) -> Int {
         Int(truncatingIfNeeded: ByteHash.hash(bytes, seed: transport == .tcp ? 0x8422_2325_cbf2_9ce4 : 0xcbf2_9ce4_8422_2325))
@@ -80,8 +90,18 @@ struct SightingIndex {
         let ordinal = nextOrdinal
         nextOrdinal += 1
         guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
-        expire(now: payload.timestamp)
         let point = payload.point
+        if atOnePoint {
+            guard let p = onePoint else {
+                onePoint = (point.input, point.interfaceIndex, point.packetType)
+                return .first(ordinal: ordinal)
+            }
+            if p.input == point.input, p.interface == point.interfaceIndex, p.packetType == point.packetType {
+                return .first(ordinal: ordinal)
+            }
+            atOnePoint = false
+        }
+        expire(now: payload.timestamp)
         if !isFiled {
             if orderHead == order.count {
                 (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
@@ -172,6 +192,13 @@ struct SightedSequences {
         guard n > 0 else { return }
         head += n
         firstOrdinal += n
-        sequences.dropConsumed(head: &head)
+        if head == sequences.count {
+            // All of it (at one capture point, every message: the index remembers none): emptied as a short list is,
+            // where `removeAll` takes the general way of a replacement.
+            sequences.empty()
+            head = 0
+        } else {
+            sequences.dropConsumed(head: &head)
+        }
     }
 }

@@ -6,6 +6,10 @@ public struct Pipeline {
         public var matcher = TransactionMatcher.Configuration()
         /// The same message seen again within this many nanoseconds is a sighting, not a new message (0: off).
         public var sightingWindowNanoseconds: Int64 = 50_000_000
+        /// Every packet comes from one capture point: one input, whose link layer names neither interface nor direction
+        /// and which has no pcapng interfaces (`PcapHandle.isOnePoint`). No message can then be another's sighting,
+        /// and the first stage remembers none to find them.
+        public var capturesAtOnePoint = false
         /// Keep per-5-tuple statistics (flow ids and `takeFinishedFlows`).
         public var tracksFlows = true
         /// Keep finished flows for `takeFinishedFlows` (`--flows-csv`); off, they are let go as they finish.
@@ -61,7 +65,8 @@ public struct Pipeline {
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
         front = DecodingStage(configuration: configuration.decoder, sightingWindow: configuration.sightingWindowNanoseconds,
-                              recordsOnDemand: configuration.recordsOnDemand, keepsPacketOctets: configuration.keepsPacketOctets)
+                              atOnePoint: configuration.capturesAtOnePoint, recordsOnDemand: configuration.recordsOnDemand,
+                              keepsPacketOctets: configuration.keepsPacketOctets)
         matcher = TransactionMatcher(configuration: configuration.matcher)
         var analysis = Analyzer.Configuration()
         analysis.sightingWindow = configuration.sightingWindowNanoseconds
@@ -346,13 +351,14 @@ public struct DecodingStage: @unchecked Sendable {
     /// Which transaction each message the sighting index remembered went to (as `Pipeline` keeps it otherwise).
     private var sighted = SightedSequences()
 
-    /// `sightingWindow`, `recordsOnDemand`, `keepsPacketOctets`: as `Pipeline.Configuration` has them.
-    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, recordsOnDemand: Bool = false,
-                keepsPacketOctets: Bool = true) {
+    /// `sightingWindow`, `atOnePoint`, `recordsOnDemand`, `keepsPacketOctets`: as `Pipeline.Configuration` has them
+    /// (`sightingWindowNanoseconds`, `capturesAtOnePoint`, …).
+    public init(configuration: PacketDecoder.Configuration, sightingWindow: Int64 = 50_000_000, atOnePoint: Bool = false,
+                recordsOnDemand: Bool = false, keepsPacketOctets: Bool = true) {
         decoder = PacketDecoder(configuration: configuration)
         // Not kept: a packet's UDP payload takes the packet's octets over (the packet holds none once decoded).
         decoder.leavesPayloadInPacket = !keepsPacketOctets
-        sightings = SightingIndex(windowNanoseconds: sightingWindow)
+        sightings = SightingIndex(windowNanoseconds: sightingWindow, atOnePoint: atOnePoint)
         self.recordsOnDemand = recordsOnDemand
     }
 
