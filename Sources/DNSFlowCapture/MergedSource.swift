@@ -18,11 +18,12 @@ public final class MergedSource {
 
     /// The input when there is one, whose packets come in the file's order (no several interfaces to put in time
     /// order): read straight through, nothing held ahead but the first packet (`heads[0]`, read when made).
-    private let single: PcapHandle?
+    private let single: Unmanaged<PcapHandle>?
 
     public init(_ handles: [PcapHandle]) {
         self.handles = handles
-        single = handles.count == 1 && !handles[0].hasSeveralInterfaces ? handles[0] : nil
+        // (Held by `handles`; read without a reference taken, which was a retain and a release for every packet.)
+        single = handles.count == 1 && !handles[0].hasSeveralInterfaces ? Unmanaged.passUnretained(handles[0]) : nil
         reorder = handles.map { _ in PacketHeap() }
         exhausted = handles.map { _ in false }
         newest = handles.map { _ in Timestamp(seconds: 0, nanoseconds: 0) }
@@ -60,7 +61,7 @@ public final class MergedSource {
     public func next() -> CapturedPacket? {
         if let single {
             if heads[0] != nil { return heads[0].take() }
-            return MergedSource.read(single)
+            return single._withUnsafeGuaranteedRef { MergedSource.read($0) }
         }
         var best = -1
         for i in heads.indices {

@@ -26,6 +26,9 @@ public final class PcapHandle {
     /// A pcap file's records read from the file directly, while they are ones libpcap would read the same
     /// (`readsDirectly`); nil for every other input. Never replaced: another thread asks it for `progress`.
     private let records: PcapRecords?
+    /// `records`, read without a reference taken (the handle holds one for its life): read through `records`, each
+    /// packet took a reference and let it go.
+    private let reader: Unmanaged<PcapRecords>?
     @exclusivity(unchecked) private var readsDirectly: Bool
     /// pcapng: each packet's interface (a capture point of its own).
     @exclusivity(unchecked) private var pcapngInterfaces: PcapngInterfaces?
@@ -66,6 +69,7 @@ public final class PcapHandle {
             seekableFile = nil
             records = nil
         }
+        reader = records.map { Unmanaged.passUnretained($0) }
         readsDirectly = records != nil
     }
 
@@ -229,10 +233,10 @@ public final class PcapHandle {
 
     /// The next packet from `records`; nil when libpcap is to read on (the stream moved to where `records` stopped).
     private func nextRecord() -> ReadResult? {
-        while readsDirectly, let reader = records {
+        while readsDirectly, let reader {
             // As libpcap's read loop: a break asked for ends the input before the next record.
             if breakRequested { return .end }
-            switch reader.next() {
+            switch reader._withUnsafeGuaranteedRef({ $0.next() }) {
             case .record(let r):
                 frame += 1
                 let data = r.data.baseAddress!.assumingMemoryBound(to: UInt8.self)
