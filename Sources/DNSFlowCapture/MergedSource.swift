@@ -22,7 +22,7 @@ public final class MergedSource {
 
     public init(_ handles: [PcapHandle]) {
         self.handles = handles
-        // (Held by `handles`; read without a reference taken, which was a retain and a release for every packet.)
+        // (Read without taking a reference, `handles` holding one: taking one a packet is two atomic operations a packet.)
         single = handles.count == 1 && !handles[0].hasSeveralInterfaces ? Unmanaged.passUnretained(handles[0]) : nil
         reorder = handles.map { _ in PacketHeap() }
         exhausted = handles.map { _ in false }

@@ -26,8 +26,8 @@ public final class PcapHandle {
     /// A pcap file's records read from the file directly, while they are ones libpcap would read the same
     /// (`readsDirectly`); nil for every other input. Never replaced: another thread asks it for `progress`.
     private let records: PcapRecords?
-    /// `records`, read without a reference taken (the handle holds one for its life): read through `records`, each
-    /// packet took a reference and let it go.
+    /// `records`, read without taking a reference (the handle holds one for its life): taking one for each packet
+    /// read is two atomic operations a packet.
     private let reader: Unmanaged<PcapRecords>?
     @exclusivity(unchecked) private var readsDirectly: Bool
     /// pcapng: each packet's interface (a capture point of its own).
