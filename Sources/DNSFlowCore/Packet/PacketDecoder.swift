@@ -100,10 +100,16 @@ public struct PacketDecoder {
         stats.packets += 1
         stats.bytes += packet.originalLength
         if packet.data.count < packet.originalLength { stats.snaplenTruncated += 1 }
-        if let straight = packet.data.withUnsafeBufferPointer({ PacketDecoder.readStraight($0, linkType: packet.linkType) }),
-           isDNS(straight.sourcePort, straight.destinationPort) {
-            collectStraight(straight, of: packet)
-            return
+        if let straight = packet.data.withUnsafeBufferPointer({ PacketDecoder.readStraight($0, linkType: packet.linkType) }) {
+            if isDNS(straight.sourcePort, straight.destinationPort) {
+                collectStraight(straight, of: packet)
+                return
+            }
+            // Another port, and no tunnel's: counted as the general way counts it, not read a second time.
+            if !mayBeTunnel(sport: straight.sourcePort, dport: straight.destinationPort) {
+                stats.nonDNSPort += 1
+                return
+            }
         }
         guard packet.linkType.isSupported else {
             stats.unsupportedLinkTypes[packet.linkType, default: 0] += 1
@@ -438,7 +444,7 @@ public struct PacketDecoder {
     /// VXLAN (RFC 7348), Geneve (RFC 8926) and GTP-U (3GPP TS 29.281) over UDP. Returns false when the
     /// datagram is none of them.
     private mutating func decapsulateUDP(sport: UInt16, dport: UInt16, payload: ByteCursor, depth: Int, _ context: inout Context) -> Bool {
-        guard configuration.decapsulatesTunnels, depth < PacketDecoder.maxTunnelDepth else { return false }
+        guard mayBeTunnel(sport: sport, dport: dport), depth < PacketDecoder.maxTunnelDepth else { return false }
         var c = payload
         if dport == PacketDecoder.vxlanPort {
             // flags (1, I bit 0x08), reserved (3), VNI (3), reserved (1); then Ethernet.
@@ -476,6 +482,13 @@ public struct PacketDecoder {
             return true
         }
         return false
+    }
+
+    /// Whether a UDP datagram between these ports is one `decapsulateUDP` would open (VXLAN, Geneve, GTP-U).
+    private func mayBeTunnel(sport: UInt16, dport: UInt16) -> Bool {
+        configuration.decapsulatesTunnels
+            && (dport == PacketDecoder.vxlanPort || dport == PacketDecoder.genevePort || dport == PacketDecoder.gtpUserPort
+                || sport == PacketDecoder.gtpUserPort)
     }
 
     private mutating func decapsulate(etherType: UInt16, _ inner: [UInt8], depth: Int, _ context: inout Context) {
