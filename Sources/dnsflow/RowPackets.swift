@@ -113,6 +113,8 @@ final class PacketStore {
     private static func weight(_ length: Int) -> Int { length + MemoryLayout<Kept.Entry>.stride }
     /// Per input: its file, read again by offset (nil: the bytes are kept).
     private let readers: [SavefileReader?]
+    /// Every input is a file read again by offset: nothing here needs a packet's octets as it was decoded.
+    var readsEveryInputAgain: Bool { !readers.isEmpty && readers.allSatisfy { $0 != nil } }
     private let linkTypes: [LinkType]
 
     init(capacity: Int, maxBytes: Int = 128 << 20, handles: [PcapHandle] = []) {

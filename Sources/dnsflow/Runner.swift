@@ -31,7 +31,8 @@ struct Runner {
         // Records are written out by the CSV and the line printer only; elsewhere they are checked as they are parsed
         // and read again when shown (the interface's Detail reads its packets again anyway).
         configuration.recordsOnDemand = command.csv == nil && (command.summary || command.flowsCSV != nil || command.usesInterface)
-        // Only the interface shows and exports packets' octets (Detail, `w`).
+        // Only the interface shows and exports packets' octets (Detail, `w`), and keeps them only for inputs it cannot
+        // read back (below).
         configuration.keepsPacketOctets = command.usesInterface
         let filter = command.expression.joined(separator: " ")
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
@@ -63,6 +64,9 @@ struct Runner {
         }
         // The interface reads packets back from their files (Detail, exports): opened now, while they can be.
         let packets = command.usesInterface ? PacketStore(capacity: command.maxQueries * 3, handles: handles) : nil
+        // Files it reads back: the interface needs no packet's octets once decoded (a message then takes its payload
+        // over, as in the batch outputs, where each was a copy).
+        if packets?.readsEveryInputAgain == true { configuration.keepsPacketOctets = false }
         // Root is needed to open an interface, and for nothing after: give it up before reading a byte, and before
         // creating any file (which is then the user's).
         if let account = try Privileges.target(requested: command.user, environment: Privileges.sudoEnvironment,

@@ -14,13 +14,15 @@ struct RowRebuildTests {
     }
 
     /// Feeds a store as the interface does, then compares every row's Detail text and CSV line with the original's.
+    /// Decoded as the interface decodes files it reads back: without keeping the packets' octets.
     func check(_ path: String) throws -> Outcome { try check([path]) }
 
     func check(_ paths: [String]) throws -> Outcome {
         let path = paths.joined(separator: " + ")
-        let decoded = try decode(paths)
         let handles = try paths.enumerated().map { try PcapHandle.openFile($0.element, input: $0.offset) }
         let packets = PacketStore(capacity: 16, handles: handles)
+        #expect(packets.readsEveryInputAgain, "\(path)")
+        let decoded = try decode(paths) { $0.keepsPacketOctets = !packets.readsEveryInputAgain }
         let store = QueryStore(maxEntries: 1_000_000)
         let configuration = PacketDecoder.Configuration()
         store.rebuild = { packets.transaction(of: $0, configuration: configuration) }
@@ -109,6 +111,8 @@ struct RowRebuildTests {
         let piped = try PcapHandle.openFile("-", input: 0)
         #expect(piped.rereadablePath == nil)
         let packets = PacketStore(capacity: 1000, handles: [piped])
+        // (So the interface keeps the packets' octets as they are decoded.)
+        #expect(!packets.readsEveryInputAgain)
         var kept = 0
         while case .packet(let p) = piped.next() {
             #expect(p.point.fileOffset == -1)
