@@ -31,8 +31,8 @@ struct Runner {
         // Records are written out by the CSV and the line printer only; elsewhere they are checked as they are parsed
         // and read again when shown (the interface's Detail reads its packets again anyway).
         configuration.recordsOnDemand = command.csv == nil && (command.summary || command.flowsCSV != nil || command.usesInterface)
-        // Only the interface shows and exports packets' octets (Detail, `w`), and keeps them only for inputs it cannot
-        // read back (below).
+        // Only the interface shows and exports packets' octets (Detail, `w`), and keeps them only when an input cannot
+        // be read back (below).
         configuration.keepsPacketOctets = command.usesInterface
         let filter = command.expression.joined(separator: " ")
         let names = try command.namesFile.map { path throws(CommandError) in try NamesFile.load(path) } ?? AddressNames()
