@@ -25,6 +25,38 @@ struct TransactionTests {
         return out
     }
 
+    /// `bytes`' message with its question's name replaced by `name` (a name made with the fingerprint a test wants).
+    func observed(_ bytes: [UInt8], at ms: Int64, name: DNSName, from: Endpoint = client, to: Endpoint = server) -> ObservedMessage {
+        var message = DNSParser.parse(bytes)!
+        message.question = DNSQuestion(name: name, type: message.question!.type, qclass: message.question!.qclass)
+        let original = observed(bytes, at: ms, from: from, to: to)
+        return ObservedMessage(timestamp: original.timestamp, transport: .udp, source: original.source,
+                               destination: original.destination, point: original.point, message: message)
+    }
+
+    /// The matcher files a query under its name's fingerprint, not the name: two names with one fingerprint, asked on
+    /// one socket with one id, stay two queries — the second does not supersede the first, and each response goes to
+    /// its own name's query (the later one, the latest in the list, is not taken for the earlier's response); a
+    /// response for a third such name is an orphan.
+    @Test func namesSharingAFingerprintAreNotMatchedToEachOther() {
+        let fingerprint: UInt64 = 0x0123_4567_89ab_cdef
+        let a = DNSName(wire: DNSName("a.example").wire, hash: fingerprint)
+        let b = DNSName(wire: DNSName("b.example").wire, hash: fingerprint)
+        let c = DNSName(wire: DNSName("c.example").wire, hash: fingerprint)
+        #expect(a.fingerprint == b.fingerprint && a != b)
+        let out = run([
+            observed(Wire.query(id: 7, name: "a.example"), at: 0, name: a),
+            observed(Wire.query(id: 7, name: "a.example"), at: 1, name: b),
+            observed(Wire.response(id: 7, name: "a.example"), at: 5, name: a, from: Self.server, to: Self.client),
+            observed(Wire.response(id: 7, name: "a.example"), at: 6, name: b, from: Self.server, to: Self.client),
+            observed(Wire.response(id: 7, name: "a.example"), at: 7, name: c, from: Self.server, to: Self.client),
+        ])
+        #expect(out.map(\.status) == [.answered, .answered, .orphanResponse])
+        #expect(out[0].question?.name == a && out[0].response?.question?.name == a)
+        #expect(out[1].question?.name == b && out[1].response?.question?.name == b)
+        #expect(out[2].response?.question?.name == c)
+    }
+
     /// A message is one shared box: a field set on one copy leaves every other copy as it was.
     @Test func aMessageChangedThroughOneCopyLeavesTheOthers() {
         let original = observed(Wire.query(id: 1, name: "a.example"), at: 0)

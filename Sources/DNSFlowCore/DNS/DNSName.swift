@@ -28,8 +28,8 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         self.init(wire: wire, hash: ByteHash.hash(wire))
     }
 
-    /// `hash`: `ByteHash.hash(wire)`, already worked out.
-    fileprivate init(wire: [UInt8], hash: UInt64) {
+    /// `hash`: `ByteHash.hash(wire)`, already worked out (a test gives another, to make two names share a fingerprint).
+    init(wire: [UInt8], hash: UInt64) {
         self.wire = wire
         // Length octets are at most 63: only label octets can fall in A...Z.
         let capitals = DNSName.hasCapital(wire)

@@ -41,12 +41,25 @@ public struct ObservedMessage: Sendable {
     public var id: UInt16 { storage.message.header.id }
     public var question: DNSQuestion? { storage.message.question }
 
-    /// The first question as matching keys compare it (`QueryKey.Question`; no question: the root name, type and class
-    /// 0), made from the message where it lies: one reference taken, the key's (`question` copies the question out).
-    var keyQuestion: QueryKey.Question {
-        guard storage.message.question != nil else { return QueryKey.Question(name: .root, type: DNSType(0), qclass: DNSClass(0)) }
-        return QueryKey.Question(name: storage.message.question!.name.lowercased, type: storage.message.question!.type,
-                                 qclass: storage.message.question!.qclass)
+    /// The first question as matching keys compare it (`QueryKey`: no question is the root name, type and class 0): its
+    /// type, class and name's fingerprint (the name lowercased), read where they lie, no reference taken (a name with a
+    /// capital is lowercased to be hashed; few are).
+    var keyQuestionFields: (DNSType, DNSClass, UInt64) {
+        guard storage.message.question != nil else { return (DNSType(0), DNSClass(0), DNSName.root.fingerprint) }
+        let fingerprint = storage.message.question!.name.fingerprint
+        return (storage.message.question!.type, storage.message.question!.qclass,
+                fingerprint & DNSName.capitalBit == 0 ? fingerprint : storage.message.question!.name.lowercased.fingerprint)
+    }
+
+    /// Whether `other`'s first question's name is this one's as matching compares them (without regard to case; no
+    /// question: the root), read where they lie.
+    func hasKeyName(of other: ObservedMessage) -> Bool {
+        switch (storage.message.question != nil, other.storage.message.question != nil) {
+        case (true, true): storage.message.question!.name.equalsIgnoringCase(other.storage.message.question!.name)
+        case (false, false): true
+        case (true, false): storage.message.question!.name.isRoot
+        case (false, true): other.storage.message.question!.name.isRoot
+        }
     }
 
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
@@ -209,6 +222,10 @@ public struct Transaction: Sendable {
     public var id: UInt16 { fields.query?.message.id ?? fields.response!.message.id }
 
     public var hasQuery: Bool { fields.query != nil }
+    /// Whether it has a query whose key's name is `message`'s (`ObservedMessage.hasKeyName(of:)`), read where it lies.
+    func queryHasKeyName(of message: ObservedMessage) -> Bool {
+        fields.query != nil && fields.query!.hasKeyName(of: message)
+    }
     public var hasResponse: Bool { fields.response != nil }
     /// Where each message was seen, read in place.
     public var queryPoint: CapturePoint? { fields.query?.point }

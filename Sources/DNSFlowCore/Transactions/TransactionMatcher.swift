@@ -1,8 +1,9 @@
 /// Pairs queries with responses, in bounded memory.
 ///
-/// A response answers the most recent still-unanswered query with the same key (`QueryKey`) sent at or before it,
-/// within the window: when a resolver re-sends on one socket with one id, the response goes to the latest
-/// send and the earlier ones stay unanswered. A query nothing answers within the window is unanswered; a
+/// A response answers the most recent still-unanswered query with the same key (`QueryKey`: socket, id, question; the
+/// name, which the key holds by its fingerprint, compared with the query's) sent at or before it, within the window:
+/// when a resolver re-sends on one socket with one id, the response goes to the latest send and the earlier ones stay
+/// unanswered. A query nothing answers within the window is unanswered; a
 /// response with no query is an orphan.
 ///
 /// Each transaction is emitted once, as soon as it is settled (answered at once; unanswered when the window
@@ -54,8 +55,9 @@ public struct TransactionMatcher {
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
             // (One lookup of the key: the list is edited where it lies.)
             var superseded = SequenceList()
-            Self.append(OpenSends.Send(sequence: seq, time: observed.timestamp), to: &open[QueryKey(observed, client: observed.source, server: observed.destination),
-                                                           default: OpenSends()], waiting: waiting, superseded: &superseded)
+            Self.append(OpenSends.Send(sequence: seq, time: observed.timestamp), of: observed,
+                        to: &open[QueryKey(observed, client: observed.source, server: observed.destination), default: OpenSends()],
+                        waiting: &waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
             let t = Transaction(sequence: seq, query: observed, response: nil)
             waitingBytes += t.heldBytes
@@ -64,7 +66,7 @@ public struct TransactionMatcher {
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
-        if let match = takeMatchingQuery(for: key, at: observed.timestamp), var t = waiting.removeValue(forKey: match) {
+        if let match = takeMatchingQuery(for: key, of: observed), var t = waiting.removeValue(forKey: match) {
             waitingBytes -= t.heldBytes
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
@@ -83,14 +85,18 @@ public struct TransactionMatcher {
     /// Queries settled unanswered because a later send under their key made them unmatchable.
     public private(set) var superseded = 0
 
-    /// Appends a send to its key's list, taking out (into `superseded`) the waiting sends it makes unanswerable: those
-    /// sent at or before it.
-    private static func append(_ entry: OpenSends.Send, to list: inout OpenSends,
-                               waiting: SequenceWindow<Transaction>, superseded: inout SequenceList) {
+    /// Appends a send of `query` to its key's list, taking out (into `superseded`) the waiting sends it makes
+    /// unanswerable: those of its name sent at or before it.
+    private static func append(_ entry: OpenSends.Send, of query: ObservedMessage, to list: inout OpenSends,
+                               waiting: inout SequenceWindow<Transaction>, superseded: inout SequenceList) {
         if !list.isEmpty {
             var kept = OpenSends()
             for e in list {
-                if e.time <= entry.time, waiting.contains(e.sequence) { superseded.append(e.sequence) } else { kept.append(e) }
+                if e.time <= entry.time, waiting.lend(e.sequence, { $0.queryHasKeyName(of: query) }) == true {
+                    superseded.append(e.sequence)
+                } else {
+                    kept.append(e)
+                }
             }
             if !superseded.isEmpty { list = kept }
         }
@@ -140,27 +146,28 @@ public struct TransactionMatcher {
         expire(now: nil, emit: emit)
     }
 
-    /// Removes and returns the most recent open query for `key` sent at or before `time`, within the window.
-    /// One hash lookup in the common case (one query per key).
-    private mutating func takeMatchingQuery(for key: QueryKey, at time: Timestamp) -> Int? {
+    /// Removes and returns the most recent open query for `key` (the response's) of the response's name, sent at or
+    /// before it, within the window. One hash lookup in the common case (one query per key).
+    private mutating func takeMatchingQuery(for key: QueryKey, of response: ObservedMessage) -> Int? {
         guard let i = open.index(forKey: key) else { return nil }
         // The list read where it lies (`open.values[i]` read as a value copies the whole list out of the table).
-        guard let (j, seq, count) = Self.latestSend(in: &open.values[i], waiting: waiting, at: time,
+        guard let (j, seq, count) = Self.latestSend(in: &open.values[i], of: response, waiting: &waiting,
                                                     window: configuration.windowSeconds) else { return nil }
         // The key's last open query (most keys have one): the key goes.
         if count == 1 { open.remove(at: i) } else { open.values[i].remove(at: j) }
         return seq
     }
 
-    /// Newest first: the latest send in `list` at or before `time` still waiting, if within the window (its place in
-    /// the list, its sequence, and the list's length).
-    private static func latestSend(in list: inout OpenSends, waiting: SequenceWindow<Transaction>,
-                                   at time: Timestamp, window: Int64) -> (Int, Int, Int)? {
+    /// Newest first: the latest send in `list` at or before `response` still waiting, of its name, if within the window
+    /// (its place in the list, its sequence, and the list's length).
+    private static func latestSend(in list: inout OpenSends, of response: ObservedMessage,
+                                   waiting: inout SequenceWindow<Transaction>, window: Int64) -> (Int, Int, Int)? {
+        let time = response.timestamp
         var j = list.count - 1
         while j >= 0 {
             let send = list[j]
             let (seq, sent) = (send.sequence, send.time)
-            if waiting.contains(seq), sent <= time {
+            if sent <= time, waiting.lend(seq, { $0.queryHasKeyName(of: response) }) == true {
                 guard time.seconds - sent.seconds <= window else { return nil }
                 return (j, seq, list.count)
             }
