@@ -224,7 +224,7 @@ public struct Transaction: Sendable {
     public var hasQuery: Bool { fields.query != nil }
     /// Whether it has a query whose key's name is `message`'s (`ObservedMessage.hasKeyName(of:)`), read where it lies.
     func queryHasKeyName(of message: ObservedMessage) -> Bool {
-        fields.query != nil && fields.query!.hasKeyName(of: message)
+        fields.query?.hasKeyName(of: message) == true
     }
     public var hasResponse: Bool { fields.response != nil }
     /// Where each message was seen, read in place.
