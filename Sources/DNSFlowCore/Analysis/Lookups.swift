@@ -249,17 +249,30 @@ struct Lookups {
     /// Whether the lookup is complete at `now` (the evidence rule above).
     mutating func isComplete(_ id: Int, now: Timestamp, attempts: inout Attempts, pairs: inout Pairs) -> Bool {
         // Lent (`read` takes a reference to the table): checked at every answer and every second for every open lookup.
+        // (Only reads in the lent closure: a call that changes a table, made there, had the lookup copied out first.)
         let configuration = configuration
-        return lookups.lend(id) { r in
-            guard r.settled == r.members.count else { return false }
+        let answers = attempts
+        let verdict = lookups.lend(id) { r -> Completion in
+            guard r.settled == r.members.count else { return .no }
             let quiet = now.nanoseconds(since: r.lastActivity)
-            if quiet > configuration.horizon { return true }
+            if quiet > configuration.horizon { return .yes }
             let quietEnough = r.connections.neverCompleted ? configuration.quietAfterFailedConnect : configuration.quietAfterAnswers
-            if quiet > quietEnough, r.members.allSatisfy({ attempts.isAnswered($0) }) { return true }
-            guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return false }
-            // The last step is over.
-            return pairs.isAnswered(last, attempts: &attempts)
-        } ?? false
+            if quiet > quietEnough, r.members.allSatisfy({ answers.isAnswered($0) }) { return .yes }
+            guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return .no }
+            return .ifAnswered(last)
+        }
+        switch verdict {
+        case .yes: return true
+        case .no, nil: return false
+        // The last step is over.
+        case .ifAnswered(let pair): return pairs.isAnswered(pair, attempts: &attempts)
+        }
+    }
+
+    /// What a lookup's own fields say of its completion: yes, no, or yes once its last pair is answered.
+    private enum Completion {
+        case yes, no
+        case ifAnswered(Int)
     }
 
     /// Takes the lookup out, to finalise it: when all its queries settled, or in any case with `force`.

@@ -70,9 +70,11 @@ struct Pairs {
 
     /// Whether the pair is whole (not waiting for a sibling) and every chain of it has an answer (a lost sibling could
     /// still be re-sent): the last step of a lookup with a positive answer is then over.
-    /// (The pair and its chains lent: `read` takes a reference to each table, counted and dropped.)
+    /// (The pair lent, and its chains read out of it: a call that changes a table, made in the lent closure, had the
+    /// whole pair copied out first.)
     mutating func isAnswered(_ pid: Int, attempts: inout Attempts) -> Bool {
-        pairs.lend(pid) { p in p.waitingType == nil && p.chains.allSatisfy { attempts.isAnswered(chain: $0) } } ?? false
+        guard let chains = pairs.lend(pid, { $0.waitingType == nil ? $0.chains : nil }) ?? nil else { return false }
+        return chains.allSatisfy { attempts.isAnswered(chain: $0) }
     }
 
     /// A pair's state as far as its packets show it now (`finish` decides it): `retried` once either of its queries

@@ -66,9 +66,9 @@ public struct InlineList<Element>: RandomAccessCollection {
     /// alone here is held alone there.
     public mutating func moveAll(into list: inout [Element]) {
         guard let f = first.take() else { return }
-        list.append(f)
+        list.append(consume f)
         guard let s = second.take() else { return }
-        list.append(s)
+        list.append(consume s)
         if !rest.isEmpty {
             list.append(contentsOf: rest)
             rest = []
