@@ -132,7 +132,7 @@ public final class DecodeAhead: @unchecked Sendable {
         let room = 2 * batchSize
         for i in batches.indices {
             while spares.count < room, var p = batches[i].popLast() {
-                if isKnownUniquelyReferenced(&p) { spares.append(p) }
+                if isKnownUniquelyReferenced(&p) { spares.append(consume p) }
             }
         }
         batches = []
