@@ -251,13 +251,12 @@ struct Lookups {
         // Lent (`read` takes a reference to the table): checked at every answer and every second for every open lookup.
         // (Only reads in the lent closure: a call that changes a table, made there, had the lookup copied out first.)
         let configuration = configuration
-        let answers = attempts
         let verdict = lookups.lend(id) { r -> Completion in
             guard r.settled == r.members.count else { return .no }
             let quiet = now.nanoseconds(since: r.lastActivity)
             if quiet > configuration.horizon { return .yes }
             let quietEnough = r.connections.neverCompleted ? configuration.quietAfterFailedConnect : configuration.quietAfterAnswers
-            if quiet > quietEnough, r.members.allSatisfy({ answers.isAnswered($0) }) { return .yes }
+            if quiet > quietEnough, r.members.allSatisfy({ attempts.isAnswered($0) }) { return .yes }
             guard r.hasPositive, quiet > configuration.sightingWindow, let last = r.pairs.last else { return .no }
             return .ifAnswered(last)
         }
