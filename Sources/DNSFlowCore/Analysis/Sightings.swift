@@ -10,15 +10,26 @@
 /// remembers are numbered in order (ordinals), and a sighting names the ordinal of the message it repeats. The
 /// pipeline keeps which transaction (sequence) each ordinal went to, for as long as the index may name it.
 struct SightingIndex {
+    /// A capture point as the sighting rule tells points apart: input, interface (SLL2) and direction (SLL).
+    struct Origin: Equatable {
+        var input: Int
+        var interfaceIndex: UInt32?
+        var packetType: UInt16?
+
+        init(_ point: CapturePoint) {
+            input = point.input
+            interfaceIndex = point.interfaceIndex
+            packetType = point.packetType
+        }
+    }
+
     struct Entry {
         var bytes: [UInt8]
         var time: Timestamp
         /// The message's number among those remembered.
         var ordinal: Int
         var isResponse: Bool
-        var input: Int
-        var interfaceIndex: UInt32?
-        var packetType: UInt16?
+        var origin: Origin
 
         /// The message numbered `ordinal`, seen in `payload` (whose octets are `bytes`, taken over).
         init(_ bytes: consuming [UInt8], of payload: borrowing DNSPayload, ordinal: Int, isResponse: Bool) {
@@ -26,13 +37,7 @@ struct SightingIndex {
             time = payload.timestamp
             self.ordinal = ordinal
             self.isResponse = isResponse
-            input = payload.point.input
-            interfaceIndex = payload.point.interfaceIndex
-            packetType = payload.point.packetType
-        }
-
-        func isElsewhere(than point: CapturePoint) -> Bool {
-            input != point.input || interfaceIndex != point.interfaceIndex || packetType != point.packetType
+            origin = Origin(payload.point)
         }
     }
 
@@ -60,14 +65,14 @@ struct SightingIndex {
     /// empties.
     private var isFiled = false
     /// The capture point of every message in the window, while it is not filed.
-    private var soleInput = 0, soleInterface: UInt32?, solePacketType: UInt16?
+    private var soleOrigin = Origin(CapturePoint(input: 0, frame: 0))
 
     /// Every message comes from one capture point (`Pipeline.Configuration.capturesAtOnePoint`): none can be another's
     /// sighting (a sighting comes from another point), so none is remembered. A message from another point after all
     /// ends it: from there on, messages are remembered as they are otherwise.
     private var atOnePoint: Bool
     /// The point every message came from, while `atOnePoint` (nil before the first).
-    private var onePoint: (input: Int, interface: UInt32?, packetType: UInt16?)?
+    private var onePoint: Origin?
 
     init(windowNanoseconds: Int64, atOnePoint: Bool = false) {
         self.windowNanoseconds = windowNanoseconds
@@ -90,23 +95,19 @@ struct SightingIndex {
         let ordinal = nextOrdinal
         nextOrdinal += 1
         guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
-        let point = payload.point
+        let origin = Origin(payload.point)
         if atOnePoint {
             guard let p = onePoint else {
-                onePoint = (point.input, point.interfaceIndex, point.packetType)
+                onePoint = origin
                 return .first(ordinal: ordinal)
             }
-            if p.input == point.input, p.interface == point.interfaceIndex, p.packetType == point.packetType {
-                return .first(ordinal: ordinal)
-            }
+            if p == origin { return .first(ordinal: ordinal) }
             atOnePoint = false
         }
         expire(now: payload.timestamp)
         if !isFiled {
-            if orderHead == order.count {
-                (soleInput, soleInterface, solePacketType) = (point.input, point.interfaceIndex, point.packetType)
-            }
-            if point.input == soleInput, point.interfaceIndex == soleInterface, point.packetType == solePacketType {
+            if orderHead == order.count { soleOrigin = origin }
+            if origin == soleOrigin {
                 let entry = Entry(bytes, of: payload, ordinal: ordinal, isResponse: message.isResponse)
                 order.append(Remembered(entry: entry, transport: payload.transport, hash: 0))
                 return .first(ordinal: ordinal)
@@ -116,7 +117,7 @@ struct SightingIndex {
         let h = SightingIndex.hash(payload.transport, bytes)
         if let earlier = entries[h]?.last(where: {
             $0.bytes == bytes && payload.timestamp.nanoseconds(since: $0.time) <= windowNanoseconds
-                && $0.isElsewhere(than: point)
+                && $0.origin != origin
         }), earlier.isResponse == message.isResponse {
             nextOrdinal -= 1
             return .again(of: earlier.ordinal)
