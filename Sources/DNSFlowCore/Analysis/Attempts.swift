@@ -86,28 +86,14 @@ struct Attempts {
     private var chainByLinkedKey: [AttemptKey: Int] = [:]
     /// Sequences of the answered queries of the chains held.
     private var answered = SequenceWindow<Void>()
-    /// The latest first attempt of each question per client, whether any attempt of it has been answered, and its place
-    /// among the first attempts filed (`Asked.ordinal`): in two generations, this one and the one before (`olderQuestions`;
-    /// this one's entry for a question is its latest). An entry whose place has been forgotten (below `forgottenBelow`)
-    /// reads as absent: the older generation is let go whole once all of it is (`forget`), so that no entry is looked up
-    /// again to be removed (it would be cold by then: filed seconds before).
-    private var lastQuestion: [QuestionKey: Asked] = [:]
-    private var olderQuestions: [QuestionKey: Asked] = [:]
-    /// The place of this generation's first entry.
-    private var generationStart = 0
+    /// The first attempts of the last `retryWindow` (at most `maxQuestions` of them), in arrival order, each question's
+    /// latest found by its client and question: when it was sent and whether any attempt of it has been answered.
+    private var questions = LatestByKey<QuestionKey, Asked>()
     private struct Asked {
         var sequence: Int
         var time: Timestamp
         var answered: Bool
-        var ordinal: Int
     }
-    /// The times of the first attempts filed, in arrival order (a FIFO from `questionHead`; the list's first is the
-    /// `questionBase`th filed): forgetting them by age moves the head, and nothing is looked up in the table.
-    private var questionTimes: [Timestamp] = []
-    private var questionHead = 0
-    private var questionBase = 0
-    /// First attempts filed before this place are forgotten.
-    private var forgottenBelow: Int { questionBase + questionHead }
 
     init(configuration: Analyzer.Configuration) {
         attemptWindow = configuration.attemptWindow
@@ -145,38 +131,23 @@ struct Attempts {
     /// unanswered, a timeout or more after that chain's last send and within the retry window (the chain's next attempt,
     /// filed under this key too); otherwise a first attempt, remembered as its question's latest.
     mutating func sent(_ key: AttemptKey, _ seq: Int, _ question: QuestionKey, server: IPAddress, at time: Timestamp) -> Send {
-        // One find of the question: a new one (almost every first attempt) is filed there and then, this send its latest.
-        let filed = Asked(sequence: seq, time: time, answered: false, ordinal: questionBase + questionTimes.count)
-        var previous: Asked?
-        Attempts.held(&lastQuestion[question, default: filed], filed, forgottenBelow: forgottenBelow, into: &previous)
-        // New to this generation: the one before may hold it (then this generation's new entry is already its latest).
-        let newHere = previous == nil
-        if newHere, !olderQuestions.isEmpty, let older = olderQuestions[question], older.ordinal >= forgottenBelow {
-            previous = older
-        }
+        // One find of the question: where this send is filed if it is a first attempt (almost every one is).
+        let place = questions.find(question)
         var probableRetry = false, answeredIn: Int?
-        if let previous {
+        if let previous = questions.value(at: place) {
             if !previous.answered, let attempt = linkResend(key, seq, to: previous.sequence, server: server, at: time) {
                 // The question's latest stays the one before.
-                if newHere { lastQuestion.removeValue(forKey: question) }
                 return .next(attempt)
             }
-            if !newHere { lastQuestion[question] = filed }
             if !previous.answered {
                 probableRetry = time.nanoseconds(since: previous.time) <= retryWindow
             } else {
                 answeredIn = chains.read(previous.sequence) { $0.lookup }
             }
         }
-        questionTimes.append(time)
-        if questionTimes.count - questionHead > maxQuestions { forget(now: time) }
+        questions.append(question, Asked(sequence: seq, time: time, answered: false), at: place)
+        if questions.count > maxQuestions { forget(now: time) }
         return .first(probableRetry: probableRetry, answeredIn: answeredIn)
-    }
-
-    /// The question's entry before `filed` (nil: none, or one forgotten; `filed` is then its entry).
-    private static func held(_ entry: inout Asked, _ filed: Asked, forgottenBelow: Int, into previous: inout Asked?) {
-        guard entry.ordinal != filed.ordinal else { return }
-        if entry.ordinal >= forgottenBelow { previous = entry } else { entry = filed }
     }
 
     /// Adds the send to chain `chainID` as its next attempt if it came a timeout or more after the chain's last send and
@@ -219,11 +190,7 @@ struct Attempts {
         if let question {
             let key = QuestionKey(client: client, name: question.name.lowercased, type: question.type)
             // (One find: the entry changed where it lies.)
-            if let i = lastQuestion.index(forKey: key) {
-                if lastQuestion.values[i].sequence == chain { lastQuestion.values[i].answered = true }
-            } else if let i = olderQuestions.index(forKey: key), olderQuestions.values[i].sequence == chain {
-                olderQuestions.values[i].answered = true
-            }
+            questions.update(at: questions.find(key)) { if $0.sequence == chain { $0.answered = true } }
         }
     }
 
@@ -275,23 +242,11 @@ struct Attempts {
         return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) }, isGone: { !chains.contains($0) })
     }
 
-    /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions`. A newer entry for the
-    /// same question is left alone. Once the older generation is all forgotten, it is let go (its table emptied, kept for
-    /// the next) and this one becomes the older.
+    /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions` (a question's latest
+    /// forgotten, the question reads as never asked).
     mutating func forget(now: Timestamp) {
-        while questionHead < questionTimes.count,
-              now.nanoseconds(since: questionTimes[questionHead]) > retryWindow
-                || questionTimes.count - questionHead > maxQuestions {
-            questionHead += 1
-        }
-        let head = questionHead
-        questionTimes.dropConsumed(head: &questionHead)
-        questionBase += head - questionHead
-        if forgottenBelow >= generationStart {
-            olderQuestions.removeAll(keepingCapacity: true)
-            swap(&olderQuestions, &lastQuestion)
-            generationStart = questionBase + questionTimes.count
-        }
+        let window = retryWindow
+        questions.forgetOldest(beyond: maxQuestions) { now.nanoseconds(since: $0.time) > window }
     }
 }
 
