@@ -74,10 +74,13 @@ public final class Driver {
                 }
             }
             let live = feed.isLive
+            // The batch's packets where they lie: the batch is held, and not changed, until it is let go above.
+            let packets = batch.withUnsafeBufferPointer { $0 }
             while index < batch.count {
-                // Lent as it lies in the batch, which holds it until the batch is let go (read out of the list, each
-                // packet was retained and released around the call: an atomic update of its count, twice a packet).
-                let packet = batch.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + index).load(as: UnsafeRawPointer.self) }
+                // Lent as it lies in the batch (read out of the list, each packet was retained and released around the
+                // call: an atomic update of its count, twice a packet).
+                pipelineState.lookAhead(packets, from: index)
+                let packet = UnsafeRawPointer(packets.baseAddress! + index).load(as: UnsafeRawPointer.self)
                 Unmanaged<DecodedPacket>.fromOpaque(packet)._withUnsafeGuaranteedRef { pipelineState.consume($0, into: &sink) }
                 if live { pipelineState.updatePacketStats(feed.stats) }
                 index += 1

@@ -38,6 +38,23 @@ struct TransactionTests {
     /// one socket with one id, stay two queries — the second does not supersede the first, and each response goes to
     /// its own name's query (the later one, the latest in the list, is not taken for the earlier's response); a
     /// response for a third such name is an orphan.
+    /// What the analysis prefetches ahead of a message (`ObservedMessage.questionKeyParts`) hashes as the key it files
+    /// and finds for it (`QuestionKey`: the client — a response's destination —, the lowercased name, the type), and a
+    /// name with a capital is left out.
+    @Test func questionKeyPartsHashAsTheQuestionKey() throws {
+        let query = observed(Wire.query(id: 7, name: "svc.ns.svc.cluster.local", type: 28), at: 0)
+        let response = observed(Wire.response(id: 7, name: "svc.ns.svc.cluster.local", type: 28), at: 2, from: Self.server,
+                                to: Self.client)
+        let key = QuestionKey(client: Self.client.address, name: query.question!.name.lowercased, type: DNSType(28))
+        for m in [query, response] {
+            let parts = try #require(ObservedMessage.questionKeyParts(atBox: m.boxAddress))
+            #expect(QuestionKey.hash(client: parts.client, fingerprint: parts.fingerprint, type: parts.type, seed: 5)
+                    == key._rawHashValue(seed: 5))
+        }
+        let capital = observed(Wire.query(id: 8, name: "Svc.ns.svc.cluster.local"), at: 4)
+        #expect(ObservedMessage.questionKeyParts(atBox: capital.boxAddress) == nil)
+    }
+
     @Test func namesSharingAFingerprintAreNotMatchedToEachOther() {
         let fingerprint: UInt64 = 0x0123_4567_89ab_cdef
         let a = DNSName(wire: DNSName("a.example").wire, hash: fingerprint)

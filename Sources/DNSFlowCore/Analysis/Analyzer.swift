@@ -84,6 +84,12 @@ struct Analyzer {
         return flows.finished
     }
 
+    /// Brings what a message of this client, name and type will look up first into the caches, ahead of it. (Mutating
+    /// only to be read where it lies, as `Attempts.prefetchQuestion`.)
+    mutating func prefetchQuestion(client: IPAddress, fingerprint: UInt64, type: DNSType) {
+        attempts.prefetchQuestion(client: client, fingerprint: fingerprint, type: type)
+    }
+
     // MARK: events
 
     mutating func queryArrived(_ seq: Int, _ q: ObservedMessage) {

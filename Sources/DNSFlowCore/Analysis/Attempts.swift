@@ -242,6 +242,12 @@ struct Attempts {
         return chainByKey.file(key, id, holds: { Self.holds($0, key, in: chains) }, isGone: { !chains.contains($0) })
     }
 
+    /// Brings the question's entry into the caches ahead of a query or an answer of it (`sent`, `answered`). (Mutating
+    /// only to be read where it lies: called on a stored property, a non-mutating method had its value copied first.)
+    mutating func prefetchQuestion(client: IPAddress, fingerprint: UInt64, type: DNSType) {
+        questions.prefetch { QuestionKey.hash(client: client, fingerprint: fingerprint, type: type, seed: $0) }
+    }
+
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions` (a question's latest
     /// forgotten, the question reads as never asked).
     mutating func forget(now: Timestamp) {
@@ -257,8 +263,11 @@ struct QuestionKey: Hashable {
     var name: DNSName
     var type: DNSType
 
-    func _rawHashValue(seed: Int) -> Int {
-        FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, name.fingerprint), UInt64(type.rawValue)), seed: seed)
+    func _rawHashValue(seed: Int) -> Int { QuestionKey.hash(client: client, fingerprint: name.fingerprint, type: type, seed: seed) }
+
+    /// The hash of a key made of these (the name's fingerprint), without the key.
+    static func hash(client: IPAddress, fingerprint: UInt64, type: DNSType, seed: Int) -> Int {
+        FastHash.mix(FastHash.fold(FastHash.fold(client.hashBits, fingerprint), UInt64(type.rawValue)), seed: seed)
     }
 }
 

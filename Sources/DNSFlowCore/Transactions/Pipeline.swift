@@ -140,6 +140,28 @@ public struct Pipeline {
         }
     }
 
+    /// Brings into this core's caches what the packets a few places after `index` in `batch` will be read for: each
+    /// packet's object (8 ahead) and its message's box (4 ahead), written on the decoding thread, then (2 ahead) the
+    /// analysis's entry for its question, in a table larger than the caches. Only hints: nothing waits for them, and
+    /// nothing is changed.
+    public mutating func lookAhead(_ batch: UnsafeBufferPointer<DecodedPacket>, from index: Int) {
+        // (The packets read as they lie in the list, no reference taken.)
+        func packet(_ i: Int) -> UnsafeRawPointer? {
+            i < batch.count ? UnsafeRawPointer(batch.baseAddress! + i).load(as: UnsafeRawPointer.self) : nil
+        }
+        func box(_ i: Int) -> UnsafeRawPointer? {
+            guard let p = packet(i) else { return nil }
+            return Unmanaged<DecodedPacket>.fromOpaque(p)._withUnsafeGuaranteedRef {
+                UnsafeRawPointer(bitPattern: $0.parsed.firstMessageBox)
+            }
+        }
+        if let p = packet(index + 8) { prefetch(p, lines: 4) }
+        if let b = box(index + 4) { prefetch(b, lines: 4) }
+        if let b = box(index + 2), let parts = ObservedMessage.questionKeyParts(atBox: b) {
+            analyzer.prefetchQuestion(client: parts.client, fingerprint: parts.fingerprint, type: parts.type)
+        }
+    }
+
     /// What a packet tells before its DNS: the first stage's defects, a link type not decoded. (The packet's fields
     /// read where they lie: a copy of the packet is a retain of its octets and its lists.)
     private mutating func note(_ decoded: DecodedPacket) {
@@ -516,6 +538,8 @@ extension DecodedPacket {
 struct PacketPayloads: RandomAccessCollection, Sendable {
     private var head: ParsedPayload?
     private var more: [ParsedPayload] = []
+    /// Where the first payload's message lies (its box), for prefetching only: read without a reference taken.
+    private(set) var firstMessageBox: UInt = 0
 
     init() {}
 
@@ -525,7 +549,12 @@ struct PacketPayloads: RandomAccessCollection, Sendable {
 
     /// Takes the payload over (`consuming`): moved into its slot, not copied.
     mutating func append(_ p: consuming ParsedPayload) {
-        if head == nil { head = consume p } else { more.append(consume p) }
+        if head == nil {
+            if p.message != nil { firstMessageBox = UInt(bitPattern: p.message!.boxAddress) }
+            head = consume p
+        } else {
+            more.append(consume p)
+        }
     }
 
     /// Each payload, changed where it lies.

@@ -62,6 +62,21 @@ public struct ObservedMessage: Sendable {
         }
     }
 
+    /// Where the message's box lies (no reference taken): for prefetching.
+    var boxAddress: UnsafeRawPointer { UnsafeRawPointer(Unmanaged.passUnretained(storage).toOpaque()) }
+
+    /// The client, first question's name fingerprint and type of the message whose box lies at `box` (a message a
+    /// packet still holds), as the analysis's question table hashes them (`QuestionKey`), read where they lie, no
+    /// reference taken; nil without a question, or for a name with a capital (its lowercased fingerprint is worked out
+    /// only when it is filed).
+    static func questionKeyParts(atBox box: UnsafeRawPointer) -> (client: IPAddress, fingerprint: UInt64, type: DNSType)? {
+        Unmanaged<Box>.fromOpaque(box)._withUnsafeGuaranteedRef { b in
+            guard b.message.question != nil, b.message.question!.name.fingerprint & DNSName.capitalBit == 0 else { return nil }
+            return (b.message.isResponse ? b.destination.address : b.source.address, b.message.question!.name.fingerprint,
+                    b.message.question!.type)
+        }
+    }
+
     /// About what holding the message takes (`Transaction.heldBytes`), worked out once, in its box.
     var heldEstimate: Int { storage.heldEstimate }
 
