@@ -74,26 +74,28 @@ public final class Driver {
                 }
             }
             let live = feed.isLive
-            // The batch's packets where they lie: the batch is held, and not changed, until it is let go above.
-            let packets = batch.withUnsafeBufferPointer { $0 }
-            while index < batch.count {
-                // Lent as it lies in the batch (read out of the list, each packet was retained and released around the
-                // call: an atomic update of its count, twice a packet).
-                pipelineState.lookAhead(packets, from: index)
-                let packet = UnsafeRawPointer(packets.baseAddress! + index).load(as: UnsafeRawPointer.self)
-                Unmanaged<DecodedPacket>.fromOpaque(packet)._withUnsafeGuaranteedRef { pipelineState.consume($0, into: &sink) }
-                if live { pipelineState.updatePacketStats(feed.stats) }
-                index += 1
-                packetCount += 1
-                n += 1
-                if n & 255 == 0 {
-                    if !stopped, shouldStop() { stop() }
-                    if let deadline, monotonicNanoseconds() > deadline {
-                        if !live { pipelineState.updatePacketStats(feed.stats) }
-                        return .more
+            // The batch's packets read where they lie (read out of the list, each packet was retained and released
+            // around the call: an atomic update of its count, twice a packet), and the next few looked ahead at.
+            let deadlinePassed: Outcome? = batch.withUnsafeBufferPointer { packets in
+                while index < packets.count {
+                    pipelineState.lookAhead(packets, from: index)
+                    let packet = UnsafeRawPointer(packets.baseAddress! + index).load(as: UnsafeRawPointer.self)
+                    Unmanaged<DecodedPacket>.fromOpaque(packet)._withUnsafeGuaranteedRef { pipelineState.consume($0, into: &sink) }
+                    if live { pipelineState.updatePacketStats(feed.stats) }
+                    index += 1
+                    packetCount += 1
+                    n += 1
+                    if n & 255 == 0 {
+                        if !stopped, shouldStop() { stop() }
+                        if let deadline, monotonicNanoseconds() > deadline {
+                            if !live { pipelineState.updatePacketStats(feed.stats) }
+                            return .more
+                        }
                     }
                 }
+                return nil
             }
+            if let deadlinePassed { return deadlinePassed }
             if !live { pipelineState.updatePacketStats(feed.stats) }
         }
     }
