@@ -97,3 +97,12 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
+/// A key whose hash is its value modulo `buckets` (whatever the seed): three buckets make most keys collide. For the
+/// tables that file keys by hash (`HashFiled`, `LatestByKey`).
+struct CollidingKey: Hashable {
+    var value: Int
+    var buckets: Int
+    func _rawHashValue(seed: Int) -> Int { value % buckets }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    static func == (a: CollidingKey, b: CollidingKey) -> Bool { a.value == b.value }
+}

@@ -7,20 +7,11 @@ import Testing
 struct HashFiledTests {
     // `unfile(key, id)` is asked only with an entry that holds `key` (or held it): a chain's own key.
 
-    /// A key whose hash is its value modulo `buckets` (whatever the seed): three buckets make most keys collide.
-    struct Key: Hashable {
-        var value: Int
-        var buckets: Int
-        func _rawHashValue(seed: Int) -> Int { value % buckets }
-        func hash(into hasher: inout Hasher) { hasher.combine(value) }
-        static func == (a: Key, b: Key) -> Bool { a.value == b.value }
-    }
-
     /// `lazily`: entries unfiled later (`unfileLater`: their slots read as vacant once gone, and are dropped now and
     /// then by `dropGone`), as `Attempts` unfiles a chain taken.
     @Test(arguments: [3, 50, 1 << 40], [false, true]) func agreesWithADictionary(buckets: Int, lazily: Bool) {
-        var filed = HashFiled<Key>()
-        var reference: [Key: Int] = [:]
+        var filed = HashFiled<CollidingKey>()
+        var reference: [CollidingKey: Int] = [:]
         // The key each entry holds (what `holds` asks); an entry is dropped when it is no longer filed.
         var keyOf: [Int: Int] = [:]
         var state: UInt64 = 0x9e37_79b9_7f4a_7c15
@@ -32,7 +23,7 @@ struct HashFiledTests {
         var replaced: [Int: Int] = [:]
         let isGone = { (id: Int) in keyOf[id] == nil }
         for step in 0..<40_000 {
-            let key = Key(value: next(200), buckets: buckets)
+            let key = CollidingKey(value: next(200), buckets: buckets)
             let holds = { (id: Int) in keyOf[id] == key.value }
             switch next(3) {
             case 0:
@@ -68,7 +59,7 @@ struct HashFiledTests {
             }
         }
         for value in 0..<200 {
-            let key = Key(value: value, buckets: buckets)
+            let key = CollidingKey(value: value, buckets: buckets)
             #expect(filed.find(key, holds: { keyOf[$0] == value }) == reference[key])
         }
     }

@@ -6,15 +6,6 @@ import Testing
 /// buckets' growth and rebuilds.
 @Suite("Latest record of each key")
 struct LatestByKeyTests {
-    /// A key whose hash is its value modulo `buckets` (whatever the seed): three buckets make most keys collide.
-    struct Key: Hashable {
-        var value: Int
-        var buckets: Int
-        func _rawHashValue(seed: Int) -> Int { value % buckets }
-        func hash(into hasher: inout Hasher) { hasher.combine(value) }
-        static func == (a: Key, b: Key) -> Bool { a.value == b.value }
-    }
-
     struct Model {
         var records: [(key: Int, value: Int)] = []
         var head = 0
@@ -28,7 +19,7 @@ struct LatestByKeyTests {
 
     @Test(arguments: [3, 50, 1 << 40], [300, 5_000])
     func agreesWithAModel(buckets: Int, keys: Int) {
-        var table = LatestByKey<Key, Int>()
+        var table = LatestByKey<CollidingKey, Int>()
         var model = Model()
         var state: UInt64 = 0x2545_f491_4f6c_dd1d
         func next(_ n: Int) -> Int {
@@ -37,7 +28,7 @@ struct LatestByKeyTests {
         }
         var stamp = 0
         for step in 0..<60_000 {
-            let key = Key(value: next(keys), buckets: buckets)
+            let key = CollidingKey(value: next(keys), buckets: buckets)
             switch next(10) {
             case 0..<6:
                 // A new record, its key's latest from now on (as a first attempt is filed).
@@ -68,7 +59,7 @@ struct LatestByKeyTests {
             #expect(table.count == model.records.count - model.head)
         }
         for value in 0..<keys {
-            let key = Key(value: value, buckets: buckets)
+            let key = CollidingKey(value: value, buckets: buckets)
             #expect(table.value(at: table.find(key)) == model.find(value))
         }
     }
@@ -76,8 +67,8 @@ struct LatestByKeyTests {
     /// A key filed again is found with its new record (the earlier one stays held, no longer its latest); forgetting
     /// the oldest forgets a key whose latest they include, and not one whose latest is newer.
     @Test func aRecordFiledIsItsKeysLatest() {
-        var table = LatestByKey<Key, String>(seed: 1)
-        let a = Key(value: 1, buckets: 1), b = Key(value: 2, buckets: 1)
+        var table = LatestByKey<CollidingKey, String>(seed: 1)
+        let a = CollidingKey(value: 1, buckets: 1), b = CollidingKey(value: 2, buckets: 1)
         table.append(a, "a1", at: table.find(a))
         table.append(b, "b1", at: table.find(b))
         table.append(a, "a2", at: table.find(a))
