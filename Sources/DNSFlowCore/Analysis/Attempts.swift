@@ -245,7 +245,7 @@ struct Attempts {
     /// Brings the question's entry into the caches ahead of a query or an answer of it (`sent`, `answered`). (Mutating
     /// only to be read where it lies: called on a stored property, a non-mutating method had its value copied first.)
     mutating func prefetchQuestion(client: IPAddress, fingerprint: UInt64, type: DNSType) {
-        questions.prefetch { QuestionKey.hash(client: client, fingerprint: fingerprint, type: type, seed: $0) }
+        questions.prefetchBucket { QuestionKey.hash(client: client, fingerprint: fingerprint, type: type, seed: $0) }
     }
 
     /// Forgets first attempts older than the retry window, and the oldest beyond `maxQuestions` (a question's latest

@@ -68,9 +68,9 @@ struct LatestByKey<Key: Hashable, Value> {
     }
 
     /// Brings the first bucket `find` reads for a key into the caches ahead of it: `hash` hashes the key with a seed.
-    @inline(__always) func prefetch(_ hash: (Int) -> Int) {
+    @inline(__always) func prefetchBucket(_ hash: (Int) -> Int) {
         let i = Int(truncatingIfNeeded: UInt64(UInt(bitPattern: hash(seed)))) & (buckets.count - 1)
-        buckets.withUnsafeBufferPointer { DNSFlowCore.prefetch(UnsafeRawPointer($0.baseAddress! + i), lines: 1) }
+        buckets.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + i), lines: 1) }
     }
 
     /// The value of the key's latest record at `place` (nil: the key has none held).
