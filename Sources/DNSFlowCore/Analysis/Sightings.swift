@@ -10,26 +10,13 @@
 /// remembers are numbered in order (ordinals), and a sighting names the ordinal of the message it repeats. The
 /// pipeline keeps which transaction (sequence) each ordinal went to, for as long as the index may name it.
 struct SightingIndex {
-    /// A capture point as the sighting rule tells points apart: input, interface (SLL2) and direction (SLL).
-    struct Origin: Equatable {
-        var input: Int
-        var interfaceIndex: UInt32?
-        var packetType: UInt16?
-
-        init(_ point: CapturePoint) {
-            input = point.input
-            interfaceIndex = point.interfaceIndex
-            packetType = point.packetType
-        }
-    }
-
     struct Entry {
         var bytes: [UInt8]
         var time: Timestamp
         /// The message's number among those remembered.
         var ordinal: Int
         var isResponse: Bool
-        var origin: Origin
+        var origin: CapturePoint.Origin
 
         /// The message numbered `ordinal`, seen in `payload` (whose octets are `bytes`, taken over).
         init(_ bytes: consuming [UInt8], of payload: borrowing DNSPayload, ordinal: Int, isResponse: Bool) {
@@ -37,7 +24,7 @@ struct SightingIndex {
             time = payload.timestamp
             self.ordinal = ordinal
             self.isResponse = isResponse
-            origin = Origin(payload.point)
+            origin = payload.point.origin
         }
     }
 
@@ -65,14 +52,14 @@ struct SightingIndex {
     /// empties.
     private var isFiled = false
     /// The capture point of every message in the window, while it is not filed.
-    private var soleOrigin = Origin(CapturePoint(input: 0, frame: 0))
+    private var soleOrigin = CapturePoint.Origin(input: 0)
 
     /// Every message comes from one capture point (`Pipeline.Configuration.capturesAtOnePoint`): none can be another's
     /// sighting (a sighting comes from another point), so none is remembered. A message from another point after all
     /// ends it: from there on, messages are remembered as they are otherwise.
     private var atOnePoint: Bool
     /// The point every message came from, while `atOnePoint` (nil before the first).
-    private var onePoint: Origin?
+    private var onePoint: CapturePoint.Origin?
 
     init(windowNanoseconds: Int64, atOnePoint: Bool = false) {
         self.windowNanoseconds = windowNanoseconds
@@ -95,7 +82,7 @@ struct SightingIndex {
         let ordinal = nextOrdinal
         nextOrdinal += 1
         guard windowNanoseconds > 0 else { return .first(ordinal: ordinal) }
-        let origin = Origin(payload.point)
+        let origin = payload.point.origin
         if atOnePoint {
             guard let p = onePoint else {
                 onePoint = origin

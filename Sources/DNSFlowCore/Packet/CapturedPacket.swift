@@ -101,6 +101,16 @@ public struct CapturePoint: Hashable, Sendable {
         h.combine(vlans)
     }
 
+    /// The point as the rules that tell capture points apart read it: input, interface (SLL2) and direction (SLL) — no
+    /// frame, no VLANs. A message's second sighting comes from another origin; a TCP stream is one origin's copy.
+    struct Origin: Hashable {
+        var input: Int
+        var interfaceIndex: UInt32?
+        var packetType: UInt16?
+    }
+
+    var origin: Origin { Origin(input: input, interfaceIndex: interfaceIndex, packetType: packetType) }
+
     /// Where the packet was seen, for outputs: the input (the n-th `-r`, from 0), the interface (SLL2's index, or a
     /// pcapng interface) and the direction (SLL) when known — `0`, `0/if3`, `0/if3/In`.
     public var label: String {

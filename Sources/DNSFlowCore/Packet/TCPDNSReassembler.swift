@@ -22,16 +22,12 @@ public struct TCPDNSReassembler {
     struct StreamKey: Hashable {
         var source: Endpoint
         var destination: Endpoint
-        var input: Int
-        var interfaceIndex: UInt32?
-        var packetType: UInt16?
+        var origin: CapturePoint.Origin
 
         init(_ s: Segment) {
             source = s.source
             destination = s.destination
-            input = s.point.input
-            interfaceIndex = s.point.interfaceIndex
-            packetType = s.point.packetType
+            origin = s.point.origin
         }
     }
 
