@@ -447,6 +447,23 @@ struct QueryFactsTests {
         }
     }
 
+    /// A probe asks a record only when the bits of the hash its bucket keeps agree: a key filed where another's hash
+    /// put it (same low bits, other high bits) is not asked about, and found by its own.
+    @Test func slotIndexAsksOnlyRecordsWhoseHashBitsAgree() {
+        var index = SlotIndex()
+        let hashes: [Int32: UInt64] = [0: 0x0000_0001_0000_0005, 1: 0x0000_0002_0000_0005]
+        index.insert(0, hash: hashes[0]!, hashOf: { hashes[$0]! })
+        var asked: [Int32] = []
+        #expect(index.find(hash: hashes[1]!) { asked.append($0); return true } == nil)
+        #expect(asked.isEmpty)
+        index.insert(1, hash: hashes[1]!, hashOf: { hashes[$0]! })
+        #expect(index.find(hash: hashes[1]!) { asked.append($0); return true } == 1)
+        #expect(asked == [1])
+        index.remove(0, hash: hashes[0]!)
+        #expect(index.find(hash: hashes[0]!) { _ in true } == nil)
+        #expect(index.find(hash: hashes[1]!) { _ in true } == 1)
+    }
+
     /// The open-addressing index of slots agrees with a dictionary through inserts, removals (tombstones), growth and
     /// filtering, with keys that collide on purpose (a hash of 16 values for 4,000 keys).
     @Test func slotIndexAgreesWithADictionary() {

@@ -1,7 +1,7 @@
 /// The 5-tuples the analysis has seen within its horizon, each with its flow id and when it was last active:
-/// 32-byte records (the addresses as numbers in a counted table) found through a table of 4-byte slots. A dictionary
-/// from the 5-tuple held the 52-byte key and its slack for each of the hundreds of thousands of sockets a busy
-/// minute opens.
+/// 32-byte records (the addresses as numbers in a counted table) found through a table of 8-byte buckets
+/// (`SlotIndex`). A dictionary from the 5-tuple held the 52-byte key and its slack for each of the hundreds of
+/// thousands of sockets a busy minute opens.
 struct FlowMarks {
     struct Mark {
         fileprivate var tuple: FlowTuple

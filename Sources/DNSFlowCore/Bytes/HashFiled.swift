@@ -8,9 +8,9 @@
 /// goes to `colliding` (a dictionary from the key). A key is filed in one of the two at a time. Hashes are the key's
 /// `_rawHashValue` with a seed of the table's own, random per table as a dictionary's is.
 ///
-/// `SlotIndex` files records the same way with less memory (4-byte slots, no hashes kept), but asks a record at every
-/// probe, and an id here is a sequence number (beyond `Int32`) whose record is itself found by a lookup: most finds
-/// here are misses (a new query's key), which cost this table a comparison of hashes and no record at all.
+/// `SlotIndex` files records the same way with less memory (a slot and half a hash a bucket), but asks a record when
+/// those bits agree, and an id here is a sequence number (beyond `Int32`) whose record is itself found by a lookup:
+/// most finds here are misses (a new query's key), which cost this table a comparison of hashes and no record at all.
 struct HashFiled<Key: Hashable> {
     private var byHash: [SequenceKey: Int] = [:]
     private var colliding: [Key: Int] = [:]

@@ -1,11 +1,16 @@
 /// Tables for records kept by slot, shared by the analysis's flows and the interface's: a slot index (records found by
 /// a key they hold) and a counted table of addresses (each held once, by number).
 
-/// Slots found by a key their records hold: an open-addressing table of 4-byte slots (linear probing), where a
-/// dictionary from the key held the key again (the flows' 52-byte 5-tuples: 60 bytes an entry, 80 with its slack).
+/// Slots found by a key their records hold: an open-addressing table of 8-byte buckets (linear probing), each a slot
+/// and 32 bits of its key's hash, where a dictionary from the key held the key again (the flows' 52-byte 5-tuples: 60
+/// bytes an entry, 80 with its slack). A probe asks a record only when the bits agree: most finds are of a key no
+/// record holds (a new socket), whose probes then read the table alone.
 public struct SlotIndex {
+    /// A slot (low 32 bits: `empty`, `removed` or the slot) and the top 32 bits of the hash it was filed under.
+    private var buckets = [UInt64](repeating: SlotIndex.emptyBucket, count: 16)
     private static let empty: Int32 = -1, removed: Int32 = -2
-    private var buckets = [Int32](repeating: SlotIndex.empty, count: 16)
+    private static let emptyBucket = UInt64(UInt32(bitPattern: SlotIndex.empty))
+    private static let removedBucket = UInt64(UInt32(bitPattern: SlotIndex.removed))
     public private(set) var count = 0
     /// Entries and tombstones: the table grows (or is rebuilt) before it is three quarters used.
     private var used = 0
@@ -14,13 +19,20 @@ public struct SlotIndex {
 
     public init() {}
 
+    @inline(__always) private static func slot(_ bucket: UInt64) -> Int32 { Int32(truncatingIfNeeded: bucket) }
+    @inline(__always) private static func bucket(_ slot: Int32, hash: UInt64) -> UInt64 {
+        hash & 0xffff_ffff_0000_0000 | UInt64(UInt32(bitPattern: slot))
+    }
+
     /// The slot whose record `matches`, among those filed under `hash`.
     public func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
+        let tag = hash & 0xffff_ffff_0000_0000
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let s = buckets[i]
+            let b = buckets[i]
+            let s = SlotIndex.slot(b)
             if s == SlotIndex.empty { return nil }
-            if s >= 0, matches(s) { return s }
+            if s >= 0, b & 0xffff_ffff_0000_0000 == tag, matches(s) { return s }
             i = (i + 1) & mask
         }
     }
@@ -29,18 +41,18 @@ public struct SlotIndex {
     public mutating func insert(_ slot: Int32, hash: UInt64, hashOf: (Int32) -> UInt64) {
         if (used + 1) * 4 > buckets.count * 3 { rebuild(capacity: max(16, (count + 1) * 2), hashOf: hashOf) }
         var i = Int(truncatingIfNeeded: hash) & mask
-        while buckets[i] >= 0 { i = (i + 1) & mask }
-        if buckets[i] == SlotIndex.empty { used += 1 }
-        buckets[i] = slot
+        while SlotIndex.slot(buckets[i]) >= 0 { i = (i + 1) & mask }
+        if buckets[i] == SlotIndex.emptyBucket { used += 1 }
+        buckets[i] = SlotIndex.bucket(slot, hash: hash)
         count += 1
     }
 
     /// Unfiles `slot`, filed under `hash`.
     public mutating func remove(_ slot: Int32, hash: UInt64) {
         var i = Int(truncatingIfNeeded: hash) & mask
-        while buckets[i] != SlotIndex.empty {
-            if buckets[i] == slot {
-                buckets[i] = SlotIndex.removed
+        while buckets[i] != SlotIndex.emptyBucket {
+            if SlotIndex.slot(buckets[i]) == slot {
+                buckets[i] = SlotIndex.removedBucket
                 count -= 1
                 return
             }
@@ -49,28 +61,29 @@ public struct SlotIndex {
     }
 
     /// Every slot filed, in no particular order.
-    public var slots: [Int32] { buckets.filter { $0 >= 0 } }
+    public var slots: [Int32] { buckets.lazy.map(SlotIndex.slot).filter { $0 >= 0 } }
 
     /// Keeps only the slots `keep` says to, in a table sized for them.
     public mutating func filter(_ keep: (Int32) -> Bool, hashOf: (Int32) -> UInt64) {
-        let kept = buckets.filter { $0 >= 0 && keep($0) }
+        let kept = slots.filter(keep)
         refill(kept, capacity: max(16, kept.count * 2), hashOf: hashOf)
     }
 
     private mutating func rebuild(capacity: Int, hashOf: (Int32) -> UInt64) {
-        refill(buckets.filter { $0 >= 0 }, capacity: capacity, hashOf: hashOf)
+        refill(slots, capacity: capacity, hashOf: hashOf)
     }
 
     private mutating func refill(_ slots: [Int32], capacity: Int, hashOf: (Int32) -> UInt64) {
         var size = 16
         while size < capacity { size *= 2 }
-        buckets = [Int32](repeating: SlotIndex.empty, count: size)
+        buckets = [UInt64](repeating: SlotIndex.emptyBucket, count: size)
         count = 0
         used = 0
         for s in slots {
-            var i = Int(truncatingIfNeeded: hashOf(s)) & mask
-            while buckets[i] >= 0 { i = (i + 1) & mask }
-            buckets[i] = s
+            let hash = hashOf(s)
+            var i = Int(truncatingIfNeeded: hash) & mask
+            while SlotIndex.slot(buckets[i]) >= 0 { i = (i + 1) & mask }
+            buckets[i] = SlotIndex.bucket(s, hash: hash)
             count += 1
             used += 1
         }

@@ -358,7 +358,7 @@ public struct FlowsView: RandomAccessCollection {
     public subscript(i: Int) -> FlowGroup { store.flowGroup(slot: order[i]) }
 }
 
-/// The interned names, found by their fingerprints through a `SlotIndex` (4-byte slots), held in a list of references
+/// The interned names, found by their fingerprints through a `SlotIndex` (8-byte buckets), held in a list of references
 /// (8 bytes a name), where a dictionary from the name held the name again (24 bytes a bucket).
 struct NameTable {
     private var slots: [InternedName?] = []
