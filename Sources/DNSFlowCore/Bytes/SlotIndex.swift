@@ -11,6 +11,8 @@ public struct SlotIndex {
     private static let empty: Int32 = -1, removed: Int32 = -2
     private static let emptyBucket = UInt64(UInt32(bitPattern: SlotIndex.empty))
     private static let removedBucket = UInt64(UInt32(bitPattern: SlotIndex.removed))
+    /// A bucket's bits of the hash.
+    private static let hashBits: UInt64 = 0xffff_ffff_0000_0000
     public private(set) var count = 0
     /// Entries and tombstones: the table grows (or is rebuilt) before it is three quarters used.
     private var used = 0
@@ -21,18 +23,18 @@ public struct SlotIndex {
 
     @inline(__always) private static func slot(_ bucket: UInt64) -> Int32 { Int32(truncatingIfNeeded: bucket) }
     @inline(__always) private static func bucket(_ slot: Int32, hash: UInt64) -> UInt64 {
-        hash & 0xffff_ffff_0000_0000 | UInt64(UInt32(bitPattern: slot))
+        hash & SlotIndex.hashBits | UInt64(UInt32(bitPattern: slot))
     }
 
     /// The slot whose record `matches`, among those filed under `hash`.
     public func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
-        let tag = hash & 0xffff_ffff_0000_0000
+        let bits = hash & SlotIndex.hashBits
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let b = buckets[i]
             let s = SlotIndex.slot(b)
             if s == SlotIndex.empty { return nil }
-            if s >= 0, b & 0xffff_ffff_0000_0000 == tag, matches(s) { return s }
+            if s >= 0, b & SlotIndex.hashBits == bits, matches(s) { return s }
             i = (i + 1) & mask
         }
     }
@@ -61,7 +63,7 @@ public struct SlotIndex {
     }
 
     /// Every slot filed, in no particular order.
-    public var slots: [Int32] { buckets.lazy.map(SlotIndex.slot).filter { $0 >= 0 } }
+    public var slots: [Int32] { Array(buckets.lazy.map(SlotIndex.slot).filter { $0 >= 0 }) }
 
     /// Keeps only the slots `keep` says to, in a table sized for them.
     public mutating func filter(_ keep: (Int32) -> Bool, hashOf: (Int32) -> UInt64) {
