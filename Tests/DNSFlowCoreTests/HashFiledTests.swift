@@ -14,11 +14,8 @@ struct HashFiledTests {
         var reference: [CollidingKey: Int] = [:]
         // The key each entry holds (what `holds` asks); an entry is dropped when it is no longer filed.
         var keyOf: [Int: Int] = [:]
-        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
-        func next(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var rng = SplitMix(state: 0x9e37_79b9_7f4a_7c15)
+        func next(_ n: Int) -> Int { Int.random(in: 0..<n, using: &rng) }
         var nextID = 0
         var replaced: [Int: Int] = [:]
         let isGone = { (id: Int) in keyOf[id] == nil }

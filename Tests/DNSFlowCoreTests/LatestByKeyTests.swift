@@ -21,11 +21,8 @@ struct LatestByKeyTests {
     func agreesWithAModel(buckets: Int, keys: Int) {
         var table = LatestByKey<CollidingKey, Int>()
         var model = Model()
-        var state: UInt64 = 0x2545_f491_4f6c_dd1d
-        func next(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var rng = SplitMix(state: 0x2545_f491_4f6c_dd1d)
+        func next(_ n: Int) -> Int { Int.random(in: 0..<n, using: &rng) }
         var stamp = 0
         for step in 0..<60_000 {
             let key = CollidingKey(value: next(keys), buckets: buckets)
