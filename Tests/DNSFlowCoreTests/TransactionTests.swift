@@ -55,6 +55,32 @@ struct TransactionTests {
         #expect(ObservedMessage.questionKeyParts(atBox: capital.boxAddress) == nil)
     }
 
+    /// What the analysis prefetches ahead of a response and of a lookup's end: a packet whose response the first stage
+    /// matched names the box of the query's transaction, and that box names the query's; a transaction held in a
+    /// window is read there as its box's address (a transaction is its box's reference alone).
+    @Test func prefetchAddressesAreTheSettledTransactionsBoxes() throws {
+        var stage = DecodingStage(configuration: .init(), recordsOnDemand: true, keepsPacketOctets: false)
+        stage.matchAhead(TransactionMatcher.Configuration())
+        let name = "svc.ns.svc.cluster.local"
+        let query = stage.decode(Wire.packet(Wire.ethernet(payload: Wire.ipv4(payload: Wire.udp(payload: Wire.query(id: 9, name: name)))),
+                                             micros: 0, frame: 1))
+        #expect(query.parsed.firstSettledBox == 0)
+        let response = stage.decode(Wire.packet(Wire.ethernet(payload: Wire.ipv4(src: [198, 18, 0, 1], dst: [198, 18, 0, 2],
+                                                                                  payload: Wire.udp(sport: 53, dport: 40000, payload: Wire.response(id: 9, name: name)))),
+                                                micros: 900, frame: 2))
+        let settled = try #require(response.parsed[0].matched?.settled.first)
+        #expect(settled.hasResponse && settled.query?.message.id == 9)
+        #expect(response.parsed.firstSettledBox == UInt(bitPattern: settled.boxAddress))
+        let queryBox = try #require(Transaction.queryBoxAddress(atBox: settled.boxAddress))
+        #expect(queryBox == query.parsed[0].message!.boxAddress)
+
+        #expect(MemoryLayout<Transaction>.size == MemoryLayout<UnsafeRawPointer>.size)
+        var window = SequenceWindow<Transaction>()
+        window.updateValue(settled, forKey: 4)
+        #expect(window.withPlace(4) { Transaction.boxAddress(at: $0) } == settled.boxAddress)
+        #expect(window.withPlace(5) { Transaction.boxAddress(at: $0) } == nil)
+    }
+
     @Test func namesSharingAFingerprintAreNotMatchedToEachOther() {
         let fingerprint: UInt64 = 0x0123_4567_89ab_cdef
         let a = DNSName(wire: DNSName("a.example").wire, hash: fingerprint)

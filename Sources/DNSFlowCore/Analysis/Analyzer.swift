@@ -335,9 +335,14 @@ struct Analyzer {
             break
         }
         let sorted = ascending ? nil : members.sorted()
+        // Its transactions settled a while ago, most out of this core's caches by now: their boxes fetched all at once
+        // (only hints), before each is read in turn, and each one's messages (what the rules and the sinks read next)
+        // when it is.
+        for seq in members { held.withPlace(seq) { prefetch(Transaction.boxAddress(at: $0), lines: 4) } }
         for k in members.indices {
             let seq = sorted?[k] ?? members[k]
             guard var t = held.removeValue(forKey: seq) else { continue }
+            Transaction.prefetchMessages(atBox: t.boxAddress)
             heldBytes -= t.heldBytes
             t.analysis.lookupNanoseconds = waited
             if let p = t.analysis.pair {

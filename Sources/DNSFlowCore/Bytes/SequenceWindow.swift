@@ -85,6 +85,14 @@ struct SequenceWindow<Value> {
         return body(storage.values[i])
     }
 
+    /// Where a value lies (nil: absent): for reading its bits without a copy, which a reference's count would take
+    /// (a prefetch of what it refers to).
+    @inline(__always)
+    func withPlace<T>(_ key: Int, _ body: (UnsafePointer<Value>) -> T) -> T? {
+        guard let i = storage.place(key) else { return nil }
+        return body(storage.values + i)
+    }
+
     /// Reads a value where it lies, for a caller that may change the map: through its own access to the map, where
     /// `read` takes a reference to the storage (counted and dropped at every call).
     @inline(__always)

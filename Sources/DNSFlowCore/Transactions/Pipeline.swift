@@ -141,9 +141,9 @@ public struct Pipeline {
     }
 
     /// Brings into this core's caches what the packets a few places after `index` in `batch` will be read for: each
-    /// packet's object (8 ahead) and its message's box (4 ahead), written on the decoding thread, then (2 ahead) the
-    /// analysis's entry for its question, in a table larger than the caches. Only hints: nothing waits for them, and
-    /// nothing is changed.
+    /// packet's object (8 ahead), its message's box and the box of the transaction its message settled (4 ahead),
+    /// written on the decoding thread, then (2 ahead) the analysis's entry for its question, in a table larger than the
+    /// caches, and that transaction's query's box. Only hints: nothing waits for them, and nothing is changed.
     public mutating func lookAhead(_ batch: UnsafeBufferPointer<DecodedPacket>, from index: Int) {
         // (The packets read as they lie in the list, no reference taken.)
         func packet(_ i: Int) -> UnsafeRawPointer? {
@@ -155,11 +155,19 @@ public struct Pipeline {
                 UnsafeRawPointer(bitPattern: $0.parsed.firstMessageBox)
             }
         }
+        func settledBox(_ i: Int) -> UnsafeRawPointer? {
+            guard let p = packet(i) else { return nil }
+            return Unmanaged<DecodedPacket>.fromOpaque(p)._withUnsafeGuaranteedRef {
+                UnsafeRawPointer(bitPattern: $0.parsed.firstSettledBox)
+            }
+        }
         if let p = packet(index + 8) { prefetch(p, lines: 4) }
         if let b = box(index + 4) { prefetch(b, lines: 4) }
+        if let t = settledBox(index + 4) { prefetch(t, lines: 4) }
         if let b = box(index + 2), let parts = ObservedMessage.questionKeyParts(atBox: b) {
             analyzer.prefetchQuestion(client: parts.client, fingerprint: parts.fingerprint, type: parts.type)
         }
+        if let t = settledBox(index + 2), let q = Transaction.queryBoxAddress(atBox: t) { prefetch(q, lines: 3) }
     }
 
     /// What a packet tells before its DNS: the first stage's defects, a link type not decoded. (The packet's fields
@@ -540,6 +548,9 @@ struct PacketPayloads: RandomAccessCollection, Sendable {
     private var more: [ParsedPayload] = []
     /// Where the first payload's message lies (its box), for prefetching only: read without a reference taken.
     private(set) var firstMessageBox: UInt = 0
+    /// Where the first transaction its first payload settled lies (its box: a response's answered query, written on
+    /// the decoding thread when matched there), for prefetching only, as `firstMessageBox`.
+    private(set) var firstSettledBox: UInt = 0
 
     init() {}
 
@@ -551,6 +562,9 @@ struct PacketPayloads: RandomAccessCollection, Sendable {
     mutating func append(_ p: consuming ParsedPayload) {
         if head == nil {
             if p.message != nil { firstMessageBox = UInt(bitPattern: p.message!.boxAddress) }
+            if let matched = p.matched, !matched.settled.isEmpty {
+                firstSettledBox = UInt(bitPattern: matched.settled[0].boxAddress)
+            }
             head = consume p
         } else {
             more.append(consume p)

@@ -236,6 +236,30 @@ public struct Transaction: Sendable {
     public var question: DNSQuestion? { fields.query?.message.question ?? fields.response?.message.question }
     public var id: UInt16 { fields.query?.message.id ?? fields.response!.message.id }
 
+    /// Where the transaction's box lies (no reference taken): for prefetching.
+    var boxAddress: UnsafeRawPointer { UnsafeRawPointer(Unmanaged.passUnretained(fields).toOpaque()) }
+
+    /// Where the query's box lies, for the transaction whose box lies at `box` (nil: no query), read where it lies, no
+    /// reference taken: for prefetching.
+    static func queryBoxAddress(atBox box: UnsafeRawPointer) -> UnsafeRawPointer? {
+        Unmanaged<Fields>.fromOpaque(box)._withUnsafeGuaranteedRef { $0.query?.boxAddress }
+    }
+
+    /// Where the box lies of the transaction at `place` (a transaction is its box's reference alone), read there: no
+    /// copy, whose count would touch the box.
+    static func boxAddress(at place: UnsafePointer<Transaction>) -> UnsafeRawPointer {
+        UnsafeRawPointer(place).load(as: UnsafeRawPointer.self)
+    }
+
+    /// The messages' boxes of the transaction whose box lies at `box` fetched ahead of a read (only hints: nothing
+    /// waits, nothing changes), read where they lie, no reference taken.
+    static func prefetchMessages(atBox box: UnsafeRawPointer) {
+        Unmanaged<Fields>.fromOpaque(box)._withUnsafeGuaranteedRef { f in
+            if let q = f.query?.boxAddress { prefetch(q, lines: 4) }
+            if let r = f.response?.boxAddress { prefetch(r, lines: 4) }
+        }
+    }
+
     public var hasQuery: Bool { fields.query != nil }
     /// Whether it has a query whose key's name is `message`'s (`ObservedMessage.hasKeyName(of:)`), read where it lies.
     func queryHasKeyName(of message: ObservedMessage) -> Bool {
