@@ -261,10 +261,6 @@ public struct Transaction: Sendable {
     }
 
     public var hasQuery: Bool { fields.query != nil }
-    /// Whether it has a query whose key's name is `message`'s (`ObservedMessage.hasKeyName(of:)`), read where it lies.
-    func queryHasKeyName(of message: ObservedMessage) -> Bool {
-        fields.query?.hasKeyName(of: message) == true
-    }
     public var hasResponse: Bool { fields.response != nil }
     /// Where each message was seen, read in place.
     public var queryPoint: CapturePoint? { fields.query?.point }
@@ -300,4 +296,7 @@ extension Transaction {
     /// analysis's settled ones, the interface's kept ones): a hostile capture of 64 KiB messages must not be held
     /// by the hundred thousand.
     public var heldBytes: Int { fields.heldBytes }
+
+    /// `heldBytes` of a transaction holding these messages, before it is made (a query the matcher holds alone).
+    static func heldBytes(query: ObservedMessage?, response: ObservedMessage?) -> Int { Fields.estimate(query, response) }
 }

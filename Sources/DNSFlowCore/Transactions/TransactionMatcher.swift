@@ -23,8 +23,9 @@ public struct TransactionMatcher {
     }
 
     public let configuration: Configuration
-    /// Queries still waiting, by sequence.
-    private var waiting = SequenceWindow<Transaction>()
+    /// Queries still waiting, by sequence: their messages, a transaction made of each when it settles (one box, made
+    /// once with what it holds; a match reads the query's box, not a transaction's box first).
+    private var waiting = SequenceWindow<ObservedMessage>()
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
     private var open: [QueryKey: OpenSends] = [:]
@@ -59,22 +60,20 @@ public struct TransactionMatcher {
                         to: &open[QueryKey(observed, client: observed.source, server: observed.destination), default: OpenSends()],
                         waiting: &waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
-            let t = Transaction(sequence: seq, query: observed, response: nil)
-            waitingBytes += t.heldBytes
-            waiting.updateValue(t, forKey: seq)
+            waitingBytes += Transaction.heldBytes(query: observed, response: nil)
+            waiting.updateValue(observed, forKey: seq)
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
-        if let match = takeMatchingQuery(for: key, of: observed), var t = waiting.removeValue(forKey: match) {
-            waitingBytes -= t.heldBytes
+        if let match = takeMatchingQuery(for: key, of: observed), let q = waiting.removeValue(forKey: match) {
+            waitingBytes -= Transaction.heldBytes(query: q, response: nil)
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
-                if let q = t.query { close(match, key: QueryKey(q, client: q.source, server: q.destination)) }
+                close(match, key: QueryKey(q, client: q.source, server: q.destination))
                 for alias in aliases { close(match, key: alias) }
             }
-            t.response = observed
-            emit(t)
+            emit(Transaction(sequence: match, query: q, response: observed))
             return match
         }
         nextSequence += 1
@@ -88,11 +87,11 @@ public struct TransactionMatcher {
     /// Appends a send of `query` to its key's list, taking out (into `superseded`) the waiting sends it makes
     /// unanswerable: those of its name sent at or before it.
     private static func append(_ entry: OpenSends.Send, of query: ObservedMessage, to list: inout OpenSends,
-                               waiting: inout SequenceWindow<Transaction>, superseded: inout SequenceList) {
+                               waiting: inout SequenceWindow<ObservedMessage>, superseded: inout SequenceList) {
         if !list.isEmpty {
             var kept = OpenSends()
             for e in list {
-                if e.time <= entry.time, waiting.lend(e.sequence, { $0.queryHasKeyName(of: query) }) == true {
+                if e.time <= entry.time, waiting.lend(e.sequence, { $0.hasKeyName(of: query) }) == true {
                     superseded.append(e.sequence)
                 } else {
                     kept.append(e)
@@ -105,18 +104,18 @@ public struct TransactionMatcher {
 
     /// A waiting query a later send under its key made unanswerable: settled now, unanswered.
     private mutating func settleSuperseded(_ seq: Int, emit: (Transaction) -> Void) {
-        guard let t = waiting.removeValue(forKey: seq) else { return }
-        waitingBytes -= t.heldBytes
+        guard let q = waiting.removeValue(forKey: seq) else { return }
+        waitingBytes -= Transaction.heldBytes(query: q, response: nil)
         for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
         superseded += 1
-        emit(t)
+        emit(Transaction(sequence: seq, query: q, response: nil))
     }
 
     /// Another sighting of a waiting query, with the endpoints it had there (after DNAT, say): its response may
     /// come back on those endpoints first.
     public mutating func addSighting(of seq: Int, _ observed: ObservedMessage) {
         // Matched by the first sighting's time, as the query itself.
-        guard let sent = waiting[seq]?.query?.timestamp else { return }
+        guard let sent = waiting.read(seq, { $0.timestamp }) else { return }
         let key = QueryKey(observed, client: observed.source, server: observed.destination)
         if open[key]?.contains(where: { $0.sequence == seq }) != true {
             open[key, default: OpenSends()].append(OpenSends.Send(sequence: seq, time: sent))
@@ -161,13 +160,13 @@ public struct TransactionMatcher {
     /// Newest first: the latest send in `list` at or before `response` still waiting, of its name, if within the window
     /// (its place in the list, its sequence, and the list's length).
     private static func latestSend(in list: inout OpenSends, of response: ObservedMessage,
-                                   waiting: inout SequenceWindow<Transaction>, window: Int64) -> (Int, Int, Int)? {
+                                   waiting: inout SequenceWindow<ObservedMessage>, window: Int64) -> (Int, Int, Int)? {
         let time = response.timestamp
         var j = list.count - 1
         while j >= 0 {
             let send = list[j]
             let (seq, sent) = (send.sequence, send.time)
-            if sent <= time, waiting.lend(seq, { $0.queryHasKeyName(of: response) }) == true {
+            if sent <= time, waiting.lend(seq, { $0.hasKeyName(of: response) }) == true {
                 guard time.seconds - sent.seconds <= window else { return nil }
                 return (j, seq, list.count)
             }
@@ -198,12 +197,12 @@ public struct TransactionMatcher {
                 guard waiting.count >= configuration.maxWaiting || waitingBytes > configuration.maxWaitingBytes else { break }
                 givenUp += 1
             }
-            guard let t = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
-            waitingBytes -= t.heldBytes
-            if let q = t.query { close(seq, key: QueryKey(q, client: q.source, server: q.destination)) }
+            guard let q = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
+            waitingBytes -= Transaction.heldBytes(query: q, response: nil)
+            close(seq, key: QueryKey(q, client: q.source, server: q.destination))
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
-            emit(t)
+            emit(Transaction(sequence: seq, query: q, response: nil))
         }
         expiry.dropConsumed(head: &expiryHead)
     }
