@@ -149,18 +149,13 @@ public struct Pipeline {
         func packet(_ i: Int) -> UnsafeRawPointer? {
             i < batch.count ? UnsafeRawPointer(batch.baseAddress! + i).load(as: UnsafeRawPointer.self) : nil
         }
-        func box(_ i: Int) -> UnsafeRawPointer? {
+        // An address the packet noted for prefetching (its message's box, the box of the transaction it settled).
+        func noted(_ i: Int, _ address: (DecodedPacket) -> UInt) -> UnsafeRawPointer? {
             guard let p = packet(i) else { return nil }
-            return Unmanaged<DecodedPacket>.fromOpaque(p)._withUnsafeGuaranteedRef {
-                UnsafeRawPointer(bitPattern: $0.parsed.firstMessageBox)
-            }
+            return Unmanaged<DecodedPacket>.fromOpaque(p)._withUnsafeGuaranteedRef { UnsafeRawPointer(bitPattern: address($0)) }
         }
-        func settledBox(_ i: Int) -> UnsafeRawPointer? {
-            guard let p = packet(i) else { return nil }
-            return Unmanaged<DecodedPacket>.fromOpaque(p)._withUnsafeGuaranteedRef {
-                UnsafeRawPointer(bitPattern: $0.parsed.firstSettledBox)
-            }
-        }
+        func box(_ i: Int) -> UnsafeRawPointer? { noted(i) { $0.parsed.firstMessageBox } }
+        func settledBox(_ i: Int) -> UnsafeRawPointer? { noted(i) { $0.parsed.firstSettledBox } }
         if let p = packet(index + 8) { prefetch(p, lines: 4) }
         if let b = box(index + 4) { prefetch(b, lines: 4) }
         if let t = settledBox(index + 4) { prefetch(t, lines: 4) }
