@@ -480,7 +480,8 @@ public struct DecodingStage: @unchecked Sendable {
             sequence = matcher!.add(observed) { settled.append($0) }
             sighted.append(ordinal, sequence: sequence)
         }
-        return MatchedAhead(sequence: sequence, settled: settled, givenUp: matcher!.givenUp)
+        let firstSettledBox = settled.isEmpty ? 0 : UInt(bitPattern: settled[0].boxAddress)
+        return MatchedAhead(sequence: sequence, settled: settled, givenUp: matcher!.givenUp, firstSettledBox: firstSettledBox)
     }
 
     public var stats: PacketStats { decoder.stats }
@@ -557,9 +558,7 @@ struct PacketPayloads: RandomAccessCollection, Sendable {
     mutating func append(_ p: consuming ParsedPayload) {
         if head == nil {
             if p.message != nil { firstMessageBox = UInt(bitPattern: p.message!.boxAddress) }
-            if let matched = p.matched, !matched.settled.isEmpty {
-                firstSettledBox = UInt(bitPattern: matched.settled[0].boxAddress)
-            }
+            if let box = p.matched?.firstSettledBox { firstSettledBox = box }
             head = consume p
         } else {
             more.append(consume p)
@@ -602,6 +601,8 @@ struct MatchedAhead: Sendable {
     /// Held inline: most messages settle none or one.
     var settled: InlineList<Transaction>
     var givenUp: Int
+    /// Where the first of `settled` lies (its box; 0: none), for prefetching only: read without a reference taken.
+    var firstSettledBox: UInt = 0
 }
 
 extension ObservedMessage {

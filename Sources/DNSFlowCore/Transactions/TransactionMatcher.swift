@@ -60,14 +60,14 @@ public struct TransactionMatcher {
                         to: &open[QueryKey(observed, client: observed.source, server: observed.destination), default: OpenSends()],
                         waiting: &waiting, superseded: &superseded)
             for old in superseded { settleSuperseded(old, emit: emit) }
-            waitingBytes += Transaction.heldBytes(query: observed, response: nil)
+            waitingBytes += Self.heldBytes(observed)
             waiting.updateValue(observed, forKey: seq)
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
         if let match = takeMatchingQuery(for: key, of: observed), let q = waiting.removeValue(forKey: match) {
-            waitingBytes -= Transaction.heldBytes(query: q, response: nil)
+            waitingBytes -= Self.heldBytes(q)
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
                 close(match, key: QueryKey(q, client: q.source, server: q.destination))
@@ -80,6 +80,9 @@ public struct TransactionMatcher {
         emit(Transaction(sequence: seq, query: nil, response: observed))
         return seq
     }
+
+    /// What a waiting query counts for in `waitingBytes`: `Transaction.heldBytes` of it alone, unanswered.
+    private static func heldBytes(_ query: ObservedMessage) -> Int { Transaction.heldBytes(query: query, response: nil) }
 
     /// Queries settled unanswered because a later send under their key made them unmatchable.
     public private(set) var superseded = 0
@@ -105,7 +108,7 @@ public struct TransactionMatcher {
     /// A waiting query a later send under its key made unanswerable: settled now, unanswered.
     private mutating func settleSuperseded(_ seq: Int, emit: (Transaction) -> Void) {
         guard let q = waiting.removeValue(forKey: seq) else { return }
-        waitingBytes -= Transaction.heldBytes(query: q, response: nil)
+        waitingBytes -= Self.heldBytes(q)
         for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
         superseded += 1
         emit(Transaction(sequence: seq, query: q, response: nil))
@@ -198,7 +201,7 @@ public struct TransactionMatcher {
                 givenUp += 1
             }
             guard let q = waiting.removeValue(forKey: seq) else { expiryHead += 1; continue }
-            waitingBytes -= Transaction.heldBytes(query: q, response: nil)
+            waitingBytes -= Self.heldBytes(q)
             close(seq, key: QueryKey(q, client: q.source, server: q.destination))
             for alias in sightingKeys.removeValue(forKey: seq) ?? [] { close(seq, key: alias) }
             expiryHead += 1
