@@ -448,15 +448,15 @@ struct QueryFactsTests {
     }
 
     /// A probe asks a record only when the bits of the hash its bucket keeps agree: a key filed where another's hash
-    /// put it (same low bits, other high bits) is not asked about, and found by its own.
+    /// put it (same place in the table, other bits) is not asked about, and found by its own.
     @Test func slotIndexAsksOnlyRecordsWhoseHashBitsAgree() {
         var index = SlotIndex()
-        let hashes: [Int32: UInt64] = [0: 0x0000_0001_0000_0005, 1: 0x0000_0002_0000_0005]
-        index.insert(0, hash: hashes[0]!, hashOf: { hashes[$0]! })
+        let hashes: [Int32: UInt64] = [0: 0x0000_0001_0000_0005, 1: 0x0001_0001_0000_0005]
+        index.insert(0, hash: hashes[0]!)
         var asked: [Int32] = []
         #expect(index.find(hash: hashes[1]!) { asked.append($0); return true } == nil)
         #expect(asked.isEmpty)
-        index.insert(1, hash: hashes[1]!, hashOf: { hashes[$0]! })
+        index.insert(1, hash: hashes[1]!)
         #expect(index.find(hash: hashes[1]!) { asked.append($0); return true } == 1)
         #expect(asked == [1])
         index.remove(0, hash: hashes[0]!)
@@ -464,9 +464,11 @@ struct QueryFactsTests {
         #expect(index.find(hash: hashes[1]!) { _ in true } == 1)
     }
 
-    /// The open-addressing index of slots agrees with a dictionary through inserts, removals (tombstones), growth and
-    /// filtering, with keys that collide on purpose (a hash of 16 values for 4,000 keys).
-    @Test func slotIndexAgreesWithADictionary() {
+    /// The open-addressing index of slots agrees with a dictionary through inserts, removals (the buckets after a removed
+    /// one shifted back), growth and filtering, with keys that collide on purpose: a hash of 16 values for 4,000 keys
+    /// (long runs from one place), and one of 97 places whose runs meet and wrap around the table's end.
+    @Test(arguments: [UInt64(16), 97])
+    func slotIndexAgreesWithADictionary(values: UInt64) {
         var keys: [Int32: Int] = [:]      // slot -> key
         var reference: [Int: Int32] = [:] // key -> slot
         var index = SlotIndex()
@@ -475,8 +477,11 @@ struct QueryFactsTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(state >> 33)
         }
-        func hash(_ key: Int) -> UInt64 { UInt64(key % 16) &* 0x9e37_79b9_7f4a_7c15 }
-        let hashOf: (Int32) -> UInt64 = { hash(keys[$0]!) }
+        func hash(_ key: Int) -> UInt64 {
+            values == 16
+                ? UInt64(key % 16) &* 0x9e37_79b9_7f4a_7c15
+                : (UInt64(key) % values &* 0x9e37_79b9 & 0xffff_ffff) << 32 | UInt64(key)
+        }
         var nextSlot: Int32 = 0
         for step in 0..<20_000 {
             let key = next() % 4_000
@@ -484,7 +489,7 @@ struct QueryFactsTests {
             case 0..<6 where reference[key] == nil:
                 keys[nextSlot] = key
                 reference[key] = nextSlot
-                index.insert(nextSlot, hash: hash(key), hashOf: hashOf)
+                index.insert(nextSlot, hash: hash(key))
                 nextSlot += 1
             case 6..<9:
                 if let slot = reference.removeValue(forKey: key) {
@@ -492,7 +497,7 @@ struct QueryFactsTests {
                     keys[slot] = nil
                 }
             case 9 where step % 500 == 0:
-                index.filter({ keys[$0]! % 3 != 0 }, hashOf: hashOf)
+                index.filter { keys[$0]! % 3 != 0 }
                 for (k, slot) in reference where k % 3 == 0 {
                     reference[k] = nil
                     keys[slot] = nil

@@ -39,7 +39,7 @@ struct FlowMarks {
             slot = Int32(marks.count)
             marks.append(mark)
         }
-        index.insert(slot, hash: mark.tuple.hash) { marks[Int($0)].tuple.hash }
+        index.insert(slot, hash: mark.tuple.hash)
         return slot
     }
 

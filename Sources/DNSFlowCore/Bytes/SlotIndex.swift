@@ -5,17 +5,18 @@
 /// and 32 bits of its key's hash, where a dictionary from the key held the key again (the flows' 52-byte 5-tuples: 60
 /// bytes an entry, 80 with its slack). A probe asks a record only when the bits agree: most finds are of a key no
 /// record holds (a new socket), whose probes then read the table alone.
+///
+/// A bucket's place is taken from the bits it keeps (the hash's top 32), so the table is grown and a removal closed up
+/// from the buckets alone: a removal shifts back the buckets after it that may move (no tombstone left to probe past,
+/// no rebuild that asks every record for its hash).
 public struct SlotIndex {
-    /// A slot (low 32 bits: `empty`, `removed` or the slot) and the top 32 bits of the hash it was filed under.
+    /// A slot (low 32 bits: `empty` or the slot) and the top 32 bits of the hash it was filed under.
     private var buckets = [UInt64](repeating: SlotIndex.emptyBucket, count: 16)
-    private static let empty: Int32 = -1, removed: Int32 = -2
+    private static let empty: Int32 = -1
     private static let emptyBucket = UInt64(UInt32(bitPattern: SlotIndex.empty))
-    private static let removedBucket = UInt64(UInt32(bitPattern: SlotIndex.removed))
     /// A bucket's bits of the hash.
     private static let hashBits: UInt64 = 0xffff_ffff_0000_0000
     public private(set) var count = 0
-    /// Entries and tombstones: the table grows (or is rebuilt) before it is three quarters used.
-    private var used = 0
 
     private var mask: Int { buckets.count - 1 }
 
@@ -26,35 +27,37 @@ public struct SlotIndex {
         hash & SlotIndex.hashBits | UInt64(UInt32(bitPattern: slot))
     }
 
+    /// Where a probe for `hash` (or a bucket filed under it) starts.
+    @inline(__always) private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 32) & mask }
+
     /// The slot whose record `matches`, among those filed under `hash`.
     public func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
         let bits = hash & SlotIndex.hashBits
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = home(hash)
         while true {
             let b = buckets[i]
             let s = SlotIndex.slot(b)
             if s == SlotIndex.empty { return nil }
-            if s >= 0, b & SlotIndex.hashBits == bits, matches(s) { return s }
+            if b & SlotIndex.hashBits == bits, matches(s) { return s }
             i = (i + 1) & mask
         }
     }
 
-    /// Files `slot` under `hash` (not already filed); `hashOf` gives the hash of any slot held, to rebuild the table.
-    public mutating func insert(_ slot: Int32, hash: UInt64, hashOf: (Int32) -> UInt64) {
-        if (used + 1) * 4 > buckets.count * 3 { rebuild(capacity: max(16, (count + 1) * 2), hashOf: hashOf) }
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while SlotIndex.slot(buckets[i]) >= 0 { i = (i + 1) & mask }
-        if buckets[i] == SlotIndex.emptyBucket { used += 1 }
+    /// Files `slot` under `hash` (not already filed).
+    public mutating func insert(_ slot: Int32, hash: UInt64) {
+        if (count + 1) * 4 > buckets.count * 3 { refill(buckets.filter { $0 != SlotIndex.emptyBucket }, size: buckets.count * 2) }
+        var i = home(hash)
+        while buckets[i] != SlotIndex.emptyBucket { i = (i + 1) & mask }
         buckets[i] = SlotIndex.bucket(slot, hash: hash)
         count += 1
     }
 
     /// Unfiles `slot`, filed under `hash`.
     public mutating func remove(_ slot: Int32, hash: UInt64) {
-        var i = Int(truncatingIfNeeded: hash) & mask
+        var i = home(hash)
         while buckets[i] != SlotIndex.emptyBucket {
             if SlotIndex.slot(buckets[i]) == slot {
-                buckets[i] = SlotIndex.removedBucket
+                closeUp(i)
                 count -= 1
                 return
             }
@@ -62,33 +65,44 @@ public struct SlotIndex {
         }
     }
 
+    /// Empties bucket `gap`, moving back into it each bucket after it (up to the next empty one) that a probe from its
+    /// place would otherwise no longer reach.
+    private mutating func closeUp(_ gap: Int) {
+        var gap = gap
+        var j = gap
+        while true {
+            j = (j + 1) & mask
+            let b = buckets[j]
+            if b == SlotIndex.emptyBucket { break }
+            // Movable when its place is not in (gap, j], cyclically: its probe passes the gap on the way to j.
+            if (j &- home(b)) & mask >= (j &- gap) & mask {
+                buckets[gap] = b
+                gap = j
+            }
+        }
+        buckets[gap] = SlotIndex.emptyBucket
+    }
+
     /// Every slot filed, in no particular order.
     public var slots: [Int32] { Array(buckets.lazy.map(SlotIndex.slot).filter { $0 >= 0 }) }
 
     /// Keeps only the slots `keep` says to, in a table sized for them.
-    public mutating func filter(_ keep: (Int32) -> Bool, hashOf: (Int32) -> UInt64) {
-        let kept = slots.filter(keep)
-        refill(kept, capacity: max(16, kept.count * 2), hashOf: hashOf)
-    }
-
-    private mutating func rebuild(capacity: Int, hashOf: (Int32) -> UInt64) {
-        refill(slots, capacity: capacity, hashOf: hashOf)
-    }
-
-    private mutating func refill(_ slots: [Int32], capacity: Int, hashOf: (Int32) -> UInt64) {
+    public mutating func filter(_ keep: (Int32) -> Bool) {
+        let kept = buckets.filter { $0 != SlotIndex.emptyBucket && keep(SlotIndex.slot($0)) }
         var size = 16
-        while size < capacity { size *= 2 }
+        while size < kept.count * 2 { size *= 2 }
+        refill(kept, size: size)
+    }
+
+    /// The buckets given, in a table of `size` buckets.
+    private mutating func refill(_ kept: [UInt64], size: Int) {
         buckets = [UInt64](repeating: SlotIndex.emptyBucket, count: size)
-        count = 0
-        used = 0
-        for s in slots {
-            let hash = hashOf(s)
-            var i = Int(truncatingIfNeeded: hash) & mask
-            while SlotIndex.slot(buckets[i]) >= 0 { i = (i + 1) & mask }
-            buckets[i] = SlotIndex.bucket(s, hash: hash)
-            count += 1
-            used += 1
+        for b in kept {
+            var i = home(b)
+            while buckets[i] != SlotIndex.emptyBucket { i = (i + 1) & mask }
+            buckets[i] = b
         }
+        count = kept.count
     }
 }
 

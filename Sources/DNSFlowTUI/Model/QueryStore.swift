@@ -542,7 +542,7 @@ public final class QueryStore {
         let number = FlowGroup.numberlessBase + numberlessFlows
         let g = flowTable.add(FlowRecord(tuple: tuple, number: number))
         flowOrder.append(g)
-        numberless.insert(g, hash: tuple.hash, hashOf: flowHash)
+        numberless.insert(g, hash: tuple.hash)
         numberlessByNumber[number] = g
         return g
     }

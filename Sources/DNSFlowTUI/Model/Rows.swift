@@ -387,7 +387,7 @@ struct NameTable {
             slot = Int32(slots.count)
             slots.append(n)
         }
-        index.insert(slot, hash: NameTable.hash(n.name)) { NameTable.hash(slots[Int($0)]!.name) }
+        index.insert(slot, hash: NameTable.hash(n.name))
     }
 
     /// Removes the names nothing else refers to (no row); tells `each` of them first.
@@ -403,6 +403,6 @@ struct NameTable {
                 removed = true
             }
         }
-        if removed { index.filter({ slots[Int($0)] != nil }) { NameTable.hash(slots[Int($0)]!.name) } }
+        if removed { index.filter { slots[Int($0)] != nil } }
     }
 }
