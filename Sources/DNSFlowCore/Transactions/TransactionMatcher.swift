@@ -28,7 +28,7 @@ public struct TransactionMatcher {
     private var waiting = SequenceWindow<ObservedMessage>()
     /// The queries open under each matching key, oldest first, with their send times: almost always one (held
     /// inline: an array per query was an allocation, and reading the time from the waiting transaction copied it).
-    private var open: [QueryKey: OpenSends] = [:]
+    private var open = OpenKeys()
     /// Waiting sequences in arrival order with the seconds of their times, all the window compares (answered ones are
     /// skipped lazily): checking the oldest, at every message, reads no transaction. 16 bytes a query of the last
     /// minute.
@@ -56,17 +56,22 @@ public struct TransactionMatcher {
             // earlier ones can never be answered now. They settle unanswered at once, not when their window passes.
             // (One lookup of the key: the list is edited where it lies.)
             var superseded = SequenceList()
-            Self.append(OpenSends.Send(sequence: seq, time: observed.timestamp), of: observed,
-                        to: &open[QueryKey(observed, client: observed.source, server: observed.destination), default: OpenSends()],
-                        waiting: &waiting, superseded: &superseded)
-            for old in superseded { settleSuperseded(old, emit: emit) }
+            let send = OpenSends.Send(sequence: seq, time: observed.timestamp)
+            let key = QueryKey(observed, client: observed.source, server: observed.destination)
+            let hash = open.hash(key)
+            if let slot = open.find(key, hash: hash) {
+                Self.append(send, of: observed, to: &open[slot], waiting: &waiting, superseded: &superseded)
+                for old in superseded { settleSuperseded(old, emit: emit) }
+            } else {
+                open.add(key, hash: hash, OpenSends(send))
+            }
             waitingBytes += Self.heldBytes(observed)
             waiting.updateValue(observed, forKey: seq)
             expiry.append((seq, observed.timestamp.seconds))
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
-        if let match = takeMatchingQuery(for: key, of: observed), let q = waiting.removeValue(forKey: match) {
+        if let match = takeMatchingQuery(for: key, hash: open.hash(key), of: observed), let q = waiting.removeValue(forKey: match) {
             waitingBytes -= Self.heldBytes(q)
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
@@ -120,10 +125,15 @@ public struct TransactionMatcher {
         // Matched by the first sighting's time, as the query itself.
         guard let sent = waiting.read(seq, { $0.timestamp }) else { return }
         let key = QueryKey(observed, client: observed.source, server: observed.destination)
-        if open[key]?.contains(where: { $0.sequence == seq }) != true {
-            open[key, default: OpenSends()].append(OpenSends.Send(sequence: seq, time: sent))
-            sightingKeys[seq, default: []].append(key)
+        let hash = open.hash(key)
+        let send = OpenSends.Send(sequence: seq, time: sent)
+        if let slot = open.find(key, hash: hash) {
+            guard !open[slot].contains(where: { $0.sequence == seq }) else { return }
+            open[slot].append(send)
+        } else {
+            open.add(key, hash: hash, OpenSends(send))
         }
+        sightingKeys[seq, default: []].append(key)
     }
 
     /// A message that cannot be matched (its question did not decode) still takes its place in sequence.
@@ -150,13 +160,13 @@ public struct TransactionMatcher {
 
     /// Removes and returns the most recent open query for `key` (the response's) of the response's name, sent at or
     /// before it, within the window. One hash lookup in the common case (one query per key).
-    private mutating func takeMatchingQuery(for key: QueryKey, of response: ObservedMessage) -> Int? {
-        guard let i = open.index(forKey: key) else { return nil }
-        // The list read where it lies (`open.values[i]` read as a value copies the whole list out of the table).
-        guard let (j, seq, count) = Self.latestSend(in: &open.values[i], of: response, waiting: &waiting,
+    private mutating func takeMatchingQuery(for key: QueryKey, hash: UInt64, of response: ObservedMessage) -> Int? {
+        guard let slot = open.find(key, hash: hash) else { return nil }
+        // The list read where it lies (read as a value, the whole list is copied out of the table).
+        guard let (j, seq, count) = Self.latestSend(in: &open[slot], of: response, waiting: &waiting,
                                                     window: configuration.windowSeconds) else { return nil }
         // The key's last open query (most keys have one): the key goes.
-        if count == 1 { open.remove(at: i) } else { open.values[i].remove(at: j) }
+        if count == 1 { open.remove(slot, hash: hash) } else { open[slot].remove(at: j) }
         return seq
     }
 
@@ -182,9 +192,10 @@ public struct TransactionMatcher {
     private var sightingKeys = SequenceMap<[QueryKey]>()
 
     private mutating func close(_ seq: Int, key: QueryKey) {
-        guard let i = open.index(forKey: key) else { return }
-        open.values[i].removeAll { $0.sequence == seq }
-        if open.values[i].isEmpty { open.remove(at: i) }
+        let hash = open.hash(key)
+        guard let slot = open.find(key, hash: hash) else { return }
+        open[slot].removeAll { $0.sequence == seq }
+        if open[slot].isEmpty { open.remove(slot, hash: hash) }
     }
 
     /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
@@ -306,18 +317,4 @@ public struct InSequence<Item> {
         heldCount = 0
         heldBytes = 0
     }
-}
-
-/// The sends open under one matching key, oldest first (almost always one).
-struct OpenSends: PlainList {
-    struct Send {
-        var sequence: Int
-        var time: Timestamp
-    }
-
-    typealias Element = Send
-    static let blank = Send(sequence: 0, time: Timestamp(seconds: 0, nanoseconds: 0))
-    var held = 0
-    var slots = (blank, blank)
-    var rest: [Send] = []
 }
