@@ -24,7 +24,8 @@ struct OpenKeysTests {
             #expect(slot.map { sends(table[$0]) } == reference[k], "step \(step)")
             switch (slot, rng.next() % 3) {
             case (nil, _):
-                table.add(k, hash: hash, OpenSends(OpenSends.Send(sequence: step, time: Timestamp(seconds: 0, nanoseconds: 0))))
+                let send = OpenSends.Send(sequence: step, time: Timestamp(seconds: 0, nanoseconds: 0))
+                table.add(k, hash: hash, OpenSends(send))
                 reference[k] = [step]
             case (let slot?, 0):
                 table[slot].append(OpenSends.Send(sequence: step, time: Timestamp(seconds: 0, nanoseconds: 0)))

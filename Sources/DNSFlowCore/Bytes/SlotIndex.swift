@@ -45,7 +45,9 @@ public struct SlotIndex {
 
     /// Files `slot` under `hash` (not already filed).
     public mutating func insert(_ slot: Int32, hash: UInt64) {
-        if (count + 1) * 4 > buckets.count * 3 { refill(buckets.filter { $0 != SlotIndex.emptyBucket }, size: buckets.count * 2) }
+        if (count + 1) * 4 > buckets.count * 3 {
+            refill(buckets.filter { $0 != SlotIndex.emptyBucket }, size: buckets.count * 2)
+        }
         var i = home(hash)
         while buckets[i] != SlotIndex.emptyBucket { i = (i + 1) & mask }
         buckets[i] = SlotIndex.bucket(slot, hash: hash)
@@ -82,9 +84,6 @@ public struct SlotIndex {
         }
         buckets[gap] = SlotIndex.emptyBucket
     }
-
-    /// Every slot filed, in no particular order.
-    public var slots: [Int32] { Array(buckets.lazy.map(SlotIndex.slot).filter { $0 >= 0 }) }
 
     /// Keeps only the slots `keep` says to, in a table sized for them.
     public mutating func filter(_ keep: (Int32) -> Bool) {

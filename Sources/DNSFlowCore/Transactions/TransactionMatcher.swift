@@ -71,7 +71,8 @@ public struct TransactionMatcher {
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
-        if let match = takeMatchingQuery(for: key, hash: open.hash(key), of: observed), let q = waiting.removeValue(forKey: match) {
+        if let match = takeMatchingQuery(for: key, hash: open.hash(key), of: observed),
+           let q = waiting.removeValue(forKey: match) {
             waitingBytes -= Self.heldBytes(q)
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
