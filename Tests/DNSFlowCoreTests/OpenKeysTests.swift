@@ -19,13 +19,13 @@ struct OpenKeysTests {
         func sends(_ list: OpenSends) -> [Int] { list.map(\.sequence) }
         for step in 0..<20_000 {
             let k = key(rng.next() % 3_000)
-            let hash = table.hash(k)
-            let slot = table.find(k, hash: hash)
+            let place = table.find(k)
+            let slot = place.slot
             #expect(slot.map { sends(table[$0]) } == reference[k], "step \(step)")
             switch (slot, rng.next() % 3) {
             case (nil, _):
                 let send = OpenSends.Send(sequence: step, time: Timestamp(seconds: 0, nanoseconds: 0))
-                table.add(k, hash: hash, OpenSends(send))
+                table.add(k, at: place, OpenSends(send))
                 reference[k] = [step]
             case (let slot?, 0):
                 table[slot].append(OpenSends.Send(sequence: step, time: Timestamp(seconds: 0, nanoseconds: 0)))
@@ -34,7 +34,7 @@ struct OpenKeysTests {
                 table[slot].remove(at: 0)
                 reference[k]!.removeFirst()
                 if table[slot].isEmpty {
-                    table.remove(slot, hash: hash)
+                    table.remove(at: place)
                     reference[k] = nil
                 }
             }

@@ -21,11 +21,17 @@ struct OpenKeys {
     /// Keys with sends open.
     var count: Int { index.count }
 
-    @inline(__always) func hash(_ key: QueryKey) -> UInt64 { UInt64(UInt(bitPattern: key._rawHashValue(seed: seed))) }
+    /// Where `find` left off: the key's hash, and the slot of its sends if any are open. Good until the table next
+    /// changes.
+    struct Place {
+        fileprivate let hash: UInt64
+        let slot: Int32?
+    }
 
-    /// The slot of `key`'s sends, if any are open.
-    @inline(__always) func find(_ key: QueryKey, hash: UInt64) -> Int32? {
-        index.find(hash: hash) { records[Int($0)].key == key }
+    /// The key's sends, if any are open, and what `add` or `remove` needs of it.
+    @inline(__always) func find(_ key: QueryKey) -> Place {
+        let hash = UInt64(UInt(bitPattern: key._rawHashValue(seed: seed)))
+        return Place(hash: hash, slot: index.find(hash: hash) { records[Int($0)].key == key })
     }
 
     /// The sends open under the key at `slot` (never empty: a key whose last send goes is removed).
@@ -34,9 +40,9 @@ struct OpenKeys {
         _modify { yield &records[Int(slot)].sends }
     }
 
-    /// Opens a key with no sends open (`find` found none), with `sends`; returns its slot.
+    /// Opens a key with no sends open (`find`'s place for it, which found none), with `sends`; returns its slot.
     @discardableResult
-    mutating func add(_ key: QueryKey, hash: UInt64, _ sends: consuming OpenSends) -> Int32 {
+    mutating func add(_ key: QueryKey, at place: Place, _ sends: consuming OpenSends) -> Int32 {
         let slot: Int32
         if !freeSlots.isEmpty {
             // Filled where it lies (a record assigned whole was copied twice).
@@ -47,13 +53,14 @@ struct OpenKeys {
             slot = Int32(records.count)
             records.append(Record(key: key, sends: sends))
         }
-        index.insert(slot, hash: hash)
+        index.insert(slot, hash: place.hash)
         return slot
     }
 
-    /// Closes the key at `slot`, whose hash is `hash` (its sends let go).
-    mutating func remove(_ slot: Int32, hash: UInt64) {
-        index.remove(slot, hash: hash)
+    /// Closes the key `find` found at `place` (its sends let go).
+    mutating func remove(at place: Place) {
+        guard let slot = place.slot else { return }
+        index.remove(slot, hash: place.hash)
         records[Int(slot)].sends = OpenSends()
         freeSlots.append(slot)
     }

@@ -58,12 +58,12 @@ public struct TransactionMatcher {
             var superseded = SequenceList()
             let send = OpenSends.Send(sequence: seq, time: observed.timestamp)
             let key = QueryKey(observed, client: observed.source, server: observed.destination)
-            let hash = open.hash(key)
-            if let slot = open.find(key, hash: hash) {
+            let place = open.find(key)
+            if let slot = place.slot {
                 Self.append(send, of: observed, to: &open[slot], waiting: &waiting, superseded: &superseded)
                 for old in superseded { settleSuperseded(old, emit: emit) }
             } else {
-                open.add(key, hash: hash, OpenSends(send))
+                open.add(key, at: place, OpenSends(send))
             }
             waitingBytes += Self.heldBytes(observed)
             waiting.updateValue(observed, forKey: seq)
@@ -71,8 +71,7 @@ public struct TransactionMatcher {
             return seq
         }
         let key = QueryKey(observed, client: observed.destination, server: observed.source)
-        if let match = takeMatchingQuery(for: key, hash: open.hash(key), of: observed),
-           let q = waiting.removeValue(forKey: match) {
+        if let match = takeMatchingQuery(for: key, of: observed), let q = waiting.removeValue(forKey: match) {
             waitingBytes -= Self.heldBytes(q)
             if !sightingKeys.isEmpty, let aliases = sightingKeys.removeValue(forKey: match) {
                 // Registered under several keys (sightings): forget the others too.
@@ -126,13 +125,13 @@ public struct TransactionMatcher {
         // Matched by the first sighting's time, as the query itself.
         guard let sent = waiting.read(seq, { $0.timestamp }) else { return }
         let key = QueryKey(observed, client: observed.source, server: observed.destination)
-        let hash = open.hash(key)
+        let place = open.find(key)
         let send = OpenSends.Send(sequence: seq, time: sent)
-        if let slot = open.find(key, hash: hash) {
+        if let slot = place.slot {
             guard !open[slot].contains(where: { $0.sequence == seq }) else { return }
             open[slot].append(send)
         } else {
-            open.add(key, hash: hash, OpenSends(send))
+            open.add(key, at: place, OpenSends(send))
         }
         sightingKeys[seq, default: []].append(key)
     }
@@ -161,13 +160,14 @@ public struct TransactionMatcher {
 
     /// Removes and returns the most recent open query for `key` (the response's) of the response's name, sent at or
     /// before it, within the window. One hash lookup in the common case (one query per key).
-    private mutating func takeMatchingQuery(for key: QueryKey, hash: UInt64, of response: ObservedMessage) -> Int? {
-        guard let slot = open.find(key, hash: hash) else { return nil }
+    private mutating func takeMatchingQuery(for key: QueryKey, of response: ObservedMessage) -> Int? {
+        let place = open.find(key)
+        guard let slot = place.slot else { return nil }
         // The list read where it lies (read as a value, the whole list is copied out of the table).
         guard let (j, seq, count) = Self.latestSend(in: &open[slot], of: response, waiting: &waiting,
                                                     window: configuration.windowSeconds) else { return nil }
         // The key's last open query (most keys have one): the key goes.
-        if count == 1 { open.remove(slot, hash: hash) } else { open[slot].remove(at: j) }
+        if count == 1 { open.remove(at: place) } else { open[slot].remove(at: j) }
         return seq
     }
 
@@ -193,10 +193,10 @@ public struct TransactionMatcher {
     private var sightingKeys = SequenceMap<[QueryKey]>()
 
     private mutating func close(_ seq: Int, key: QueryKey) {
-        let hash = open.hash(key)
-        guard let slot = open.find(key, hash: hash) else { return }
+        let place = open.find(key)
+        guard let slot = place.slot else { return }
         open[slot].removeAll { $0.sequence == seq }
-        if open[slot].isEmpty { open.remove(slot, hash: hash) }
+        if open[slot].isEmpty { open.remove(at: place) }
     }
 
     /// Settles as unanswered every query older than the window (`now == nil`: all of them), oldest first.
